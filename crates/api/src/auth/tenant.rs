@@ -1,0 +1,244 @@
+//! Tenancy in the type system. `tenant_guard` wraps every `/orgs/{org_id}` route: it
+//! authenticates the caller, loads the membership (or API key) for that organization and puts a
+//! `TenantContext` in the request, before any body is read. Non-members get 404: another
+//! tenant's resources do not exist for them. Handlers then take `OrgMember`, `OrgAdmin` or
+//! `OrgOwnerOrAdmin`, which only read that context.
+
+use std::future::{Ready, ready};
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use domain::ids::ApiKeyId;
+use domain::model::{Actor, ApiKey};
+use domain::{OrgId, Role, UserId};
+use persistence::{api_keys, orgs};
+use tracing::Instrument;
+
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+pub const SCOPE_READ: &str = "integrations:read";
+pub const SCOPE_WRITE: &str = "integrations:write";
+
+/// Who is calling inside an organization.
+#[derive(Clone, Debug)]
+pub enum Caller {
+    User { id: UserId, role: Role },
+    ApiKey { id: ApiKeyId, scopes: Vec<String> },
+}
+
+/// The checked caller of an `/orgs/{org_id}` route.
+#[derive(Clone, Debug)]
+pub struct TenantContext {
+    pub org_id: OrgId,
+    pub caller: Caller,
+}
+
+impl TenantContext {
+    pub fn actor(&self) -> Actor {
+        match &self.caller {
+            Caller::User { id, .. } => Actor::User(*id),
+            Caller::ApiKey { id, .. } => Actor::ApiKey(*id),
+        }
+    }
+
+    pub fn user_id(&self) -> Option<UserId> {
+        match &self.caller {
+            Caller::User { id, .. } => Some(*id),
+            Caller::ApiKey { .. } => None,
+        }
+    }
+
+    /// Members read; so does any key with a scope.
+    fn can_read(&self) -> bool {
+        match &self.caller {
+            Caller::User { .. } => true,
+            Caller::ApiKey { scopes, .. } => {
+                scopes.iter().any(|s| s == SCOPE_READ || s == SCOPE_WRITE)
+            }
+        }
+    }
+
+    /// Admins and owners change integrations; so do keys with the write scope.
+    fn can_write(&self) -> bool {
+        match &self.caller {
+            Caller::User { role, .. } => role.can_manage(),
+            Caller::ApiKey { scopes, .. } => scopes.iter().any(|s| s == SCOPE_WRITE),
+        }
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+fn state(req: &HttpRequest) -> Result<&web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state is missing")))
+}
+
+fn no_such_org() -> ApiError {
+    ApiError::not_found("No organization with that id exists for you.")
+}
+
+fn unauthenticated() -> ApiError {
+    ApiError::unauthorized(
+        "Sign in first: send `Authorization: Bearer <access token or organization API key>`.",
+    )
+}
+
+/// The signed-in user, from a Bearer access token.
+#[derive(Clone, Copy, Debug)]
+pub struct AuthUser(pub UserId);
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready((|| {
+            let token = bearer(req).ok_or_else(unauthenticated)?;
+            let state = state(req)?;
+            state.jwt.check(token).map(AuthUser).ok_or_else(|| {
+                ApiError::unauthorized(
+                    "The access token is invalid or has expired. Log in again or refresh it.",
+                )
+            })
+        })())
+    }
+}
+
+async fn authenticate(req: &HttpRequest, org_id: OrgId) -> Result<TenantContext, ApiError> {
+    let state = state(req)?;
+    let token = bearer(req).ok_or_else(unauthenticated)?;
+    if token.starts_with(crate::routes::api_keys::KEY_PREFIX) {
+        let key: ApiKey = api_keys::find_live(&state.db, org_id, &super::hash_token(token))
+            .await?
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    "This API key is not valid for this organization, or it was revoked.",
+                )
+            })?;
+        api_keys::touch(&state.db, org_id, key.id).await?;
+        return Ok(TenantContext {
+            org_id,
+            caller: Caller::ApiKey {
+                id: key.id,
+                scopes: key.scopes,
+            },
+        });
+    }
+    let user = state.jwt.check(token).ok_or_else(|| {
+        ApiError::unauthorized(
+            "The access token is invalid or has expired. Log in again or refresh it.",
+        )
+    })?;
+    let role = orgs::role_of(&state.db, org_id, user)
+        .await?
+        .ok_or_else(no_such_org)?;
+    Ok(TenantContext {
+        org_id,
+        caller: Caller::User { id: user, role },
+    })
+}
+
+/// Middleware for the `/orgs/{org_id}` scope.
+pub async fn tenant_guard(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let org_id: OrgId = req
+        .match_info()
+        .get("org_id")
+        .and_then(|raw| raw.parse().ok())
+        .ok_or_else(no_such_org)?;
+    let context = authenticate(req.request(), org_id).await?;
+    if !context.can_read() {
+        return Err(ApiError::forbidden("This API key has no scope that allows reading.").into());
+    }
+    req.extensions_mut().insert(context);
+    let span = tracing::info_span!("tenant", org_id = %org_id);
+    next.call(req).instrument(span).await
+}
+
+fn context(req: &HttpRequest) -> Result<TenantContext, ApiError> {
+    req.extensions()
+        .get::<TenantContext>()
+        .cloned()
+        .ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!(
+                "tenant route registered outside tenant_guard"
+            ))
+        })
+}
+
+/// Any member of the organization, or a key with a read scope.
+#[derive(Debug)]
+pub struct OrgMember(pub TenantContext);
+
+impl FromRequest for OrgMember {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(context(req).map(OrgMember))
+    }
+}
+
+/// An admin or owner, or a key with the write scope: may change integrations.
+#[derive(Debug)]
+pub struct OrgAdmin(pub TenantContext);
+
+impl FromRequest for OrgAdmin {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(context(req).and_then(|ctx| {
+            if ctx.can_write() {
+                Ok(OrgAdmin(ctx))
+            } else {
+                Err(ApiError::forbidden(
+                    "Only admins and owners of this organization can change this.",
+                ))
+            }
+        }))
+    }
+}
+
+/// A signed-in admin or owner (not an API key): may manage members and keys.
+#[derive(Debug)]
+pub struct OrgOwnerOrAdmin {
+    pub org_id: OrgId,
+    pub user_id: UserId,
+    pub role: Role,
+}
+
+impl FromRequest for OrgOwnerOrAdmin {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(context(req).and_then(|ctx| match ctx.caller {
+            Caller::User { id, role } if role.can_manage() => Ok(OrgOwnerOrAdmin {
+                org_id: ctx.org_id,
+                user_id: id,
+                role,
+            }),
+            Caller::User { .. } => Err(ApiError::forbidden(
+                "Only admins and owners of this organization can change this.",
+            )),
+            Caller::ApiKey { .. } => Err(ApiError::forbidden(
+                "API keys cannot manage members or keys; sign in as an admin.",
+            )),
+        }))
+    }
+}

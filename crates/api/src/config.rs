@@ -1,0 +1,193 @@
+//! Settings, read once from the environment. Secrets only ever come from the environment (or,
+//! in the embedded default, from files generated under ./data).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use domain::crypto::KeyRing;
+use domain::registry::Registry;
+use persistence::Backend;
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+/// Platform variables readiness reports on beyond the providers' own.
+pub const EXTRA_PLATFORM_ENV: &[&str] = &[
+    "MICROSOFT_CLIENT_ID",
+    "MICROSOFT_CLIENT_SECRET",
+    "MICROSOFT_TENANT_ID",
+    "SMTP_URL",
+    "SMTP_FROM",
+];
+
+pub struct Settings {
+    pub bind: String,
+    pub web_dir: PathBuf,
+    pub database_url: String,
+    pub encryption_keys: SecretString,
+    pub jwt_secret: SecretString,
+    pub public_url: Url,
+    pub admin_emails: Vec<String>,
+    pub sandbox: bool,
+    pub allow_private_network: bool,
+    /// `provider=http://host:port,…`, set by operators for tests.
+    pub provider_base_urls: String,
+    pub provider_timeout: Duration,
+    /// The platform's own provider credentials, by variable name; only the set ones.
+    pub platform_env: BTreeMap<String, SecretString>,
+}
+
+impl Settings {
+    /// Reads the environment. In the embedded default (no `DATABASE_URL`) missing keys are
+    /// generated into `data_dir` with a warning; with PostgreSQL they must be set.
+    pub fn from_env(registry: &Registry) -> anyhow::Result<Settings> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let data_dir =
+            PathBuf::from(var("PLUGBOARD_DATA_DIR").unwrap_or_else(|| "data".to_owned()));
+        let embedded = var("DATABASE_URL").is_none();
+        let database_url = match var("DATABASE_URL") {
+            Some(url) => url,
+            None => {
+                std::fs::create_dir_all(&data_dir)
+                    .with_context(|| format!("creating the data folder {}", data_dir.display()))?;
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    data_dir.join("plugboard.sqlite").display()
+                )
+            }
+        };
+        if Backend::of(&database_url).is_none() {
+            bail!("DATABASE_URL must start with sqlite:// or postgres://");
+        }
+        let encryption_keys = secret_or_generated(
+            var("PLUGBOARD_ENCRYPTION_KEYS"),
+            "PLUGBOARD_ENCRYPTION_KEYS",
+            embedded,
+            &data_dir.join("encryption.keys"),
+            || {
+                Ok(KeyRing::generate_entry("local1")?
+                    .expose_secret()
+                    .to_owned())
+            },
+        )?;
+        let jwt_secret = secret_or_generated(
+            var("PLUGBOARD_JWT_SECRET"),
+            "PLUGBOARD_JWT_SECRET",
+            embedded,
+            &data_dir.join("jwt.secret"),
+            random_secret,
+        )?;
+        let bind = var("PLUGBOARD_BIND").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let public_url = match var("PLUGBOARD_PUBLIC_URL") {
+            Some(url) => Url::parse(&url).context("PLUGBOARD_PUBLIC_URL is not a URL")?,
+            None => {
+                Url::parse(&format!("http://{bind}")).context("PLUGBOARD_BIND is not host:port")?
+            }
+        };
+        let flag = |name: &str, default: bool| -> anyhow::Result<bool> {
+            match var(name).as_deref() {
+                None => Ok(default),
+                Some("true" | "1" | "yes") => Ok(true),
+                Some("false" | "0" | "no") => Ok(false),
+                Some(other) => bail!("{name} must be true or false, not `{other}`"),
+            }
+        };
+        let sandbox = flag("PLUGBOARD_SANDBOX", embedded)?;
+        let mut names: Vec<&str> = registry
+            .providers()
+            .iter()
+            .flat_map(|p| p.platform_env.iter().map(String::as_str))
+            .chain(EXTRA_PLATFORM_ENV.iter().copied())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        let platform_env = names
+            .into_iter()
+            .filter_map(|name| var(name).map(|v| (name.to_owned(), SecretString::from(v))))
+            .collect();
+        Ok(Settings {
+            bind,
+            web_dir: PathBuf::from(
+                var("PLUGBOARD_WEB_DIR").unwrap_or_else(|| "frontend/dist".to_owned()),
+            ),
+            database_url,
+            encryption_keys,
+            jwt_secret,
+            public_url,
+            admin_emails: var("PLUGBOARD_ADMIN_EMAILS")
+                .map(|list| {
+                    list.split(',')
+                        .map(|e| e.trim().to_lowercase())
+                        .filter(|e| !e.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            sandbox,
+            allow_private_network: flag("PLUGBOARD_ALLOW_PRIVATE_NETWORK", false)?,
+            provider_base_urls: var("PLUGBOARD_PROVIDER_BASE_URLS").unwrap_or_default(),
+            provider_timeout: Duration::from_secs(10),
+            platform_env,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        Backend::of(&self.database_url).unwrap_or(Backend::Sqlite)
+    }
+
+    pub fn is_platform_admin(&self, email: &str) -> bool {
+        self.admin_emails
+            .iter()
+            .any(|admin| admin.eq_ignore_ascii_case(email))
+    }
+}
+
+fn random_secret() -> anyhow::Result<String> {
+    use base64::Engine;
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 48];
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| anyhow::anyhow!("the system random source failed"))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+/// A secret from the environment; in the embedded default, one kept in (or first written to)
+/// a file readable only by this user.
+fn secret_or_generated(
+    from_env: Option<String>,
+    name: &str,
+    embedded: bool,
+    file: &Path,
+    generate: impl FnOnce() -> anyhow::Result<String>,
+) -> anyhow::Result<SecretString> {
+    if let Some(value) = from_env {
+        return Ok(SecretString::from(value));
+    }
+    if !embedded {
+        bail!(
+            "{name} must be set when DATABASE_URL points at PostgreSQL; refusing to start without it"
+        );
+    }
+    if let Ok(existing) = std::fs::read_to_string(file) {
+        return Ok(SecretString::from(existing.trim().to_owned()));
+    }
+    let value = generate()?;
+    write_private(file, &value).with_context(|| format!("writing {}", file.display()))?;
+    tracing::warn!(
+        file = %file.display(),
+        "{name} is not set: generated one for this machine only. Set {name} before storing anything you need to keep."
+    );
+    Ok(SecretString::from(value))
+}
+
+fn write_private(file: &Path, value: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    options.open(file)?.write_all(value.as_bytes())
+}

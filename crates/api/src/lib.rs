@@ -1,0 +1,14 @@
+//! Plugboard's HTTP API: routes, DTOs, extractors, OpenAPI, and the `plugboard` binary's parts.
+
+pub mod auth;
+pub mod config;
+pub mod error;
+mod fallback;
+pub mod openapi;
+pub mod outbound;
+mod request_errors;
+pub mod routes;
+pub mod services;
+pub mod startup;
+pub mod telemetry;
+mod validation;

@@ -1,0 +1,60 @@
+//! Extractor failures (bad JSON, bad path or query) answered as problem+json too.
+
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::{HttpRequest, web};
+
+use crate::error::ApiError;
+
+/// The largest JSON body accepted.
+pub const JSON_LIMIT: usize = 64 * 1024;
+
+pub fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(JSON_LIMIT)
+        .error_handler(|err, _req: &HttpRequest| json_error(err).into())
+}
+
+fn json_error(err: JsonPayloadError) -> ApiError {
+    match err {
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+            ApiError::new(
+                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("The request body is larger than {} KiB.", JSON_LIMIT / 1024),
+            )
+        }
+        JsonPayloadError::ContentType => ApiError::new(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Send the body as JSON with `Content-Type: application/json`.",
+        ),
+        JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::unprocessable(
+            "invalid_body",
+            format!("The body does not fit this endpoint: {e}."),
+        ),
+        JsonPayloadError::Deserialize(e) => ApiError::bad_request(
+            "malformed_json",
+            format!("The body is not valid JSON: {e}."),
+        ),
+        other => ApiError::bad_request(
+            "unreadable_body",
+            format!("The body could not be read: {other}."),
+        ),
+    }
+}
+
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|_err: PathError, _req| {
+        ApiError::not_found("Nothing exists at this path: one of its ids is not valid.").into()
+    })
+}
+
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err: QueryPayloadError, _req| {
+        ApiError::bad_request(
+            "invalid_query",
+            format!("The query string is not valid: {err}."),
+        )
+        .into()
+    })
+}

@@ -1,0 +1,153 @@
+//! Organization API keys for partner developers: shown once, stored as a hash, revocable.
+
+use actix_web::{HttpResponse, delete, get, post, web};
+use chrono::{DateTime, Utc};
+use domain::ids::ApiKeyId;
+use domain::model::ApiKey;
+use persistence::api_keys::{self, NewApiKey};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use super::ListOut;
+use crate::auth::{OrgOwnerOrAdmin, SCOPE_READ, SCOPE_WRITE, hash_token, random_token};
+use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::startup::AppState;
+use crate::validation::validated;
+
+/// Every organization API key starts with this.
+pub const KEY_PREFIX: &str = "pb_";
+
+#[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyIn {
+    #[validate(length(
+        min = 1,
+        max = 100,
+        message = "Name the key (1 to 100 characters) so you can tell it apart later."
+    ))]
+    pub name: String,
+    /// `integrations:read` and/or `integrations:write`.
+    pub scopes: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ApiKeyOut {
+    pub id: uuid::Uuid,
+    pub name: String,
+    /// The key's first characters, to tell keys apart.
+    pub prefix: String,
+    pub scopes: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<ApiKey> for ApiKeyOut {
+    fn from(key: ApiKey) -> Self {
+        ApiKeyOut {
+            id: key.id.0,
+            name: key.name,
+            prefix: key.prefix,
+            scopes: key.scopes,
+            created_at: key.created_at,
+            last_used_at: key.last_used_at,
+            revoked_at: key.revoked_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ApiKeyCreatedOut {
+    #[serde(flatten)]
+    pub key: ApiKeyOut,
+    /// The whole key. Shown this once; store it now.
+    pub secret: String,
+}
+
+/// The organization's API keys (never the keys themselves).
+#[utoipa::path(
+    tag = "api keys",
+    params(("org_id" = uuid::Uuid, Path)),
+    responses((status = 200, body = ListOut<ApiKeyOut>), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/api-keys")]
+pub async fn list(
+    state: web::Data<AppState>,
+    admin: OrgOwnerOrAdmin,
+) -> ApiResult<web::Json<ListOut<ApiKeyOut>>> {
+    let data = api_keys::list(&state.db, admin.org_id)
+        .await?
+        .into_iter()
+        .map(ApiKeyOut::from)
+        .collect();
+    Ok(web::Json(ListOut { data }))
+}
+
+/// Creates a key; the answer holds it once.
+#[utoipa::path(
+    tag = "api keys",
+    params(("org_id" = uuid::Uuid, Path)),
+    request_body = ApiKeyIn,
+    responses((status = 201, body = ApiKeyCreatedOut), (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []))
+)]
+#[post("/api-keys")]
+pub async fn create(
+    state: web::Data<AppState>,
+    admin: OrgOwnerOrAdmin,
+    body: web::Json<ApiKeyIn>,
+) -> ApiResult<HttpResponse> {
+    let input = validated(body.into_inner())?;
+    let mut scopes = input.scopes;
+    scopes.sort();
+    scopes.dedup();
+    if scopes.is_empty() || scopes.iter().any(|s| s != SCOPE_READ && s != SCOPE_WRITE) {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "scopes",
+            format!("Choose one or both of `{SCOPE_READ}` and `{SCOPE_WRITE}`."),
+        )]));
+    }
+    let secret = format!("{KEY_PREFIX}{}", random_token(32)?);
+    let prefix: String = secret.chars().take(10).collect();
+    let key = api_keys::create(
+        &state.db,
+        admin.org_id,
+        NewApiKey {
+            name: input.name.trim(),
+            prefix: &prefix,
+            key_hash: &hash_token(&secret),
+            scopes: &scopes,
+            created_by: admin.user_id,
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(ApiKeyCreatedOut {
+        key: key.into(),
+        secret,
+    }))
+}
+
+/// Revokes a key at once.
+#[utoipa::path(
+    tag = "api keys",
+    params(("org_id" = uuid::Uuid, Path), ("key_id" = uuid::Uuid, Path)),
+    responses((status = 204), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[delete("/api-keys/{key_id}")]
+pub async fn revoke(
+    state: web::Data<AppState>,
+    admin: OrgOwnerOrAdmin,
+    path: web::Path<(uuid::Uuid, uuid::Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let key_id = ApiKeyId(path.into_inner().1);
+    if api_keys::revoke(&state.db, admin.org_id, key_id).await? {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(ApiError::not_found(
+            "This organization has no live API key with that id.",
+        ))
+    }
+}

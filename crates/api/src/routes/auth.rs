@@ -1,0 +1,246 @@
+//! Sign-up, log-in, token refresh by httpOnly cookie, log-out, and who am I.
+
+use actix_web::cookie::{Cookie, SameSite, time};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::Utc;
+use domain::UserId;
+use domain::model::User;
+use persistence::{StoreError, orgs, sessions, users};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use crate::auth::{ACCESS_TOKEN_TTL_SECS, AuthUser, hash_token, password, random_token};
+use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::startup::AppState;
+use crate::validation::field_errors;
+
+const REFRESH_COOKIE: &str = "pb_refresh";
+const REFRESH_TTL_DAYS: i64 = 30;
+
+#[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignupIn {
+    #[validate(
+        email(message = "Enter a valid e-mail address."),
+        length(max = 254, message = "That e-mail address is too long.")
+    )]
+    pub email: String,
+    /// 10 to 200 characters; checked beside the derived rules (a secret is never handed to them).
+    #[schema(value_type = String, format = Password, min_length = 10)]
+    pub password: SecretString,
+    #[validate(length(min = 1, max = 100, message = "Enter a name of 1 to 100 characters."))]
+    pub name: String,
+}
+
+fn password_problem(password: &SecretString) -> Option<FieldError> {
+    use secrecy::ExposeSecret;
+    let length = password.expose_secret().chars().count();
+    (!(10..=200).contains(&length))
+        .then(|| FieldError::new("password", "Use a password of 10 to 200 characters."))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginIn {
+    pub email: String,
+    #[schema(value_type = String, format = Password)]
+    pub password: SecretString,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserOut {
+    pub id: uuid::Uuid,
+    pub email: String,
+    pub name: String,
+    pub created_at: chrono::DateTime<Utc>,
+}
+
+impl From<User> for UserOut {
+    fn from(user: User) -> Self {
+        UserOut {
+            id: user.id.0,
+            email: user.email,
+            name: user.name,
+            created_at: user.created_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenOut {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SignupOut {
+    pub user: UserOut,
+    #[serde(flatten)]
+    pub token: TokenOut,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MembershipOut {
+    pub org_id: uuid::Uuid,
+    pub org_name: String,
+    pub role: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MeOut {
+    pub user: UserOut,
+    pub memberships: Vec<MembershipOut>,
+    /// Whether this user may see platform readiness.
+    pub platform_admin: bool,
+}
+
+/// Issues an access token and a fresh refresh cookie.
+async fn session(state: &AppState, user: UserId) -> ApiResult<(TokenOut, Cookie<'static>)> {
+    let access_token = state.jwt.issue(user).map_err(ApiError::internal)?;
+    let refresh_token = random_token(32)?;
+    sessions::create(
+        &state.db,
+        user,
+        &hash_token(&refresh_token),
+        Utc::now() + chrono::Duration::days(REFRESH_TTL_DAYS),
+    )
+    .await?;
+    let cookie = Cookie::build(REFRESH_COOKIE, refresh_token)
+        .path("/api/v1/auth")
+        .http_only(true)
+        .secure(state.settings.public_url.scheme() == "https")
+        .same_site(SameSite::Strict)
+        .max_age(time::Duration::days(REFRESH_TTL_DAYS))
+        .finish();
+    Ok((
+        TokenOut {
+            access_token,
+            token_type: "Bearer",
+            expires_in: ACCESS_TOKEN_TTL_SECS,
+        },
+        cookie,
+    ))
+}
+
+/// Creates an account and signs it in.
+#[utoipa::path(
+    tag = "auth",
+    request_body = SignupIn,
+    responses(
+        (status = 201, body = SignupOut, description = "Signed up; a refresh cookie is set."),
+        (status = 409, body = Problem, description = "The e-mail is taken."),
+        (status = 422, body = Problem),
+    )
+)]
+#[post("/auth/signup")]
+pub async fn signup(
+    state: web::Data<AppState>,
+    body: web::Json<SignupIn>,
+) -> ApiResult<HttpResponse> {
+    let input = body.into_inner();
+    let mut problems = field_errors(&input);
+    problems.extend(password_problem(&input.password));
+    if !problems.is_empty() {
+        return Err(ApiError::validation(problems));
+    }
+    let hash = password::hash(input.password).await?;
+    let user = users::create(&state.db, input.email.trim(), input.name.trim(), &hash)
+        .await
+        .map_err(|err| match err {
+            StoreError::Duplicate(_) => ApiError::conflict(
+                "email_taken",
+                "An account with that e-mail already exists. Log in instead.",
+            ),
+            other => other.into(),
+        })?;
+    let (token, cookie) = session(&state, user.id).await?;
+    Ok(HttpResponse::Created().cookie(cookie).json(SignupOut {
+        user: user.into(),
+        token,
+    }))
+}
+
+/// Signs in with e-mail and password.
+#[utoipa::path(
+    tag = "auth",
+    request_body = LoginIn,
+    responses((status = 200, body = TokenOut, description = "Signed in; a refresh cookie is set."), (status = 401, body = Problem))
+)]
+#[post("/auth/login")]
+pub async fn login(
+    state: web::Data<AppState>,
+    body: web::Json<LoginIn>,
+) -> ApiResult<HttpResponse> {
+    let input = body.into_inner();
+    let found = users::find_login(&state.db, input.email.trim()).await?;
+    let (user, hash) = match found {
+        Some(login) => (Some(login.user), Some(login.password_hash)),
+        None => (None, None),
+    };
+    let user = match (password::verify(input.password, hash).await?, user) {
+        (true, Some(user)) => user,
+        _ => return Err(ApiError::unauthorized("The e-mail or password is wrong.")),
+    };
+    let (token, cookie) = session(&state, user.id).await?;
+    Ok(HttpResponse::Ok().cookie(cookie).json(token))
+}
+
+/// Trades the refresh cookie for a new access token (and a new cookie; each is good once).
+#[utoipa::path(tag = "auth", responses((status = 200, body = TokenOut), (status = 401, body = Problem)))]
+#[post("/auth/refresh")]
+pub async fn refresh(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+    let cookie = req
+        .cookie(REFRESH_COOKIE)
+        .ok_or_else(|| ApiError::unauthorized("No session to refresh: log in again."))?;
+    let user = sessions::spend(&state.db, &hash_token(cookie.value()))
+        .await?
+        .ok_or_else(|| {
+            ApiError::unauthorized("The session has expired or was used already: log in again.")
+        })?;
+    let (token, cookie) = session(&state, user).await?;
+    Ok(HttpResponse::Ok().cookie(cookie).json(token))
+}
+
+/// Ends the cookie session.
+#[utoipa::path(tag = "auth", responses((status = 204, description = "Logged out.")))]
+#[post("/auth/logout")]
+pub async fn logout(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+    if let Some(cookie) = req.cookie(REFRESH_COOKIE) {
+        sessions::spend(&state.db, &hash_token(cookie.value())).await?;
+    }
+    let mut gone = Cookie::build(REFRESH_COOKIE, "")
+        .path("/api/v1/auth")
+        .http_only(true)
+        .finish();
+    gone.make_removal();
+    Ok(HttpResponse::NoContent().cookie(gone).finish())
+}
+
+/// The signed-in user and the organizations they belong to.
+#[utoipa::path(tag = "auth", responses((status = 200, body = MeOut), (status = 401, body = Problem)), security(("bearer" = [])))]
+#[get("/me")]
+pub async fn me(state: web::Data<AppState>, caller: AuthUser) -> ApiResult<web::Json<MeOut>> {
+    let user = users::get(&state.db, caller.0)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("This account no longer exists."))?;
+    let memberships = orgs::memberships_of(&state.db, &user)
+        .await?
+        .into_iter()
+        .map(|m| MembershipOut {
+            org_id: m.org_id.0,
+            org_name: m.org_name,
+            role: m.role.as_str().to_owned(),
+        })
+        .collect();
+    let platform_admin = state.settings.is_platform_admin(&user.email);
+    Ok(web::Json(MeOut {
+        user: user.into(),
+        memberships,
+        platform_admin,
+    }))
+}

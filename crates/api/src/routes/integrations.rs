@@ -1,0 +1,336 @@
+//! `/orgs/{org_id}/integrations`: every provider with the organization's connection to it.
+
+use std::collections::BTreeMap;
+
+use actix_web::{get, patch, post, web};
+use chrono::{DateTime, Utc};
+use domain::model::{Actor, ConnectionEvent};
+use domain::registry::AuthKind;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::ListOut;
+use crate::auth::{OrgAdmin, OrgMember};
+use crate::error::{ApiResult, Problem};
+use crate::services::integrations::{
+    self as service, ACCESS_TOKEN, Change, IntegrationView, REFRESH_TOKEN,
+};
+use crate::startup::AppState;
+
+/// Whether a secret is set; at most its last four characters are ever shown.
+#[derive(Serialize, ToSchema)]
+pub struct CredentialOut {
+    pub configured: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last4: Option<String>,
+}
+
+/// A machine code and a sentence a person can act on.
+#[derive(Serialize, ToSchema)]
+pub struct LastErrorOut {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IntegrationOut {
+    pub provider: String,
+    pub name: String,
+    pub description: String,
+    pub category: &'static str,
+    pub category_label: &'static str,
+    pub logo: String,
+    pub docs_url: String,
+    /// `oauth2`, `api_key`, `basic` or `public_id`.
+    pub auth_type: &'static str,
+    /// `required`, `recommended` or `optional`.
+    pub onboarding: &'static str,
+    /// `not_connected`, `connected`, `expired`, `error` or `disabled`.
+    pub status: &'static str,
+    pub enabled: bool,
+    /// Per secret field: whether it is set.
+    pub credentials: BTreeMap<String, CredentialOut>,
+    /// Non-secret settings.
+    pub config: BTreeMap<String, String>,
+    pub account_name: Option<String>,
+    pub account_id: Option<String>,
+    pub scopes: Vec<String>,
+    pub token_expires_at: Option<DateTime<Utc>>,
+    pub last_tested_at: Option<DateTime<Utc>>,
+    pub last_sync_at: Option<DateTime<Utc>>,
+    pub last_error: Option<LastErrorOut>,
+    pub connected_at: Option<DateTime<Utc>>,
+    pub disconnected_at: Option<DateTime<Utc>>,
+}
+
+impl From<IntegrationView<'_>> for IntegrationOut {
+    fn from(view: IntegrationView<'_>) -> Self {
+        let p = view.provider;
+        let hint = |key: &str| view.secrets.iter().find(|h| h.field == key);
+        let mut credentials: BTreeMap<String, CredentialOut> = p
+            .secret_fields()
+            .map(|f| {
+                let found = hint(&f.key);
+                (
+                    f.key.clone(),
+                    CredentialOut {
+                        configured: found.is_some(),
+                        last4: found.and_then(|h| h.last4.clone()),
+                    },
+                )
+            })
+            .collect();
+        if p.auth.kind() == AuthKind::Oauth2 {
+            for key in [ACCESS_TOKEN, REFRESH_TOKEN] {
+                credentials.insert(
+                    key.to_owned(),
+                    CredentialOut {
+                        configured: hint(key).is_some(),
+                        last4: None,
+                    },
+                );
+            }
+        }
+        let c = view.connection;
+        IntegrationOut {
+            provider: p.id.clone(),
+            name: p.name.clone(),
+            description: p.description.clone(),
+            category: p.category.as_str(),
+            category_label: p.category.label(),
+            logo: p.logo.clone(),
+            docs_url: p.docs_url.clone(),
+            auth_type: p.auth.kind().as_str(),
+            onboarding: p.onboarding.as_str(),
+            status: c.as_ref().map_or("not_connected", |c| c.status.as_str()),
+            enabled: c.as_ref().is_none_or(|c| c.enabled),
+            credentials,
+            config: c.as_ref().map(|c| c.config.clone()).unwrap_or_default(),
+            account_name: c.as_ref().and_then(|c| c.account_name.clone()),
+            account_id: c.as_ref().and_then(|c| c.account_id.clone()),
+            scopes: c.as_ref().map(|c| c.scopes.clone()).unwrap_or_default(),
+            token_expires_at: c.as_ref().and_then(|c| c.token_expires_at),
+            last_tested_at: c.as_ref().and_then(|c| c.last_tested_at),
+            last_sync_at: c.as_ref().and_then(|c| c.last_sync_at),
+            last_error: c
+                .as_ref()
+                .and_then(|c| c.last_error.clone())
+                .map(|e| LastErrorOut {
+                    code: e.code,
+                    message: e.message,
+                }),
+            connected_at: c.as_ref().and_then(|c| c.connected_at),
+            disconnected_at: c.as_ref().and_then(|c| c.disconnected_at),
+        }
+    }
+}
+
+/// A change to a connection. Credentials are write-only; `null` removes an optional value.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationPatch {
+    /// Secret fields by key, e.g. `{"api_key": "sk-…"}`. Verified with the provider before saving.
+    #[schema(value_type = Option<BTreeMap<String, Option<String>>>)]
+    pub credentials: Option<BTreeMap<String, Option<SecretString>>>,
+    /// Non-secret settings by key.
+    pub config: Option<BTreeMap<String, Option<String>>>,
+    /// `false` disables the connection and keeps its credentials.
+    pub enabled: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TestOut {
+    pub ok: bool,
+    /// The connection's status after the test.
+    pub status: &'static str,
+    pub code: Option<String>,
+    pub message: String,
+    pub checked_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EventOut {
+    pub id: uuid::Uuid,
+    pub provider: String,
+    /// `connect`, `configure`, `test`, `refresh`, `health_check`, `enable`, `disable`, `disconnect`, `sync` or `notification`.
+    pub action: &'static str,
+    pub success: bool,
+    pub code: Option<String>,
+    pub message: String,
+    /// `user`, `api_key` or `system`.
+    pub actor_type: &'static str,
+    pub actor_id: Option<uuid::Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<ConnectionEvent> for EventOut {
+    fn from(e: ConnectionEvent) -> Self {
+        let (actor_type, actor_id) = match e.actor {
+            Actor::User(id) => ("user", Some(id.0)),
+            Actor::ApiKey(id) => ("api_key", Some(id.0)),
+            Actor::System => ("system", None),
+        };
+        EventOut {
+            id: e.id,
+            provider: e.provider,
+            action: e.action.as_str(),
+            success: e.success,
+            code: e.code,
+            message: e.message,
+            actor_type,
+            actor_id,
+            created_at: e.created_at,
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    /// At most this many events (1–200, default 50).
+    pub limit: Option<u64>,
+    /// Only events older than this time (for the next page, pass the last event's `created_at`).
+    pub before: Option<DateTime<Utc>>,
+}
+
+type ProviderPath = web::Path<(uuid::Uuid, String)>;
+
+/// Every provider, with the organization's connection status.
+#[utoipa::path(
+    tag = "integrations",
+    params(("org_id" = uuid::Uuid, Path)),
+    responses((status = 200, body = ListOut<IntegrationOut>), (status = 401, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/integrations")]
+pub async fn list(
+    state: web::Data<AppState>,
+    member: OrgMember,
+) -> ApiResult<web::Json<ListOut<IntegrationOut>>> {
+    let data = service::list(&state, member.0.org_id)
+        .await?
+        .into_iter()
+        .map(IntegrationOut::from)
+        .collect();
+    Ok(web::Json(ListOut { data }))
+}
+
+/// One provider with the organization's connection.
+#[utoipa::path(
+    tag = "integrations",
+    params(("org_id" = uuid::Uuid, Path), ("provider" = String, Path)),
+    responses((status = 200, body = IntegrationOut), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/integrations/{provider}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    member: OrgMember,
+    path: ProviderPath,
+) -> ApiResult<web::Json<IntegrationOut>> {
+    Ok(web::Json(
+        service::get(&state, member.0.org_id, &path.1).await?.into(),
+    ))
+}
+
+/// Saves credentials (verified first; nothing is stored if the provider refuses them), settings,
+/// or the enable switch.
+#[utoipa::path(
+    tag = "integrations",
+    params(("org_id" = uuid::Uuid, Path), ("provider" = String, Path)),
+    request_body = IntegrationPatch,
+    responses(
+        (status = 200, body = IntegrationOut),
+        (status = 403, body = Problem),
+        (status = 404, body = Problem),
+        (status = 422, body = Problem, description = "Invalid fields, or the provider refused the credentials."),
+        (status = 503, body = Problem, description = "The provider could not be reached; nothing was saved."),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/integrations/{provider}")]
+#[tracing::instrument(skip_all, fields(provider = %path.1))]
+pub async fn update(
+    state: web::Data<AppState>,
+    admin: OrgAdmin,
+    path: ProviderPath,
+    body: web::Json<IntegrationPatch>,
+) -> ApiResult<web::Json<IntegrationOut>> {
+    let patch = body.into_inner();
+    let change = Change {
+        credentials: patch.credentials.unwrap_or_default(),
+        config: patch.config.unwrap_or_default(),
+        enabled: patch.enabled,
+    };
+    Ok(web::Json(
+        service::update(&state, &admin.0, &path.1, change)
+            .await?
+            .into(),
+    ))
+}
+
+/// Runs the provider's verify request against the stored credentials.
+#[utoipa::path(
+    tag = "integrations",
+    params(("org_id" = uuid::Uuid, Path), ("provider" = String, Path)),
+    responses((status = 200, body = TestOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = []))
+)]
+#[post("/integrations/{provider}/test")]
+#[tracing::instrument(skip_all, fields(provider = %path.1))]
+pub async fn test(
+    state: web::Data<AppState>,
+    admin: OrgAdmin,
+    path: ProviderPath,
+) -> ApiResult<web::Json<TestOut>> {
+    let report = service::test(&state, &admin.0, &path.1).await?;
+    Ok(web::Json(TestOut {
+        ok: report.ok,
+        status: report.status.as_str(),
+        code: report.code,
+        message: report.message,
+        checked_at: report.checked_at,
+    }))
+}
+
+/// Deletes every secret; the connection keeps its settings and history.
+#[utoipa::path(
+    tag = "integrations",
+    params(("org_id" = uuid::Uuid, Path), ("provider" = String, Path)),
+    responses((status = 200, body = IntegrationOut), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[post("/integrations/{provider}/disconnect")]
+pub async fn disconnect(
+    state: web::Data<AppState>,
+    admin: OrgAdmin,
+    path: ProviderPath,
+) -> ApiResult<web::Json<IntegrationOut>> {
+    Ok(web::Json(
+        service::disconnect(&state, &admin.0, &path.1).await?.into(),
+    ))
+}
+
+/// The connection's history, newest first.
+#[utoipa::path(
+    tag = "integrations",
+    params(("org_id" = uuid::Uuid, Path), ("provider" = String, Path), EventsQuery),
+    responses((status = 200, body = ListOut<EventOut>), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/integrations/{provider}/events")]
+pub async fn events(
+    state: web::Data<AppState>,
+    member: OrgMember,
+    path: ProviderPath,
+    query: web::Query<EventsQuery>,
+) -> ApiResult<web::Json<ListOut<EventOut>>> {
+    let limit = query.limit.unwrap_or(50).clamp(1, 200);
+    let data = service::history(&state, member.0.org_id, &path.1, query.before, limit)
+        .await?
+        .into_iter()
+        .map(EventOut::from)
+        .collect();
+    Ok(web::Json(ListOut { data }))
+}

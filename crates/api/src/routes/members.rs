@@ -1,0 +1,208 @@
+//! Members of an organization. Admins and owners manage them; only owners touch owners, and
+//! the last owner stays.
+
+use actix_web::{HttpResponse, delete, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use domain::model::Membership;
+use domain::{Role, UserId};
+use persistence::orgs::{self, MemberChange};
+use persistence::{StoreError, users};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::ListOut;
+use crate::auth::{OrgMember, OrgOwnerOrAdmin};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::startup::AppState;
+
+#[derive(Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleIn {
+    Owner,
+    Admin,
+    Member,
+}
+
+impl From<RoleIn> for Role {
+    fn from(role: RoleIn) -> Role {
+        match role {
+            RoleIn::Owner => Role::Owner,
+            RoleIn::Admin => Role::Admin,
+            RoleIn::Member => Role::Member,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberIn {
+    /// The e-mail of an existing Plugboard account.
+    pub email: String,
+    pub role: RoleIn,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberPatch {
+    pub role: RoleIn,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MemberOut {
+    pub user_id: uuid::Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub joined_at: DateTime<Utc>,
+}
+
+impl From<Membership> for MemberOut {
+    fn from(m: Membership) -> Self {
+        MemberOut {
+            user_id: m.user.id.0,
+            email: m.user.email,
+            name: m.user.name,
+            role: m.role.as_str().to_owned(),
+            joined_at: m.created_at,
+        }
+    }
+}
+
+fn owners_only() -> ApiError {
+    ApiError::forbidden("Only owners can grant, change or remove the owner role.")
+}
+
+fn last_owner() -> ApiError {
+    ApiError::conflict(
+        "last_owner",
+        "An organization needs at least one owner. Make someone else an owner first.",
+    )
+}
+
+fn not_a_member() -> ApiError {
+    ApiError::not_found("That user is not a member of this organization.")
+}
+
+async fn member(state: &AppState, org_id: domain::OrgId, user_id: UserId) -> ApiResult<Membership> {
+    orgs::members(&state.db, org_id)
+        .await?
+        .into_iter()
+        .find(|m| m.user.id == user_id)
+        .ok_or_else(not_a_member)
+}
+
+/// The organization's members.
+#[utoipa::path(
+    tag = "members",
+    params(("org_id" = uuid::Uuid, Path)),
+    responses((status = 200, body = ListOut<MemberOut>), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/members")]
+pub async fn list(
+    state: web::Data<AppState>,
+    member: OrgMember,
+) -> ApiResult<web::Json<ListOut<MemberOut>>> {
+    let data = orgs::members(&state.db, member.0.org_id)
+        .await?
+        .into_iter()
+        .map(MemberOut::from)
+        .collect();
+    Ok(web::Json(ListOut { data }))
+}
+
+/// Adds an existing user by e-mail.
+#[utoipa::path(
+    tag = "members",
+    params(("org_id" = uuid::Uuid, Path)),
+    request_body = MemberIn,
+    responses((status = 201, body = MemberOut), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []))
+)]
+#[post("/members")]
+pub async fn add(
+    state: web::Data<AppState>,
+    admin: OrgOwnerOrAdmin,
+    body: web::Json<MemberIn>,
+) -> ApiResult<HttpResponse> {
+    let input = body.into_inner();
+    let role = Role::from(input.role);
+    if role == Role::Owner && admin.role != Role::Owner {
+        return Err(owners_only());
+    }
+    let user = users::find_by_email(&state.db, input.email.trim())
+        .await?
+        .ok_or_else(|| {
+            ApiError::unprocessable(
+                "unknown_user",
+                "No Plugboard account uses that e-mail. Ask them to sign up first, then add them.",
+            )
+        })?;
+    orgs::add_member(&state.db, admin.org_id, user.id, role)
+        .await
+        .map_err(|err| match err {
+            StoreError::Duplicate(_) => ApiError::conflict(
+                "already_member",
+                "That user is already a member of this organization.",
+            ),
+            other => other.into(),
+        })?;
+    Ok(HttpResponse::Created().json(MemberOut::from(
+        member(&state, admin.org_id, user.id).await?,
+    )))
+}
+
+/// Changes a member's role.
+#[utoipa::path(
+    tag = "members",
+    params(("org_id" = uuid::Uuid, Path), ("user_id" = uuid::Uuid, Path)),
+    request_body = MemberPatch,
+    responses((status = 200, body = MemberOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = []))
+)]
+#[patch("/members/{user_id}")]
+pub async fn change_role(
+    state: web::Data<AppState>,
+    admin: OrgOwnerOrAdmin,
+    path: web::Path<(uuid::Uuid, uuid::Uuid)>,
+    body: web::Json<MemberPatch>,
+) -> ApiResult<web::Json<MemberOut>> {
+    let user_id = UserId(path.into_inner().1);
+    let role = Role::from(body.into_inner().role);
+    let current = member(&state, admin.org_id, user_id).await?;
+    if (role == Role::Owner || current.role == Role::Owner) && admin.role != Role::Owner {
+        return Err(owners_only());
+    }
+    match orgs::set_role(&state.db, admin.org_id, user_id, role).await? {
+        MemberChange::Done => Ok(web::Json(MemberOut::from(
+            member(&state, admin.org_id, user_id).await?,
+        ))),
+        MemberChange::NotAMember => Err(not_a_member()),
+        MemberChange::LastOwner => Err(last_owner()),
+    }
+}
+
+/// Removes a member.
+#[utoipa::path(
+    tag = "members",
+    params(("org_id" = uuid::Uuid, Path), ("user_id" = uuid::Uuid, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = []))
+)]
+#[delete("/members/{user_id}")]
+pub async fn remove(
+    state: web::Data<AppState>,
+    admin: OrgOwnerOrAdmin,
+    path: web::Path<(uuid::Uuid, uuid::Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let user_id = UserId(path.into_inner().1);
+    let current = member(&state, admin.org_id, user_id).await?;
+    if current.role == Role::Owner && admin.role != Role::Owner {
+        return Err(owners_only());
+    }
+    match orgs::remove_member(&state.db, admin.org_id, user_id).await? {
+        MemberChange::Done => Ok(HttpResponse::NoContent().finish()),
+        MemberChange::NotAMember => Err(not_a_member()),
+        MemberChange::LastOwner => Err(last_owner()),
+    }
+}

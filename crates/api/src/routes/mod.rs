@@ -1,0 +1,54 @@
+//! HTTP routes. Handlers parse, call a service or repository, and answer with DTOs.
+
+pub mod api_keys;
+pub mod auth;
+pub mod health;
+pub mod integrations;
+pub mod members;
+pub mod orgs;
+pub mod providers;
+
+use actix_web::middleware::from_fn;
+use utoipa_actix_web::{scope, service_config::ServiceConfig};
+
+use crate::auth::tenant_guard;
+
+/// Registers every documented route; the OpenAPI document is collected from the same calls.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .service(
+            scope("/api/v1")
+                .service(auth::signup)
+                .service(auth::login)
+                .service(auth::refresh)
+                .service(auth::logout)
+                .service(auth::me)
+                .service(orgs::create)
+                .service(providers::list)
+                .service(
+                    scope("/orgs/{org_id}")
+                        .wrap(from_fn(tenant_guard))
+                        .service(orgs::get)
+                        .service(members::list)
+                        .service(members::add)
+                        .service(members::change_role)
+                        .service(members::remove)
+                        .service(api_keys::list)
+                        .service(api_keys::create)
+                        .service(api_keys::revoke)
+                        .service(integrations::list)
+                        .service(integrations::get)
+                        .service(integrations::update)
+                        .service(integrations::test)
+                        .service(integrations::disconnect)
+                        .service(integrations::events),
+                ),
+        );
+}
+
+/// The list wrapper every collection answer uses.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ListOut<T> {
+    pub data: Vec<T>,
+}

@@ -1,0 +1,79 @@
+use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use domain::model::Organization;
+use persistence::orgs;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use crate::auth::{AuthUser, Caller, OrgMember};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::startup::AppState;
+use crate::validation::validated;
+
+#[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrgIn {
+    #[validate(length(
+        min = 1,
+        max = 100,
+        message = "Enter an organization name of 1 to 100 characters."
+    ))]
+    pub name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OrgOut {
+    pub id: uuid::Uuid,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    /// The caller's role; absent for API keys.
+    pub role: Option<String>,
+}
+
+fn org_out(org: Organization, role: Option<&str>) -> OrgOut {
+    OrgOut {
+        id: org.id.0,
+        name: org.name,
+        created_at: org.created_at,
+        role: role.map(str::to_owned),
+    }
+}
+
+/// Creates an organization with the caller as its owner.
+#[utoipa::path(
+    tag = "organizations",
+    request_body = OrgIn,
+    responses((status = 201, body = OrgOut), (status = 401, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []))
+)]
+#[post("/orgs")]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    body: web::Json<OrgIn>,
+) -> ApiResult<HttpResponse> {
+    let input = validated(body.into_inner())?;
+    let org = orgs::create_with_owner(&state.db, input.name.trim(), caller.0).await?;
+    Ok(HttpResponse::Created().json(org_out(org, Some("owner"))))
+}
+
+/// One organization the caller belongs to.
+#[utoipa::path(
+    tag = "organizations",
+    params(("org_id" = uuid::Uuid, Path, description = "Organization id")),
+    responses((status = 200, body = OrgOut), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("")]
+pub async fn get(state: web::Data<AppState>, member: OrgMember) -> ApiResult<web::Json<OrgOut>> {
+    let ctx = member.0;
+    let org = orgs::get(&state.db, ctx.org_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("No organization with that id exists for you."))?;
+    let role = match &ctx.caller {
+        Caller::User { role, .. } => Some(role.as_str()),
+        Caller::ApiKey { .. } => None,
+    };
+    Ok(web::Json(org_out(org, role)))
+}

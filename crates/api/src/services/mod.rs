@@ -1,0 +1,4 @@
+//! What the API does, apart from HTTP: handlers parse and answer, services decide.
+
+pub mod integrations;
+pub mod vault;

@@ -1,0 +1,120 @@
+//! Building and running the application: `Application::build(settings)` then
+//! `run_until_stopped()`, so tests start the real thing on port 0.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use anyhow::{Context, bail};
+use domain::crypto::KeyRing;
+use domain::registry::Registry;
+use persistence::DatabaseConnection;
+use tracing_actix_web::TracingLogger;
+use url::Url;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::JwtKeys;
+use crate::config::Settings;
+use crate::outbound::ProviderHttp;
+use crate::{fallback, openapi, request_errors, routes};
+
+/// What every handler shares.
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub registry: Arc<Registry>,
+    pub keys: Arc<KeyRing>,
+    pub jwt: JwtKeys,
+    pub http: ProviderHttp,
+    pub settings: Arc<Settings>,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+/// Opens the database, runs migrations and checks that the key ring opens every stored secret.
+pub async fn prepare(settings: &Settings) -> anyhow::Result<(DatabaseConnection, KeyRing)> {
+    let keys = KeyRing::parse(&settings.encryption_keys).context("PLUGBOARD_ENCRYPTION_KEYS")?;
+    let db = persistence::connect(&settings.database_url)
+        .await
+        .context("connecting to the database")?;
+    persistence::migrate(&db)
+        .await
+        .context("applying migrations")?;
+    let missing: Vec<String> = persistence::connections::secret_key_ids(&db)
+        .await?
+        .into_iter()
+        .filter(|kid| !keys.has_key(kid))
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "stored secrets are sealed with key(s) {} that PLUGBOARD_ENCRYPTION_KEYS does not hold; add them back (after the active key) and run `plugboard rotate-keys` before retiring them",
+            missing.join(", ")
+        );
+    }
+    Ok((db, keys))
+}
+
+/// The registry with operator redirects and, when on, the sandbox.
+pub fn registry(settings: &Settings, bound: &Url) -> anyhow::Result<Registry> {
+    let mut registry = Registry::builtin()?.with_base_urls(&settings.provider_base_urls)?;
+    if settings.sandbox {
+        let sandbox = bound.join("/sandbox/").context("sandbox URL")?;
+        registry = registry.with_sandbox(&sandbox);
+    }
+    Ok(registry)
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let (db, keys) = prepare(&settings).await?;
+        let listener = TcpListener::bind(&settings.bind)
+            .with_context(|| format!("binding {}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let bound = Url::parse(&format!("http://127.0.0.1:{port}"))?;
+        let registry = registry(&settings, &bound)?;
+        let state = web::Data::new(AppState {
+            db,
+            registry: Arc::new(registry),
+            keys: Arc::new(keys),
+            jwt: JwtKeys::new(&settings.jwt_secret),
+            http: ProviderHttp::new(settings.provider_timeout, settings.allow_private_network)?,
+            settings: Arc::new(settings),
+        });
+        let routes = web::Data::new(fallback::RouteTable::from_openapi(&openapi::document()));
+        let web_dir = state.settings.web_dir.clone();
+        let server = HttpServer::new(move || {
+            let (app, api) = App::new()
+                .into_utoipa_app()
+                .openapi(openapi::base())
+                .app_data(state.clone())
+                .app_data(routes.clone())
+                .app_data(request_errors::json_config())
+                .app_data(request_errors::path_config())
+                .app_data(request_errors::query_config())
+                .configure(routes::configure)
+                .split_for_parts();
+            app.service(web::redirect("/api/docs", "/api/docs/"))
+                .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", api))
+                .service(fallback::spa(&web_dir))
+                .default_service(web::to(fallback::not_found))
+                .wrap(from_fn(crate::telemetry::request_id))
+                .wrap(TracingLogger::default())
+        })
+        .listen(listener)?
+        .run();
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,273 @@
+//! The records the API and the store exchange. Plain data; no HTTP and no database types.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ApiKeyId, ConnectionId, OrgId, UserId};
+
+/// A member's role in an organization. Owners and admins change things; members read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Member,
+    Admin,
+    Owner,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "owner" => Some(Role::Owner),
+            "admin" => Some(Role::Admin),
+            "member" => Some(Role::Member),
+            _ => None,
+        }
+    }
+
+    pub fn can_manage(self) -> bool {
+        self >= Role::Admin
+    }
+}
+
+/// Where a connection stands. `not_connected` with a stored row means "disconnected, history kept".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionStatus {
+    NotConnected,
+    Connected,
+    Expired,
+    Error,
+    Disabled,
+}
+
+impl ConnectionStatus {
+    pub const ALL: [ConnectionStatus; 5] = [
+        ConnectionStatus::NotConnected,
+        ConnectionStatus::Connected,
+        ConnectionStatus::Expired,
+        ConnectionStatus::Error,
+        ConnectionStatus::Disabled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionStatus::NotConnected => "not_connected",
+            ConnectionStatus::Connected => "connected",
+            ConnectionStatus::Expired => "expired",
+            ConnectionStatus::Error => "error",
+            ConnectionStatus::Disabled => "disabled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ConnectionStatus> {
+        Self::ALL.into_iter().find(|status| status.as_str() == s)
+    }
+
+    /// Whether entering this status is something the brand must hear about.
+    pub fn needs_attention(self) -> bool {
+        matches!(self, ConnectionStatus::Expired | ConnectionStatus::Error)
+    }
+}
+
+impl fmt::Display for ConnectionStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub email: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Organization {
+    pub id: OrgId,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Membership {
+    pub org_id: OrgId,
+    pub org_name: String,
+    pub user: User,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A short machine code and a sentence a person can act on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    pub code: String,
+    pub message: String,
+}
+
+/// One organization's connection to one provider, without its secrets.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Connection {
+    pub id: ConnectionId,
+    pub org_id: OrgId,
+    pub provider: String,
+    pub status: ConnectionStatus,
+    pub enabled: bool,
+    pub config: BTreeMap<String, String>,
+    pub account_name: Option<String>,
+    pub account_id: Option<String>,
+    pub scopes: Vec<String>,
+    pub token_expires_at: Option<DateTime<Utc>>,
+    pub last_tested_at: Option<DateTime<Utc>>,
+    pub last_sync_at: Option<DateTime<Utc>>,
+    pub last_error: Option<Problem>,
+    pub connected_at: Option<DateTime<Utc>>,
+    pub connected_by: Option<UserId>,
+    pub disconnected_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An organization API key, as listed (the key itself is shown once, at creation).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiKey {
+    pub id: ApiKeyId,
+    pub org_id: OrgId,
+    pub name: String,
+    pub prefix: String,
+    pub scopes: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// What is known about a stored secret without decrypting it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretHint {
+    pub field: String,
+    pub last4: Option<String>,
+    pub key_id: String,
+}
+
+/// Who did something: a person, a partner's API key, or Plugboard itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Actor {
+    User(UserId),
+    ApiKey(ApiKeyId),
+    System,
+}
+
+/// One line of a connection's history.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConnectionEvent {
+    pub id: uuid::Uuid,
+    pub org_id: OrgId,
+    pub connection_id: ConnectionId,
+    pub provider: String,
+    pub action: EventAction,
+    pub success: bool,
+    pub code: Option<String>,
+    pub message: String,
+    pub actor: Actor,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What happened to a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventAction {
+    Connect,
+    Configure,
+    Test,
+    Refresh,
+    HealthCheck,
+    Enable,
+    Disable,
+    Disconnect,
+    Sync,
+    Notification,
+}
+
+impl EventAction {
+    pub const ALL: [EventAction; 10] = [
+        EventAction::Connect,
+        EventAction::Configure,
+        EventAction::Test,
+        EventAction::Refresh,
+        EventAction::HealthCheck,
+        EventAction::Enable,
+        EventAction::Disable,
+        EventAction::Disconnect,
+        EventAction::Sync,
+        EventAction::Notification,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventAction::Connect => "connect",
+            EventAction::Configure => "configure",
+            EventAction::Test => "test",
+            EventAction::Refresh => "refresh",
+            EventAction::HealthCheck => "health_check",
+            EventAction::Enable => "enable",
+            EventAction::Disable => "disable",
+            EventAction::Disconnect => "disconnect",
+            EventAction::Sync => "sync",
+            EventAction::Notification => "notification",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EventAction> {
+        Self::ALL.into_iter().find(|action| action.as_str() == s)
+    }
+}
+
+/// The last four characters of a secret, shown only when the secret is long enough that they
+/// reveal little.
+pub fn secret_last4(secret: &str) -> Option<String> {
+    let chars: Vec<char> = secret.chars().collect();
+    (chars.len() >= 12).then(|| chars[chars.len() - 4..].iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last4_only_for_long_secrets() {
+        assert_eq!(
+            secret_last4("sk-test-1234567890abcd").as_deref(),
+            Some("abcd")
+        );
+        assert_eq!(secret_last4("short"), None);
+    }
+
+    #[test]
+    fn statuses_round_trip() {
+        for status in ConnectionStatus::ALL {
+            assert_eq!(ConnectionStatus::parse(status.as_str()), Some(status));
+        }
+        for action in EventAction::ALL {
+            assert_eq!(EventAction::parse(action.as_str()), Some(action));
+        }
+    }
+
+    #[test]
+    fn only_admins_and_owners_manage() {
+        assert!(Role::Owner.can_manage());
+        assert!(Role::Admin.can_manage());
+        assert!(!Role::Member.can_manage());
+    }
+}

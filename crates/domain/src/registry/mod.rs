@@ -1,0 +1,560 @@
+//! The provider registry: every third-party service Plugboard can connect, loaded from
+//! `providers.toml` and validated once at start.
+
+mod validate;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use regex::Regex;
+use serde::Deserialize;
+use url::Url;
+
+pub use validate::RegistryError;
+
+const BUILTIN: &str = include_str!("../../providers.toml");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    Commerce,
+    Payments,
+    Advertising,
+    Analytics,
+    Marketing,
+    Reviews,
+    Communication,
+    VideoMedia,
+    Productivity,
+    Surveys,
+    Monitoring,
+    Ai,
+    Crm,
+    Social,
+}
+
+impl Category {
+    pub const ALL: [Category; 14] = [
+        Category::Commerce,
+        Category::Payments,
+        Category::Advertising,
+        Category::Analytics,
+        Category::Marketing,
+        Category::Reviews,
+        Category::Communication,
+        Category::VideoMedia,
+        Category::Productivity,
+        Category::Surveys,
+        Category::Monitoring,
+        Category::Ai,
+        Category::Crm,
+        Category::Social,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Commerce => "commerce",
+            Category::Payments => "payments",
+            Category::Advertising => "advertising",
+            Category::Analytics => "analytics",
+            Category::Marketing => "marketing",
+            Category::Reviews => "reviews",
+            Category::Communication => "communication",
+            Category::VideoMedia => "video_media",
+            Category::Productivity => "productivity",
+            Category::Surveys => "surveys",
+            Category::Monitoring => "monitoring",
+            Category::Ai => "ai",
+            Category::Crm => "crm",
+            Category::Social => "social",
+        }
+    }
+
+    /// The heading a person sees.
+    pub fn label(self) -> &'static str {
+        match self {
+            Category::Commerce => "Commerce",
+            Category::Payments => "Payments",
+            Category::Advertising => "Advertising",
+            Category::Analytics => "Analytics",
+            Category::Marketing => "Marketing",
+            Category::Reviews => "Reviews",
+            Category::Communication => "Communication",
+            Category::VideoMedia => "Video & media",
+            Category::Productivity => "Productivity",
+            Category::Surveys => "Surveys & feedback",
+            Category::Monitoring => "Monitoring",
+            Category::Ai => "AI",
+            Category::Crm => "CRM",
+            Category::Social => "Social",
+        }
+    }
+}
+
+/// How strongly the onboarding wizard asks for a provider.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Onboarding {
+    Required,
+    Recommended,
+    Optional,
+}
+
+impl Onboarding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Onboarding::Required => "required",
+            Onboarding::Recommended => "recommended",
+            Onboarding::Optional => "optional",
+        }
+    }
+}
+
+/// Whether each brand connects its own account, or the platform holds one for everybody.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Tenant,
+    Platform,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Tenant => "tenant",
+            Level::Platform => "platform",
+        }
+    }
+}
+
+/// How a brand proves it owns the account.
+// Loaded once at start-up, a few dozen of them: boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Auth {
+    /// Authorization-code flow; tokens come from the provider.
+    Oauth2(OAuth2),
+    /// One or more keys the brand pastes in; `verify` says how they are sent.
+    ApiKey,
+    /// A user name and password (or id and secret) sent as HTTP basic auth.
+    Basic,
+    /// An identifier with no secret, such as an analytics project id.
+    PublicId,
+}
+
+impl Auth {
+    pub fn kind(&self) -> AuthKind {
+        match self {
+            Auth::Oauth2(_) => AuthKind::Oauth2,
+            Auth::ApiKey => AuthKind::ApiKey,
+            Auth::Basic => AuthKind::Basic,
+            Auth::PublicId => AuthKind::PublicId,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthKind {
+    Oauth2,
+    ApiKey,
+    Basic,
+    PublicId,
+}
+
+impl AuthKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthKind::Oauth2 => "oauth2",
+            AuthKind::ApiKey => "api_key",
+            AuthKind::Basic => "basic",
+            AuthKind::PublicId => "public_id",
+        }
+    }
+}
+
+/// How the client authenticates itself at a token endpoint.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuth {
+    #[default]
+    RequestBody,
+    BasicAuth,
+}
+
+/// A provider's departure from plain OAuth 2, handled by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Quirk {
+    /// Hosts are the shop's own; the callback carries an `hmac` to verify.
+    Shopify,
+    /// The short-lived token is exchanged for a long-lived one.
+    MetaLongLived,
+    /// Offline access and consent, so a refresh token comes back.
+    GoogleOffline,
+    /// Comma-separated scopes; user tokens under `authed_user`.
+    Slack,
+    /// `app_id`/`auth_code` instead of `client_id`/`code`; answers wrapped in `data`.
+    Tiktok,
+    /// The connected account is `stripe_user_id`.
+    StripeConnect,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuth2 {
+    pub authorize_url: String,
+    pub token_url: String,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default = "space")]
+    pub scope_separator: String,
+    #[serde(default)]
+    pub authorize_params: BTreeMap<String, String>,
+    #[serde(default)]
+    pub token_params: BTreeMap<String, String>,
+    #[serde(default = "yes")]
+    pub pkce: bool,
+    #[serde(default)]
+    pub client_auth: ClientAuth,
+    /// The platform variables holding the app's client id and secret.
+    pub client_id_env: String,
+    pub client_secret_env: String,
+    #[serde(default)]
+    pub quirks: Vec<Quirk>,
+    /// Seconds a token is assumed to live when the token answer has no `expires_in`.
+    pub default_expires_in: Option<i64>,
+}
+
+impl OAuth2 {
+    pub fn has_quirk(&self, quirk: Quirk) -> bool {
+        self.quirks.contains(&quirk)
+    }
+}
+
+/// What kind of value a connection field holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldKind {
+    #[default]
+    Text,
+    /// A whole base URL the brand supplies; requests to it pass the SSRF guard.
+    Url,
+    /// A host name that ends up in request URLs.
+    Host,
+    /// One of `options`.
+    Select,
+}
+
+impl FieldKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldKind::Text => "text",
+            FieldKind::Url => "url",
+            FieldKind::Host => "host",
+            FieldKind::Select => "select",
+        }
+    }
+}
+
+/// A value the brand supplies: configuration shown back, or a secret that never is.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Field {
+    pub key: String,
+    pub label: String,
+    #[serde(default)]
+    pub secret: bool,
+    #[serde(default = "yes")]
+    pub required: bool,
+    #[serde(default)]
+    pub kind: FieldKind,
+    #[serde(default)]
+    pub options: Vec<String>,
+    pub pattern: Option<String>,
+    /// What a person reads when the value does not match `pattern`.
+    pub pattern_hint: Option<String>,
+    pub placeholder: Option<String>,
+    pub help: Option<String>,
+    /// Needed before the consent screen (e.g. the shop of a Shopify store).
+    #[serde(default)]
+    pub before_consent: bool,
+    #[serde(skip)]
+    regex: Option<Regex>,
+}
+
+impl Field {
+    /// Checks a value against the field's rules; the error is a sentence for a person.
+    pub fn check(&self, value: &str) -> Result<(), String> {
+        if value.trim().is_empty() {
+            return Err(format!("{} must not be empty.", self.label));
+        }
+        if value.len() > 4096 {
+            return Err(format!(
+                "{} is too long (4096 characters at most).",
+                self.label
+            ));
+        }
+        if self.kind == FieldKind::Select && !self.options.iter().any(|o| o == value) {
+            return Err(format!(
+                "{} must be one of: {}.",
+                self.label,
+                self.options.join(", ")
+            ));
+        }
+        if self.kind == FieldKind::Url {
+            let url = Url::parse(value).map_err(|_| {
+                format!(
+                    "{} must be a full URL such as https://api.example.com.",
+                    self.label
+                )
+            })?;
+            if url.scheme() != "https" && url.scheme() != "http" {
+                return Err(format!("{} must start with https://.", self.label));
+            }
+        }
+        if let Some(regex) = &self.regex
+            && !regex.is_match(value)
+        {
+            return Err(self
+                .pattern_hint
+                .clone()
+                .unwrap_or_else(|| format!("{} is not in the expected format.", self.label)));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    #[default]
+    Get,
+    Post,
+}
+
+/// HTTP basic credentials, as templates.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasicTemplate {
+    pub username: String,
+    #[serde(default)]
+    pub password: String,
+}
+
+/// A value the answer must hold for the credentials to count as good (Slack's `ok: true`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuccessCheck {
+    pub pointer: String,
+    pub equals: serde_json::Value,
+}
+
+/// The real request that proves a connection's credentials work.
+// Loaded once at start-up, a few dozen of them: boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Verify {
+    Http(HttpVerify),
+    /// No request is possible (there is no secret); the identifier's format is checked.
+    Format {
+        message: String,
+    },
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpVerify {
+    #[serde(default)]
+    pub method: Method,
+    pub url: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+    pub basic: Option<BasicTemplate>,
+    /// A JSON body template; values are JSON-escaped.
+    pub body: Option<String>,
+    /// Form fields for an `application/x-www-form-urlencoded` body.
+    #[serde(default)]
+    pub form: BTreeMap<String, String>,
+    #[serde(default = "ok_statuses")]
+    pub expect_status: Vec<u16>,
+    pub success: Option<SuccessCheck>,
+    /// JSON pointers into the answer.
+    pub account_name: Option<String>,
+    pub account_id: Option<String>,
+    /// Where the provider puts its error text, to quote it back.
+    pub error_message: Option<String>,
+}
+
+/// The feature flag a provider drives, `integrations.<id>`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlagSpec {
+    #[serde(default)]
+    pub default: bool,
+    #[serde(default = "yes")]
+    pub requires_connection: bool,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Provider {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub category: Category,
+    pub logo: String,
+    pub docs_url: String,
+    pub onboarding: Onboarding,
+    pub level: Level,
+    pub auth: Auth,
+    #[serde(default)]
+    pub fields: Vec<Field>,
+    pub verify: Verify,
+    /// Platform environment variables this provider needs before brands can use it.
+    #[serde(default)]
+    pub platform_env: Vec<String>,
+    pub flag: FlagSpec,
+    /// Operator-set replacement for every URL's scheme, host and port (tests, the sandbox).
+    #[serde(skip)]
+    pub base_url_override: Option<Url>,
+}
+
+impl Provider {
+    pub fn field(&self, key: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.key == key)
+    }
+
+    pub fn secret_fields(&self) -> impl Iterator<Item = &Field> {
+        self.fields.iter().filter(|f| f.secret)
+    }
+
+    pub fn config_fields(&self) -> impl Iterator<Item = &Field> {
+        self.fields.iter().filter(|f| !f.secret)
+    }
+
+    pub fn oauth(&self) -> Option<&OAuth2> {
+        match &self.auth {
+            Auth::Oauth2(oauth) => Some(oauth),
+            _ => None,
+        }
+    }
+
+    pub fn flag_key(&self) -> String {
+        format!("integrations.{}", self.id)
+    }
+
+    /// Points a rendered URL at the operator's override, keeping its path and query. A path
+    /// on the override (a sandbox mounted under a prefix) is put in front of the URL's path.
+    pub fn redirect(&self, url: Url) -> Url {
+        let Some(base) = &self.base_url_override else {
+            return url;
+        };
+        let mut target = base.clone();
+        let prefix = base.path().trim_end_matches('/');
+        target.set_path(&format!("{prefix}{}", url.path()));
+        target.set_query(url.query());
+        target
+    }
+}
+
+/// Every provider, in display order, with an index by id.
+pub struct Registry {
+    providers: Vec<Provider>,
+    index: HashMap<String, usize>,
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registry")
+            .field("providers", &self.providers.len())
+            .finish()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegistryFile {
+    provider: Vec<Provider>,
+}
+
+impl Registry {
+    /// The registry that ships with Plugboard.
+    pub fn builtin() -> Result<Registry, RegistryError> {
+        Self::from_toml(BUILTIN)
+    }
+
+    pub fn from_toml(text: &str) -> Result<Registry, RegistryError> {
+        let file: RegistryFile =
+            toml::from_str(text).map_err(|e| RegistryError::Parse(e.to_string()))?;
+        let mut providers = file.provider;
+        validate::validate(&mut providers)?;
+        let index = providers
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id.clone(), i))
+            .collect();
+        Ok(Registry { providers, index })
+    }
+
+    /// Applies `provider=http://host:port,…` overrides. Unknown providers and bad URLs are
+    /// refused so that a typo does not silently send traffic to the real provider.
+    pub fn with_base_urls(mut self, spec: &str) -> Result<Registry, RegistryError> {
+        for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (id, base) = entry
+                .split_once('=')
+                .ok_or_else(|| RegistryError::Override(format!("`{entry}` is not provider=url")))?;
+            let url = Url::parse(base.trim())
+                .ok()
+                .filter(|u| u.has_host() && matches!(u.scheme(), "http" | "https"))
+                .ok_or_else(|| {
+                    RegistryError::Override(format!("`{base}` is not an http(s) URL"))
+                })?;
+            let index = *self
+                .index
+                .get(id.trim())
+                .ok_or_else(|| RegistryError::Override(format!("unknown provider `{id}`")))?;
+            self.providers[index].base_url_override = Some(url);
+        }
+        Ok(self)
+    }
+
+    /// Points every provider at one base URL plus its id (the built-in sandbox).
+    pub fn with_sandbox(mut self, sandbox_base: &Url) -> Registry {
+        for provider in &mut self.providers {
+            if provider.base_url_override.is_none() {
+                let mut url = sandbox_base.clone();
+                let path = format!("{}/{}", url.path().trim_end_matches('/'), provider.id);
+                url.set_path(&path);
+                provider.base_url_override = Some(url);
+            }
+        }
+        self
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Provider> {
+        self.index.get(id).map(|&i| &self.providers[i])
+    }
+
+    pub fn providers(&self) -> &[Provider] {
+        &self.providers
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn space() -> String {
+    " ".to_owned()
+}
+
+fn ok_statuses() -> Vec<u16> {
+    vec![200]
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,308 @@
+//! The registry's rules, checked at start-up and in a test, so a bad entry never ships.
+
+use std::collections::HashSet;
+
+use regex::Regex;
+use url::Url;
+
+use super::{Auth, FieldKind, Level, Provider, Verify};
+use crate::template::{self, Escape};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RegistryError {
+    #[error("the provider registry does not parse: {0}")]
+    Parse(String),
+    #[error("provider `{provider}`: {problem}")]
+    Invalid { provider: String, problem: String },
+    #[error("PLUGBOARD_PROVIDER_BASE_URLS: {0}")]
+    Override(String),
+}
+
+fn invalid(provider: &Provider, problem: impl Into<String>) -> RegistryError {
+    RegistryError::Invalid {
+        provider: provider.id.clone(),
+        problem: problem.into(),
+    }
+}
+
+pub(super) fn validate(providers: &mut [Provider]) -> Result<(), RegistryError> {
+    let id_pattern =
+        Regex::new(r"^[a-z][a-z0-9_]{0,31}$").map_err(|e| RegistryError::Parse(e.to_string()))?;
+    let env_pattern =
+        Regex::new(r"^[A-Z][A-Z0-9_]*$").map_err(|e| RegistryError::Parse(e.to_string()))?;
+    let mut ids = HashSet::new();
+    for provider in providers.iter_mut() {
+        if !id_pattern.is_match(&provider.id) {
+            return Err(invalid(
+                provider,
+                "the id must be lower-case letters, digits and `_`",
+            ));
+        }
+        if !ids.insert(provider.id.clone()) {
+            return Err(invalid(provider, "the id is used twice"));
+        }
+        if provider.name.trim().is_empty() || provider.description.trim().is_empty() {
+            return Err(invalid(provider, "name and description must not be empty"));
+        }
+        if !Url::parse(&provider.docs_url).is_ok_and(|u| u.scheme() == "https") {
+            return Err(invalid(provider, "docs_url must be an https URL"));
+        }
+        for env in &provider.platform_env {
+            if !env_pattern.is_match(env) {
+                return Err(invalid(
+                    provider,
+                    format!("`{env}` is not an environment variable name"),
+                ));
+            }
+        }
+        compile_fields(provider)?;
+        check_auth(provider)?;
+        check_verify(provider)?;
+    }
+    Ok(())
+}
+
+fn compile_fields(provider: &mut Provider) -> Result<(), RegistryError> {
+    let mut keys = HashSet::new();
+    let mut compiled = Vec::with_capacity(provider.fields.len());
+    for field in &provider.fields {
+        if !keys.insert(field.key.as_str()) {
+            return Err(invalid(
+                provider,
+                format!("field `{}` is declared twice", field.key),
+            ));
+        }
+        if field.key == "access_token" || field.key.starts_with("env.") {
+            return Err(invalid(
+                provider,
+                format!("field key `{}` is reserved", field.key),
+            ));
+        }
+        if field.kind == FieldKind::Select && field.options.is_empty() {
+            return Err(invalid(
+                provider,
+                format!("select field `{}` has no options", field.key),
+            ));
+        }
+        if field.secret
+            && matches!(
+                field.kind,
+                FieldKind::Url | FieldKind::Host | FieldKind::Select
+            )
+        {
+            return Err(invalid(
+                provider,
+                format!("secret field `{}` must be text", field.key),
+            ));
+        }
+        let regex = match &field.pattern {
+            Some(pattern) => {
+                if !pattern.starts_with('^') || !pattern.ends_with('$') {
+                    return Err(invalid(
+                        provider,
+                        format!(
+                            "the pattern of `{}` must be anchored with ^ and $",
+                            field.key
+                        ),
+                    ));
+                }
+                Some(Regex::new(pattern).map_err(|e| {
+                    invalid(
+                        provider,
+                        format!("the pattern of `{}` does not compile: {e}", field.key),
+                    )
+                })?)
+            }
+            None => None,
+        };
+        compiled.push(regex);
+    }
+    for (field, regex) in provider.fields.iter_mut().zip(compiled) {
+        field.regex = regex;
+    }
+    Ok(())
+}
+
+fn check_auth(provider: &Provider) -> Result<(), RegistryError> {
+    let secrets: Vec<&str> = provider.secret_fields().map(|f| f.key.as_str()).collect();
+    match &provider.auth {
+        Auth::Oauth2(oauth) => {
+            if !secrets.is_empty() {
+                return Err(invalid(
+                    provider,
+                    "an OAuth provider gets its tokens from the provider, not from secret fields",
+                ));
+            }
+            for env in [&oauth.client_id_env, &oauth.client_secret_env] {
+                if !provider.platform_env.contains(env) {
+                    return Err(invalid(
+                        provider,
+                        format!("`{env}` must be listed in platform_env"),
+                    ));
+                }
+            }
+            for (what, url) in [
+                ("authorize_url", &oauth.authorize_url),
+                ("token_url", &oauth.token_url),
+            ] {
+                check_url_template(provider, what, url, &[])?;
+            }
+            if oauth.scope_separator.is_empty() {
+                return Err(invalid(provider, "scope_separator must not be empty"));
+            }
+        }
+        Auth::ApiKey | Auth::Basic => {
+            // A platform-level provider's credentials are the platform's own variables, which
+            // `check_verify` requires its request to send.
+            if secrets.is_empty() && provider.level == Level::Tenant {
+                return Err(invalid(provider, "needs at least one secret field"));
+            }
+            if matches!(provider.auth, Auth::ApiKey)
+                && secrets.len() == 1
+                && secrets[0] != "api_key"
+            {
+                return Err(invalid(
+                    provider,
+                    "a provider with a single secret names it `api_key`",
+                ));
+            }
+        }
+        Auth::PublicId => {
+            if !secrets.is_empty() {
+                return Err(invalid(
+                    provider,
+                    "a public-id provider has no secret fields",
+                ));
+            }
+            if provider.fields.iter().all(|f| !f.required) {
+                return Err(invalid(
+                    provider,
+                    "a public-id provider needs its identifier field",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The names a provider's templates may use: its fields, `access_token` for OAuth, and
+/// `env.NAME` for its platform variables.
+fn known_placeholder(provider: &Provider, name: &str) -> bool {
+    if let Some(env) = name.strip_prefix("env.") {
+        return provider.platform_env.iter().any(|e| e == env);
+    }
+    (name == "access_token" && provider.oauth().is_some()) || provider.field(name).is_some()
+}
+
+/// A stand-in value for each placeholder, shaped like its field, to prove the URL parses. A
+/// select field stands in with its first option, so an option that is a host is checked too.
+fn sample<'p>(provider: &'p Provider, name: &str) -> &'p str {
+    match provider.field(name) {
+        Some(field) if field.kind == FieldKind::Url => "https://api.example.com",
+        Some(field) if field.kind == FieldKind::Host => "sample.example.com",
+        Some(field) if field.kind == FieldKind::Select => {
+            field.options.first().map_or("sample", String::as_str)
+        }
+        _ => "sample",
+    }
+}
+
+fn check_url_template(
+    provider: &Provider,
+    what: &str,
+    url: &str,
+    extra: &[&str],
+) -> Result<(), RegistryError> {
+    for name in template::placeholders(url) {
+        if !known_placeholder(provider, name) && !extra.contains(&name) {
+            return Err(invalid(
+                provider,
+                format!("{what} uses unknown placeholder `{{{name}}}`"),
+            ));
+        }
+    }
+    let rendered = template::render(url, |name| Some((sample(provider, name), Escape::Raw)))
+        .map_err(|e| invalid(provider, format!("{what}: {e}")))?;
+    let parsed = Url::parse(&rendered)
+        .map_err(|e| invalid(provider, format!("{what} is not a URL: {e}")))?;
+    if parsed.scheme() != "https" {
+        return Err(invalid(provider, format!("{what} must use https")));
+    }
+    Ok(())
+}
+
+fn check_verify(provider: &Provider) -> Result<(), RegistryError> {
+    let http = match (&provider.verify, &provider.auth) {
+        (Verify::Format { message }, Auth::PublicId) => {
+            if message.trim().is_empty() {
+                return Err(invalid(
+                    provider,
+                    "a format-only verify must say what it checked",
+                ));
+            }
+            return Ok(());
+        }
+        (Verify::Format { .. }, _) => {
+            return Err(invalid(
+                provider,
+                "only a public-id provider may skip the verify request",
+            ));
+        }
+        (Verify::Http(_), Auth::PublicId) => {
+            return Err(invalid(
+                provider,
+                "a public-id provider has no secret to send; use kind = \"format\"",
+            ));
+        }
+        (Verify::Http(http), _) => http,
+    };
+    check_url_template(provider, "verify.url", &http.url, &[])?;
+    let mut templates: Vec<&str> = vec![http.url.as_str()];
+    templates.extend(http.headers.values().map(String::as_str));
+    templates.extend(http.query.values().map(String::as_str));
+    templates.extend(http.form.values().map(String::as_str));
+    if let Some(basic) = &http.basic {
+        templates.push(&basic.username);
+        templates.push(&basic.password);
+    }
+    if let Some(body) = &http.body {
+        templates.push(body);
+        if !http.form.is_empty() {
+            return Err(invalid(provider, "verify has both a JSON body and a form"));
+        }
+    }
+    let mut uses_credential = false;
+    for text in templates {
+        for name in template::placeholders(text) {
+            if !known_placeholder(provider, name) {
+                return Err(invalid(
+                    provider,
+                    format!("verify uses unknown placeholder `{{{name}}}`"),
+                ));
+            }
+            uses_credential |= name == "access_token"
+                || provider.field(name).is_some_and(|f| f.secret)
+                || (provider.level == Level::Platform && name.starts_with("env."));
+        }
+    }
+    if !uses_credential {
+        return Err(invalid(
+            provider,
+            "verify never sends the credentials, so it proves nothing",
+        ));
+    }
+    if http.expect_status.is_empty() || http.expect_status.iter().any(|s| !(200..300).contains(s)) {
+        return Err(invalid(provider, "expect_status must list 2xx codes"));
+    }
+    let pointers = [&http.account_name, &http.account_id, &http.error_message];
+    let success_pointer = http.success.as_ref().map(|s| &s.pointer);
+    for pointer in pointers.into_iter().flatten().chain(success_pointer) {
+        if !pointer.is_empty() && !pointer.starts_with('/') {
+            return Err(invalid(
+                provider,
+                format!("`{pointer}` is not a JSON pointer"),
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,267 @@
+//! Connections and their encrypted secrets. Every function is scoped by organization.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use domain::model::{Connection, Problem, SecretHint};
+use domain::{ConnectionId, ConnectionStatus, OrgId, UserId};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+use crate::StoreError;
+use crate::entities::{connection_secrets, connections};
+
+fn to_connection(model: connections::Model) -> Result<Connection, StoreError> {
+    let config: BTreeMap<String, String> = serde_json::from_value(model.config)
+        .map_err(|e| StoreError::Corrupt(format!("connection {} config: {e}", model.id)))?;
+    let status = ConnectionStatus::parse(&model.status)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown status `{}`", model.status)))?;
+    let last_error = match (model.last_error_code, model.last_error_message) {
+        (Some(code), Some(message)) => Some(Problem { code, message }),
+        _ => None,
+    };
+    Ok(Connection {
+        id: ConnectionId(model.id),
+        org_id: OrgId(model.org_id),
+        provider: model.provider,
+        status,
+        enabled: model.enabled,
+        config,
+        account_name: model.account_name,
+        account_id: model.account_id,
+        scopes: model.scopes.split_whitespace().map(str::to_owned).collect(),
+        token_expires_at: model.token_expires_at,
+        last_tested_at: model.last_tested_at,
+        last_sync_at: model.last_sync_at,
+        last_error,
+        connected_at: model.connected_at,
+        connected_by: model.connected_by.map(UserId),
+        disconnected_at: model.disconnected_at,
+        created_at: model.created_at,
+        updated_at: model.updated_at,
+    })
+}
+
+/// Every connection the organization has, in no particular order.
+pub async fn list(db: &impl ConnectionTrait, org_id: OrgId) -> Result<Vec<Connection>, StoreError> {
+    connections::Entity::find()
+        .filter(connections::Column::OrgId.eq(org_id.0))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_connection)
+        .collect()
+}
+
+pub async fn find(
+    db: &impl ConnectionTrait,
+    org_id: OrgId,
+    provider: &str,
+) -> Result<Option<Connection>, StoreError> {
+    connections::Entity::find()
+        .filter(connections::Column::OrgId.eq(org_id.0))
+        .filter(connections::Column::Provider.eq(provider))
+        .one(db)
+        .await?
+        .map(to_connection)
+        .transpose()
+}
+
+/// Returns the organization's connection to a provider, creating an empty `not_connected`
+/// one first if there is none. Safe against a concurrent create: the unique index decides.
+pub async fn ensure(
+    db: &impl ConnectionTrait,
+    org_id: OrgId,
+    provider: &str,
+) -> Result<Connection, StoreError> {
+    let now = Utc::now();
+    let fresh = connections::ActiveModel {
+        id: Set(ConnectionId::new().0),
+        org_id: Set(org_id.0),
+        provider: Set(provider.to_owned()),
+        status: Set(ConnectionStatus::NotConnected.as_str().to_owned()),
+        enabled: Set(true),
+        config: Set(serde_json::json!({})),
+        account_name: Set(None),
+        account_id: Set(None),
+        scopes: Set(String::new()),
+        token_expires_at: Set(None),
+        last_tested_at: Set(None),
+        last_sync_at: Set(None),
+        last_error_code: Set(None),
+        last_error_message: Set(None),
+        connected_at: Set(None),
+        connected_by: Set(None),
+        disconnected_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    connections::Entity::insert(fresh)
+        .on_conflict(
+            OnConflict::columns([connections::Column::OrgId, connections::Column::Provider])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    find(db, org_id, provider)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("connection vanished after insert".to_owned()))
+}
+
+/// Writes every mutable column of a connection, matched by organization and id.
+pub async fn update(
+    db: &impl ConnectionTrait,
+    org_id: OrgId,
+    connection: &Connection,
+) -> Result<(), StoreError> {
+    let config =
+        serde_json::to_value(&connection.config).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let model = connections::ActiveModel {
+        status: Set(connection.status.as_str().to_owned()),
+        enabled: Set(connection.enabled),
+        config: Set(config),
+        account_name: Set(connection.account_name.clone()),
+        account_id: Set(connection.account_id.clone()),
+        scopes: Set(connection.scopes.join(" ")),
+        token_expires_at: Set(connection.token_expires_at),
+        last_tested_at: Set(connection.last_tested_at),
+        last_sync_at: Set(connection.last_sync_at),
+        last_error_code: Set(connection.last_error.as_ref().map(|p| p.code.clone())),
+        last_error_message: Set(connection.last_error.as_ref().map(|p| p.message.clone())),
+        connected_at: Set(connection.connected_at),
+        connected_by: Set(connection.connected_by.map(|u| u.0)),
+        disconnected_at: Set(connection.disconnected_at),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    connections::Entity::update_many()
+        .set(model)
+        .filter(connections::Column::OrgId.eq(org_id.0))
+        .filter(connections::Column::Id.eq(connection.id.0))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// One encrypted secret to store.
+pub struct SealedSecret {
+    pub field: String,
+    pub ciphertext: String,
+    pub key_id: String,
+    pub last4: Option<String>,
+}
+
+/// Stores (or replaces) a connection's encrypted secrets.
+pub async fn put_secrets(
+    db: &impl ConnectionTrait,
+    org_id: OrgId,
+    connection_id: ConnectionId,
+    secrets: Vec<SealedSecret>,
+) -> Result<(), StoreError> {
+    if secrets.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    let rows = secrets
+        .into_iter()
+        .map(|s| connection_secrets::ActiveModel {
+            id: Set(uuid::Uuid::new_v4()),
+            org_id: Set(org_id.0),
+            connection_id: Set(connection_id.0),
+            field: Set(s.field),
+            ciphertext: Set(s.ciphertext),
+            key_id: Set(s.key_id),
+            last4: Set(s.last4),
+            updated_at: Set(now),
+        });
+    connection_secrets::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([
+                connection_secrets::Column::ConnectionId,
+                connection_secrets::Column::Field,
+            ])
+            .update_columns([
+                connection_secrets::Column::Ciphertext,
+                connection_secrets::Column::KeyId,
+                connection_secrets::Column::Last4,
+                connection_secrets::Column::UpdatedAt,
+            ])
+            .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// Removes some of a connection's secrets (or all of them when `fields` is `None`).
+pub async fn delete_secrets(
+    db: &impl ConnectionTrait,
+    org_id: OrgId,
+    connection_id: ConnectionId,
+    fields: Option<&[String]>,
+) -> Result<(), StoreError> {
+    let mut query = connection_secrets::Entity::delete_many()
+        .filter(connection_secrets::Column::OrgId.eq(org_id.0))
+        .filter(connection_secrets::Column::ConnectionId.eq(connection_id.0));
+    if let Some(fields) = fields {
+        query = query.filter(connection_secrets::Column::Field.is_in(fields.iter().cloned()));
+    }
+    query.exec(db).await?;
+    Ok(())
+}
+
+/// The ciphertexts of one connection, by field.
+pub async fn sealed_secrets(
+    db: &impl ConnectionTrait,
+    org_id: OrgId,
+    connection_id: ConnectionId,
+) -> Result<BTreeMap<String, String>, StoreError> {
+    Ok(connection_secrets::Entity::find()
+        .filter(connection_secrets::Column::OrgId.eq(org_id.0))
+        .filter(connection_secrets::Column::ConnectionId.eq(connection_id.0))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.field, s.ciphertext))
+        .collect())
+}
+
+/// What is set for every secret of the organization's connections, by connection, in one query.
+pub async fn secret_hints(
+    db: &impl ConnectionTrait,
+    org_id: OrgId,
+) -> Result<BTreeMap<ConnectionId, Vec<SecretHint>>, StoreError> {
+    let rows = connection_secrets::Entity::find()
+        .filter(connection_secrets::Column::OrgId.eq(org_id.0))
+        .order_by_asc(connection_secrets::Column::Field)
+        .all(db)
+        .await?;
+    let mut hints: BTreeMap<ConnectionId, Vec<SecretHint>> = BTreeMap::new();
+    for row in rows {
+        hints
+            .entry(ConnectionId(row.connection_id))
+            .or_default()
+            .push(SecretHint {
+                field: row.field,
+                last4: row.last4,
+                key_id: row.key_id,
+            });
+    }
+    Ok(hints)
+}
+
+/// Every key id that seals a stored secret, across all organizations: start-up checks that
+/// the key ring can still open them all.
+pub async fn secret_key_ids(db: &impl ConnectionTrait) -> Result<Vec<String>, StoreError> {
+    Ok(connection_secrets::Entity::find()
+        .select_only()
+        .column(connection_secrets::Column::KeyId)
+        .distinct()
+        .into_tuple::<String>()
+        .all(db)
+        .await?)
+}

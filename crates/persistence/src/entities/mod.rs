@@ -1,0 +1,10 @@
+//! Hand-written sea-orm entities, one per table. They never leave this crate.
+
+pub mod api_keys;
+pub mod connection_events;
+pub mod connection_secrets;
+pub mod connections;
+pub mod memberships;
+pub mod organizations;
+pub mod refresh_sessions;
+pub mod users;

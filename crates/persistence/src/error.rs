@@ -1,0 +1,54 @@
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
+
+/// What can go wrong in storage, sorted by what a caller can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached or has no free connection: a 503, never a 4xx.
+    #[error("the database is unavailable")]
+    Unavailable(#[source] DbErr),
+    /// A unique constraint refused the write.
+    #[error("a record with the same unique value already exists")]
+    Duplicate(#[source] DbErr),
+    /// A stored value does not decode (a bug or a hand-edited row).
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    #[error("database error")]
+    Db(#[source] DbErr),
+}
+
+impl From<DbErr> for StoreError {
+    fn from(err: DbErr) -> Self {
+        if is_unavailable(&err) {
+            return StoreError::Unavailable(err);
+        }
+        if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
+            return StoreError::Duplicate(err);
+        }
+        StoreError::Db(err)
+    }
+}
+
+fn is_unavailable(err: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            matches!(
+                e.as_ref(),
+                Sqlx::Io(_)
+                    | Sqlx::PoolTimedOut
+                    | Sqlx::PoolClosed
+                    | Sqlx::WorkerCrashed
+                    | Sqlx::Tls(_)
+            ) || is_admin_shutdown(e)
+        }
+        _ => false,
+    }
+}
+
+/// PostgreSQL's "terminating connection due to administrator command" and friends (class 57P).
+fn is_admin_shutdown(err: &sea_orm::sqlx::Error) -> bool {
+    err.as_database_error()
+        .and_then(|db| db.code())
+        .is_some_and(|code| code.starts_with("57P") || code == "3D000")
+}

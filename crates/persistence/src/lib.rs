@@ -1,0 +1,65 @@
+//! Plugboard's storage: sea-orm entities and repositories. Every repository function that
+//! touches tenant data takes the organization id first and filters by it; there is no
+//! unscoped twin.
+
+pub mod api_keys;
+pub mod connections;
+mod entities;
+mod error;
+pub mod events;
+pub mod orgs;
+pub mod sessions;
+pub mod users;
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database};
+
+pub use error::StoreError;
+pub use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+
+/// Which database engine a URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// Opens the pool. SQLite gets a small pool (one writer at a time anyway); PostgreSQL a larger one.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, StoreError> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    let max = match Backend::of(url) {
+        Some(Backend::Postgres) => 10,
+        _ => 4,
+    };
+    options
+        .max_connections(max)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(5))
+        .sqlx_logging(false);
+    Ok(Database::connect(options).await?)
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), StoreError> {
+    Ok(Migrator::up(db, None).await?)
+}
+
+/// Whether the database answers (readiness).
+pub async fn ping(db: &DatabaseConnection) -> Result<(), StoreError> {
+    Ok(db.ping().await?)
+}

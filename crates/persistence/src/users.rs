@@ -1,0 +1,73 @@
+//! People. Users are not tenant data (one person may belong to many organizations).
+
+use chrono::Utc;
+use domain::UserId;
+use domain::model::User;
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+
+use crate::StoreError;
+use crate::entities::users;
+
+pub(crate) fn to_user(model: users::Model) -> User {
+    User {
+        id: UserId(model.id),
+        email: model.email,
+        name: model.name,
+        created_at: model.created_at,
+    }
+}
+
+/// A user with the password hash needed to check a login.
+pub struct UserLogin {
+    pub user: User,
+    pub password_hash: String,
+}
+
+/// Creates a user; the e-mail is stored lower-cased. `Duplicate` when it is taken.
+pub async fn create(
+    db: &impl ConnectionTrait,
+    email: &str,
+    name: &str,
+    password_hash: &str,
+) -> Result<User, StoreError> {
+    let now = Utc::now();
+    let model = users::ActiveModel {
+        id: Set(UserId::new().0),
+        email: Set(email.to_lowercase()),
+        name: Set(name.to_owned()),
+        password_hash: Set(password_hash.to_owned()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    Ok(to_user(
+        users::Entity::insert(model).exec_with_returning(db).await?,
+    ))
+}
+
+pub async fn find_login(
+    db: &impl ConnectionTrait,
+    email: &str,
+) -> Result<Option<UserLogin>, StoreError> {
+    let found = users::Entity::find()
+        .filter(users::Column::Email.eq(email.to_lowercase()))
+        .one(db)
+        .await?;
+    Ok(found.map(|model| UserLogin {
+        password_hash: model.password_hash.clone(),
+        user: to_user(model),
+    }))
+}
+
+pub async fn find_by_email(
+    db: &impl ConnectionTrait,
+    email: &str,
+) -> Result<Option<User>, StoreError> {
+    Ok(find_login(db, email).await?.map(|login| login.user))
+}
+
+pub async fn get(db: &impl ConnectionTrait, user_id: UserId) -> Result<Option<User>, StoreError> {
+    Ok(users::Entity::find_by_id(user_id.0)
+        .one(db)
+        .await?
+        .map(to_user))
+}

@@ -1,0 +1,15 @@
+//! Plugboard's schema: one set of migrations for SQLite and PostgreSQL. A migration that has
+//! shipped is never edited; changes come as new migrations.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_foundation;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_foundation::Migration)]
+    }
+}

@@ -29,7 +29,6 @@ pub struct Settings {
     pub jwt_secret: SecretString,
     pub public_url: Url,
     pub admin_emails: Vec<String>,
-    pub sandbox: bool,
     pub allow_private_network: bool,
     /// `provider=http://host:port,…`, set by operators for tests.
     pub provider_base_urls: String,
@@ -93,7 +92,6 @@ impl Settings {
                 Some(other) => bail!("{name} must be true or false, not `{other}`"),
             }
         };
-        let sandbox = flag("PLUGBOARD_SANDBOX", embedded)?;
         let mut names: Vec<&str> = registry
             .providers()
             .iter()
@@ -123,7 +121,6 @@ impl Settings {
                         .collect()
                 })
                 .unwrap_or_default(),
-            sandbox,
             allow_private_network: flag("PLUGBOARD_ALLOW_PRIVATE_NETWORK", false)?,
             provider_base_urls: var("PLUGBOARD_PROVIDER_BASE_URLS").unwrap_or_default(),
             provider_timeout: Duration::from_secs(10),

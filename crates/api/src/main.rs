@@ -46,11 +46,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve => {
             api::telemetry::init();
             let settings = Settings::from_env(&Registry::builtin()?)?;
-            let sandbox = settings.sandbox;
             let app = Application::build(settings)
                 .await
                 .context("starting Plugboard")?;
-            tracing::info!(port = app.port(), sandbox, "Plugboard is listening");
+            tracing::info!(port = app.port(), "Plugboard is listening");
             app.run_until_stopped().await?;
             Ok(())
         }

@@ -12,7 +12,6 @@ use domain::crypto::KeyRing;
 use domain::registry::Registry;
 use persistence::DatabaseConnection;
 use tracing_actix_web::TracingLogger;
-use url::Url;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -59,14 +58,9 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<(DatabaseConnection,
     Ok((db, keys))
 }
 
-/// The registry with operator redirects and, when on, the sandbox.
-pub fn registry(settings: &Settings, bound: &Url) -> anyhow::Result<Registry> {
-    let mut registry = Registry::builtin()?.with_base_urls(&settings.provider_base_urls)?;
-    if settings.sandbox {
-        let sandbox = bound.join("/sandbox/").context("sandbox URL")?;
-        registry = registry.with_sandbox(&sandbox);
-    }
-    Ok(registry)
+/// The registry with the operator's host redirects applied.
+pub fn registry(settings: &Settings) -> anyhow::Result<Registry> {
+    Ok(Registry::builtin()?.with_base_urls(&settings.provider_base_urls)?)
 }
 
 impl Application {
@@ -75,8 +69,7 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();
-        let bound = Url::parse(&format!("http://127.0.0.1:{port}"))?;
-        let registry = registry(&settings, &bound)?;
+        let registry = registry(&settings)?;
         let state = web::Data::new(AppState {
             db,
             registry: Arc::new(registry),

@@ -522,19 +522,6 @@ impl Registry {
         Ok(self)
     }
 
-    /// Points every provider at one base URL plus its id (the built-in sandbox).
-    pub fn with_sandbox(mut self, sandbox_base: &Url) -> Registry {
-        for provider in &mut self.providers {
-            if provider.base_url_override.is_none() {
-                let mut url = sandbox_base.clone();
-                let path = format!("{}/{}", url.path().trim_end_matches('/'), provider.id);
-                url.set_path(&path);
-                provider.base_url_override = Some(url);
-            }
-        }
-        self
-    }
-
     pub fn get(&self, id: &str) -> Option<&Provider> {
         self.index.get(id).map(|&i| &self.providers[i])
     }

@@ -1,0 +1,31 @@
+# Plugboard: `make run` starts the product on the embedded SQLite default; `make test` runs
+# every check (format, lints, the Rust suites on SQLite and on PostgreSQL).
+
+CARGO ?= cargo
+# cargo-nextest runs each test in its own process; plain cargo test is the fallback.
+NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo "nextest run" || echo "test")
+
+.PHONY: run build test lint test-sqlite test-postgres openapi
+
+run:
+	$(CARGO) run --bin plugboard -- serve
+
+build:
+	$(CARGO) build --workspace
+
+test: lint test-sqlite test-postgres
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test-sqlite:
+	@echo "==> Rust suites on SQLite"
+	$(CARGO) $(NEXTEST) --workspace
+
+test-postgres:
+	@echo "==> Rust suites on PostgreSQL"
+	scripts/with-postgres.sh $(CARGO) $(NEXTEST) -p plugboard-api
+
+openapi:
+	$(CARGO) run -q --bin plugboard -- openapi > openapi/openapi.json

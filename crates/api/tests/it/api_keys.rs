@@ -1,0 +1,160 @@
+use reqwest::Method;
+use serde_json::{Value, json};
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+use crate::helpers::{json_body, problem, spawn_app};
+
+#[tokio::test]
+async fn partner_keys_open_their_own_organization_only() {
+    let app = spawn_app().await;
+    let (owner, org) = app.owner_with_org().await;
+    let keys = format!("/api/v1/orgs/{org}/api-keys");
+    let created = json_body(
+        app.post(
+            &keys,
+            &owner.token,
+            json!({"name": "Partner", "scopes": ["integrations:read"]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("pb_"));
+
+    // Listed without the secret; the stored hash is not the key.
+    let list = json_body(app.get(&keys, &owner.token).await, 200).await;
+    assert!(!list.to_string().contains(&secret));
+    assert_eq!(list["data"][0]["prefix"], &secret[..10]);
+    let hashes = app.column_text("api_keys", "key_hash").await;
+    assert_eq!(hashes.len(), 1);
+    assert!(!hashes[0].contains(&secret[3..]));
+
+    let integrations = format!("/api/v1/orgs/{org}/integrations");
+    let read = json_body(app.get(&integrations, &secret).await, 200).await;
+    assert!(!read["data"].as_array().unwrap().is_empty());
+    let last_used = json_body(app.get(&keys, &owner.token).await, 200).await;
+    assert!(last_used["data"][0]["last_used_at"].is_string());
+
+    // Read scope cannot write, and keys never manage keys or members.
+    problem(
+        app.patch(
+            &format!("{integrations}/openai"),
+            &secret,
+            json!({"enabled": false}),
+        )
+        .await,
+        403,
+    )
+    .await;
+    problem(app.get(&keys, &secret).await, 403).await;
+
+    // Another organization's routes stay closed to this key.
+    let (_, other_org) = app.owner_with_org().await;
+    problem(
+        app.get(&format!("/api/v1/orgs/{other_org}/integrations"), &secret)
+            .await,
+        401,
+    )
+    .await;
+
+    // Revoked keys stop at once.
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(
+        app.request(
+            Method::DELETE,
+            &format!("{keys}/{id}"),
+            Some(&owner.token),
+            None
+        )
+        .await
+        .status(),
+        204
+    );
+    problem(app.get(&integrations, &secret).await, 401).await;
+    problem(
+        app.request(
+            Method::DELETE,
+            &format!("{keys}/{id}"),
+            Some(&owner.token),
+            None,
+        )
+        .await,
+        404,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_write_key_connects_providers() {
+    let app = spawn_app().await;
+    let (owner, org) = app.owner_with_org().await;
+    let created: Value = json_body(
+        app.post(
+            &format!("/api/v1/orgs/{org}/api-keys"),
+            &owner.token,
+            json!({"name": "CI", "scopes": ["integrations:write"]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let secret = created["secret"].as_str().unwrap();
+    Mock::given(method("GET"))
+        .and(path("/v1/models"))
+        .and(header("authorization", "Bearer sk-test-partnerkey0000001"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": []})))
+        .mount(&app.provider)
+        .await;
+    let saved = app
+        .patch(
+            &format!("/api/v1/orgs/{org}/integrations/openai"),
+            secret,
+            json!({"credentials": {"api_key": "sk-test-partnerkey0000001"}}),
+        )
+        .await;
+    assert_eq!(json_body(saved, 200).await["status"], "connected");
+    let events = json_body(
+        app.get(
+            &format!("/api/v1/orgs/{org}/integrations/openai/events"),
+            &owner.token,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(events["data"][0]["actor_type"], "api_key");
+    assert_eq!(events["data"][0]["actor_id"], created["id"]);
+}
+
+#[tokio::test]
+async fn bad_key_requests_are_explained() {
+    let app = spawn_app().await;
+    let (owner, org) = app.owner_with_org().await;
+    let keys = format!("/api/v1/orgs/{org}/api-keys");
+    let body = problem(
+        app.post(
+            &keys,
+            &owner.token,
+            json!({"name": "x", "scopes": ["everything"]}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "scopes");
+    let member = app.add_member(&owner, &org, "member").await;
+    problem(
+        app.post(
+            &keys,
+            &member.token,
+            json!({"name": "x", "scopes": ["integrations:read"]}),
+        )
+        .await,
+        403,
+    )
+    .await;
+    let (other, _) = app.owner_with_org().await;
+    problem(app.get(&keys, &other.token).await, 404).await;
+}

@@ -1,0 +1,385 @@
+//! `spawn_app()`: the real application on port 0 against a fresh database (a SQLite file, or a
+//! new PostgreSQL database when `TEST_DATABASE_URL` is set), with every provider's hosts
+//! pointed at this test's own wiremock server. The database is dropped afterwards.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use api::config::Settings;
+use api::startup::Application;
+use domain::crypto::KeyRing;
+use domain::registry::Registry;
+use reqwest::{Method, Response};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use url::Url;
+use wiremock::MockServer;
+
+/// Everything the application logged, for the tests that prove secrets never reach a log.
+#[derive(Clone, Default)]
+pub struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Logs {
+    pub fn contains(&self, needle: &str) -> bool {
+        let bytes = self.0.lock().unwrap();
+        String::from_utf8_lossy(&bytes).contains(needle)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+}
+
+impl Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        if std::env::var("TEST_LOG").is_ok() {
+            std::io::stderr().write_all(buf)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One subscriber for the whole test binary, at debug level, writing into `Logs`.
+pub fn logs() -> Logs {
+    static LOGS: OnceLock<Logs> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Logs::default();
+        let writer = logs.clone();
+        tracing_subscriber::fmt()
+            .with_env_filter("debug,h2=info,hyper=info,hyper_util=info,rustls=info,sqlx=info,sea_orm=info,actix_server=info,wiremock=info")
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .init();
+        logs
+    })
+    .clone()
+}
+
+enum Database_ {
+    Sqlite(std::path::PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub client: reqwest::Client,
+    pub provider: MockServer,
+    pub db: DatabaseConnection,
+    pub logs: Logs,
+    database: Database_,
+}
+
+/// What a test can change before the app starts.
+pub struct Options {
+    pub platform_env: Vec<(&'static str, &'static str)>,
+    pub admin_emails: Vec<String>,
+    pub allow_private_network: bool,
+    pub redirect_providers: bool,
+    pub timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            platform_env: Vec::new(),
+            admin_emails: Vec::new(),
+            allow_private_network: false,
+            redirect_providers: true,
+            timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default()).await
+}
+
+pub fn is_postgres() -> bool {
+    std::env::var("TEST_DATABASE_URL").is_ok_and(|u| u.starts_with("postgres"))
+}
+
+async fn fresh_database() -> (String, Database_) {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) if admin_url.starts_with("postgres") => {
+            let name = format!("plugboard_test_{id}");
+            let admin = Database::connect(&admin_url)
+                .await
+                .expect("TEST_DATABASE_URL must be reachable");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .unwrap();
+            let mut url = Url::parse(&admin_url).unwrap();
+            url.set_path(&format!("/{name}"));
+            (url.to_string(), Database_::Postgres { admin_url, name })
+        }
+        _ => {
+            let path = std::env::temp_dir().join(format!("plugboard-test-{id}.sqlite"));
+            (
+                format!("sqlite://{}?mode=rwc", path.display()),
+                Database_::Sqlite(path),
+            )
+        }
+    }
+}
+
+pub async fn spawn_app_with(options: Options) -> TestApp {
+    let logs = logs();
+    let provider = MockServer::start().await;
+    let (database_url, database) = fresh_database().await;
+    let registry = Registry::builtin().unwrap();
+    let base_urls = if options.redirect_providers {
+        registry
+            .providers()
+            .iter()
+            .map(|p| format!("{}={}", p.id, provider.uri()))
+            .collect::<Vec<_>>()
+            .join(",")
+    } else {
+        String::new()
+    };
+    let settings = Settings {
+        bind: "127.0.0.1:0".to_owned(),
+        web_dir: std::env::temp_dir().join("plugboard-no-spa"),
+        database_url: database_url.clone(),
+        encryption_keys: KeyRing::generate_entry("test1").unwrap(),
+        jwt_secret: SecretString::from("test-jwt-secret-that-is-long-enough-to-sign".to_owned()),
+        public_url: Url::parse("http://127.0.0.1:0").unwrap(),
+        admin_emails: options.admin_emails,
+        allow_private_network: options.allow_private_network,
+        provider_base_urls: base_urls,
+        provider_timeout: options.timeout,
+        platform_env: options
+            .platform_env
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), SecretString::from(v.to_owned())))
+            .collect(),
+    };
+    let app = Application::build(settings).await.expect("the app starts");
+    let port = app.port();
+    tokio::spawn(app.run_until_stopped());
+    let db = Database::connect(&database_url).await.unwrap();
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .build()
+            .unwrap(),
+        provider,
+        db,
+        logs,
+        database,
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        match &self.database {
+            Database_::Sqlite(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Database_::Postgres { admin_url, name } => {
+                let (admin_url, name) = (admin_url.clone(), name.clone());
+                // Drop runs inside the test's runtime; a separate thread gets its own.
+                let _ = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
+                    runtime.block_on(async {
+                        if let Ok(admin) = Database::connect(&admin_url).await {
+                            let _ = admin
+                                .execute_unprepared(&format!(
+                                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                                ))
+                                .await;
+                        }
+                    });
+                })
+                .join();
+            }
+        }
+    }
+}
+
+/// A signed-up user with an access token.
+pub struct TestUser {
+    pub id: String,
+    pub email: String,
+    pub token: String,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Response {
+        self.request(Method::POST, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Response {
+        self.request(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn signup(&self, name: &str) -> TestUser {
+        let email = format!("{name}-{}@example.com", uuid::Uuid::new_v4().simple());
+        let response = self
+            .request(
+                Method::POST,
+                "/api/v1/auth/signup",
+                None,
+                Some(json!({"email": email, "password": "correct horse battery", "name": name})),
+            )
+            .await;
+        assert_eq!(response.status(), 201);
+        let body: Value = response.json().await.unwrap();
+        TestUser {
+            id: body["user"]["id"].as_str().unwrap().to_owned(),
+            email,
+            token: body["access_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub async fn create_org(&self, owner: &TestUser, name: &str) -> String {
+        let response = self
+            .post("/api/v1/orgs", &owner.token, json!({"name": name}))
+            .await;
+        assert_eq!(response.status(), 201);
+        let body: Value = response.json().await.unwrap();
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// An owner with a fresh organization.
+    pub async fn owner_with_org(&self) -> (TestUser, String) {
+        let owner = self.signup("owner").await;
+        let org = self.create_org(&owner, "Acme Brand").await;
+        (owner, org)
+    }
+
+    /// Adds a new user to the organization with a role.
+    pub async fn add_member(&self, owner: &TestUser, org: &str, role: &str) -> TestUser {
+        let user = self.signup(role).await;
+        let response = self
+            .post(
+                &format!("/api/v1/orgs/{org}/members"),
+                &owner.token,
+                json!({"email": user.email, "role": role}),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+        user
+    }
+
+    /// Reads raw rows, for checks of what is really stored.
+    pub async fn raw_rows(&self, sql: &str) -> Vec<sea_orm::QueryResult> {
+        self.db
+            .query_all_raw(Statement::from_string(
+                self.db.get_database_backend(),
+                sql.to_owned(),
+            ))
+            .await
+            .unwrap()
+    }
+
+    /// Every value of one text or JSON column, as text.
+    pub async fn column_text(&self, table: &str, column: &str) -> Vec<String> {
+        self.raw_rows(&format!("SELECT {column} FROM {table}"))
+            .await
+            .iter()
+            .filter_map(|row| {
+                row.try_get::<Option<String>>("", column)
+                    .ok()
+                    .flatten()
+                    .or_else(|| {
+                        row.try_get::<Option<serde_json::Value>>("", column)
+                            .ok()
+                            .flatten()
+                            .map(|v| v.to_string())
+                    })
+            })
+            .collect()
+    }
+
+    /// Runs a statement with bound values, `$1`, `$2`… in PostgreSQL style (rewritten for SQLite).
+    pub async fn execute_with(&self, sql: &str, values: Vec<sea_orm::Value>) {
+        let backend = self.db.get_database_backend();
+        let sql = if backend == sea_orm::DatabaseBackend::Sqlite {
+            (1..=values.len())
+                .rev()
+                .fold(sql.to_owned(), |sql, n| sql.replace(&format!("${n}"), "?"))
+        } else {
+            sql.to_owned()
+        };
+        self.db
+            .execute_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await
+            .unwrap();
+    }
+}
+
+/// The body of a problem+json answer, after checking its media type and status.
+pub async fn problem(response: Response, status: u16) -> Value {
+    assert_eq!(response.status(), status, "unexpected status");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status);
+    assert!(
+        body["title"].is_string()
+            && body["detail"].is_string()
+            && body["code"].is_string()
+            && body["type"].is_string(),
+        "{body}"
+    );
+    body
+}
+
+pub async fn json_body(response: Response, status: u16) -> Value {
+    let actual = response.status();
+    let text = response.text().await.unwrap();
+    assert_eq!(actual, status, "{text}");
+    serde_json::from_str(&text).unwrap()
+}

@@ -1,0 +1,13 @@
+//! Integration tests: the real application over HTTP, on SQLite or (with `TEST_DATABASE_URL`)
+//! PostgreSQL. Every test makes its own organization; every module has a cross-tenant case.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod api_keys;
+mod auth;
+mod errors;
+mod helpers;
+mod integrations;
+mod members;
+mod openapi;
+mod secrets;
+mod tenancy;

@@ -1,0 +1,218 @@
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{json_body, problem, spawn_app};
+
+#[tokio::test]
+async fn owners_and_admins_manage_members() {
+    let app = spawn_app().await;
+    let (owner, org) = app.owner_with_org().await;
+    let admin = app.add_member(&owner, &org, "admin").await;
+    let member = app.signup("mia").await;
+    let added = app
+        .post(
+            &format!("/api/v1/orgs/{org}/members"),
+            &admin.token,
+            json!({"email": member.email, "role": "member"}),
+        )
+        .await;
+    assert_eq!(json_body(added, 201).await["role"], "member");
+
+    let list = json_body(
+        app.get(&format!("/api/v1/orgs/{org}/members"), &owner.token)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 3);
+
+    let promoted = app
+        .patch(
+            &format!("/api/v1/orgs/{org}/members/{}", member.id),
+            &admin.token,
+            json!({"role": "admin"}),
+        )
+        .await;
+    assert_eq!(json_body(promoted, 200).await["role"], "admin");
+    let removed = app
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/orgs/{org}/members/{}", member.id),
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(removed.status(), 204);
+    problem(
+        app.get(&format!("/api/v1/orgs/{org}"), &member.token).await,
+        404,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn member_rules_are_enforced() {
+    let app = spawn_app().await;
+    let (owner, org) = app.owner_with_org().await;
+    let admin = app.add_member(&owner, &org, "admin").await;
+    let member = app.add_member(&owner, &org, "member").await;
+    let other = app.signup("other").await;
+    let members = format!("/api/v1/orgs/{org}/members");
+
+    // A member reads but cannot change.
+    assert_eq!(app.get(&members, &member.token).await.status(), 200);
+    problem(
+        app.post(
+            &members,
+            &member.token,
+            json!({"email": other.email, "role": "member"}),
+        )
+        .await,
+        403,
+    )
+    .await;
+    // Admins cannot create or touch owners.
+    problem(
+        app.post(
+            &members,
+            &admin.token,
+            json!({"email": other.email, "role": "owner"}),
+        )
+        .await,
+        403,
+    )
+    .await;
+    problem(
+        app.patch(
+            &format!("{members}/{}", owner.id),
+            &admin.token,
+            json!({"role": "member"}),
+        )
+        .await,
+        403,
+    )
+    .await;
+    // Unknown e-mail, duplicate, bad role.
+    assert_eq!(
+        problem(
+            app.post(
+                &members,
+                &owner.token,
+                json!({"email": "ghost@example.com", "role": "member"})
+            )
+            .await,
+            422
+        )
+        .await["code"],
+        "unknown_user"
+    );
+    assert_eq!(
+        problem(
+            app.post(
+                &members,
+                &owner.token,
+                json!({"email": member.email, "role": "member"})
+            )
+            .await,
+            409
+        )
+        .await["code"],
+        "already_member"
+    );
+    problem(
+        app.post(
+            &members,
+            &owner.token,
+            json!({"email": other.email, "role": "emperor"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    // The last owner stays.
+    assert_eq!(
+        problem(
+            app.patch(
+                &format!("{members}/{}", owner.id),
+                &owner.token,
+                json!({"role": "admin"})
+            )
+            .await,
+            409
+        )
+        .await["code"],
+        "last_owner"
+    );
+    let gone = app
+        .request(
+            Method::DELETE,
+            &format!("{members}/{}", owner.id),
+            Some(&owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(problem(gone, 409).await["code"], "last_owner");
+    // With a second owner, the first may step down.
+    app.patch(
+        &format!("{members}/{}", admin.id),
+        &owner.token,
+        json!({"role": "owner"}),
+    )
+    .await;
+    assert_eq!(
+        json_body(
+            app.patch(
+                &format!("{members}/{}", owner.id),
+                &owner.token,
+                json!({"role": "admin"})
+            )
+            .await,
+            200
+        )
+        .await["role"],
+        "admin"
+    );
+}
+
+#[tokio::test]
+async fn another_organizations_members_do_not_exist_for_you() {
+    let app = spawn_app().await;
+    let (owner_a, org_a) = app.owner_with_org().await;
+    let member_a = app.add_member(&owner_a, &org_a, "member").await;
+    let (owner_b, _org_b) = app.owner_with_org().await;
+    let members = format!("/api/v1/orgs/{org_a}/members");
+    problem(app.get(&members, &owner_b.token).await, 404).await;
+    problem(
+        app.post(
+            &members,
+            &owner_b.token,
+            json!({"email": owner_b.email, "role": "owner"}),
+        )
+        .await,
+        404,
+    )
+    .await;
+    problem(
+        app.patch(
+            &format!("{members}/{}", member_a.id),
+            &owner_b.token,
+            json!({"role": "admin"}),
+        )
+        .await,
+        404,
+    )
+    .await;
+    problem(
+        app.request(
+            Method::DELETE,
+            &format!("{members}/{}", member_a.id),
+            Some(&owner_b.token),
+            None,
+        )
+        .await,
+        404,
+    )
+    .await;
+    let list = json_body(app.get(&members, &owner_a.token).await, 200).await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 2);
+}

@@ -1,11 +1,12 @@
 # Plugboard: `make run` starts the product on the embedded SQLite default; `make test` runs
-# every check (format, lints, the Rust suites on SQLite and on PostgreSQL).
+# every check (format, lints, the Rust suites on SQLite and on PostgreSQL, the quick start
+# end to end against the built binary).
 
 CARGO ?= cargo
 # cargo-nextest runs each test in its own process; plain cargo test is the fallback.
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo "nextest run" || echo "test")
 
-.PHONY: run build test lint test-sqlite test-postgres openapi
+.PHONY: run build test lint test-sqlite test-postgres test-e2e openapi
 
 run:
 	$(CARGO) run --bin plugboard -- serve
@@ -13,7 +14,7 @@ run:
 build:
 	$(CARGO) build --workspace
 
-test: lint test-sqlite test-postgres
+test: lint test-sqlite test-postgres test-e2e
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -26,6 +27,11 @@ test-sqlite:
 test-postgres:
 	@echo "==> Rust suites on PostgreSQL"
 	scripts/with-postgres.sh $(CARGO) $(NEXTEST) -p plugboard-api
+
+test-e2e:
+	@echo "==> The quick start against the built binary"
+	$(CARGO) build --bin plugboard
+	python3 tests/quickstart.py target/debug/plugboard
 
 openapi:
 	$(CARGO) run -q --bin plugboard -- openapi > openapi/openapi.json

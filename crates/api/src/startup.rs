@@ -8,7 +8,7 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::{Context, bail};
-use domain::crypto::KeyRing;
+use domain::crypto::{CryptoError, KeyRing, SecretAad};
 use domain::registry::Registry;
 use persistence::DatabaseConnection;
 use tracing_actix_web::TracingLogger;
@@ -44,16 +44,22 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<(DatabaseConnection,
     persistence::migrate(&db)
         .await
         .context("applying migrations")?;
-    let missing: Vec<String> = persistence::connections::secret_key_ids(&db)
-        .await?
-        .into_iter()
-        .filter(|kid| !keys.has_key(kid))
-        .collect();
-    if !missing.is_empty() {
-        bail!(
-            "stored secrets are sealed with key(s) {} that PLUGBOARD_ENCRYPTION_KEYS does not hold; add them back (after the active key) and run `plugboard rotate-keys` before retiring them",
-            missing.join(", ")
-        );
+    for sample in persistence::connections::one_sealed_per_key(&db).await? {
+        let aad = SecretAad {
+            org_id: sample.org_id,
+            provider: &sample.provider,
+            field: &sample.field,
+        };
+        match keys.decrypt(&aad, &sample.ciphertext) {
+            Ok(_) => {}
+            Err(CryptoError::UnknownKey(kid)) => bail!(
+                "stored secrets are sealed with key `{kid}`, which PLUGBOARD_ENCRYPTION_KEYS does not hold; add it back (after the active key) and re-encrypt before retiring it"
+            ),
+            Err(_) => bail!(
+                "key `{}` in PLUGBOARD_ENCRYPTION_KEYS is not the key that sealed the stored secrets (they do not open with it); restore the original key material",
+                sample.key_id
+            ),
+        }
     }
     Ok((db, keys))
 }

@@ -254,14 +254,43 @@ pub async fn secret_hints(
     Ok(hints)
 }
 
-/// Every key id that seals a stored secret, across all organizations: start-up checks that
-/// the key ring can still open them all.
-pub async fn secret_key_ids(db: &impl ConnectionTrait) -> Result<Vec<String>, StoreError> {
-    Ok(connection_secrets::Entity::find()
+/// One stored secret with what its additional authenticated data is made of.
+pub struct SealedSample {
+    pub org_id: OrgId,
+    pub provider: String,
+    pub field: String,
+    pub key_id: String,
+    pub ciphertext: String,
+}
+
+/// One stored secret per key id, across all organizations: start-up opens each to prove the
+/// key ring holds the very keys that sealed what is stored, not just keys of the same names.
+pub async fn one_sealed_per_key(
+    db: &impl ConnectionTrait,
+) -> Result<Vec<SealedSample>, StoreError> {
+    let key_ids: Vec<String> = connection_secrets::Entity::find()
         .select_only()
         .column(connection_secrets::Column::KeyId)
         .distinct()
         .into_tuple::<String>()
         .all(db)
-        .await?)
+        .await?;
+    let mut samples = Vec::with_capacity(key_ids.len());
+    for key_id in key_ids {
+        let found = connection_secrets::Entity::find()
+            .filter(connection_secrets::Column::KeyId.eq(key_id.as_str()))
+            .find_also_related(connections::Entity)
+            .one(db)
+            .await?;
+        if let Some((secret, Some(connection))) = found {
+            samples.push(SealedSample {
+                org_id: OrgId(secret.org_id),
+                provider: connection.provider,
+                field: secret.field,
+                key_id,
+                ciphertext: secret.ciphertext,
+            });
+        }
+    }
+    Ok(samples)
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use domain::model::{Connection, ConnectionEvent, EventAction, Problem, SecretHint};
-use domain::registry::{AuthKind, Provider};
+use domain::registry::{AuthKind, Level, Provider};
 use domain::verify::{self, FailureKind, VerifyFailure, VerifyOutcome, VerifyValues};
 use domain::{ConnectionStatus, OrgId};
 use persistence::connections::{self, SealedSecret};
@@ -55,6 +55,22 @@ pub fn provider<'r>(state: &'r AppState, id: &str) -> ApiResult<&'r Provider> {
             "There is no provider `{id}`. GET /api/v1/providers lists them."
         ))
     })
+}
+
+/// Platform-level providers (monitoring the platform itself) are set up by the operator through
+/// environment variables; a brand cannot connect or change them.
+fn tenant_level(provider: &Provider) -> ApiResult<()> {
+    if provider.level == Level::Platform {
+        return Err(ApiError::conflict(
+            "platform_level",
+            format!(
+                "{} is configured once for the whole platform by its operator (environment variables {}), not per organization.",
+                provider.name,
+                provider.platform_env.join(", ")
+            ),
+        ));
+    }
+    Ok(())
 }
 
 pub async fn list(state: &AppState, org_id: OrgId) -> ApiResult<Vec<IntegrationView<'_>>> {
@@ -435,6 +451,7 @@ pub async fn update<'r>(
     change: Change,
 ) -> ApiResult<IntegrationView<'r>> {
     let provider = provider(state, provider_id)?;
+    tenant_level(provider)?;
     check_change(provider, &change)?;
     let existing = connections::find(&state.db, ctx.org_id, &provider.id).await?;
     let opened = open_secrets(state, ctx.org_id, provider, existing.as_ref()).await?;
@@ -571,6 +588,7 @@ pub async fn test(
     provider_id: &str,
 ) -> ApiResult<TestReport> {
     let provider = provider(state, provider_id)?;
+    tenant_level(provider)?;
     let not_connected = || {
         ApiError::conflict(
             "not_connected",

@@ -68,6 +68,9 @@ enum Database_ {
 }
 
 pub struct TestApp {
+    pub database_url: String,
+    /// The key ring the app runs with, to start it again or seal secrets as it would.
+    pub encryption_keys: SecretString,
     pub address: String,
     pub port: u16,
     pub client: reqwest::Client,
@@ -132,6 +135,27 @@ async fn fresh_database() -> (String, Database_) {
     }
 }
 
+/// Settings for a test app on port 0, with a fresh encryption key `test1`.
+pub fn test_settings(database_url: &str, provider_base_urls: String, options: Options) -> Settings {
+    Settings {
+        bind: "127.0.0.1:0".to_owned(),
+        web_dir: std::env::temp_dir().join("plugboard-no-spa"),
+        database_url: database_url.to_owned(),
+        encryption_keys: KeyRing::generate_entry("test1").unwrap(),
+        jwt_secret: SecretString::from("test-jwt-secret-that-is-long-enough-to-sign".to_owned()),
+        public_url: Url::parse("http://127.0.0.1:0").unwrap(),
+        admin_emails: options.admin_emails,
+        allow_private_network: options.allow_private_network,
+        provider_base_urls,
+        provider_timeout: options.timeout,
+        platform_env: options
+            .platform_env
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), SecretString::from(v.to_owned())))
+            .collect(),
+    }
+}
+
 pub async fn spawn_app_with(options: Options) -> TestApp {
     let logs = logs();
     let provider = MockServer::start().await;
@@ -147,28 +171,15 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     } else {
         String::new()
     };
-    let settings = Settings {
-        bind: "127.0.0.1:0".to_owned(),
-        web_dir: std::env::temp_dir().join("plugboard-no-spa"),
-        database_url: database_url.clone(),
-        encryption_keys: KeyRing::generate_entry("test1").unwrap(),
-        jwt_secret: SecretString::from("test-jwt-secret-that-is-long-enough-to-sign".to_owned()),
-        public_url: Url::parse("http://127.0.0.1:0").unwrap(),
-        admin_emails: options.admin_emails,
-        allow_private_network: options.allow_private_network,
-        provider_base_urls: base_urls,
-        provider_timeout: options.timeout,
-        platform_env: options
-            .platform_env
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), SecretString::from(v.to_owned())))
-            .collect(),
-    };
+    let settings = test_settings(&database_url, base_urls, options);
+    let encryption_keys = settings.encryption_keys.clone();
     let app = Application::build(settings).await.expect("the app starts");
     let port = app.port();
     tokio::spawn(app.run_until_stopped());
     let db = Database::connect(&database_url).await.unwrap();
     TestApp {
+        database_url,
+        encryption_keys,
         address: format!("http://127.0.0.1:{port}"),
         port,
         client: reqwest::Client::builder()

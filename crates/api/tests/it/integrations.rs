@@ -427,3 +427,29 @@ async fn a_tenant_supplied_private_address_is_refused() {
     .await;
     assert_eq!(body["code"], "address_not_allowed");
 }
+
+#[tokio::test]
+async fn platform_level_providers_are_not_connected_per_organization() {
+    let app = spawn_app().await;
+    let (owner, org) = app.owner_with_org().await;
+    let url = format!("/api/v1/orgs/{org}/integrations/sentry");
+    let body = problem(
+        app.patch(&url, &owner.token, json!({"enabled": true}))
+            .await,
+        409,
+    )
+    .await;
+    assert_eq!(body["code"], "platform_level");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("SENTRY_AUTH_TOKEN")
+    );
+    problem(
+        app.post(&format!("{url}/test"), &owner.token, json!({}))
+            .await,
+        409,
+    )
+    .await;
+}

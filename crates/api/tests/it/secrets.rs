@@ -2,7 +2,10 @@ use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-use crate::helpers::{TestApp, json_body, spawn_app};
+use domain::crypto::KeyRing;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::helpers::{Options, TestApp, json_body, spawn_app, test_settings};
 
 async fn connect_openai(app: &TestApp, token: &str, org: &str, key: &str) {
     let saved = app
@@ -174,4 +177,45 @@ async fn a_ciphertext_copied_to_another_org_does_not_open_there() {
         .collect();
     assert_eq!(sent.iter().filter(|h| h.contains("orgakey")).count(), 2);
     assert_eq!(sent.iter().filter(|h| h.contains("orgbkey")).count(), 1);
+}
+
+/// Start-up refuses a key ring that cannot open what is stored, and says which key is wrong.
+#[tokio::test]
+async fn start_up_checks_the_key_ring_against_stored_secrets() {
+    let app = spawn_app().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/models"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": []})))
+        .mount(&app.provider)
+        .await;
+    let (owner, org) = app.owner_with_org().await;
+    connect_openai(&app, &owner.token, &org, "sk-test-rotationcheck00001").await;
+    let with_keys = |keys: String| {
+        let mut settings = test_settings(&app.database_url, String::new(), Options::default());
+        settings.encryption_keys = SecretString::from(keys);
+        settings
+    };
+    let fresh = |kid: &str| {
+        KeyRing::generate_entry(kid)
+            .unwrap()
+            .expose_secret()
+            .to_owned()
+    };
+    let original = app.encryption_keys.expose_secret().to_owned();
+
+    let missing = api::startup::prepare(&with_keys(fresh("other")))
+        .await
+        .expect_err("refused");
+    assert!(missing.to_string().contains("key `test1`"), "{missing}");
+    let impostor = api::startup::prepare(&with_keys(fresh("test1")))
+        .await
+        .expect_err("refused");
+    assert!(
+        impostor.to_string().contains("not the key that sealed"),
+        "{impostor}"
+    );
+    // A new active key in front of the original one: start-up succeeds.
+    api::startup::prepare(&with_keys(format!("{},{original}", fresh("k2"))))
+        .await
+        .expect("starts");
 }

@@ -16,6 +16,19 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::connections::Entity",
+        from = "Column::ConnectionId",
+        to = "super::connections::Column::Id"
+    )]
+    Connection,
+}
+
+impl Related<super::connections::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Connection.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

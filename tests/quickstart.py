@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""The newcomer's path, end to end, against the built `plugboard` binary.
+
+Starts the binary on the embedded SQLite default in a scratch folder, with OpenAI pointed at a
+local stand-in provider, then signs up, creates an organization, lists integrations, saves an
+API key and checks that only its last four characters come back. Restarts the binary on the
+same data and checks the stored key still opens. Checks that PostgreSQL without keys refuses to
+start. Prints `N passed, N failed` and exits non-zero on any failure.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+BINARY = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "target/debug/plugboard")
+KEY = "sk-quickstart-0123456789abcdWXYZ"
+results = []
+
+
+def check(name, condition, detail=""):
+    results.append(condition)
+    print(("ok   " if condition else "FAIL ") + name + ("" if condition else f": {detail}"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class StandInOpenAI(BaseHTTPRequestHandler):
+    def do_GET(self):
+        good = self.path == "/v1/models" and self.headers.get("Authorization") == f"Bearer {KEY}"
+        self.send_response(200 if good else 401)
+        self.send_header("content-type", "application/json")
+        self.end_headers()
+        body = {"data": [{"id": "gpt-4o", "owned_by": "quickstart-org"}]} if good else {"error": {"message": "Incorrect API key provided."}}
+        self.wfile.write(json.dumps(body).encode())
+
+    def log_message(self, *args):
+        pass
+
+
+def call(base, method, path, token=None, body=None):
+    request = urllib.request.Request(base + path, method=method)
+    if token:
+        request.add_header("authorization", f"Bearer {token}")
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        request.add_header("content-type", "application/json")
+    try:
+        with urllib.request.urlopen(request, data, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def start(folder, env_extra, port):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PLUGBOARD_", "DATABASE_URL"))}
+    env.update({"PLUGBOARD_BIND": f"127.0.0.1:{port}", "RUST_LOG": "info"})
+    env.update(env_extra)
+    log = open(os.path.join(folder, f"server-{port}.log"), "w")
+    process = subprocess.Popen([BINARY, "serve"], cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if call(base, "GET", "/healthz")[0] == 200:
+                return process, base, log.name
+        except OSError:
+            pass
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    process.kill()
+    raise SystemExit(f"the server did not start; see {log.name}:\n" + open(log.name).read())
+
+
+def stop(process):
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def main():
+    provider = HTTPServer(("127.0.0.1", 0), StandInOpenAI)
+    threading.Thread(target=provider.serve_forever, daemon=True).start()
+    redirect = {"PLUGBOARD_PROVIDER_BASE_URLS": f"openai=http://127.0.0.1:{provider.server_port}"}
+
+    with tempfile.TemporaryDirectory() as folder:
+        process, base, log = start(folder, redirect, free_port())
+        try:
+            status, signup = call(base, "POST", "/api/v1/auth/signup", body={"email": "ann@example.com", "password": "correct horse battery", "name": "Ann"})
+            check("sign up", status == 201 and signup["token_type"] == "Bearer", signup)
+            token = signup["access_token"]
+            status, org = call(base, "POST", "/api/v1/orgs", token, {"name": "Acme"})
+            check("create an organization", status == 201 and org["role"] == "owner", org)
+            org_id = org["id"]
+            status, listed = call(base, "GET", f"/api/v1/orgs/{org_id}/integrations", token)
+            providers = {i["provider"]: i for i in listed["data"]}
+            check("list integrations", status == 200 and len(providers) >= 30 and providers["openai"]["status"] == "not_connected", status)
+            status, wrong = call(base, "PATCH", f"/api/v1/orgs/{org_id}/integrations/openai", token, {"credentials": {"api_key": "sk-quickstart-wrongwrongwrong0"}})
+            check("a wrong key is refused with the provider's reason", status == 422 and "Incorrect API key" in wrong["detail"], wrong)
+            status, saved = call(base, "PATCH", f"/api/v1/orgs/{org_id}/integrations/openai", token, {"credentials": {"api_key": KEY}})
+            check("a good key connects", status == 200 and saved["status"] == "connected", saved)
+            check("only the last four characters come back", saved["credentials"]["api_key"] == {"configured": True, "last4": "WXYZ"} and KEY not in json.dumps(saved), saved)
+        finally:
+            stop(process)
+        logged = open(log).read()
+        check("the key is in no log line", KEY not in logged)
+        check("a generated key is announced", "PLUGBOARD_ENCRYPTION_KEYS is not set" in logged)
+        keys_file = os.path.join(folder, "data", "encryption.keys")
+        check("the generated key file is private", os.stat(keys_file).st_mode & 0o077 == 0)
+
+        process, base, _ = start(folder, redirect, free_port())
+        try:
+            status, login = call(base, "POST", "/api/v1/auth/login", body={"email": "ann@example.com", "password": "correct horse battery"})
+            status, tested = call(base, "POST", f"/api/v1/orgs/{org_id}/integrations/openai/test", login["access_token"], {})
+            check("after a restart the stored key still opens and works", status == 200 and tested["ok"] is True, tested)
+        finally:
+            stop(process)
+
+    with tempfile.TemporaryDirectory() as folder:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PLUGBOARD_")}
+        env["DATABASE_URL"] = "postgres://nobody@127.0.0.1:1/none"
+        refused = subprocess.run([BINARY, "serve"], cwd=folder, env=env, capture_output=True, text=True, timeout=60)
+        check("PostgreSQL without keys refuses to start", refused.returncode != 0 and "PLUGBOARD_ENCRYPTION_KEYS" in refused.stderr, refused.stderr[-500:])
+
+    passed = sum(results)
+    failed = len(results) - passed
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

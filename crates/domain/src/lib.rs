@@ -3,6 +3,7 @@
 pub mod crypto;
 pub mod ids;
 pub mod model;
+pub mod oauth;
 pub mod registry;
 pub mod template;
 pub mod verify;

@@ -9,6 +9,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::{Context, bail};
 use domain::crypto::{CryptoError, KeyRing, SecretAad};
+use domain::oauth::StateSigner;
 use domain::registry::Registry;
 use persistence::DatabaseConnection;
 use tracing_actix_web::TracingLogger;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     pub keys: Arc<KeyRing>,
     pub jwt: JwtKeys,
+    /// Signs OAuth state tokens.
+    pub states: StateSigner,
     pub http: ProviderHttp,
     pub settings: Arc<Settings>,
 }
@@ -81,6 +84,7 @@ impl Application {
             registry: Arc::new(registry),
             keys: Arc::new(keys),
             jwt: JwtKeys::new(&settings.jwt_secret),
+            states: StateSigner::new(&settings.jwt_secret),
             http: ProviderHttp::new(settings.provider_timeout, settings.allow_private_network)?,
             settings: Arc::new(settings),
         });

@@ -7,6 +7,7 @@ pub mod connections;
 mod entities;
 mod error;
 pub mod events;
+pub mod oauth_states;
 pub mod orgs;
 pub mod sessions;
 pub mod users;

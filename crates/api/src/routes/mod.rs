@@ -5,6 +5,7 @@ pub mod auth;
 pub mod health;
 pub mod integrations;
 pub mod members;
+pub mod oauth;
 pub mod orgs;
 pub mod providers;
 
@@ -42,7 +43,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
                         .service(integrations::update)
                         .service(integrations::test)
                         .service(integrations::disconnect)
-                        .service(integrations::events),
+                        .service(integrations::events)
+                        .service(oauth::start),
                 ),
         );
 }

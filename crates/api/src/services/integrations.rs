@@ -59,7 +59,7 @@ pub fn provider<'r>(state: &'r AppState, id: &str) -> ApiResult<&'r Provider> {
 
 /// Platform-level providers (monitoring the platform itself) are set up by the operator through
 /// environment variables; a brand cannot connect or change them.
-fn tenant_level(provider: &Provider) -> ApiResult<()> {
+pub(crate) fn tenant_level(provider: &Provider) -> ApiResult<()> {
     if provider.level == Level::Platform {
         return Err(ApiError::conflict(
             "platform_level",
@@ -129,7 +129,7 @@ async fn view<'r>(
 }
 
 /// Checks a change against the registry; every problem is reported at once.
-fn check_change(provider: &Provider, change: &Change) -> ApiResult<()> {
+pub(crate) fn check_change(provider: &Provider, change: &Change) -> ApiResult<()> {
     let mut errors = Vec::new();
     let expected = |secret: bool| {
         let keys: Vec<&str> = provider

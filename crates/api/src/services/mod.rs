@@ -1,4 +1,5 @@
 //! What the API does, apart from HTTP: handlers parse and answer, services decide.
 
 pub mod integrations;
+pub mod oauth;
 pub mod vault;

@@ -8,6 +8,7 @@ mod errors;
 mod helpers;
 mod integrations;
 mod members;
+mod oauth;
 mod openapi;
 mod secrets;
 mod tenancy;

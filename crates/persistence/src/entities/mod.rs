@@ -5,6 +5,7 @@ pub mod connection_events;
 pub mod connection_secrets;
 pub mod connections;
 pub mod memberships;
+pub mod oauth_states;
 pub mod organizations;
 pub mod refresh_sessions;
 pub mod users;

@@ -27,6 +27,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(auth::me)
                 .service(orgs::create)
                 .service(providers::list)
+            .service(oauth::callback)
                 .service(
                     scope("/orgs/{org_id}")
                         .wrap(from_fn(tenant_guard))

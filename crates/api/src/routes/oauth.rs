@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::{post, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -64,4 +65,28 @@ pub async fn start(
         state: started.state,
         expires_at: started.expires_at,
     }))
+}
+
+/// Where the provider sends the browser back. Answers 303 to the SPA with only
+/// `integration`, `result=connected|error` and `code`: never a token or the provider's code.
+#[utoipa::path(
+    tag = "integrations",
+    params(("provider" = String, Path), ("code" = Option<String>, Query), ("state" = Option<String>, Query), ("error" = Option<String>, Query)),
+    responses((status = 303, description = "Back to the SPA with the outcome."), (status = 404, body = Problem))
+)]
+#[get("/oauth/{provider}/callback")]
+pub async fn callback(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let query: BTreeMap<String, String> =
+        url::form_urlencoded::parse(req.query_string().as_bytes())
+            .into_owned()
+            .collect();
+    let landing = oauth::callback(&state, &path, &query).await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, landing.location))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish())
 }

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use domain::model::{Connection, ConnectionEvent, EventAction, Problem, SecretHint};
+use domain::model::{Actor, Connection, ConnectionEvent, EventAction, Problem, SecretHint};
 use domain::registry::{AuthKind, Level, Provider};
 use domain::verify::{self, FailureKind, VerifyFailure, VerifyOutcome, VerifyValues};
 use domain::{ConnectionStatus, OrgId};
@@ -327,7 +327,8 @@ struct Write<'a> {
 
 async fn commit(
     state: &AppState,
-    ctx: &TenantContext,
+    org_id: OrgId,
+    actor: &Actor,
     provider: &Provider,
     existing: Option<&Connection>,
     write: Write<'_>,
@@ -335,25 +336,24 @@ async fn commit(
     let txn = state.db.begin().await.map_err(StoreError::from)?;
     let row = match existing {
         Some(c) => c.clone(),
-        None => connections::ensure(&txn, ctx.org_id, &provider.id).await?,
+        None => connections::ensure(&txn, org_id, &provider.id).await?,
     };
     let connection = Connection {
         id: row.id,
         created_at: row.created_at,
         ..write.connection
     };
-    connections::update(&txn, ctx.org_id, &connection).await?;
+    connections::update(&txn, org_id, &connection).await?;
     if write.remove_all {
-        connections::delete_secrets(&txn, ctx.org_id, connection.id, None).await?;
+        connections::delete_secrets(&txn, org_id, connection.id, None).await?;
     } else if !write.remove.is_empty() {
-        connections::delete_secrets(&txn, ctx.org_id, connection.id, Some(&write.remove)).await?;
+        connections::delete_secrets(&txn, org_id, connection.id, Some(&write.remove)).await?;
     }
-    connections::put_secrets(&txn, ctx.org_id, connection.id, write.put).await?;
+    connections::put_secrets(&txn, org_id, connection.id, write.put).await?;
     if let Some((action, success, code, message)) = &write.event {
-        let actor = ctx.actor();
         events::record(
             &txn,
-            ctx.org_id,
+            org_id,
             NewEvent {
                 connection_id: connection.id,
                 provider: &provider.id,
@@ -361,7 +361,7 @@ async fn commit(
                 success: *success,
                 code: *code,
                 message,
-                actor: &actor,
+                actor,
             },
         )
         .await?;
@@ -566,7 +566,8 @@ pub async fn update<'r>(
     }
     commit(
         state,
-        ctx,
+        ctx.org_id,
+        &ctx.actor(),
         provider,
         existing.as_ref(),
         Write {
@@ -632,7 +633,8 @@ pub async fn test(
     let status = connection.status;
     commit(
         state,
-        ctx,
+        ctx.org_id,
+        &ctx.actor(),
         provider,
         Some(&existing),
         Write {
@@ -680,7 +682,8 @@ pub async fn disconnect<'r>(
     );
     commit(
         state,
-        ctx,
+        ctx.org_id,
+        &ctx.actor(),
         provider,
         Some(&existing),
         Write {
@@ -710,4 +713,68 @@ pub async fn history(
         }
         None => Ok(Vec::new()),
     }
+}
+
+/// Stores an OAuth connection once its tokens have proven themselves with the provider's verify
+/// request: the same connection row (settings, flags and history kept), now `connected`.
+/// `Err` carries the code the SPA shows; nothing is stored then.
+pub(crate) async fn connect_with_tokens(
+    state: &AppState,
+    claimed: &persistence::oauth_states::ClaimedState,
+    provider: &Provider,
+    tokens: domain::oauth::TokenSet,
+) -> ApiResult<Result<(), &'static str>> {
+    let org_id = claimed.org_id;
+    let existing = connections::find(&state.db, org_id, &provider.id).await?;
+    let mut connection = existing.clone().unwrap_or_else(|| blank(org_id, provider));
+    connection.config.extend(claimed.config.clone());
+    let mut secrets = BTreeMap::from([(ACCESS_TOKEN.to_owned(), tokens.access_token.clone())]);
+    if let Some(refresh) = &tokens.refresh_token {
+        secrets.insert(REFRESH_TOKEN.to_owned(), refresh.clone());
+    }
+    let outcome = run_verify(state, provider, &connection.config, &secrets).await;
+    let VerifyOutcome::Verified {
+        account_name,
+        account_id,
+        message,
+    } = outcome
+    else {
+        if let VerifyOutcome::Failed(failure) = outcome {
+            tracing::warn!(provider = %provider.id, code = failure.code, "new tokens failed verification");
+            return Ok(Err(failure.code));
+        }
+        return Ok(Err("verify_failed"));
+    };
+    let now = Utc::now();
+    connection.status = ConnectionStatus::Connected;
+    connection.enabled = true;
+    connection.account_name = account_name.or(tokens.account_name);
+    connection.account_id = account_id.or(tokens.account_id);
+    connection.scopes = tokens.scopes;
+    connection.token_expires_at = Some(tokens.expires_at);
+    connection.last_tested_at = Some(now);
+    connection.last_error = None;
+    connection.connected_at = Some(now);
+    connection.connected_by = claimed.user_id;
+    connection.disconnected_at = None;
+    let vault = Vault {
+        keys: &state.keys,
+        org_id,
+        provider: &provider.id,
+    };
+    let put = secrets
+        .iter()
+        .map(|(field, value)| vault.seal(field, value, false))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ApiError::internal)?;
+    let actor = claimed.user_id.map_or(Actor::System, Actor::User);
+    let write = Write {
+        connection,
+        put,
+        remove: Vec::new(),
+        remove_all: false,
+        event: Some((EventAction::Connect, true, None, message)),
+    };
+    commit(state, org_id, &actor, provider, existing.as_ref(), write).await?;
+    Ok(Ok(()))
 }

@@ -217,3 +217,241 @@ pub async fn start(
         expires_at,
     })
 }
+
+/// Where a callback sends the browser: the SPA path, with only the outcome in the query.
+pub struct Landing {
+    pub location: String,
+}
+
+fn landing(return_to: Option<&str>, provider: &str, outcome: Result<(), &str>) -> Landing {
+    let base = return_to.map_or_else(
+        || format!("/settings/integrations/{provider}"),
+        str::to_owned,
+    );
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("integration", provider);
+    match outcome {
+        Ok(()) => query.append_pair("result", "connected"),
+        Err(code) => query
+            .append_pair("result", "error")
+            .append_pair("code", code),
+    };
+    let separator = if base.contains('?') { '&' } else { '?' };
+    Landing {
+        location: format!("{base}{separator}{}", query.finish()),
+    }
+}
+
+/// Why a callback did not connect; the code travels to the SPA.
+struct Refusal(&'static str);
+
+/// GET /oauth/{provider}/callback: finishes an authorization started by `start`.
+pub async fn callback(
+    state: &AppState,
+    provider_id: &str,
+    query: &BTreeMap<String, String>,
+) -> ApiResult<Landing> {
+    let provider = provider(state, provider_id)?;
+    let Some(token) = query
+        .get("state")
+        .filter(|t| state.states.is_genuine(&provider.id, t))
+    else {
+        tracing::warn!(provider = %provider.id, "OAuth callback with a state that is not ours for this provider");
+        return Ok(landing(None, &provider.id, Err("invalid_state")));
+    };
+    let Some(claimed) =
+        oauth_states::claim(&state.db, &state_digest(token), &provider.id, Utc::now()).await?
+    else {
+        tracing::warn!(provider = %provider.id, "OAuth callback with an unknown, used or expired state");
+        return Ok(landing(None, &provider.id, Err("invalid_state")));
+    };
+    let return_to = claimed.return_to.clone();
+    let outcome = finish(state, provider, &claimed, query).await?;
+    Ok(landing(
+        return_to.as_deref(),
+        &provider.id,
+        outcome.map_err(|Refusal(code)| code),
+    ))
+}
+
+async fn finish(
+    state: &AppState,
+    provider: &Provider,
+    claimed: &oauth_states::ClaimedState,
+    query: &BTreeMap<String, String>,
+) -> ApiResult<Result<(), Refusal>> {
+    let oauth = oauth_of(provider)?;
+    if query.contains_key("error") {
+        let code = if query.get("error").is_some_and(|e| e == "access_denied") {
+            "access_denied"
+        } else {
+            "authorization_failed"
+        };
+        return Ok(Err(Refusal(code)));
+    }
+    let Some(code) = query.get("code").filter(|c| !c.is_empty()) else {
+        return Ok(Err(Refusal("missing_code")));
+    };
+    let Ok((client_id, client_secret)) = platform_credentials(state, provider) else {
+        return Ok(Err(Refusal("platform_not_ready")));
+    };
+    if oauth.has_quirk(Quirk::Shopify) {
+        let same_shop = query.get("shop") == claimed.config.get("shop");
+        if !same_shop || !domain::oauth::shopify_hmac_is_valid(query, client_secret) {
+            tracing::warn!("Shopify callback with a bad hmac or another shop");
+            return Ok(Err(Refusal("invalid_hmac")));
+        }
+    }
+    let vault = Vault {
+        keys: &state.keys,
+        org_id: claimed.org_id,
+        provider: &provider.id,
+    };
+    let verifier = match &claimed.pkce_verifier {
+        Some(sealed) => {
+            let opened = vault.open_all(BTreeMap::from([(PKCE_FIELD.to_owned(), sealed.clone())]));
+            opened.secrets.get(PKCE_FIELD).cloned()
+        }
+        None => None,
+    };
+    let exchange = TokenExchange {
+        state,
+        provider,
+        oauth,
+        config: &claimed.config,
+        client_id,
+        client_secret,
+    };
+    let answer = match exchange.code(code, verifier.as_ref()).await? {
+        Ok(answer) => answer,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let tokens = match domain::oauth::read_token_answer(oauth, &answer, Utc::now()) {
+        Ok(tokens) => tokens,
+        Err(err) => {
+            tracing::warn!(provider = %provider.id, error = ?err, "token answer refused");
+            return Ok(Err(Refusal("token_refused")));
+        }
+    };
+    Ok(
+        super::integrations::connect_with_tokens(state, claimed, provider, tokens)
+            .await?
+            .map_err(Refusal),
+    )
+}
+
+/// A token request to one provider, with its quirks.
+struct TokenExchange<'a> {
+    state: &'a AppState,
+    provider: &'a Provider,
+    oauth: &'a OAuth2,
+    config: &'a BTreeMap<String, String>,
+    client_id: &'a SecretString,
+    client_secret: &'a SecretString,
+}
+
+impl TokenExchange<'_> {
+    /// Trades an authorization code for tokens (and Meta's short-lived token for a long one).
+    async fn code(
+        &self,
+        code: &str,
+        verifier: Option<&SecretString>,
+    ) -> ApiResult<Result<serde_json::Value, Refusal>> {
+        let url = provider_url(self.provider, &self.oauth.token_url, self.config)?;
+        let redirect = redirect_uri(self.state, self.provider)?;
+        let client = self
+            .state
+            .http
+            .client_for(true, self.provider.base_url_override.is_some());
+        let request = if self.oauth.has_quirk(Quirk::Tiktok) {
+            client.post(url).json(&serde_json::json!({
+                "app_id": self.client_id.expose_secret(),
+                "secret": self.client_secret.expose_secret(),
+                "auth_code": code,
+            }))
+        } else {
+            let mut form: Vec<(String, String)> = vec![
+                ("grant_type".into(), "authorization_code".into()),
+                ("code".into(), code.to_owned()),
+                ("redirect_uri".into(), redirect.to_string()),
+            ];
+            if let Some(verifier) = verifier {
+                form.push(("code_verifier".into(), verifier.expose_secret().to_owned()));
+            }
+            form.extend(
+                self.oauth
+                    .token_params
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone())),
+            );
+            self.with_client_auth(client.post(url), &mut form)
+                .form(&form)
+        };
+        let answer = match send(request).await {
+            Ok(answer) => answer,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        if !self.oauth.has_quirk(Quirk::MetaLongLived) {
+            return Ok(Ok(answer));
+        }
+        let Some(short) = answer
+            .get("access_token")
+            .and_then(serde_json::Value::as_str)
+        else {
+            return Ok(Ok(answer));
+        };
+        let mut url = provider_url(self.provider, &self.oauth.token_url, self.config)?;
+        url.query_pairs_mut()
+            .append_pair("grant_type", "fb_exchange_token")
+            .append_pair("client_id", self.client_id.expose_secret())
+            .append_pair("client_secret", self.client_secret.expose_secret())
+            .append_pair("fb_exchange_token", short);
+        Ok(send(client.get(url)).await)
+    }
+
+    fn with_client_auth(
+        &self,
+        request: reqwest::RequestBuilder,
+        form: &mut Vec<(String, String)>,
+    ) -> reqwest::RequestBuilder {
+        match self.oauth.client_auth {
+            domain::registry::ClientAuth::BasicAuth => request.basic_auth(
+                self.client_id.expose_secret(),
+                Some(self.client_secret.expose_secret()),
+            ),
+            domain::registry::ClientAuth::RequestBody => {
+                form.push((
+                    "client_id".into(),
+                    self.client_id.expose_secret().to_owned(),
+                ));
+                form.push((
+                    "client_secret".into(),
+                    self.client_secret.expose_secret().to_owned(),
+                ));
+                request
+            }
+        }
+    }
+}
+
+/// Sends a token request; redirects are never followed, and errors carry no URL or secret.
+async fn send(request: reqwest::RequestBuilder) -> Result<serde_json::Value, Refusal> {
+    let response = request
+        .header("accept", "application/json")
+        .send()
+        .await
+        .map_err(|err| {
+            tracing::warn!(failure = ?crate::outbound::classify(err), "token request failed");
+            Refusal("provider_unavailable")
+        })?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or(serde_json::Value::Null);
+    if status.is_server_error() {
+        return Err(Refusal("provider_unavailable"));
+    }
+    if !status.is_success() {
+        tracing::warn!(status = status.as_u16(), error = ?body.get("error"), "token request refused");
+        return Err(Refusal("token_refused"));
+    }
+    Ok(body)
+}

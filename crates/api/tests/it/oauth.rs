@@ -222,3 +222,457 @@ async fn start_is_for_admins_of_this_organization_with_a_local_return_path() {
     assert_eq!(not_oauth["code"], "not_oauth");
     assert!(app.raw_rows("SELECT id FROM oauth_states").await.is_empty());
 }
+
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+/// Starts an authorization and answers (state, authorization URL).
+async fn begin(
+    app: &TestApp,
+    token: &str,
+    org: &str,
+    provider: &str,
+    body: Value,
+) -> (String, Url) {
+    let started = json_body(start(app, token, org, provider, body).await, 200).await;
+    (
+        started["state"].as_str().unwrap().to_owned(),
+        Url::parse(started["authorization_url"].as_str().unwrap()).unwrap(),
+    )
+}
+
+/// Plays the browser coming back from the provider; answers the redirect's target.
+async fn come_back(app: &TestApp, provider: &str, params: &[(&str, &str)]) -> Url {
+    let mut url = Url::parse(&app.url(&format!("/api/v1/oauth/{provider}/callback"))).unwrap();
+    url.query_pairs_mut().extend_pairs(params);
+    let response = app.client.get(url).send().await.unwrap();
+    assert_eq!(response.status(), 303);
+    let location = response
+        .headers()
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    Url::parse("http://spa.local")
+        .unwrap()
+        .join(&location)
+        .unwrap()
+}
+
+fn outcome(landing: &Url) -> (String, String) {
+    let q = query(landing);
+    (
+        q["result"].clone(),
+        q.get("code").cloned().unwrap_or_default(),
+    )
+}
+
+async fn token_requests(app: &TestApp, token_path: &str) -> usize {
+    app.provider
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == token_path)
+        .count()
+}
+
+async fn slack_answers(app: &TestApp) {
+    Mock::given(method("POST"))
+        .and(path("/api/oauth.v2.access"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ok": true, "access_token": "xoxb-secret-token", "scope": "chat:write,channels:read",
+            "team": {"id": "T1", "name": "Acme HQ"}, "authed_user": {"id": "U1"}
+        })))
+        .mount(&app.provider)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/auth.test"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"ok": true, "team": "Acme HQ", "team_id": "T1"})),
+        )
+        .mount(&app.provider)
+        .await;
+}
+
+#[tokio::test]
+async fn slack_connects_end_to_end_and_its_state_works_once() {
+    let app = app_with_platform_apps().await;
+    let (owner, org) = app.owner_with_org().await;
+    slack_answers(&app).await;
+    let (state, _) = begin(
+        &app,
+        &owner.token,
+        &org,
+        "slack",
+        json!({"return_to": "/onboarding/integrations"}),
+    )
+    .await;
+
+    let landing = come_back(
+        &app,
+        "slack",
+        &[("code", "provider-code-123"), ("state", &state)],
+    )
+    .await;
+    assert_eq!(landing.path(), "/onboarding/integrations");
+    assert_eq!(outcome(&landing), ("connected".to_owned(), String::new()));
+    assert_eq!(query(&landing)["integration"], "slack");
+    let shown = landing.to_string();
+    assert!(
+        !shown.contains("xoxb") && !shown.contains("provider-code-123"),
+        "{shown}"
+    );
+
+    let slack = json_body(
+        app.get(
+            &format!("/api/v1/orgs/{org}/integrations/slack"),
+            &owner.token,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(slack["status"], "connected");
+    assert_eq!(slack["account_name"], "Acme HQ");
+    assert_eq!(
+        slack["credentials"]["access_token"],
+        json!({"configured": true})
+    );
+    assert!(
+        slack["token_expires_at"].is_string(),
+        "no expires_in: the fallback expiry applies"
+    );
+    assert!(!slack.to_string().contains("xoxb"));
+    let token_call = app
+        .provider
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.url.path() == "/api/oauth.v2.access")
+        .unwrap();
+    let form = String::from_utf8(token_call.body).unwrap();
+    assert!(
+        form.contains("code=provider-code-123") && form.contains("client_secret=slack-secret"),
+        "{form}"
+    );
+
+    // The same state again: refused, and the token endpoint is not called a second time.
+    let replay = come_back(
+        &app,
+        "slack",
+        &[("code", "provider-code-123"), ("state", &state)],
+    )
+    .await;
+    assert_eq!(
+        outcome(&replay),
+        ("error".to_owned(), "invalid_state".to_owned())
+    );
+    assert_eq!(token_requests(&app, "/api/oauth.v2.access").await, 1);
+}
+
+#[tokio::test]
+async fn forged_foreign_and_denied_states_never_reach_the_token_endpoint() {
+    let app = app_with_platform_apps().await;
+    let (owner, org) = app.owner_with_org().await;
+    slack_answers(&app).await;
+    let (slack_state, _) = begin(&app, &owner.token, &org, "slack", json!({})).await;
+    let (google_state, _) = begin(&app, &owner.token, &org, "google_ads", json!({})).await;
+
+    let forged = come_back(&app, "slack", &[("code", "x"), ("state", "made-up.state")]).await;
+    assert_eq!(outcome(&forged).1, "invalid_state");
+    let foreign = come_back(&app, "slack", &[("code", "x"), ("state", &google_state)]).await;
+    assert_eq!(outcome(&foreign).1, "invalid_state");
+    let missing = come_back(&app, "slack", &[("code", "x")]).await;
+    assert_eq!(outcome(&missing).1, "invalid_state");
+    let denied = come_back(
+        &app,
+        "slack",
+        &[("error", "access_denied"), ("state", &slack_state)],
+    )
+    .await;
+    assert_eq!(
+        outcome(&denied),
+        ("error".to_owned(), "access_denied".to_owned())
+    );
+    assert_eq!(
+        app.provider.received_requests().await.unwrap().len(),
+        0,
+        "no provider call at all"
+    );
+    let slack = json_body(
+        app.get(
+            &format!("/api/v1/orgs/{org}/integrations/slack"),
+            &owner.token,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(slack["status"], "not_connected");
+    assert!(
+        app.raw_rows("SELECT id FROM connection_secrets")
+            .await
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn an_expired_state_is_refused() {
+    let app = app_with_platform_apps().await;
+    let (owner, org) = app.owner_with_org().await;
+    let (state, _) = begin(&app, &owner.token, &org, "slack", json!({})).await;
+    let past = chrono::Utc::now() - chrono::Duration::minutes(1);
+    app.execute_with("UPDATE oauth_states SET expires_at = $1", vec![past.into()])
+        .await;
+    let landing = come_back(&app, "slack", &[("code", "x"), ("state", &state)]).await;
+    assert_eq!(outcome(&landing).1, "invalid_state");
+    assert_eq!(app.provider.received_requests().await.unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn google_sends_the_pkce_verifier_of_its_challenge() {
+    let app = app_with_platform_apps().await;
+    let (owner, org) = app.owner_with_org().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"access_token": "ya29.a", "refresh_token": "1//r", "expires_in": 3599, "scope": "https://www.googleapis.com/auth/adwords"})))
+        .mount(&app.provider)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v18/customers:listAccessibleCustomers"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"resourceNames": ["customers/1234567890"]})),
+        )
+        .mount(&app.provider)
+        .await;
+    let (state, consent) = begin(&app, &owner.token, &org, "google_ads", json!({})).await;
+    let challenge = query(&consent)["code_challenge"].clone();
+    let landing = come_back(&app, "google_ads", &[("code", "g-code"), ("state", &state)]).await;
+    assert_eq!(outcome(&landing).0, "connected", "{landing}");
+
+    let requests = app.provider.received_requests().await.unwrap();
+    let token_call = requests.iter().find(|r| r.url.path() == "/token").unwrap();
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&token_call.body)
+        .into_owned()
+        .collect();
+    use base64::Engine;
+    let digest = ring::digest::digest(&ring::digest::SHA256, form["code_verifier"].as_bytes());
+    assert_eq!(
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest),
+        challenge
+    );
+    let verify_call = requests
+        .iter()
+        .find(|r| r.url.path().starts_with("/v18"))
+        .unwrap();
+    assert_eq!(
+        verify_call.headers.get("developer-token").unwrap(),
+        "gads-dev"
+    );
+    let ads = json_body(
+        app.get(
+            &format!("/api/v1/orgs/{org}/integrations/google_ads"),
+            &owner.token,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(ads["account_id"], "customers/1234567890");
+    assert_eq!(
+        ads["credentials"]["refresh_token"],
+        json!({"configured": true})
+    );
+}
+
+#[tokio::test]
+async fn shopify_callbacks_must_carry_a_valid_hmac_for_the_same_shop() {
+    let app = app_with_platform_apps().await;
+    let (owner, org) = app.owner_with_org().await;
+    Mock::given(method("POST"))
+        .and(path("/admin/oauth/access_token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"access_token": "shpat_secret", "scope": "read_products,read_orders"}),
+        ))
+        .mount(&app.provider)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/admin/api/2025-01/shop.json"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"shop": {"name": "Acme Store", "myshopify_domain": "acme.myshopify.com"}}),
+        ))
+        .mount(&app.provider)
+        .await;
+    let secret = secrecy::SecretString::from("shop-secret".to_owned());
+    let signed = |state: &str, shop: &str| {
+        let mut params: std::collections::BTreeMap<String, String> = [
+            ("code", "s-code"),
+            ("shop", shop),
+            ("state", state),
+            ("timestamp", "1700000000"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let hmac = domain::oauth::shopify_hmac(&params, &secret);
+        params.insert("hmac".to_owned(), hmac);
+        params
+    };
+
+    let (state, _) = begin(
+        &app,
+        &owner.token,
+        &org,
+        "shopify",
+        json!({"config": {"shop": "acme.myshopify.com"}}),
+    )
+    .await;
+    let mut tampered = signed(&state, "acme.myshopify.com");
+    tampered.insert("timestamp".to_owned(), "1700000001".to_owned());
+    let pairs: Vec<(&str, &str)> = tampered
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        outcome(&come_back(&app, "shopify", &pairs).await).1,
+        "invalid_hmac"
+    );
+
+    let (state, _) = begin(
+        &app,
+        &owner.token,
+        &org,
+        "shopify",
+        json!({"config": {"shop": "acme.myshopify.com"}}),
+    )
+    .await;
+    let other_shop = signed(&state, "other.myshopify.com");
+    let pairs: Vec<(&str, &str)> = other_shop
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        outcome(&come_back(&app, "shopify", &pairs).await).1,
+        "invalid_hmac"
+    );
+    assert_eq!(token_requests(&app, "/admin/oauth/access_token").await, 0);
+
+    let (state, _) = begin(
+        &app,
+        &owner.token,
+        &org,
+        "shopify",
+        json!({"config": {"shop": "acme.myshopify.com"}}),
+    )
+    .await;
+    let good = signed(&state, "acme.myshopify.com");
+    let pairs: Vec<(&str, &str)> = good.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(
+        outcome(&come_back(&app, "shopify", &pairs).await).0,
+        "connected"
+    );
+    let shopify = json_body(
+        app.get(
+            &format!("/api/v1/orgs/{org}/integrations/shopify"),
+            &owner.token,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(shopify["account_name"], "Acme Store");
+    assert_eq!(shopify["config"]["shop"], "acme.myshopify.com");
+}
+
+#[tokio::test]
+async fn meta_trades_the_short_token_for_a_long_lived_one() {
+    let app = spawn_app_with(Options {
+        platform_env: vec![
+            ("META_APP_ID", "meta-app"),
+            ("META_APP_SECRET", "meta-secret"),
+        ],
+        ..Options::default()
+    })
+    .await;
+    let (owner, org) = app.owner_with_org().await;
+    Mock::given(method("POST"))
+        .and(path("/v21.0/oauth/access_token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"access_token": "short-lived", "token_type": "bearer", "expires_in": 3600}),
+        ))
+        .mount(&app.provider)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v21.0/oauth/access_token"))
+        .and(wiremock::matchers::query_param(
+            "grant_type",
+            "fb_exchange_token",
+        ))
+        .and(wiremock::matchers::query_param(
+            "fb_exchange_token",
+            "short-lived",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"access_token": "long-lived", "token_type": "bearer", "expires_in": 5_184_000}),
+        ))
+        .mount(&app.provider)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v21.0/me"))
+        .and(wiremock::matchers::header(
+            "authorization",
+            "Bearer long-lived",
+        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id": "42", "name": "Ann Admin"})),
+        )
+        .mount(&app.provider)
+        .await;
+    let (state, _) = begin(&app, &owner.token, &org, "meta_ads", json!({})).await;
+    assert_eq!(
+        outcome(&come_back(&app, "meta_ads", &[("code", "m"), ("state", &state)]).await).0,
+        "connected"
+    );
+    let meta = json_body(
+        app.get(
+            &format!("/api/v1/orgs/{org}/integrations/meta_ads"),
+            &owner.token,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(meta["account_name"], "Ann Admin");
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(meta["token_expires_at"].as_str().unwrap()).unwrap();
+    assert!(
+        expires > chrono::Utc::now() + chrono::Duration::days(59),
+        "the long-lived expiry is recorded"
+    );
+}
+
+#[tokio::test]
+async fn a_token_endpoint_redirect_is_not_followed() {
+    let app = app_with_platform_apps().await;
+    let (owner, org) = app.owner_with_org().await;
+    Mock::given(method("POST"))
+        .and(path("/api/oauth.v2.access"))
+        .respond_with(ResponseTemplate::new(302).insert_header(
+            "location",
+            format!("{}/elsewhere", app.provider.uri()).as_str(),
+        ))
+        .mount(&app.provider)
+        .await;
+    let (state, _) = begin(&app, &owner.token, &org, "slack", json!({})).await;
+    let landing = come_back(&app, "slack", &[("code", "c"), ("state", &state)]).await;
+    assert_eq!(
+        outcome(&landing),
+        ("error".to_owned(), "token_refused".to_owned())
+    );
+    assert_eq!(token_requests(&app, "/elsewhere").await, 0);
+}

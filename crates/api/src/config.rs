@@ -26,8 +26,14 @@ pub struct Settings {
     pub web_dir: PathBuf,
     pub database_url: String,
     pub encryption_keys: SecretString,
+    /// The key ring was generated into the data folder (embedded default), not set by the operator.
+    pub encryption_keys_generated: bool,
     pub jwt_secret: SecretString,
+    /// The JWT secret was generated into the data folder, not set by the operator.
+    pub jwt_secret_generated: bool,
     pub public_url: Url,
+    /// `PLUGBOARD_PUBLIC_URL` was set; otherwise the URL is guessed from `PLUGBOARD_BIND`.
+    pub public_url_explicit: bool,
     pub admin_emails: Vec<String>,
     pub allow_private_network: bool,
     /// `provider=http://host:port,…`, set by operators for tests.
@@ -59,7 +65,7 @@ impl Settings {
         if Backend::of(&database_url).is_none() {
             bail!("DATABASE_URL must start with sqlite:// or postgres://");
         }
-        let encryption_keys = secret_or_generated(
+        let (encryption_keys, encryption_keys_generated) = secret_or_generated(
             var("PLUGBOARD_ENCRYPTION_KEYS"),
             "PLUGBOARD_ENCRYPTION_KEYS",
             embedded,
@@ -70,7 +76,7 @@ impl Settings {
                     .to_owned())
             },
         )?;
-        let jwt_secret = secret_or_generated(
+        let (jwt_secret, jwt_secret_generated) = secret_or_generated(
             var("PLUGBOARD_JWT_SECRET"),
             "PLUGBOARD_JWT_SECRET",
             embedded,
@@ -78,6 +84,7 @@ impl Settings {
             random_secret,
         )?;
         let bind = var("PLUGBOARD_BIND").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let public_url_explicit = var("PLUGBOARD_PUBLIC_URL").is_some();
         let public_url = match var("PLUGBOARD_PUBLIC_URL") {
             Some(url) => Url::parse(&url).context("PLUGBOARD_PUBLIC_URL is not a URL")?,
             None => {
@@ -111,8 +118,11 @@ impl Settings {
             ),
             database_url,
             encryption_keys,
+            encryption_keys_generated,
             jwt_secret,
+            jwt_secret_generated,
             public_url,
+            public_url_explicit,
             admin_emails: var("PLUGBOARD_ADMIN_EMAILS")
                 .map(|list| {
                     list.split(',')
@@ -150,16 +160,16 @@ fn random_secret() -> anyhow::Result<String> {
 }
 
 /// A secret from the environment; in the embedded default, one kept in (or first written to)
-/// a file readable only by this user.
+/// a file readable only by this user. The flag says it came from that file (readiness reports it).
 fn secret_or_generated(
     from_env: Option<String>,
     name: &str,
     embedded: bool,
     file: &Path,
     generate: impl FnOnce() -> anyhow::Result<String>,
-) -> anyhow::Result<SecretString> {
+) -> anyhow::Result<(SecretString, bool)> {
     if let Some(value) = from_env {
-        return Ok(SecretString::from(value));
+        return Ok((SecretString::from(value), false));
     }
     if !embedded {
         bail!(
@@ -167,7 +177,7 @@ fn secret_or_generated(
         );
     }
     if let Ok(existing) = std::fs::read_to_string(file) {
-        return Ok(SecretString::from(existing.trim().to_owned()));
+        return Ok((SecretString::from(existing.trim().to_owned()), true));
     }
     let value = generate()?;
     write_private(file, &value).with_context(|| format!("writing {}", file.display()))?;
@@ -175,7 +185,7 @@ fn secret_or_generated(
         file = %file.display(),
         "{name} is not set: generated one for this machine only. Set {name} before storing anything you need to keep."
     );
-    Ok(SecretString::from(value))
+    Ok((SecretString::from(value), true))
 }
 
 fn write_private(file: &Path, value: &str) -> std::io::Result<()> {

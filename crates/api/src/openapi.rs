@@ -23,6 +23,7 @@ use crate::routes;
         (name = "providers", description = "What can be connected"),
         (name = "integrations", description = "An organization's connections"),
         (name = "operations", description = "Health and readiness"),
+        (name = "platform", description = "Platform readiness, for platform admins only"),
     )
 )]
 struct ApiDoc;

@@ -4,6 +4,7 @@ pub mod crypto;
 pub mod ids;
 pub mod model;
 pub mod oauth;
+pub mod readiness;
 pub mod registry;
 pub mod template;
 pub mod verify;

@@ -294,3 +294,37 @@ pub async fn one_sealed_per_key(
     }
     Ok(samples)
 }
+
+/// How many connections one provider has in one status.
+pub struct StatusCount {
+    pub provider: String,
+    pub status: ConnectionStatus,
+    pub count: u64,
+}
+
+/// PLATFORM-WIDE (every organization): connections counted by provider and status, in one
+/// grouped query. Only for the platform readiness page; tenant code uses the scoped functions.
+pub async fn platform_status_counts(
+    db: &impl ConnectionTrait,
+) -> Result<Vec<StatusCount>, StoreError> {
+    let rows: Vec<(String, String, i64)> = connections::Entity::find()
+        .select_only()
+        .column(connections::Column::Provider)
+        .column(connections::Column::Status)
+        .column_as(connections::Column::Id.count(), "count")
+        .group_by(connections::Column::Provider)
+        .group_by(connections::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?;
+    rows.into_iter()
+        .map(|(provider, status, count)| {
+            Ok(StatusCount {
+                status: ConnectionStatus::parse(&status)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown status `{status}`")))?,
+                provider,
+                count: u64::try_from(count).unwrap_or_default(),
+            })
+        })
+        .collect()
+}

@@ -1,15 +1,17 @@
 //! A connection's history: every connect, test, refresh, change and notification.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use domain::model::{Actor, ConnectionEvent, EventAction};
 use domain::{ConnectionId, OrgId, UserId};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, Statement,
 };
 
 use crate::StoreError;
-use crate::entities::connection_events;
+use crate::entities::{connection_events, organizations};
 
 fn to_event(model: connection_events::Model) -> Result<ConnectionEvent, StoreError> {
     let action = EventAction::parse(&model.action)
@@ -95,4 +97,75 @@ pub async fn list(
         .into_iter()
         .map(to_event)
         .collect()
+}
+
+/// PLATFORM-WIDE (every organization): each provider's most recent event, in one query.
+/// Only for the platform readiness page.
+pub async fn platform_latest_per_provider(
+    db: &impl ConnectionTrait,
+) -> Result<Vec<ConnectionEvent>, StoreError> {
+    // The greatest `created_at` per provider, joined back to its row; plain SQL that both
+    // backends run the same way. Two events at the very same instant both come back, so the
+    // first per provider (highest id) is kept.
+    let sql = "SELECT e.* FROM connection_events e \
+         JOIN (SELECT provider, MAX(created_at) AS latest FROM connection_events GROUP BY provider) m \
+         ON m.provider = e.provider AND m.latest = e.created_at \
+         ORDER BY e.provider, e.id DESC";
+    let rows = connection_events::Entity::find()
+        .from_raw_sql(Statement::from_string(db.get_database_backend(), sql))
+        .all(db)
+        .await?;
+    let mut latest: Vec<ConnectionEvent> = Vec::with_capacity(rows.len());
+    for row in rows {
+        if latest.last().is_none_or(|e| e.provider != row.provider) {
+            latest.push(to_event(row)?);
+        }
+    }
+    Ok(latest)
+}
+
+/// An event with the name of the organization it belongs to.
+pub struct PlatformEvent {
+    pub event: ConnectionEvent,
+    pub org_name: String,
+}
+
+/// PLATFORM-WIDE (every organization): the most recent events of every connection, newest
+/// first, optionally older than `before`, with their organizations' names (two queries).
+/// Only for the platform readiness page.
+pub async fn platform_recent(
+    db: &impl ConnectionTrait,
+    before: Option<DateTime<Utc>>,
+    limit: u64,
+) -> Result<Vec<PlatformEvent>, StoreError> {
+    let mut query = connection_events::Entity::find();
+    if let Some(before) = before {
+        query = query.filter(connection_events::Column::CreatedAt.lt(before));
+    }
+    let events = query
+        .order_by_desc(connection_events::Column::CreatedAt)
+        .order_by_desc(connection_events::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_event)
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut org_ids: Vec<uuid::Uuid> = events.iter().map(|e| e.org_id.0).collect();
+    org_ids.sort_unstable();
+    org_ids.dedup();
+    let names: HashMap<uuid::Uuid, String> = organizations::Entity::find()
+        .filter(organizations::Column::Id.is_in(org_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o.name))
+        .collect();
+    Ok(events
+        .into_iter()
+        .map(|event| PlatformEvent {
+            org_name: names.get(&event.org_id.0).cloned().unwrap_or_default(),
+            event,
+        })
+        .collect())
 }

@@ -1,6 +1,7 @@
 //! Plugboard's storage: sea-orm entities and repositories. Every repository function that
 //! touches tenant data takes the organization id first and filters by it; there is no
-//! unscoped twin.
+//! unscoped twin. The only reads across organizations are named `platform_*` and serve the
+//! platform admins' readiness page.
 
 pub mod api_keys;
 pub mod connections;

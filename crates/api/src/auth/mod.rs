@@ -3,9 +3,11 @@
 
 mod jwt;
 pub mod password;
+mod platform;
 mod tenant;
 
 pub use jwt::{ACCESS_TOKEN_TTL_SECS, JwtKeys};
+pub use platform::PlatformAdmin;
 pub use tenant::{
     AuthUser, Caller, OrgAdmin, OrgMember, OrgOwnerOrAdmin, SCOPE_READ, SCOPE_WRITE, TenantContext,
     tenant_guard,

@@ -7,6 +7,7 @@ pub mod integrations;
 pub mod members;
 pub mod oauth;
 pub mod orgs;
+pub mod platform;
 pub mod providers;
 
 use actix_web::middleware::from_fn;
@@ -27,7 +28,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(auth::me)
                 .service(orgs::create)
                 .service(providers::list)
-            .service(oauth::callback)
+                .service(oauth::callback)
+                .service(platform::readiness)
+                .service(platform::test)
                 .service(
                     scope("/orgs/{org_id}")
                         .wrap(from_fn(tenant_guard))

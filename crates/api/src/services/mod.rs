@@ -2,4 +2,5 @@
 
 pub mod integrations;
 pub mod oauth;
+pub mod readiness;
 pub mod vault;

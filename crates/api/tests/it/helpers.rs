@@ -87,6 +87,8 @@ pub struct Options {
     pub allow_private_network: bool,
     pub redirect_providers: bool,
     pub timeout: Duration,
+    /// Last changes to the settings before the app starts (e.g. secrets marked as generated).
+    pub configure: fn(&mut Settings),
 }
 
 impl Default for Options {
@@ -97,6 +99,7 @@ impl Default for Options {
             allow_private_network: false,
             redirect_providers: true,
             timeout: Duration::from_secs(2),
+            configure: |_| {},
         }
     }
 }
@@ -137,13 +140,16 @@ async fn fresh_database() -> (String, Database_) {
 
 /// Settings for a test app on port 0, with a fresh encryption key `test1`.
 pub fn test_settings(database_url: &str, provider_base_urls: String, options: Options) -> Settings {
-    Settings {
+    let mut settings = Settings {
         bind: "127.0.0.1:0".to_owned(),
         web_dir: std::env::temp_dir().join("plugboard-no-spa"),
         database_url: database_url.to_owned(),
         encryption_keys: KeyRing::generate_entry("test1").unwrap(),
+        encryption_keys_generated: false,
         jwt_secret: SecretString::from("test-jwt-secret-that-is-long-enough-to-sign".to_owned()),
+        jwt_secret_generated: false,
         public_url: Url::parse("http://127.0.0.1:0").unwrap(),
+        public_url_explicit: false,
         admin_emails: options.admin_emails,
         allow_private_network: options.allow_private_network,
         provider_base_urls,
@@ -153,7 +159,9 @@ pub fn test_settings(database_url: &str, provider_base_urls: String, options: Op
             .into_iter()
             .map(|(k, v)| (k.to_owned(), SecretString::from(v.to_owned())))
             .collect(),
-    }
+    };
+    (options.configure)(&mut settings);
+    settings
 }
 
 pub async fn spawn_app_with(options: Options) -> TestApp {
@@ -271,6 +279,12 @@ impl TestApp {
 
     pub async fn signup(&self, name: &str) -> TestUser {
         let email = format!("{name}-{}@example.com", uuid::Uuid::new_v4().simple());
+        self.signup_as(name, &email).await
+    }
+
+    /// Signs up with a chosen e-mail (e.g. one listed in `Options.admin_emails`).
+    pub async fn signup_as(&self, name: &str, email: &str) -> TestUser {
+        let email = email.to_owned();
         let response = self
             .request(
                 Method::POST,
@@ -316,6 +330,55 @@ impl TestApp {
             .await;
         assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
         user
+    }
+
+    /// Stores a connected OAuth connection holding `access_token`, as the OAuth callback
+    /// leaves it: the token sealed with the app's key ring and bound to
+    /// `org_id|provider|access_token`, so the app opens it like one it stored itself.
+    pub async fn seed_oauth_connection(
+        &self,
+        org: &str,
+        provider: &str,
+        access_token: &str,
+        config: &[(&str, &str)],
+    ) {
+        use domain::crypto::SecretAad;
+        use persistence::connections::{self, SealedSecret};
+
+        let org_id: domain::OrgId = org.parse().unwrap();
+        let keys = KeyRing::parse(&self.encryption_keys).unwrap();
+        let row = connections::ensure(&self.db, org_id, provider)
+            .await
+            .unwrap();
+        let connection = domain::model::Connection {
+            status: domain::ConnectionStatus::Connected,
+            enabled: true,
+            config: config
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            connected_at: Some(chrono::Utc::now()),
+            disconnected_at: None,
+            last_error: None,
+            ..row
+        };
+        connections::update(&self.db, org_id, &connection)
+            .await
+            .unwrap();
+        let aad = SecretAad {
+            org_id,
+            provider,
+            field: "access_token",
+        };
+        let sealed = SealedSecret {
+            field: "access_token".to_owned(),
+            ciphertext: keys.encrypt(&aad, access_token).unwrap(),
+            key_id: keys.active_key_id().to_owned(),
+            last4: None,
+        };
+        connections::put_secrets(&self.db, org_id, connection.id, vec![sealed])
+            .await
+            .unwrap();
     }
 
     /// Reads raw rows, for checks of what is really stored.

@@ -10,5 +10,7 @@ mod integrations;
 mod members;
 mod oauth;
 mod openapi;
+mod platform;
+mod providers;
 mod secrets;
 mod tenancy;

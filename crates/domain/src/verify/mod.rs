@@ -7,7 +7,7 @@ use std::fmt;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use crate::registry::{FieldKind, HttpVerify, Method, Provider, Verify};
+use crate::registry::{FieldKind, HttpVerify, Level, Method, Provider, Verify};
 use crate::template::{self, Escape};
 
 /// The values a provider's templates draw on. Secrets stay wrapped until a request is built.
@@ -297,7 +297,8 @@ pub fn interpret(
                     FailureKind::Rejected,
                     "credentials_rejected",
                     format!(
-                        "{name} refused these credentials{reason}. Check them in your {name} account and save them again."
+                        "{name} refused these credentials{reason}. {}",
+                        what_to_do(provider)
                     ),
                 );
             }
@@ -331,7 +332,8 @@ pub fn interpret(
             FailureKind::Rejected,
             "credentials_rejected",
             format!(
-                "{name} rejected these credentials (HTTP {status}{reason}). Check that they are correct, active and allowed to read the account, then save them again."
+                "{name} rejected these credentials (HTTP {status}{reason}). {}",
+                what_to_do(provider)
             ),
         ),
         404 => failure(
@@ -369,6 +371,22 @@ pub fn interpret(
                 "{name} refused the request (HTTP {status}{reason}). Check the connection settings and credentials."
             ),
         ),
+    }
+}
+
+/// What a person does about refused credentials: who holds them decides.
+fn what_to_do(provider: &Provider) -> String {
+    let name = &provider.name;
+    if provider.level == Level::Platform {
+        format!(
+            "Check the platform variables {} in Plugboard's environment (the operator sets them), then restart Plugboard.",
+            provider.platform_env.join(", ")
+        )
+    } else if provider.oauth().is_some() {
+        format!("Reconnect {name} to grant access again.")
+    } else {
+        "Check that they are correct, active and allowed to read the account, then save them again."
+            .to_owned()
     }
 }
 

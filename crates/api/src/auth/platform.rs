@@ -1,0 +1,43 @@
+//! Platform admins: signed-in users whose e-mail is in `PLUGBOARD_ADMIN_EMAILS`. Everybody
+//! else, API keys and anonymous callers included, gets the same 404 an unknown path gets:
+//! the platform pages do not exist for them.
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use domain::UserId;
+use futures_util::future::LocalBoxFuture;
+use persistence::users;
+
+use super::AuthUser;
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+#[derive(Clone, Copy, Debug)]
+pub struct PlatformAdmin(pub UserId);
+
+impl FromRequest for PlatformAdmin {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let hidden = ApiError::not_found(format!("Nothing exists at {}.", req.path()));
+        let user = AuthUser::from_request(req, payload).into_inner();
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let state = state.ok_or_else(|| {
+                ApiError::internal(anyhow::anyhow!("application state is missing"))
+            })?;
+            let Ok(AuthUser(user_id)) = user else {
+                return Err(hidden);
+            };
+            // Looked up on every call, so removing an address from the list takes effect at
+            // the next request rather than when the access token expires.
+            match users::get(&state.db, user_id).await? {
+                Some(user) if state.settings.is_platform_admin(&user.email) => {
+                    Ok(PlatformAdmin(user_id))
+                }
+                _ => Err(hidden),
+            }
+        })
+    }
+}

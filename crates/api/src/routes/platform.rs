@@ -1,0 +1,347 @@
+//! `/platform`: readiness for platform admins. Everybody else gets 404. Platform variables
+//! are reported as set or missing, never with their values.
+
+use actix_web::{get, post, web};
+use chrono::{DateTime, Utc};
+use domain::model::ConnectionEvent;
+use domain::readiness::{ChecklistItem, EnvCheck, ServiceReadiness, StatusCounts};
+use domain::verify::VerifyOutcome;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::PlatformAdmin;
+use crate::error::{ApiResult, Problem};
+use crate::services::readiness::{self as service, HistoryEntry, PlatformCheck, ProviderHealth};
+use crate::startup::AppState;
+
+/// A platform environment variable: whether it is set, never its value.
+#[derive(Serialize, ToSchema)]
+pub struct EnvVarOut {
+    pub name: String,
+    pub configured: bool,
+}
+
+impl From<EnvCheck> for EnvVarOut {
+    fn from(c: EnvCheck) -> Self {
+        EnvVarOut {
+            name: c.name,
+            configured: c.configured,
+        }
+    }
+}
+
+fn variables_out(checks: Vec<EnvCheck>) -> Vec<EnvVarOut> {
+    checks.into_iter().map(EnvVarOut::from).collect()
+}
+
+/// A provider's platform variables.
+#[derive(Serialize, ToSchema)]
+pub struct ServiceReadinessOut {
+    pub provider: String,
+    pub name: String,
+    pub description: String,
+    pub category: &'static str,
+    /// `tenant` (each brand connects) or `platform` (the platform holds one).
+    pub level: &'static str,
+    /// `ready` or `setup_needed`.
+    pub status: &'static str,
+    pub variables: Vec<EnvVarOut>,
+    /// The required variables that are not set.
+    pub missing: Vec<String>,
+    /// E.g. "Missing 2 required environment variables."
+    pub summary: String,
+}
+
+impl From<ServiceReadiness<'_>> for ServiceReadinessOut {
+    fn from(s: ServiceReadiness<'_>) -> Self {
+        let p = s.provider;
+        ServiceReadinessOut {
+            provider: p.id.clone(),
+            name: p.name.clone(),
+            description: p.description.clone(),
+            category: p.category.as_str(),
+            level: p.level.as_str(),
+            status: s.status.as_str(),
+            variables: variables_out(s.variables),
+            missing: s.missing,
+            summary: s.summary,
+        }
+    }
+}
+
+/// Connections across every organization, by status.
+#[derive(Serialize, ToSchema)]
+pub struct ConnectionCountsOut {
+    pub total: u64,
+    pub not_connected: u64,
+    pub connected: u64,
+    pub expired: u64,
+    pub error: u64,
+    pub disabled: u64,
+}
+
+impl From<StatusCounts> for ConnectionCountsOut {
+    fn from(c: StatusCounts) -> Self {
+        ConnectionCountsOut {
+            total: c.total(),
+            not_connected: c.not_connected,
+            connected: c.connected,
+            expired: c.expired,
+            error: c.error,
+            disabled: c.disabled,
+        }
+    }
+}
+
+/// The most recent thing that happened to any of a provider's connections.
+#[derive(Serialize, ToSchema)]
+pub struct LatestEventOut {
+    /// `connect`, `configure`, `test`, `refresh`, `health_check`, `enable`, `disable`, `disconnect`, `sync` or `notification`.
+    pub action: &'static str,
+    pub success: bool,
+    pub code: Option<String>,
+    pub message: String,
+    pub org_id: uuid::Uuid,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<ConnectionEvent> for LatestEventOut {
+    fn from(e: ConnectionEvent) -> Self {
+        LatestEventOut {
+            action: e.action.as_str(),
+            success: e.success,
+            code: e.code,
+            message: e.message,
+            org_id: e.org_id.0,
+            created_at: e.created_at,
+        }
+    }
+}
+
+/// One provider's health across every organization, with what to do next.
+#[derive(Serialize, ToSchema)]
+pub struct ProviderHealthOut {
+    pub provider: String,
+    pub name: String,
+    /// `missing_credentials`, `needs_attention`, `healthy` or `unused`.
+    pub health: &'static str,
+    pub counts: ConnectionCountsOut,
+    /// Platform variables still to set.
+    pub missing: Vec<String>,
+    /// `null` when nothing was ever logged.
+    pub latest_event: Option<LatestEventOut>,
+    /// Retry guidance, e.g. "3 connections expired: ask the brands to reconnect."
+    pub guidance: String,
+}
+
+impl From<ProviderHealth<'_>> for ProviderHealthOut {
+    fn from(h: ProviderHealth<'_>) -> Self {
+        ProviderHealthOut {
+            provider: h.provider.id.clone(),
+            name: h.provider.name.clone(),
+            health: h.state.as_str(),
+            counts: h.counts.into(),
+            missing: h.missing,
+            latest_event: h.latest.map(LatestEventOut::from),
+            guidance: h.guidance,
+        }
+    }
+}
+
+/// An account or key to obtain before going live.
+#[derive(Serialize, ToSchema)]
+pub struct ChecklistItemOut {
+    pub key: String,
+    pub title: String,
+    pub description: String,
+    /// `required`, `soon` or `later`.
+    pub priority: &'static str,
+    /// What to collect from the account.
+    pub collect: Vec<String>,
+    pub variables: Vec<EnvVarOut>,
+    /// `ready`, `partial` or `not_started`.
+    pub status: &'static str,
+    pub missing: Vec<String>,
+    /// The providers this item unlocks.
+    pub providers: Vec<String>,
+    pub notes: String,
+}
+
+impl From<ChecklistItem> for ChecklistItemOut {
+    fn from(i: ChecklistItem) -> Self {
+        ChecklistItemOut {
+            key: i.key,
+            title: i.title,
+            description: i.description,
+            priority: i.priority.as_str(),
+            collect: i.collect,
+            variables: variables_out(i.variables),
+            status: i.status.as_str(),
+            missing: i.missing,
+            providers: i.providers,
+            notes: i.notes,
+        }
+    }
+}
+
+/// One line of any organization's connection history.
+#[derive(Serialize, ToSchema)]
+pub struct HistoryEventOut {
+    pub id: uuid::Uuid,
+    pub created_at: DateTime<Utc>,
+    pub provider: String,
+    pub provider_name: String,
+    pub org_id: uuid::Uuid,
+    pub org_name: String,
+    /// `connect`, `configure`, `test`, `refresh`, `health_check`, `enable`, `disable`, `disconnect`, `sync` or `notification`.
+    pub action: &'static str,
+    pub success: bool,
+    pub code: Option<String>,
+    pub message: String,
+    /// The provider's platform variables missing now.
+    pub missing: Vec<String>,
+}
+
+impl From<HistoryEntry<'_>> for HistoryEventOut {
+    fn from(h: HistoryEntry<'_>) -> Self {
+        let e = h.event;
+        HistoryEventOut {
+            id: e.id,
+            created_at: e.created_at,
+            provider_name: h
+                .provider
+                .map_or_else(|| e.provider.clone(), |p| p.name.clone()),
+            provider: e.provider,
+            org_id: e.org_id.0,
+            org_name: h.org_name,
+            action: e.action.as_str(),
+            success: e.success,
+            code: e.code,
+            message: e.message,
+            missing: h.missing,
+        }
+    }
+}
+
+/// A page of history, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct HistoryPageOut {
+    pub data: Vec<HistoryEventOut>,
+    /// Pass as `before` for the next page; `null` on the last page.
+    pub next_before: Option<DateTime<Utc>>,
+}
+
+/// The platform readiness page.
+#[derive(Serialize, ToSchema)]
+pub struct ReadinessOut {
+    /// Per provider: its platform variables, set or missing.
+    pub services: Vec<ServiceReadinessOut>,
+    /// Per provider: connections across every organization and retry guidance.
+    pub health: Vec<ProviderHealthOut>,
+    /// Accounts and keys to collect.
+    pub checklist: Vec<ChecklistItemOut>,
+    /// Recent history across every provider and organization.
+    pub history: HistoryPageOut,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ReadinessQuery {
+    /// At most this many history lines (1–200, default 50).
+    pub limit: Option<u64>,
+    /// Only history older than this time (for the next page, pass `history.next_before`).
+    pub before: Option<DateTime<Utc>>,
+}
+
+/// A platform-level provider's live check with the platform's own variables.
+#[derive(Serialize, ToSchema)]
+pub struct PlatformCheckOut {
+    pub provider: String,
+    pub ok: bool,
+    pub code: Option<String>,
+    pub message: String,
+    pub account_name: Option<String>,
+    pub account_id: Option<String>,
+    pub checked_at: DateTime<Utc>,
+}
+
+impl From<PlatformCheck<'_>> for PlatformCheckOut {
+    fn from(c: PlatformCheck<'_>) -> Self {
+        let (ok, code, message, account_name, account_id) = match c.outcome {
+            VerifyOutcome::Verified {
+                account_name,
+                account_id,
+                message,
+            } => (true, None, message, account_name, account_id),
+            VerifyOutcome::Failed(f) => (false, Some(f.code.to_owned()), f.message, None, None),
+        };
+        PlatformCheckOut {
+            provider: c.provider.id.clone(),
+            ok,
+            code,
+            message,
+            account_name,
+            account_id,
+            checked_at: c.checked_at,
+        }
+    }
+}
+
+/// Platform readiness: platform variables per provider, connection health across every
+/// organization, the account and key checklist, and recent history. Platform admins only.
+#[utoipa::path(
+    tag = "platform",
+    params(ReadinessQuery),
+    responses(
+        (status = 200, body = ReadinessOut),
+        (status = 404, body = Problem, description = "The caller is not a platform admin."),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/platform/readiness")]
+pub async fn readiness(
+    state: web::Data<AppState>,
+    _admin: PlatformAdmin,
+    query: web::Query<ReadinessQuery>,
+) -> ApiResult<web::Json<ReadinessOut>> {
+    let limit = query.limit.unwrap_or(50).clamp(1, 200);
+    let found = service::readiness(&state, query.before, limit).await?;
+    let history: Vec<HistoryEventOut> = found.history.into_iter().map(Into::into).collect();
+    let next_before = (history.len() as u64 == limit)
+        .then(|| history.last().map(|h| h.created_at))
+        .flatten();
+    Ok(web::Json(ReadinessOut {
+        services: found.services.into_iter().map(Into::into).collect(),
+        health: found.health.into_iter().map(Into::into).collect(),
+        checklist: found.checklist.into_iter().map(Into::into).collect(),
+        history: HistoryPageOut {
+            data: history,
+            next_before,
+        },
+    }))
+}
+
+/// Runs a platform-level provider's check (Sentry, Better Stack) with the platform's own
+/// variables. Nothing is stored. Platform admins only.
+#[utoipa::path(
+    tag = "platform",
+    params(("provider" = String, Path)),
+    responses(
+        (status = 200, body = PlatformCheckOut),
+        (status = 404, body = Problem, description = "Not a platform admin, or no such provider."),
+        (status = 409, body = Problem, description = "Each organization connects this provider itself."),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/platform/readiness/{provider}/test")]
+pub async fn test(
+    state: web::Data<AppState>,
+    _admin: PlatformAdmin,
+    path: web::Path<String>,
+) -> ApiResult<web::Json<PlatformCheckOut>> {
+    Ok(web::Json(
+        service::check_platform_provider(&state, &path)
+            .await?
+            .into(),
+    ))
+}

@@ -7,7 +7,7 @@ use domain::model::{Actor, ConnectionEvent, EventAction};
 use domain::{ConnectionId, OrgId, UserId};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement,
+    QuerySelect, Select, Statement,
 };
 
 use crate::StoreError;
@@ -82,9 +82,19 @@ pub async fn list(
     before: Option<DateTime<Utc>>,
     limit: u64,
 ) -> Result<Vec<ConnectionEvent>, StoreError> {
-    let mut query = connection_events::Entity::find()
+    let query = connection_events::Entity::find()
         .filter(connection_events::Column::OrgId.eq(org_id.0))
         .filter(connection_events::Column::ConnectionId.eq(connection_id.0));
+    newest_first(db, query, before, limit).await
+}
+
+/// One page of events: newest first, older than `before` when given, at most `limit`.
+async fn newest_first(
+    db: &impl ConnectionTrait,
+    mut query: Select<connection_events::Entity>,
+    before: Option<DateTime<Utc>>,
+    limit: u64,
+) -> Result<Vec<ConnectionEvent>, StoreError> {
     if let Some(before) = before {
         query = query.filter(connection_events::Column::CreatedAt.lt(before));
     }
@@ -138,19 +148,7 @@ pub async fn platform_recent(
     before: Option<DateTime<Utc>>,
     limit: u64,
 ) -> Result<Vec<PlatformEvent>, StoreError> {
-    let mut query = connection_events::Entity::find();
-    if let Some(before) = before {
-        query = query.filter(connection_events::Column::CreatedAt.lt(before));
-    }
-    let events = query
-        .order_by_desc(connection_events::Column::CreatedAt)
-        .order_by_desc(connection_events::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(to_event)
-        .collect::<Result<Vec<_>, _>>()?;
+    let events = newest_first(db, connection_events::Entity::find(), before, limit).await?;
     let mut org_ids: Vec<uuid::Uuid> = events.iter().map(|e| e.org_id.0).collect();
     org_ids.sort_unstable();
     org_ids.dedup();

@@ -289,7 +289,13 @@ async fn finish(
         };
         return Ok(Err(Refusal(code)));
     }
-    let Some(code) = query.get("code").filter(|c| !c.is_empty()) else {
+    // TikTok sends the code as `auth_code`.
+    let code_param = if oauth.has_quirk(Quirk::Tiktok) {
+        "auth_code"
+    } else {
+        "code"
+    };
+    let Some(code) = query.get(code_param).filter(|c| !c.is_empty()) else {
         return Ok(Err(Refusal("missing_code")));
     };
     let Ok((client_id, client_secret)) = platform_credentials(state, provider) else {

@@ -676,3 +676,185 @@ async fn a_token_endpoint_redirect_is_not_followed() {
     );
     assert_eq!(token_requests(&app, "/elsewhere").await, 0);
 }
+
+#[tokio::test]
+async fn reconnecting_keeps_the_same_connection_settings_and_history() {
+    let app = app_with_platform_apps().await;
+    let (owner, org) = app.owner_with_org().await;
+    slack_answers(&app).await;
+    let (state, _) = begin(&app, &owner.token, &org, "slack", json!({})).await;
+    assert_eq!(
+        outcome(&come_back(&app, "slack", &[("code", "one"), ("state", &state)]).await).0,
+        "connected"
+    );
+    let url = format!("/api/v1/orgs/{org}/integrations/slack");
+    assert_eq!(
+        json_body(
+            app.patch(&url, &owner.token, json!({"enabled": false}))
+                .await,
+            200
+        )
+        .await["status"],
+        "disabled"
+    );
+
+    let (state, _) = begin(&app, &owner.token, &org, "slack", json!({})).await;
+    assert_eq!(
+        outcome(&come_back(&app, "slack", &[("code", "two"), ("state", &state)]).await).0,
+        "connected"
+    );
+    let slack = json_body(app.get(&url, &owner.token).await, 200).await;
+    assert_eq!(
+        (slack["status"].as_str(), slack["enabled"].as_bool()),
+        (Some("connected"), Some(true))
+    );
+    assert_eq!(
+        app.raw_rows("SELECT id FROM connections").await.len(),
+        1,
+        "the same connection row"
+    );
+    let events = json_body(app.get(&format!("{url}/events"), &owner.token).await, 200).await;
+    let actions: Vec<&str> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["connect", "disable", "connect"]);
+}
+
+#[tokio::test]
+async fn a_state_connects_only_the_organization_that_started_it() {
+    let app = app_with_platform_apps().await;
+    let (owner_a, org_a) = app.owner_with_org().await;
+    let (owner_b, org_b) = app.owner_with_org().await;
+    slack_answers(&app).await;
+    // B cannot start anything in A's name…
+    problem(
+        start(&app, &owner_b.token, &org_a, "slack", json!({})).await,
+        404,
+    )
+    .await;
+    // …and whoever brings A's state back, the tokens land in A only.
+    let (state, _) = begin(&app, &owner_a.token, &org_a, "slack", json!({})).await;
+    assert_eq!(
+        outcome(&come_back(&app, "slack", &[("code", "c"), ("state", &state)]).await).0,
+        "connected"
+    );
+    let a = json_body(
+        app.get(
+            &format!("/api/v1/orgs/{org_a}/integrations/slack"),
+            &owner_a.token,
+        )
+        .await,
+        200,
+    )
+    .await;
+    let b = json_body(
+        app.get(
+            &format!("/api/v1/orgs/{org_b}/integrations/slack"),
+            &owner_b.token,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        (a["status"].as_str(), b["status"].as_str()),
+        (Some("connected"), Some("not_connected"))
+    );
+    problem(
+        app.get(
+            &format!("/api/v1/orgs/{org_a}/integrations/slack/events"),
+            &owner_b.token,
+        )
+        .await,
+        404,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn stripe_connect_records_the_connected_account() {
+    let app = spawn_app_with(Options {
+        platform_env: vec![
+            ("STRIPE_CLIENT_ID", "ca_123"),
+            ("STRIPE_SECRET_KEY", "sk_platform"),
+        ],
+        ..Options::default()
+    })
+    .await;
+    let (owner, org) = app.owner_with_org().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"access_token": "sk_connected", "stripe_user_id": "acct_42", "scope": "read_write", "livemode": false})))
+        .mount(&app.provider)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/account"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({"id": "acct_42", "business_profile": {"name": "Acme Payouts"}}),
+            ),
+        )
+        .mount(&app.provider)
+        .await;
+    let (state, consent) = begin(&app, &owner.token, &org, "stripe", json!({})).await;
+    assert_eq!(query(&consent)["scope"], "read_write");
+    assert_eq!(
+        outcome(&come_back(&app, "stripe", &[("code", "ac_1"), ("state", &state)]).await).0,
+        "connected"
+    );
+    let stripe = json_body(
+        app.get(
+            &format!("/api/v1/orgs/{org}/integrations/stripe"),
+            &owner.token,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        (
+            stripe["account_id"].as_str(),
+            stripe["account_name"].as_str()
+        ),
+        (Some("acct_42"), Some("Acme Payouts"))
+    );
+}
+
+#[tokio::test]
+async fn tiktok_uses_its_own_parameter_names() {
+    let app = app_with_platform_apps().await;
+    let (owner, org) = app.owner_with_org().await;
+    Mock::given(method("POST"))
+        .and(path("/open_api/v1.3/oauth2/access_token/"))
+        .and(wiremock::matchers::body_json(json!({"app_id": "tiktok-app", "secret": "tiktok-secret", "auth_code": "tt-code"})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"code": 0, "message": "OK", "data": {"access_token": "tt-token", "scope": [4], "advertiser_ids": ["7001"]}})))
+        .mount(&app.provider)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/open_api/v1.3/oauth2/advertiser/get/"))
+        .and(wiremock::matchers::header("access-token", "tt-token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"code": 0, "data": {"list": [{"advertiser_id": "7001", "advertiser_name": "Acme Ads"}]}})))
+        .mount(&app.provider)
+        .await;
+    let (state, _) = begin(&app, &owner.token, &org, "tiktok_ads", json!({})).await;
+    let landing = come_back(
+        &app,
+        "tiktok_ads",
+        &[("auth_code", "tt-code"), ("state", &state)],
+    )
+    .await;
+    assert_eq!(outcome(&landing).0, "connected", "{landing}");
+    let tiktok = json_body(
+        app.get(
+            &format!("/api/v1/orgs/{org}/integrations/tiktok_ads"),
+            &owner.token,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(tiktok["account_name"], "Acme Ads");
+}

@@ -381,6 +381,15 @@ impl TestApp {
             .unwrap();
     }
 
+    /// Makes the stand-in provider answer `method path` with a JSON body.
+    pub async fn answer(&self, method: &str, path: &str, status: u16, body: Value) {
+        wiremock::Mock::given(wiremock::matchers::method(method))
+            .and(wiremock::matchers::path(path))
+            .respond_with(wiremock::ResponseTemplate::new(status).set_body_json(body))
+            .mount(&self.provider)
+            .await;
+    }
+
     /// Reads raw rows, for checks of what is really stored.
     pub async fn raw_rows(&self, sql: &str) -> Vec<sea_orm::QueryResult> {
         self.db

@@ -242,7 +242,13 @@ async fn begin(
 }
 
 /// Plays the browser coming back from the provider; answers the redirect's target.
-async fn come_back(app: &TestApp, provider: &str, params: &[(&str, &str)]) -> Url {
+async fn come_back<I, K, V>(app: &TestApp, provider: &str, params: I) -> Url
+where
+    I: IntoIterator,
+    I::Item: std::borrow::Borrow<(K, V)>,
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
     let mut url = Url::parse(&app.url(&format!("/api/v1/oauth/{provider}/callback"))).unwrap();
     url.query_pairs_mut().extend_pairs(params);
     let response = app.client.get(url).send().await.unwrap();
@@ -279,22 +285,23 @@ async fn token_requests(app: &TestApp, token_path: &str) -> usize {
 }
 
 async fn slack_answers(app: &TestApp) {
-    Mock::given(method("POST"))
-        .and(path("/api/oauth.v2.access"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+    app.answer(
+        "POST",
+        "/api/oauth.v2.access",
+        200,
+        json!({
             "ok": true, "access_token": "xoxb-secret-token", "scope": "chat:write,channels:read",
             "team": {"id": "T1", "name": "Acme HQ"}, "authed_user": {"id": "U1"}
-        })))
-        .mount(&app.provider)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/api/auth.test"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"ok": true, "team": "Acme HQ", "team_id": "T1"})),
-        )
-        .mount(&app.provider)
-        .await;
+        }),
+    )
+    .await;
+    app.answer(
+        "POST",
+        "/api/auth.test",
+        200,
+        json!({"ok": true, "team": "Acme HQ", "team_id": "T1"}),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -437,19 +444,14 @@ async fn an_expired_state_is_refused() {
 async fn google_sends_the_pkce_verifier_of_its_challenge() {
     let app = app_with_platform_apps().await;
     let (owner, org) = app.owner_with_org().await;
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"access_token": "ya29.a", "refresh_token": "1//r", "expires_in": 3599, "scope": "https://www.googleapis.com/auth/adwords"})))
-        .mount(&app.provider)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v18/customers:listAccessibleCustomers"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"resourceNames": ["customers/1234567890"]})),
-        )
-        .mount(&app.provider)
-        .await;
+    app.answer("POST", "/token", 200, json!({"access_token": "ya29.a", "refresh_token": "1//r", "expires_in": 3599, "scope": "https://www.googleapis.com/auth/adwords"})).await;
+    app.answer(
+        "GET",
+        "/v18/customers:listAccessibleCustomers",
+        200,
+        json!({"resourceNames": ["customers/1234567890"]}),
+    )
+    .await;
     let (state, consent) = begin(&app, &owner.token, &org, "google_ads", json!({})).await;
     let challenge = query(&consent)["code_challenge"].clone();
     let landing = come_back(&app, "google_ads", &[("code", "g-code"), ("state", &state)]).await;
@@ -534,12 +536,8 @@ async fn shopify_callbacks_must_carry_a_valid_hmac_for_the_same_shop() {
     .await;
     let mut tampered = signed(&state, "acme.myshopify.com");
     tampered.insert("timestamp".to_owned(), "1700000001".to_owned());
-    let pairs: Vec<(&str, &str)> = tampered
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
     assert_eq!(
-        outcome(&come_back(&app, "shopify", &pairs).await).1,
+        outcome(&come_back(&app, "shopify", tampered.iter()).await).1,
         "invalid_hmac"
     );
 
@@ -552,12 +550,8 @@ async fn shopify_callbacks_must_carry_a_valid_hmac_for_the_same_shop() {
     )
     .await;
     let other_shop = signed(&state, "other.myshopify.com");
-    let pairs: Vec<(&str, &str)> = other_shop
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
     assert_eq!(
-        outcome(&come_back(&app, "shopify", &pairs).await).1,
+        outcome(&come_back(&app, "shopify", other_shop.iter()).await).1,
         "invalid_hmac"
     );
     assert_eq!(token_requests(&app, "/admin/oauth/access_token").await, 0);
@@ -571,9 +565,8 @@ async fn shopify_callbacks_must_carry_a_valid_hmac_for_the_same_shop() {
     )
     .await;
     let good = signed(&state, "acme.myshopify.com");
-    let pairs: Vec<(&str, &str)> = good.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     assert_eq!(
-        outcome(&come_back(&app, "shopify", &pairs).await).0,
+        outcome(&come_back(&app, "shopify", good.iter()).await).0,
         "connected"
     );
     let shopify = json_body(
@@ -785,11 +778,7 @@ async fn stripe_connect_records_the_connected_account() {
     })
     .await;
     let (owner, org) = app.owner_with_org().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"access_token": "sk_connected", "stripe_user_id": "acct_42", "scope": "read_write", "livemode": false})))
-        .mount(&app.provider)
-        .await;
+    app.answer("POST", "/oauth/token", 200, json!({"access_token": "sk_connected", "stripe_user_id": "acct_42", "scope": "read_write", "livemode": false})).await;
     Mock::given(method("GET"))
         .and(path("/v1/account"))
         .respond_with(

@@ -94,10 +94,7 @@ async fn a_saved_key_appears_in_no_response_log_or_column() {
 #[tokio::test]
 async fn a_ciphertext_copied_to_another_org_does_not_open_there() {
     let app = spawn_app().await;
-    Mock::given(method("GET"))
-        .and(path("/v1/models"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": []})))
-        .mount(&app.provider)
+    app.answer("GET", "/v1/models", 200, json!({"data": []}))
         .await;
     let (owner_a, org_a) = app.owner_with_org().await;
     let (owner_b, org_b) = app.owner_with_org().await;
@@ -183,10 +180,7 @@ async fn a_ciphertext_copied_to_another_org_does_not_open_there() {
 #[tokio::test]
 async fn start_up_checks_the_key_ring_against_stored_secrets() {
     let app = spawn_app().await;
-    Mock::given(method("GET"))
-        .and(path("/v1/models"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": []})))
-        .mount(&app.provider)
+    app.answer("GET", "/v1/models", 200, json!({"data": []}))
         .await;
     let (owner, org) = app.owner_with_org().await;
     connect_openai(&app, &owner.token, &org, "sk-test-rotationcheck00001").await;

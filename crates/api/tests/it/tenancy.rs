@@ -1,7 +1,5 @@
 use reqwest::Method;
 use serde_json::json;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, ResponseTemplate};
 
 use crate::helpers::{json_body, problem, spawn_app};
 
@@ -9,10 +7,7 @@ use crate::helpers::{json_body, problem, spawn_app};
 #[tokio::test]
 async fn another_tenants_routes_do_not_exist_for_you() {
     let app = spawn_app().await;
-    Mock::given(method("GET"))
-        .and(path("/v1/models"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": []})))
-        .mount(&app.provider)
+    app.answer("GET", "/v1/models", 200, json!({"data": []}))
         .await;
     let (owner_a, org_a) = app.owner_with_org().await;
     let saved = app

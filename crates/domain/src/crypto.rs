@@ -129,10 +129,6 @@ impl KeyRing {
         self.keys.iter().map(|(kid, _)| kid.as_str())
     }
 
-    pub fn has_key(&self, kid: &str) -> bool {
-        self.keys.iter().any(|(existing, _)| existing == kid)
-    }
-
     pub fn encrypt(&self, aad: &SecretAad<'_>, plaintext: &str) -> Result<String, CryptoError> {
         let (kid, key) = &self.keys[0];
         let mut nonce_bytes = [0u8; NONCE_LEN];

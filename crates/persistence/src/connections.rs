@@ -235,8 +235,32 @@ pub async fn secret_hints(
     db: &impl ConnectionTrait,
     org_id: OrgId,
 ) -> Result<BTreeMap<ConnectionId, Vec<SecretHint>>, StoreError> {
-    let rows = connection_secrets::Entity::find()
-        .filter(connection_secrets::Column::OrgId.eq(org_id.0))
+    hints_where(db, org_id, None).await
+}
+
+/// What is set for one connection's secrets.
+pub async fn secret_hints_of(
+    db: &impl ConnectionTrait,
+    org_id: OrgId,
+    connection_id: ConnectionId,
+) -> Result<Vec<SecretHint>, StoreError> {
+    Ok(hints_where(db, org_id, Some(connection_id))
+        .await?
+        .remove(&connection_id)
+        .unwrap_or_default())
+}
+
+async fn hints_where(
+    db: &impl ConnectionTrait,
+    org_id: OrgId,
+    connection_id: Option<ConnectionId>,
+) -> Result<BTreeMap<ConnectionId, Vec<SecretHint>>, StoreError> {
+    let mut query =
+        connection_secrets::Entity::find().filter(connection_secrets::Column::OrgId.eq(org_id.0));
+    if let Some(connection_id) = connection_id {
+        query = query.filter(connection_secrets::Column::ConnectionId.eq(connection_id.0));
+    }
+    let rows = query
         .order_by_asc(connection_secrets::Column::Field)
         .all(db)
         .await?;

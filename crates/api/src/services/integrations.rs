@@ -115,10 +115,7 @@ async fn view<'r>(
 ) -> ApiResult<IntegrationView<'r>> {
     let connection = connections::find(db, org_id, &provider.id).await?;
     let secrets = match &connection {
-        Some(c) => connections::secret_hints(db, org_id)
-            .await?
-            .remove(&c.id)
-            .unwrap_or_default(),
+        Some(c) => connections::secret_hints_of(db, org_id, c.id).await?,
         None => Vec::new(),
     };
     Ok(IntegrationView {

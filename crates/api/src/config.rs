@@ -1,7 +1,7 @@
 //! Settings, read once from the environment. Secrets only ever come from the environment (or,
 //! in the embedded default, from files generated under ./data).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -41,6 +41,11 @@ pub struct Settings {
     pub provider_timeout: Duration,
     /// The platform's own provider credentials, by variable name; only the set ones.
     pub platform_env: BTreeMap<String, SecretString>,
+    /// `PLUGBOARD_SANDBOX`: the provider sandbox is mounted and every provider points at it.
+    pub sandbox: bool,
+    /// Platform variables the sandbox filled in because the operator left them unset; they
+    /// work against the sandbox only and never count as configured.
+    pub sandbox_env: BTreeSet<String>,
 }
 
 impl Settings {
@@ -111,7 +116,9 @@ impl Settings {
             .into_iter()
             .filter_map(|name| var(name).map(|v| (name.to_owned(), SecretString::from(v))))
             .collect();
-        Ok(Settings {
+        // The sandbox is for local work: on by default only with the embedded database.
+        let sandbox = flag("PLUGBOARD_SANDBOX", embedded)?;
+        let mut settings = Settings {
             bind,
             web_dir: PathBuf::from(
                 var("PLUGBOARD_WEB_DIR").unwrap_or_else(|| "frontend/dist".to_owned()),
@@ -135,7 +142,27 @@ impl Settings {
             provider_base_urls: var("PLUGBOARD_PROVIDER_BASE_URLS").unwrap_or_default(),
             provider_timeout: Duration::from_secs(10),
             platform_env,
-        })
+            sandbox: false,
+            sandbox_env: BTreeSet::new(),
+        };
+        if sandbox {
+            settings.enable_sandbox(registry);
+        }
+        Ok(settings)
+    }
+
+    /// Turns the sandbox on: the providers' platform variables the operator did not set get
+    /// sandbox stand-ins, so every provider can be connected locally with no app of our own.
+    pub fn enable_sandbox(&mut self, registry: &Registry) {
+        self.sandbox = true;
+        for name in registry.providers().iter().flat_map(|p| &p.platform_env) {
+            if !self.platform_env.contains_key(name) {
+                let value = format!("sandbox-{}", name.to_lowercase().replace('_', "-"));
+                self.platform_env
+                    .insert(name.clone(), SecretString::from(value));
+                self.sandbox_env.insert(name.clone());
+            }
+        }
     }
 
     pub fn backend(&self) -> Backend {

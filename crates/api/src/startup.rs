@@ -3,6 +3,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
@@ -12,6 +13,7 @@ use domain::crypto::{CryptoError, KeyRing, SecretAad};
 use domain::oauth::StateSigner;
 use domain::registry::Registry;
 use persistence::DatabaseConnection;
+use sandbox::{Sandbox, SandboxConfig};
 use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
@@ -67,21 +69,48 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<(DatabaseConnection,
     Ok((db, keys))
 }
 
-/// The registry with the operator's host redirects applied.
+/// The registry with the sandbox and the operator's host redirects applied.
 pub fn registry(settings: &Settings) -> anyhow::Result<Registry> {
-    Ok(Registry::builtin()?.with_base_urls(&settings.provider_base_urls)?)
+    let mut registry = Registry::builtin()?;
+    if settings.sandbox {
+        registry = registry.with_sandbox(&settings.public_url)?;
+    }
+    Ok(registry.with_base_urls(&settings.provider_base_urls)?)
+}
+
+fn sandbox(settings: &Settings, registry: &Arc<Registry>) -> Option<web::Data<Sandbox>> {
+    if !settings.sandbox {
+        return None;
+    }
+    tracing::warn!(
+        url = %settings.public_url.join("/sandbox").map(|u| u.to_string()).unwrap_or_default(),
+        "the provider sandbox is on: every provider points at it, not at the real service; set PLUGBOARD_SANDBOX=false to reach real providers"
+    );
+    Some(web::Data::new(Sandbox::new(SandboxConfig {
+        registry: registry.clone(),
+        platform_env: settings.platform_env.clone(),
+        public_url: settings.public_url.clone(),
+        secret: settings.jwt_secret.clone(),
+        // Longer than Plugboard waits, so `slow` shows as a timeout.
+        slow_delay: settings.provider_timeout + Duration::from_secs(5),
+    })))
 }
 
 impl Application {
-    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+    pub async fn build(mut settings: Settings) -> anyhow::Result<Application> {
         let (db, keys) = prepare(&settings).await?;
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();
-        let registry = registry(&settings)?;
+        if !settings.public_url_explicit {
+            // Guessed from the bind address: use the port actually bound (`:0` picks one).
+            let _ = settings.public_url.set_port(Some(port));
+        }
+        let registry = Arc::new(registry(&settings)?);
+        let sandbox = sandbox(&settings, &registry);
         let state = web::Data::new(AppState {
             db,
-            registry: Arc::new(registry),
+            registry,
             keys: Arc::new(keys),
             jwt: JwtKeys::new(&settings.jwt_secret),
             states: StateSigner::new(&settings.jwt_secret),
@@ -103,6 +132,11 @@ impl Application {
                 .split_for_parts();
             app.service(web::redirect("/api/docs", "/api/docs/"))
                 .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", api))
+                .configure(|cfg| {
+                    if let Some(sandbox) = &sandbox {
+                        sandbox::configure(cfg, sandbox.clone());
+                    }
+                })
                 .service(fallback::spa(&web_dir))
                 .default_service(web::to(fallback::not_found))
                 .wrap(from_fn(crate::telemetry::request_id))

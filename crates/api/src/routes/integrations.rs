@@ -294,6 +294,29 @@ pub async fn test(
     }))
 }
 
+/// Renews an OAuth connection's access token now with its refresh token. A refusal marks the
+/// connection `expired` (reconnect to restore it); an outage keeps the tokens and answers 503.
+#[utoipa::path(
+    tag = "integrations",
+    params(("org_id" = uuid::Uuid, Path), ("provider" = String, Path)),
+    responses((status = 200, body = IntegrationOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 503, body = Problem)),
+    security(("bearer" = []))
+)]
+#[post("/integrations/{provider}/refresh")]
+#[tracing::instrument(skip_all, fields(provider = %path.1))]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    admin: OrgAdmin,
+    path: ProviderPath,
+) -> ApiResult<web::Json<IntegrationOut>> {
+    let ctx = &admin.0;
+    Ok(web::Json(
+        crate::services::refresh::refresh(&state, ctx.org_id, &ctx.actor(), &path.1)
+            .await?
+            .into(),
+    ))
+}
+
 /// Deletes every secret; the connection keeps its settings and history.
 #[utoipa::path(
     tag = "integrations",

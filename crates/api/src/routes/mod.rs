@@ -46,6 +46,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                         .service(integrations::get)
                         .service(integrations::update)
                         .service(integrations::test)
+                        .service(integrations::refresh)
                         .service(integrations::disconnect)
                         .service(integrations::events)
                         .service(oauth::start),

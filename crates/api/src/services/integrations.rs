@@ -108,7 +108,7 @@ pub async fn get<'r>(
     view(&state.db, org_id, provider).await
 }
 
-async fn view<'r>(
+pub(crate) async fn view<'r>(
     db: &DatabaseConnection,
     org_id: OrgId,
     provider: &'r Provider,
@@ -250,7 +250,7 @@ fn has_credentials(provider: &Provider, secrets: &BTreeMap<String, SecretString>
     }
 }
 
-async fn open_secrets(
+pub(crate) async fn open_secrets(
     state: &AppState,
     org_id: OrgId,
     provider: &Provider,
@@ -314,15 +314,15 @@ fn refusal(failure: VerifyFailure) -> ApiError {
 }
 
 /// Everything one change writes, in one transaction.
-struct Write<'a> {
-    connection: Connection,
-    put: Vec<SealedSecret>,
-    remove: Vec<String>,
-    remove_all: bool,
-    event: Option<(EventAction, bool, Option<&'a str>, String)>,
+pub(crate) struct Write<'a> {
+    pub connection: Connection,
+    pub put: Vec<SealedSecret>,
+    pub remove: Vec<String>,
+    pub remove_all: bool,
+    pub event: Option<(EventAction, bool, Option<&'a str>, String)>,
 }
 
-async fn commit(
+pub(crate) async fn commit(
     state: &AppState,
     org_id: OrgId,
     actor: &Actor,

@@ -3,4 +3,5 @@
 pub mod integrations;
 pub mod oauth;
 pub mod readiness;
+pub mod refresh;
 pub mod vault;

@@ -29,7 +29,7 @@ pub struct Started {
     pub expires_at: DateTime<Utc>,
 }
 
-fn oauth_of(provider: &Provider) -> ApiResult<&OAuth2> {
+pub(crate) fn oauth_of(provider: &Provider) -> ApiResult<&OAuth2> {
     provider.oauth().ok_or_else(|| {
         ApiError::conflict(
             "not_oauth",
@@ -242,8 +242,8 @@ fn landing(return_to: Option<&str>, provider: &str, outcome: Result<(), &str>) -
     }
 }
 
-/// Why a callback did not connect; the code travels to the SPA.
-struct Refusal(&'static str);
+/// Why a token request did not give tokens; on a callback the code travels to the SPA.
+pub(crate) struct Refusal(pub &'static str);
 
 /// GET /oauth/{provider}/callback: finishes an authorization started by `start`.
 pub async fn callback(
@@ -347,16 +347,39 @@ async fn finish(
 }
 
 /// A token request to one provider, with its quirks.
-struct TokenExchange<'a> {
-    state: &'a AppState,
-    provider: &'a Provider,
-    oauth: &'a OAuth2,
-    config: &'a BTreeMap<String, String>,
-    client_id: &'a SecretString,
-    client_secret: &'a SecretString,
+pub(crate) struct TokenExchange<'a> {
+    pub state: &'a AppState,
+    pub provider: &'a Provider,
+    pub oauth: &'a OAuth2,
+    pub config: &'a BTreeMap<String, String>,
+    pub client_id: &'a SecretString,
+    pub client_secret: &'a SecretString,
 }
 
 impl TokenExchange<'_> {
+    /// Trades a refresh token for new tokens (RFC 6749 §6).
+    pub async fn refresh(
+        &self,
+        refresh_token: &SecretString,
+    ) -> ApiResult<Result<serde_json::Value, Refusal>> {
+        let url = provider_url(self.provider, &self.oauth.token_url, self.config)?;
+        let client = self
+            .state
+            .http
+            .client_for(true, self.provider.base_url_override.is_some());
+        let mut form: Vec<(String, String)> = vec![
+            ("grant_type".into(), "refresh_token".into()),
+            (
+                "refresh_token".into(),
+                refresh_token.expose_secret().to_owned(),
+            ),
+        ];
+        let request = self
+            .with_client_auth(client.post(url), &mut form)
+            .form(&form);
+        Ok(send(request).await)
+    }
+
     /// Trades an authorization code for tokens (and Meta's short-lived token for a long one).
     async fn code(
         &self,

@@ -86,6 +86,8 @@ pub struct Options {
     pub admin_emails: Vec<String>,
     pub allow_private_network: bool,
     pub redirect_providers: bool,
+    /// Mounts the provider sandbox and points every provider at it (instead of wiremock).
+    pub sandbox: bool,
     pub timeout: Duration,
     /// Last changes to the settings before the app starts (e.g. secrets marked as generated).
     pub configure: fn(&mut Settings),
@@ -98,6 +100,7 @@ impl Default for Options {
             admin_emails: Vec::new(),
             allow_private_network: false,
             redirect_providers: true,
+            sandbox: false,
             timeout: Duration::from_secs(2),
             configure: |_| {},
         }
@@ -159,7 +162,12 @@ pub fn test_settings(database_url: &str, provider_base_urls: String, options: Op
             .into_iter()
             .map(|(k, v)| (k.to_owned(), SecretString::from(v.to_owned())))
             .collect(),
+        sandbox: false,
+        sandbox_env: Default::default(),
     };
+    if options.sandbox {
+        settings.enable_sandbox(&Registry::builtin().unwrap());
+    }
     (options.configure)(&mut settings);
     settings
 }
@@ -169,7 +177,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let provider = MockServer::start().await;
     let (database_url, database) = fresh_database().await;
     let registry = Registry::builtin().unwrap();
-    let base_urls = if options.redirect_providers {
+    let base_urls = if options.redirect_providers && !options.sandbox {
         registry
             .providers()
             .iter()

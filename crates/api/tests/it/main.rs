@@ -12,5 +12,6 @@ mod oauth;
 mod openapi;
 mod platform;
 mod providers;
+mod sandbox;
 mod secrets;
 mod tenancy;

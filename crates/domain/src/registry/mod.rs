@@ -421,6 +421,10 @@ pub struct Provider {
     /// Operator-set replacement for every URL's scheme, host and port (tests, the sandbox).
     #[serde(skip)]
     pub base_url_override: Option<Url>,
+    /// The override keeps the original host as the first path segment, so the sandbox knows
+    /// which host (a Shopify shop) was meant.
+    #[serde(skip)]
+    pub override_keeps_host: bool,
 }
 
 impl Provider {
@@ -455,7 +459,10 @@ impl Provider {
         };
         let mut target = base.clone();
         let prefix = base.path().trim_end_matches('/');
-        target.set_path(&format!("{prefix}{}", url.path()));
+        match url.host_str().filter(|_| self.override_keeps_host) {
+            Some(host) => target.set_path(&format!("{prefix}/{host}{}", url.path())),
+            None => target.set_path(&format!("{prefix}{}", url.path())),
+        }
         target.set_query(url.query());
         target
     }
@@ -518,6 +525,20 @@ impl Registry {
                 .get(id.trim())
                 .ok_or_else(|| RegistryError::Override(format!("unknown provider `{id}`")))?;
             self.providers[index].base_url_override = Some(url);
+            self.providers[index].override_keeps_host = false;
+        }
+        Ok(self)
+    }
+
+    /// Points every provider at the sandbox mounted at `{base}/sandbox/{provider}`; apply
+    /// before `with_base_urls` so an operator's own redirects win.
+    pub fn with_sandbox(mut self, base: &Url) -> Result<Registry, RegistryError> {
+        for provider in &mut self.providers {
+            let url = base
+                .join(&format!("/sandbox/{}", provider.id))
+                .map_err(|e| RegistryError::Override(format!("sandbox base `{base}`: {e}")))?;
+            provider.base_url_override = Some(url);
+            provider.override_keeps_host = true;
         }
         Ok(self)
     }

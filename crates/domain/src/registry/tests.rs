@@ -158,6 +158,26 @@ fn overrides_keep_path_and_query() {
 }
 
 #[test]
+fn the_sandbox_keeps_the_host_and_operator_redirects_win() {
+    let base = Url::parse("http://127.0.0.1:8080").unwrap();
+    let registry = registry()
+        .with_sandbox(&base)
+        .unwrap()
+        .with_base_urls("openai=http://127.0.0.1:9999")
+        .unwrap();
+    let shopify = registry.get("shopify").unwrap();
+    let url = shopify
+        .redirect(Url::parse("https://acme.myshopify.com/admin/oauth/authorize?x=1").unwrap());
+    assert_eq!(
+        url.as_str(),
+        "http://127.0.0.1:8080/sandbox/shopify/acme.myshopify.com/admin/oauth/authorize?x=1"
+    );
+    let openai = registry.get("openai").unwrap();
+    let url = openai.redirect(Url::parse("https://api.openai.com/v1/models").unwrap());
+    assert_eq!(url.as_str(), "http://127.0.0.1:9999/v1/models");
+}
+
+#[test]
 fn bad_overrides_are_refused() {
     assert!(
         registry()

@@ -23,6 +23,8 @@ pub struct Model {
     pub connected_at: Option<DateTimeUtc>,
     pub connected_by: Option<Uuid>,
     pub disconnected_at: Option<DateTimeUtc>,
+    /// Until when one worker holds the right to refresh this connection's token.
+    pub refresh_claimed_until: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

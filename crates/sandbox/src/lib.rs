@@ -1,0 +1,254 @@
+//! The provider sandbox: a stand-in for every provider in the registry, mounted under
+//! `/sandbox/{provider}/{original host}/…` when `PLUGBOARD_SANDBOX=true`. It shows a consent
+//! page (Approve / Deny), answers the token endpoint with each provider's quirks (PKCE checked,
+//! codes single-use, refresh tokens rotated) and answers the verify requests with an account.
+//!
+//! It can be told to fail, per provider, from `/sandbox`: `revoked` (tokens issued before the
+//! switch are refused, refresh answers `invalid_grant`), `unavailable` (503 everywhere) and `slow`
+//! (answers later than Plugboard waits). Keys pasted for key-based providers are accepted unless
+//! they contain `invalid`.
+
+mod consent;
+mod grants;
+mod page;
+mod resources;
+mod token;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use domain::registry::{Provider, Registry};
+use secrecy::SecretString;
+use serde::Deserialize;
+use url::Url;
+
+use grants::Signer;
+
+/// How a provider behaves right now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Healthy,
+    /// The brand revoked access at this moment: earlier tokens no longer work.
+    Revoked(DateTime<Utc>),
+    Unavailable,
+    Slow,
+}
+
+impl Mode {
+    const CHOICES: [(&'static str, &'static str); 4] = [
+        ("healthy", "Healthy"),
+        (
+            "revoked",
+            "Access revoked (refresh fails with invalid_grant)",
+        ),
+        ("unavailable", "Down (503 on every request)"),
+        ("slow", "Slow (answers after Plugboard gives up)"),
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Healthy => "healthy",
+            Mode::Revoked(_) => "revoked",
+            Mode::Unavailable => "unavailable",
+            Mode::Slow => "slow",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Mode> {
+        match name {
+            "healthy" => Some(Mode::Healthy),
+            "revoked" => Some(Mode::Revoked(Utc::now())),
+            "unavailable" => Some(Mode::Unavailable),
+            "slow" => Some(Mode::Slow),
+            _ => None,
+        }
+    }
+}
+
+/// What the sandbox needs from the running service.
+pub struct SandboxConfig {
+    pub registry: Arc<Registry>,
+    /// The platform's (or the sandbox's stand-in) app credentials, by variable name.
+    pub platform_env: BTreeMap<String, SecretString>,
+    /// Plugboard's public URL: redirect URIs must be its callback paths.
+    pub public_url: Url,
+    /// Signs the sandbox's codes and tokens.
+    pub secret: SecretString,
+    /// How long a `slow` provider takes: longer than Plugboard waits.
+    pub slow_delay: Duration,
+}
+
+pub struct Sandbox {
+    config: SandboxConfig,
+    signer: Signer,
+    modes: Mutex<HashMap<String, Mode>>,
+    redeemed_codes: Mutex<HashSet<String>>,
+}
+
+impl Sandbox {
+    pub fn new(config: SandboxConfig) -> Sandbox {
+        use secrecy::ExposeSecret;
+        let signer = Signer::new(config.secret.expose_secret().as_bytes());
+        Sandbox {
+            config,
+            signer,
+            modes: Mutex::new(HashMap::new()),
+            redeemed_codes: Mutex::new(HashSet::new()),
+        }
+    }
+
+    pub fn mode(&self, provider: &str) -> Mode {
+        self.modes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(provider)
+            .copied()
+            .unwrap_or(Mode::Healthy)
+    }
+
+    pub fn set_mode(&self, provider: &str, mode: Mode) {
+        self.modes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(provider.to_owned(), mode);
+    }
+
+    /// Marks a code as used; false when it already was.
+    fn redeem(&self, code: &str) -> bool {
+        self.redeemed_codes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(code.to_owned())
+    }
+
+    fn provider(&self, id: &str) -> Option<&Provider> {
+        self.config.registry.get(id)
+    }
+
+    fn env(&self, name: &str) -> Option<&SecretString> {
+        self.config.platform_env.get(name)
+    }
+
+    /// The only redirect URI the sandbox accepts for a provider, as a real provider would
+    /// accept only the URIs registered for the app.
+    fn callback_of(&self, provider: &Provider) -> String {
+        let mut url = self.config.public_url.clone();
+        url.set_path(&format!("/api/v1/oauth/{}/callback", provider.id));
+        url.set_query(None);
+        url.to_string()
+    }
+}
+
+/// Mounts the sandbox's pages.
+pub fn configure(cfg: &mut web::ServiceConfig, sandbox: web::Data<Sandbox>) {
+    cfg.app_data(sandbox)
+        .route("/sandbox", web::get().to(control_page))
+        .route("/sandbox/_modes/{provider}", web::post().to(set_mode))
+        .route(
+            "/sandbox/{provider}/{host}/{tail:.*}",
+            web::route().to(provider_request),
+        );
+}
+
+async fn control_page(sandbox: web::Data<Sandbox>) -> HttpResponse {
+    page::control(&sandbox)
+}
+
+#[derive(Deserialize)]
+struct ModeForm {
+    mode: String,
+}
+
+async fn set_mode(
+    sandbox: web::Data<Sandbox>,
+    path: web::Path<String>,
+    form: web::Form<ModeForm>,
+) -> HttpResponse {
+    let provider = path.into_inner();
+    let (Some(_), Some(mode)) = (sandbox.provider(&provider), Mode::parse(&form.mode)) else {
+        return HttpResponse::BadRequest()
+            .content_type("text/plain; charset=utf-8")
+            .body("Unknown provider or mode: modes are healthy, revoked, unavailable and slow.");
+    };
+    sandbox.set_mode(&provider, mode);
+    tracing::info!(
+        provider,
+        mode = mode.name(),
+        "sandbox provider mode changed"
+    );
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/sandbox"))
+        .finish()
+}
+
+/// Everything a provider's host would answer: consent, token, and the API itself.
+async fn provider_request(
+    sandbox: web::Data<Sandbox>,
+    request: HttpRequest,
+    path: web::Path<(String, String, String)>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let (provider_id, host, tail) = path.into_inner();
+    let Some(provider) = sandbox.provider(&provider_id) else {
+        return resources::error(404, "not_found", "The sandbox plays no such provider.");
+    };
+    let path = format!("/{tail}");
+    let mode = sandbox.mode(&provider.id);
+    if let Some(oauth) = provider.oauth() {
+        if path == path_of(&oauth.authorize_url) {
+            return consent::handle(&sandbox, provider, &request, &body);
+        }
+        if mode == Mode::Unavailable {
+            return resources::unavailable();
+        }
+        if mode == Mode::Slow {
+            tokio::time::sleep(sandbox.config.slow_delay).await;
+        }
+        if path == path_of(&oauth.token_url) {
+            return token::handle(&sandbox, provider, oauth, &request, &body);
+        }
+    } else if mode == Mode::Unavailable {
+        return resources::unavailable();
+    } else if mode == Mode::Slow {
+        tokio::time::sleep(sandbox.config.slow_delay).await;
+    }
+    resources::handle(&sandbox, provider, &host, &path, &request, &body)
+}
+
+/// The path part of a URL template (`https://{shop}/admin/oauth/authorize` → `/admin/oauth/authorize`).
+fn path_of(template: &str) -> &str {
+    let rest = template
+        .split_once("://")
+        .map_or(template, |(_, rest)| rest);
+    let path = rest.find('/').map_or("/", |at| &rest[at..]);
+    path.split('?').next().unwrap_or(path)
+}
+
+/// A request's query parameters, last value wins.
+fn query_of(request: &HttpRequest) -> BTreeMap<String, String> {
+    url::form_urlencoded::parse(request.query_string().as_bytes())
+        .into_owned()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_of;
+
+    #[test]
+    fn template_paths() {
+        assert_eq!(
+            path_of("https://{shop}/admin/oauth/authorize"),
+            "/admin/oauth/authorize"
+        );
+        assert_eq!(
+            path_of("https://slack.com/api/oauth.v2.access"),
+            "/api/oauth.v2.access"
+        );
+        assert_eq!(path_of("https://x.com"), "/");
+    }
+}

@@ -1,0 +1,137 @@
+//! The sandbox's HTML: the consent screen, its refusals and the control page. Plain pages with
+//! inline styles, so nothing is fetched from elsewhere.
+
+use actix_web::{HttpRequest, HttpResponse};
+use domain::registry::Provider;
+
+use crate::consent::ConsentRequest;
+use crate::{Mode, Sandbox};
+
+/// The name the sandbox's consent screen gives the app asking for access.
+const APP_NAME: &str = "Plugboard";
+
+fn escape(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '&' => "&amp;".to_owned(),
+            '<' => "&lt;".to_owned(),
+            '>' => "&gt;".to_owned(),
+            '"' => "&quot;".to_owned(),
+            '\'' => "&#39;".to_owned(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+fn html(status: actix_web::http::StatusCode, title: &str, body: &str) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("cache-control", "no-store"))
+        .insert_header(("x-frame-options", "DENY"))
+        .body(format!(
+            r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · Plugboard provider sandbox</title>
+<style>
+body{{font-family:system-ui,sans-serif;background:#f4f5f7;color:#1f2328;margin:0}}
+main{{max-width:34rem;margin:3rem auto;background:#fff;border-radius:12px;padding:2rem;box-shadow:0 1px 3px #0002}}
+.banner{{background:#fff3cd;color:#664d03;padding:.5rem 1rem;text-align:center;font-size:.9rem}}
+h1{{font-size:1.3rem}} ul{{padding-left:1.2rem}} code{{background:#eef;padding:0 .2rem;border-radius:3px}}
+button{{font-size:1rem;padding:.6rem 1.4rem;border-radius:8px;border:1px solid #888;cursor:pointer;margin-right:.5rem}}
+button.approve{{background:#1f6feb;color:#fff;border-color:#1f6feb}}
+table{{width:100%;border-collapse:collapse}} td{{padding:.3rem;border-bottom:1px solid #eee}}
+</style></head>
+<body><div class="banner">Provider sandbox — nothing here talks to the real provider.</div>
+<main>{body}</main></body></html>"#,
+            title = escape(title),
+        ))
+}
+
+pub fn consent(
+    provider: &Provider,
+    host: &str,
+    consent: &ConsentRequest,
+    request: &HttpRequest,
+) -> HttpResponse {
+    let scopes: Vec<String> = consent
+        .scope
+        .split([' ', ','])
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("<li><code>{}</code></li>", escape(s)))
+        .collect();
+    let scopes = if scopes.is_empty() {
+        "<p>No particular permissions.</p>".to_owned()
+    } else {
+        format!("<p>It asks to:</p><ul>{}</ul>", scopes.join(""))
+    };
+    let account = if host.ends_with(".myshopify.com") {
+        format!("the store <strong>{}</strong>", escape(host))
+    } else {
+        format!("your {} account", escape(&provider.name))
+    };
+    let action = request
+        .uri()
+        .path_and_query()
+        .map_or_else(|| request.path().to_owned(), |pq| pq.as_str().to_owned());
+    let body = format!(
+        r#"<h1>{app} wants to access {account}</h1>
+<p><strong>{app}</strong> is asking for access to {provider}.</p>
+{scopes}
+<form method="post" action="{action}">
+<button class="approve" type="submit" name="decision" value="approve">Approve</button>
+<button type="submit" name="decision" value="deny">Deny</button>
+</form>"#,
+        app = APP_NAME,
+        provider = escape(&provider.name),
+        action = escape(&action),
+    );
+    html(
+        actix_web::http::StatusCode::OK,
+        &format!("Connect {}", provider.name),
+        &body,
+    )
+}
+
+/// The provider will not show a consent screen for this request.
+pub fn refused(provider: &Provider, problem: &str) -> HttpResponse {
+    let body = format!(
+        "<h1>{} cannot continue</h1><p>{}</p>",
+        escape(&provider.name),
+        escape(problem)
+    );
+    html(
+        actix_web::http::StatusCode::BAD_REQUEST,
+        "Request refused",
+        &body,
+    )
+}
+
+pub fn control(sandbox: &Sandbox) -> HttpResponse {
+    let rows: Vec<String> = sandbox
+        .config
+        .registry
+        .providers()
+        .iter()
+        .map(|p| {
+            let current = sandbox.mode(&p.id);
+            let options: Vec<String> = Mode::CHOICES
+                .iter()
+                .map(|(value, label)| {
+                    let selected = if *value == current.name() { " selected" } else { "" };
+                    format!(r#"<option value="{value}"{selected}>{label}</option>"#)
+                })
+                .collect();
+            format!(
+                r#"<tr><td>{name}</td><td><form method="post" action="/sandbox/_modes/{id}"><select name="mode">{options}</select> <button type="submit">Set</button></form></td></tr>"#,
+                name = escape(&p.name),
+                id = escape(&p.id),
+                options = options.join(""),
+            )
+        })
+        .collect();
+    let body = format!(
+        "<h1>Provider sandbox</h1><p>Every provider points here. Make one fail to see how Plugboard shows it. Keys containing <code>invalid</code> are refused.</p><table>{}</table>",
+        rows.join("")
+    );
+    html(actix_web::http::StatusCode::OK, "Providers", &body)
+}

@@ -6,6 +6,9 @@ CARGO ?= cargo
 # cargo-nextest runs each test in its own process; plain cargo test is the fallback.
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo "nextest run" || echo "test")
 
+# The real OAuth 2 server the API tests connect to (npm, pinned by its lock file).
+OAUTH_PEER := tests/oauth-peer/node_modules/.package-lock.json
+
 .PHONY: run build test lint test-sqlite test-postgres test-e2e openapi
 
 run:
@@ -20,11 +23,14 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-test-sqlite:
+$(OAUTH_PEER): tests/oauth-peer/package.json tests/oauth-peer/package-lock.json
+	cd tests/oauth-peer && npm ci --no-audit --no-fund
+
+test-sqlite: $(OAUTH_PEER)
 	@echo "==> Rust suites on SQLite"
 	$(CARGO) $(NEXTEST) --workspace
 
-test-postgres:
+test-postgres: $(OAUTH_PEER)
 	@echo "==> Rust suites on PostgreSQL"
 	scripts/with-postgres.sh $(CARGO) $(NEXTEST) -p plugboard-api
 

@@ -88,6 +88,8 @@ pub struct Options {
     pub redirect_providers: bool,
     /// Mounts the provider sandbox and points every provider at it (instead of wiremock).
     pub sandbox: bool,
+    /// `PLUGBOARD_PROVIDER_BASE_URLS` to use instead of pointing every provider at wiremock.
+    pub provider_base_urls: Option<String>,
     pub timeout: Duration,
     /// Last changes to the settings before the app starts (e.g. secrets marked as generated).
     pub configure: fn(&mut Settings),
@@ -101,6 +103,7 @@ impl Default for Options {
             allow_private_network: false,
             redirect_providers: true,
             sandbox: false,
+            provider_base_urls: None,
             timeout: Duration::from_secs(2),
             configure: |_| {},
         }
@@ -177,7 +180,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let provider = MockServer::start().await;
     let (database_url, database) = fresh_database().await;
     let registry = Registry::builtin().unwrap();
-    let base_urls = if options.redirect_providers && !options.sandbox {
+    let base_urls = if let Some(base_urls) = &options.provider_base_urls {
+        base_urls.clone()
+    } else if options.redirect_providers && !options.sandbox {
         registry
             .providers()
             .iter()
@@ -396,6 +401,12 @@ impl TestApp {
             .respond_with(wiremock::ResponseTemplate::new(status).set_body_json(body))
             .mount(&self.provider)
             .await;
+    }
+
+    /// The organization's integration with a provider, as the API answers it.
+    pub async fn integration(&self, token: &str, org: &str, provider: &str) -> Value {
+        let path = format!("/api/v1/orgs/{org}/integrations/{provider}");
+        json_body(self.get(&path, token).await, 200).await
     }
 
     /// Reads raw rows, for checks of what is really stored.

@@ -9,6 +9,7 @@ mod helpers;
 mod integrations;
 mod members;
 mod oauth;
+mod oauth_server;
 mod openapi;
 mod platform;
 mod providers;

@@ -75,15 +75,7 @@ async fn connect(app: &TestApp, token: &str, org: &str, provider: &str, config: 
         has(&landing, "result", "connected"),
         "{provider}: {landing:?}"
     );
-    json_body(
-        app.get(
-            &format!("/api/v1/orgs/{org}/integrations/{provider}"),
-            token,
-        )
-        .await,
-        200,
-    )
-    .await
+    app.integration(token, org, provider).await
 }
 
 #[tokio::test]
@@ -173,15 +165,7 @@ async fn the_consent_page_names_the_app_and_scopes_and_deny_stores_nothing() {
     let callback = decide(&app, &consent, "deny").await;
     let landing = land(&app, callback).await;
     assert!(has(&landing, "result", "error") && has(&landing, "code", "access_denied"));
-    let slack = json_body(
-        app.get(
-            &format!("/api/v1/orgs/{org}/integrations/slack"),
-            &owner.token,
-        )
-        .await,
-        200,
-    )
-    .await;
+    let slack = app.integration(&owner.token, &org, "slack").await;
     assert_eq!(slack["status"], "not_connected");
     assert!(
         app.raw_rows("SELECT id FROM connection_secrets")
@@ -392,15 +376,7 @@ async fn an_unreachable_or_slow_provider_is_a_503_and_keeps_the_tokens() {
         set_mode(&app, "google_ads", mode).await;
         let body = problem(app.post(&refresh, &owner.token, json!({})).await, 503).await;
         assert_eq!(body["code"], "provider_unavailable", "{mode}");
-        let google = json_body(
-            app.get(
-                &format!("/api/v1/orgs/{org}/integrations/google_ads"),
-                &owner.token,
-            )
-            .await,
-            200,
-        )
-        .await;
+        let google = app.integration(&owner.token, &org, "google_ads").await;
         assert_eq!(google["status"], "connected", "{mode}");
     }
     assert_eq!(stored_refresh_token(&app).await, before);

@@ -140,7 +140,7 @@ impl Application {
                 .service(fallback::spa(&web_dir))
                 .default_service(web::to(fallback::not_found))
                 .wrap(from_fn(crate::telemetry::request_id))
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
         })
         .listen(listener)?
         .run();

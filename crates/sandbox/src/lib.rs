@@ -169,10 +169,19 @@ async fn set_mode(
     form: web::Form<ModeForm>,
 ) -> HttpResponse {
     let provider = path.into_inner();
-    let (Some(_), Some(mode)) = (sandbox.provider(&provider), Mode::parse(&form.mode)) else {
-        return HttpResponse::BadRequest()
+    let bad_request = |message: String| {
+        HttpResponse::BadRequest()
             .content_type("text/plain; charset=utf-8")
-            .body("Unknown provider or mode: modes are healthy, revoked, unavailable and slow.");
+            .body(message)
+    };
+    if sandbox.provider(&provider).is_none() {
+        return bad_request(format!("The sandbox plays no provider `{provider}`."));
+    }
+    let Some(mode) = Mode::parse(&form.mode) else {
+        return bad_request(format!(
+            "`{}` is not a mode: choose healthy, revoked, unavailable or slow.",
+            form.mode
+        ));
     };
     sandbox.set_mode(&provider, mode);
     tracing::info!(

@@ -5,7 +5,7 @@
 //! loser look revoked). A refusal (`invalid_grant`, revoked) makes the connection `expired` —
 //! reconnecting is the only way back; an outage keeps the tokens and changes nothing else.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{Duration, Utc};
 use domain::model::{Actor, EventAction, Problem};
 use domain::oauth::TokenError;
 use domain::{ConnectionStatus, OrgId};
@@ -60,10 +60,8 @@ pub async fn refresh<'r>(
         return Err(ApiError::conflict(
             "no_refresh_token",
             format!(
-                "{} did not give Plugboard a refresh token, so its access cannot be renewed here{}. Reconnect {} to renew it.",
-                provider.name,
-                expiry_note(existing.token_expires_at),
-                provider.name
+                "{} gave Plugboard no refresh token, so there is nothing to renew: its access stays valid until the provider ends it. Reconnect {} to replace it.",
+                provider.name, provider.name
             ),
         ));
     };
@@ -196,13 +194,4 @@ pub async fn refresh<'r>(
         return Err(ApiError::unavailable("provider_unavailable", message));
     }
     view(&state.db, org_id, provider).await
-}
-
-fn expiry_note(expires_at: Option<DateTime<Utc>>) -> String {
-    expires_at.map_or_else(String::new, |at| {
-        format!(
-            " (the current access lasts until {})",
-            at.format("%Y-%m-%d %H:%M UTC")
-        )
-    })
 }

@@ -425,3 +425,42 @@ async fn the_sandbox_is_not_mounted_unless_asked_for() {
     let response = app.client.get(app.url("/sandbox")).send().await.unwrap();
     assert_eq!(response.status(), 404);
 }
+
+#[tokio::test]
+async fn no_code_state_or_token_reaches_the_logs() {
+    let app = sandbox_app().await;
+    let (owner, org) = app.owner_with_org().await;
+    let consent = start(
+        &app,
+        &owner.token,
+        &org,
+        "shopify",
+        json!({"shop": "acme.myshopify.com"}),
+    )
+    .await;
+    let callback = decide(&app, &consent, "approve").await;
+    let param = |name: &str| {
+        callback
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .unwrap()
+            .1
+            .into_owned()
+    };
+    let (code, state, hmac) = (param("code"), param("state"), param("hmac"));
+    assert!(has(
+        &land(&app, callback.clone()).await,
+        "result",
+        "connected"
+    ));
+    // A replay is refused and logged as such.
+    assert!(has(&land(&app, callback).await, "code", "invalid_state"));
+    assert!(app.logs.contains("OAuth callback"));
+    for secret in [&code, &state, &hmac] {
+        assert!(!app.logs.contains(secret), "the log holds {secret}");
+    }
+    assert!(
+        !app.logs.contains("sbx_at."),
+        "the log holds an access token"
+    );
+}

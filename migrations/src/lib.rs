@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_foundation;
 mod m20261122_000002_oauth_states;
 mod m20261122_000004_refresh_claims;
+mod m20261122_000005_onboarding;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_foundation::Migration),
             Box::new(m20261122_000002_oauth_states::Migration),
             Box::new(m20261122_000004_refresh_claims::Migration),
+            Box::new(m20261122_000005_onboarding::Migration),
         ]
     }
 }

@@ -22,6 +22,9 @@ use crate::routes;
         (name = "api keys", description = "Keys for partner developers"),
         (name = "providers", description = "What can be connected"),
         (name = "integrations", description = "An organization's connections"),
+        (name = "onboarding", description = "The onboarding wizard's progress"),
+        (name = "feature flags", description = "Integration features an organization turns on or off"),
+        (name = "invitations", description = "Inviting people into an organization"),
         (name = "operations", description = "Health and readiness"),
         (name = "platform", description = "Platform readiness, for platform admins only"),
     )

@@ -12,7 +12,15 @@ use tracing_subscriber::EnvFilter;
 
 /// The span every request is logged in. Only the path is recorded, never the query string:
 /// OAuth callbacks carry the provider's authorization code, the state and Shopify's hmac there.
+/// A path that itself carries a secret (an invitation token) is logged as its route pattern.
 pub struct RequestSpan;
+
+fn logged_target(request: &ServiceRequest) -> String {
+    request
+        .match_pattern()
+        .filter(|pattern| pattern.contains("{token}"))
+        .unwrap_or_else(|| request.path().to_owned())
+}
 
 impl RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
@@ -25,7 +33,7 @@ impl RootSpanBuilder for RequestSpan {
             "HTTP request",
             http.method = %request.method(),
             http.route = %request.match_pattern().unwrap_or_else(|| "default".to_owned()),
-            http.target = %request.path(),
+            http.target = %logged_target(request),
             http.status_code = Empty,
             otel.status_code = Empty,
             request_id = %request_id,

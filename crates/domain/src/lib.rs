@@ -1,9 +1,12 @@
 //! Plugboard's pure logic: no HTTP and no database. The API and persistence crates meet here.
 
 pub mod crypto;
+pub mod features;
 pub mod ids;
+pub mod invitations;
 pub mod model;
 pub mod oauth;
+pub mod onboarding;
 pub mod readiness;
 pub mod registry;
 pub mod template;

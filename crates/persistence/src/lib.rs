@@ -1,14 +1,19 @@
 //! Plugboard's storage: sea-orm entities and repositories. Every repository function that
 //! touches tenant data takes the organization id first and filters by it; there is no
 //! unscoped twin. The only reads across organizations are named `platform_*` and serve the
-//! platform admins' readiness page.
+//! platform admins' readiness page, plus two that a capability or a uniqueness rule needs:
+//! an invitation found by its token's hash, and which custom domains another organization holds.
 
 pub mod api_keys;
 pub mod connections;
+pub mod custom_domains;
 mod entities;
 mod error;
 pub mod events;
+pub mod feature_flags;
+pub mod invitations;
 pub mod oauth_states;
+pub mod onboarding;
 pub mod orgs;
 pub mod sessions;
 pub mod users;

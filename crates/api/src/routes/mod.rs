@@ -2,10 +2,13 @@
 
 pub mod api_keys;
 pub mod auth;
+pub mod feature_flags;
 pub mod health;
 pub mod integrations;
+pub mod invitations;
 pub mod members;
 pub mod oauth;
+pub mod onboarding;
 pub mod orgs;
 pub mod platform;
 pub mod providers;
@@ -31,6 +34,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(oauth::callback)
                 .service(platform::readiness)
                 .service(platform::test)
+                .service(invitations::accept)
                 .service(
                     scope("/orgs/{org_id}")
                         .wrap(from_fn(tenant_guard))
@@ -49,7 +53,14 @@ pub fn configure(cfg: &mut ServiceConfig) {
                         .service(integrations::refresh)
                         .service(integrations::disconnect)
                         .service(integrations::events)
-                        .service(oauth::start),
+                        .service(oauth::start)
+                        .service(onboarding::get)
+                        .service(onboarding::update)
+                        .service(feature_flags::list)
+                        .service(feature_flags::update)
+                        .service(invitations::list)
+                        .service(invitations::create)
+                        .service(invitations::revoke),
                 ),
         );
 }

@@ -13,7 +13,7 @@ use domain::verify::{self, FailureKind, VerifyFailure, VerifyOutcome, VerifyValu
 use domain::{ConnectionStatus, OrgId};
 use persistence::connections::{self, SealedSecret};
 use persistence::events::{self, NewEvent};
-use persistence::{DatabaseConnection, StoreError, TransactionTrait};
+use persistence::{DatabaseConnection, DatabaseTransaction, StoreError, TransactionTrait};
 use secrecy::SecretString;
 
 use super::vault::{Opened, Vault};
@@ -331,25 +331,40 @@ pub(crate) async fn commit(
     write: Write<'_>,
 ) -> ApiResult<()> {
     let txn = state.db.begin().await.map_err(StoreError::from)?;
+    write_in(&txn, org_id, actor, provider, existing, write).await?;
+    txn.commit().await.map_err(StoreError::from)?;
+    Ok(())
+}
+
+/// The writes of `commit` inside a transaction the caller owns (and may add to); answers the
+/// connection's id.
+async fn write_in(
+    txn: &DatabaseTransaction,
+    org_id: OrgId,
+    actor: &Actor,
+    provider: &Provider,
+    existing: Option<&Connection>,
+    write: Write<'_>,
+) -> ApiResult<domain::ConnectionId> {
     let row = match existing {
         Some(c) => c.clone(),
-        None => connections::ensure(&txn, org_id, &provider.id).await?,
+        None => connections::ensure(txn, org_id, &provider.id).await?,
     };
     let connection = Connection {
         id: row.id,
         created_at: row.created_at,
         ..write.connection
     };
-    connections::update(&txn, org_id, &connection).await?;
+    connections::update(txn, org_id, &connection).await?;
     if write.remove_all {
-        connections::delete_secrets(&txn, org_id, connection.id, None).await?;
+        connections::delete_secrets(txn, org_id, connection.id, None).await?;
     } else if !write.remove.is_empty() {
-        connections::delete_secrets(&txn, org_id, connection.id, Some(&write.remove)).await?;
+        connections::delete_secrets(txn, org_id, connection.id, Some(&write.remove)).await?;
     }
-    connections::put_secrets(&txn, org_id, connection.id, write.put).await?;
+    connections::put_secrets(txn, org_id, connection.id, write.put).await?;
     if let Some((action, success, code, message)) = &write.event {
         events::record(
-            &txn,
+            txn,
             org_id,
             NewEvent {
                 connection_id: connection.id,
@@ -363,8 +378,7 @@ pub(crate) async fn commit(
         )
         .await?;
     }
-    txn.commit().await.map_err(StoreError::from)?;
-    Ok(())
+    Ok(connection.id)
 }
 
 /// A connection as it is before its first write.
@@ -677,21 +691,22 @@ pub async fn disconnect<'r>(
         "{} was disconnected; its credentials were deleted.",
         provider.name
     );
-    commit(
-        state,
-        ctx.org_id,
-        &ctx.actor(),
-        provider,
-        Some(&existing),
-        Write {
-            connection,
-            put: Vec::new(),
-            remove: Vec::new(),
-            remove_all: true,
-            event: Some((EventAction::Disconnect, true, None, message)),
-        },
-    )
-    .await?;
+    let actor = ctx.actor();
+    // The flags that rely on this provider go off in the same transaction, so no flag is left
+    // on for a provider that is gone.
+    let txn = state.db.begin().await.map_err(StoreError::from)?;
+    let write = Write {
+        connection,
+        put: Vec::new(),
+        remove: Vec::new(),
+        remove_all: true,
+        event: Some((EventAction::Disconnect, true, None, message)),
+    };
+    let connection_id =
+        write_in(&txn, ctx.org_id, &actor, provider, Some(&existing), write).await?;
+    super::features::turn_off_dependants(&txn, state, ctx.org_id, provider, connection_id, &actor)
+        .await?;
+    txn.commit().await.map_err(StoreError::from)?;
     view(&state.db, ctx.org_id, provider).await
 }
 

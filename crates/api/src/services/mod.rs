@@ -1,7 +1,11 @@
 //! What the API does, apart from HTTP: handlers parse and answer, services decide.
 
+pub mod features;
 pub mod integrations;
+pub mod invitations;
 pub mod oauth;
+pub mod onboarding;
 pub mod readiness;
 pub mod refresh;
+pub mod shopify;
 pub mod vault;

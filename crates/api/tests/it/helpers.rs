@@ -485,3 +485,66 @@ pub async fn json_body(response: Response, status: u16) -> Value {
     assert_eq!(actual, status, "{text}");
     serde_json::from_str(&text).unwrap()
 }
+
+/// The platform's Shopify app, for tests that connect Shopify through OAuth.
+pub fn with_shopify_app() -> Options {
+    Options {
+        platform_env: vec![
+            ("SHOPIFY_API_KEY", "shop-client"),
+            ("SHOPIFY_API_SECRET", "shop-secret"),
+        ],
+        ..Options::default()
+    }
+}
+
+impl TestApp {
+    /// Connects the organization's Shopify store through the real OAuth flow (start, the
+    /// signed callback, the token exchange and the verify answered by the stand-in provider).
+    /// The app must run `with_shopify_app()`; the store's access token is `access_token`.
+    pub async fn connect_shopify(&self, token: &str, org: &str, shop: &str, access_token: &str) {
+        self.answer(
+            "POST",
+            "/admin/oauth/access_token",
+            200,
+            json!({"access_token": access_token, "scope": "read_products,read_orders"}),
+        )
+        .await;
+        self.answer(
+            "GET",
+            "/admin/api/2025-01/shop.json",
+            200,
+            json!({"shop": {"name": "Acme Store", "myshopify_domain": shop}}),
+        )
+        .await;
+        let started = json_body(
+            self.post(
+                &format!("/api/v1/orgs/{org}/integrations/shopify/oauth/start"),
+                token,
+                json!({"config": {"shop": shop}}),
+            )
+            .await,
+            200,
+        )
+        .await;
+        let mut params: std::collections::BTreeMap<String, String> = [
+            ("code", "s-code"),
+            ("shop", shop),
+            ("state", started["state"].as_str().unwrap()),
+            ("timestamp", "1700000000"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let secret = SecretString::from("shop-secret".to_owned());
+        params.insert(
+            "hmac".to_owned(),
+            domain::oauth::shopify_hmac(&params, &secret),
+        );
+        let mut url = Url::parse(&self.url("/api/v1/oauth/shopify/callback")).unwrap();
+        url.query_pairs_mut().extend_pairs(&params);
+        let response = self.client.get(url).send().await.unwrap();
+        assert_eq!(response.status(), 303);
+        let location = response.headers()["location"].to_str().unwrap();
+        assert!(location.contains("result=connected"), "{location}");
+    }
+}

@@ -5,11 +5,14 @@
 mod api_keys;
 mod auth;
 mod errors;
+mod feature_flags;
 mod helpers;
 mod integrations;
+mod invitations;
 mod members;
 mod oauth;
 mod oauth_server;
+mod onboarding;
 mod openapi;
 mod platform;
 mod providers;

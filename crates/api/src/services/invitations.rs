@@ -1,0 +1,225 @@
+//! Invitations: an admin invites an e-mail address with a role; the token is shown once and
+//! stored only as a SHA-256 hash; it expires after seven days and works once. The person
+//! accepts while signed in with the invited address, which makes them a member.
+
+use std::collections::BTreeSet;
+
+use actix_web::http::StatusCode;
+use chrono::Utc;
+use domain::invitations::{
+    self as rules, Invitation, InvitationId, InvitationStatus, TOKEN_PREFIX,
+};
+use domain::model::Organization;
+use domain::{OrgId, Role, UserId};
+use persistence::invitations::{self, NewInvitation};
+use persistence::{DatabaseTransaction, StoreError, TransactionTrait, orgs, users};
+
+use crate::auth::{hash_token, random_token};
+use crate::error::{ApiError, ApiResult};
+use crate::startup::AppState;
+
+/// An invitation to make; the e-mail is lower-cased and checked by the caller.
+pub struct NewInvite {
+    pub email: String,
+    pub role: Role,
+}
+
+/// A new invitation with its token, which is shown this once.
+pub struct CreatedInvitation {
+    pub invitation: Invitation,
+    pub token: String,
+}
+
+/// What accepting gave.
+pub struct Accepted {
+    pub org: Organization,
+    pub role: Role,
+}
+
+/// Refuses invitations that could not work: to someone who is already a member, to an address
+/// with an invitation still pending, or the same address twice in one request.
+pub(crate) async fn check_new(
+    state: &AppState,
+    org_id: OrgId,
+    invites: &[NewInvite],
+) -> ApiResult<()> {
+    let members: BTreeSet<String> = orgs::members(&state.db, org_id)
+        .await?
+        .into_iter()
+        .map(|m| m.user.email.to_lowercase())
+        .collect();
+    let now = Utc::now();
+    let pending: BTreeSet<String> = invitations::list(&state.db, org_id)
+        .await?
+        .into_iter()
+        .filter(|i| i.status(now) == InvitationStatus::Pending)
+        .map(|i| i.email)
+        .collect();
+    let mut seen = BTreeSet::new();
+    for invite in invites {
+        let email = &invite.email;
+        if members.contains(email) {
+            return Err(ApiError::conflict(
+                "already_member",
+                format!("{email} is already a member of this organization."),
+            ));
+        }
+        if pending.contains(email) {
+            return Err(ApiError::conflict(
+                "already_invited",
+                format!(
+                    "{email} already has a pending invitation. Revoke it first to send a new one."
+                ),
+            ));
+        }
+        if !seen.insert(email) {
+            return Err(ApiError::unprocessable(
+                "duplicate_invitation",
+                format!("{email} is listed twice; invite each address once."),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Stores checked invitations inside the caller's transaction and hands back their tokens.
+pub(crate) async fn insert(
+    txn: &DatabaseTransaction,
+    org_id: OrgId,
+    invited_by: UserId,
+    invites: Vec<NewInvite>,
+) -> ApiResult<Vec<CreatedInvitation>> {
+    let expires_at = rules::expiry(Utc::now());
+    let mut created = Vec::with_capacity(invites.len());
+    for invite in invites {
+        let token = format!("{TOKEN_PREFIX}{}", random_token(32)?);
+        let invitation = invitations::create(
+            txn,
+            org_id,
+            NewInvitation {
+                email: &invite.email,
+                role: invite.role,
+                token_hash: &hash_token(&token),
+                invited_by,
+                expires_at,
+            },
+        )
+        .await?;
+        created.push(CreatedInvitation { invitation, token });
+    }
+    Ok(created)
+}
+
+/// POST …/invitations.
+pub async fn create(
+    state: &AppState,
+    org_id: OrgId,
+    invited_by: UserId,
+    invite: NewInvite,
+) -> ApiResult<CreatedInvitation> {
+    check_new(state, org_id, std::slice::from_ref(&invite)).await?;
+    let txn = state.db.begin().await.map_err(StoreError::from)?;
+    let created = insert(&txn, org_id, invited_by, vec![invite]).await?;
+    txn.commit().await.map_err(StoreError::from)?;
+    created
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("an invitation was not created")))
+}
+
+pub async fn list(state: &AppState, org_id: OrgId) -> ApiResult<Vec<Invitation>> {
+    Ok(invitations::list(&state.db, org_id).await?)
+}
+
+/// DELETE …/invitations/{id}: the token stops working. Revoking twice is harmless.
+pub async fn revoke(state: &AppState, org_id: OrgId, id: InvitationId) -> ApiResult<()> {
+    if invitations::revoke(&state.db, org_id, id).await? {
+        return Ok(());
+    }
+    match invitations::get(&state.db, org_id, id).await? {
+        None => Err(ApiError::not_found(
+            "This organization has no invitation with that id.",
+        )),
+        Some(invitation) if invitation.accepted_at.is_some() => Err(ApiError::conflict(
+            "invitation_accepted",
+            "This invitation was already accepted. To take the access back, remove the member instead.",
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
+fn gone(code: &'static str, detail: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::GONE, code, detail)
+}
+
+fn already_used() -> ApiError {
+    ApiError::conflict(
+        "invitation_used",
+        "This invitation has already been accepted; it works once. Ask an admin of the organization for a new one if you still need access.",
+    )
+}
+
+/// POST /invitations/{token}/accept by a signed-in user.
+pub async fn accept(state: &AppState, user_id: UserId, token: &str) -> ApiResult<Accepted> {
+    let not_valid = || {
+        ApiError::not_found(
+            "This invitation link is not valid. Check that you copied all of it, or ask for a new invitation.",
+        )
+    };
+    if !token.starts_with(TOKEN_PREFIX) {
+        return Err(not_valid());
+    }
+    let invitation = invitations::find_by_token_hash(&state.db, &hash_token(token))
+        .await?
+        .ok_or_else(not_valid)?;
+    let user = users::get(&state.db, user_id)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("Your account no longer exists. Sign up again."))?;
+    let now = Utc::now();
+    match invitation.status(now) {
+        InvitationStatus::Pending => {}
+        InvitationStatus::Accepted => return Err(already_used()),
+        InvitationStatus::Revoked => {
+            return Err(gone(
+                "invitation_revoked",
+                "This invitation was withdrawn by the organization. Ask an admin for a new one if you still need access.",
+            ));
+        }
+        InvitationStatus::Expired => {
+            return Err(gone(
+                "invitation_expired",
+                format!(
+                    "This invitation expired on {}. Ask an admin of the organization to send a new one.",
+                    invitation.expires_at.format("%Y-%m-%d %H:%M UTC")
+                ),
+            ));
+        }
+    }
+    if !invitation.is_for(&user.email) {
+        return Err(ApiError::forbidden(
+            "This invitation was sent to a different e-mail address. Sign in with the invited address to accept it.",
+        ));
+    }
+    let org_id = invitation.org_id;
+    let txn = state.db.begin().await.map_err(StoreError::from)?;
+    if !invitations::claim(&txn, org_id, invitation.id, user.id, now).await? {
+        return Err(already_used());
+    }
+    orgs::add_member(&txn, org_id, user.id, invitation.role)
+        .await
+        .map_err(|err| match err {
+            StoreError::Duplicate(_) => ApiError::conflict(
+                "already_member",
+                "You are already a member of this organization; the invitation was left unused.",
+            ),
+            other => other.into(),
+        })?;
+    txn.commit().await.map_err(StoreError::from)?;
+    let org = orgs::get(&state.db, org_id).await?.ok_or_else(|| {
+        ApiError::not_found("The organization of this invitation no longer exists.")
+    })?;
+    Ok(Accepted {
+        org,
+        role: invitation.role,
+    })
+}

@@ -27,6 +27,11 @@ async fn complete(
     .await
 }
 
+/// Completes `import_products` with "import now", which counts the store's products.
+async fn import_now(app: &TestApp, token: &str, org: &str) -> reqwest::Response {
+    complete(app, token, org, "import_products", json!({"choice": "now"})).await
+}
+
 async fn skip(app: &TestApp, token: &str, org: &str, step: &str) -> reqwest::Response {
     app.patch(&step_path(org, step), token, json!({"action": "skip"}))
         .await
@@ -530,18 +535,7 @@ async fn import_products_now_counts_the_store_through_its_connection() {
     let app = spawn_app().await;
     let (owner, org) = app.owner_with_org().await;
     let token = owner.token.as_str();
-    let not_yet = problem(
-        complete(
-            &app,
-            token,
-            &org,
-            "import_products",
-            json!({"choice": "now"}),
-        )
-        .await,
-        409,
-    )
-    .await;
+    let not_yet = problem(import_now(&app, token, &org).await, 409).await;
     assert_eq!(not_yet["code"], "shopify_not_connected");
 
     app.seed_oauth_connection(&org, "shopify", "shpat_count_token", &[("shop", SHOP)])
@@ -552,18 +546,7 @@ async fn import_products_now_counts_the_store_through_its_connection() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"count": 42})))
         .mount(&app.provider)
         .await;
-    let counted = json_body(
-        complete(
-            &app,
-            token,
-            &org,
-            "import_products",
-            json!({"choice": "now"}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    let counted = json_body(import_now(&app, token, &org).await, 200).await;
     let data = &step(&counted, "import_products")["data"];
     assert_eq!(data["choice"], "now");
     assert_eq!(data["product_count"], 42);
@@ -600,33 +583,11 @@ async fn import_products_when_shopify_is_down_is_a_503_and_saves_nothing() {
         .respond_with(ResponseTemplate::new(503))
         .mount_as_scoped(&app.provider)
         .await;
-    let outage = problem(
-        complete(
-            &app,
-            token,
-            &org,
-            "import_products",
-            json!({"choice": "now"}),
-        )
-        .await,
-        503,
-    )
-    .await;
+    let outage = problem(import_now(&app, token, &org).await, 503).await;
     assert_eq!(outage["code"], "provider_unavailable");
     drop(down);
     // Not found at Shopify is still Shopify's trouble, never a 404 of ours.
-    let missing = problem(
-        complete(
-            &app,
-            token,
-            &org,
-            "import_products",
-            json!({"choice": "now"}),
-        )
-        .await,
-        503,
-    )
-    .await;
+    let missing = problem(import_now(&app, token, &org).await, 503).await;
     assert_eq!(missing["code"], "provider_unavailable");
     app.answer(
         "GET",
@@ -635,18 +596,7 @@ async fn import_products_when_shopify_is_down_is_a_503_and_saves_nothing() {
         json!({"errors": "[API] Invalid API key or access token"}),
     )
     .await;
-    let refused = problem(
-        complete(
-            &app,
-            token,
-            &org,
-            "import_products",
-            json!({"choice": "now"}),
-        )
-        .await,
-        409,
-    )
-    .await;
+    let refused = problem(import_now(&app, token, &org).await, 409).await;
     assert_eq!(refused["code"], "shopify_token_rejected");
     let progress = json_body(
         app.get(&format!("/api/v1/orgs/{org}/onboarding"), token)

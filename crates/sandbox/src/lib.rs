@@ -26,7 +26,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use url::Url;
 
-use grants::Signer;
+use grants::{Grant, Kind, Signer};
 
 /// How a provider behaves right now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,6 +115,17 @@ impl Sandbox {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(provider.to_owned(), mode);
+    }
+
+    /// Opens a grant that is unexpired and was issued after any revocation of the provider.
+    fn open_live(&self, text: &str, kind: Kind, provider: &str) -> Option<Grant> {
+        let revoked_since = match self.mode(provider) {
+            Mode::Revoked(since) => Some(since),
+            _ => None,
+        };
+        self.signer.open(text, kind, provider).filter(|grant| {
+            grant.is_live(Utc::now()) && revoked_since.is_none_or(|since| grant.issued_at > since)
+        })
     }
 
     /// Marks a code as used; false when it already was.

@@ -4,12 +4,11 @@
 use actix_web::{HttpRequest, HttpResponse};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use chrono::Utc;
 use domain::registry::{Provider, Verify};
 use serde_json::{Value, json};
 
 use crate::grants::Kind;
-use crate::{Mode, Sandbox, query_of};
+use crate::{Sandbox, query_of};
 
 /// Headers every client sends; anything else may carry a credential.
 const ORDINARY_HEADERS: &[&str] = &[
@@ -67,19 +66,9 @@ fn authorize(sandbox: &Sandbox, provider: &Provider, credentials: &[String]) -> 
         return Err("No credentials were sent.".to_owned());
     }
     if provider.oauth().is_some() {
-        let now = Utc::now();
-        let revoked_since = match sandbox.mode(&provider.id) {
-            Mode::Revoked(since) => Some(since),
-            _ => None,
-        };
-        let live = credentials.iter().any(|c| {
-            sandbox
-                .signer
-                .open(c, Kind::Access, &provider.id)
-                .is_some_and(|g| {
-                    g.is_live(now) && revoked_since.is_none_or(|since| g.issued_at > since)
-                })
-        });
+        let live = credentials
+            .iter()
+            .any(|c| sandbox.open_live(c, Kind::Access, &provider.id).is_some());
         return if live {
             Ok(())
         } else {

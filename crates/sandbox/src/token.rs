@@ -14,7 +14,7 @@ use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
 use crate::grants::{Grant, Kind};
-use crate::{Mode, Sandbox, query_of};
+use crate::{Sandbox, query_of};
 
 const ACCESS_TOKEN_SECS: i64 = 3600;
 const META_LONG_LIVED_SECS: i64 = 60 * 24 * 60 * 60;
@@ -145,9 +145,7 @@ fn grant(
             .get("refresh_token")
             .ok_or_else(|| refuse("invalid_request", "No refresh_token was sent."))?;
         let grant = sandbox
-            .signer
-            .open(presented, Kind::Refresh, &provider.id)
-            .filter(|g| still_authorized(sandbox, provider, g))
+            .open_live(presented, Kind::Refresh, &provider.id)
             .ok_or_else(|| {
                 refuse(
                     "invalid_grant",
@@ -160,14 +158,6 @@ fn grant(
         "unsupported_grant_type",
         "Use authorization_code or refresh_token.",
     ))
-}
-
-/// Whether the brand has not revoked access since the grant was issued.
-fn still_authorized(sandbox: &Sandbox, provider: &Provider, grant: &Grant) -> bool {
-    match sandbox.mode(&provider.id) {
-        Mode::Revoked(since) => grant.issued_at > since,
-        _ => true,
-    }
 }
 
 fn redeem_code(
@@ -237,8 +227,7 @@ fn long_lived(
     }
     let short = params
         .get("fb_exchange_token")
-        .and_then(|t| sandbox.signer.open(t, Kind::Access, &provider.id))
-        .filter(|g| g.is_live(Utc::now()) && still_authorized(sandbox, provider, g))
+        .and_then(|t| sandbox.open_live(t, Kind::Access, &provider.id))
         .ok_or_else(|| refuse("invalid_grant", "fb_exchange_token is not a live token."))?;
     let long = short.successor(Kind::Access, Some(Duration::seconds(META_LONG_LIVED_SECS)));
     Ok(json!({

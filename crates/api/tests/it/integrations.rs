@@ -67,15 +67,7 @@ async fn every_provider_is_listed_not_connected() {
         json!({"configured": false})
     );
 
-    let one = json_body(
-        app.get(
-            &format!("/api/v1/orgs/{org}/integrations/klaviyo"),
-            &owner.token,
-        )
-        .await,
-        200,
-    )
-    .await;
+    let one = app.integration(&owner.token, &org, "klaviyo").await;
     assert_eq!(one["auth_type"], "api_key");
     let missing = problem(
         app.get(
@@ -159,15 +151,7 @@ async fn a_key_the_provider_rejects_is_not_stored() {
         "{detail}"
     );
 
-    let after = json_body(
-        app.get(
-            &format!("/api/v1/orgs/{org}/integrations/openai"),
-            &owner.token,
-        )
-        .await,
-        200,
-    )
-    .await;
+    let after = app.integration(&owner.token, &org, "openai").await;
     assert_eq!(after["status"], "not_connected");
     assert_eq!(after["credentials"]["api_key"]["configured"], false);
     assert!(
@@ -353,15 +337,7 @@ async fn a_failing_test_marks_the_connection_with_a_reason() {
     assert_eq!(test["ok"], false);
     assert_eq!(test["status"], "error");
     assert_eq!(test["code"], "credentials_rejected");
-    let now = json_body(
-        app.get(
-            &format!("/api/v1/orgs/{org}/integrations/openai"),
-            &owner.token,
-        )
-        .await,
-        200,
-    )
-    .await;
+    let now = app.integration(&owner.token, &org, "openai").await;
     assert_eq!(now["status"], "error");
     assert_eq!(now["last_error"]["code"], "credentials_rejected");
     assert!(

@@ -333,15 +333,7 @@ async fn slack_connects_end_to_end_and_its_state_works_once() {
         "{shown}"
     );
 
-    let slack = json_body(
-        app.get(
-            &format!("/api/v1/orgs/{org}/integrations/slack"),
-            &owner.token,
-        )
-        .await,
-        200,
-    )
-    .await;
+    let slack = app.integration(&owner.token, &org, "slack").await;
     assert_eq!(slack["status"], "connected");
     assert_eq!(slack["account_name"], "Acme HQ");
     assert_eq!(
@@ -410,15 +402,7 @@ async fn forged_foreign_and_denied_states_never_reach_the_token_endpoint() {
         0,
         "no provider call at all"
     );
-    let slack = json_body(
-        app.get(
-            &format!("/api/v1/orgs/{org}/integrations/slack"),
-            &owner.token,
-        )
-        .await,
-        200,
-    )
-    .await;
+    let slack = app.integration(&owner.token, &org, "slack").await;
     assert_eq!(slack["status"], "not_connected");
     assert!(
         app.raw_rows("SELECT id FROM connection_secrets")
@@ -476,15 +460,7 @@ async fn google_sends_the_pkce_verifier_of_its_challenge() {
         verify_call.headers.get("developer-token").unwrap(),
         "gads-dev"
     );
-    let ads = json_body(
-        app.get(
-            &format!("/api/v1/orgs/{org}/integrations/google_ads"),
-            &owner.token,
-        )
-        .await,
-        200,
-    )
-    .await;
+    let ads = app.integration(&owner.token, &org, "google_ads").await;
     assert_eq!(ads["account_id"], "customers/1234567890");
     assert_eq!(
         ads["credentials"]["refresh_token"],
@@ -569,15 +545,7 @@ async fn shopify_callbacks_must_carry_a_valid_hmac_for_the_same_shop() {
         outcome(&come_back(&app, "shopify", good.iter()).await).0,
         "connected"
     );
-    let shopify = json_body(
-        app.get(
-            &format!("/api/v1/orgs/{org}/integrations/shopify"),
-            &owner.token,
-        )
-        .await,
-        200,
-    )
-    .await;
+    let shopify = app.integration(&owner.token, &org, "shopify").await;
     assert_eq!(shopify["account_name"], "Acme Store");
     assert_eq!(shopify["config"]["shop"], "acme.myshopify.com");
 }
@@ -631,15 +599,7 @@ async fn meta_trades_the_short_token_for_a_long_lived_one() {
         outcome(&come_back(&app, "meta_ads", &[("code", "m"), ("state", &state)]).await).0,
         "connected"
     );
-    let meta = json_body(
-        app.get(
-            &format!("/api/v1/orgs/{org}/integrations/meta_ads"),
-            &owner.token,
-        )
-        .await,
-        200,
-    )
-    .await;
+    let meta = app.integration(&owner.token, &org, "meta_ads").await;
     assert_eq!(meta["account_name"], "Ann Admin");
     let expires =
         chrono::DateTime::parse_from_rfc3339(meta["token_expires_at"].as_str().unwrap()).unwrap();
@@ -794,15 +754,7 @@ async fn stripe_connect_records_the_connected_account() {
         outcome(&come_back(&app, "stripe", &[("code", "ac_1"), ("state", &state)]).await).0,
         "connected"
     );
-    let stripe = json_body(
-        app.get(
-            &format!("/api/v1/orgs/{org}/integrations/stripe"),
-            &owner.token,
-        )
-        .await,
-        200,
-    )
-    .await;
+    let stripe = app.integration(&owner.token, &org, "stripe").await;
     assert_eq!(
         (
             stripe["account_id"].as_str(),
@@ -836,14 +788,6 @@ async fn tiktok_uses_its_own_parameter_names() {
     )
     .await;
     assert_eq!(outcome(&landing).0, "connected", "{landing}");
-    let tiktok = json_body(
-        app.get(
-            &format!("/api/v1/orgs/{org}/integrations/tiktok_ads"),
-            &owner.token,
-        )
-        .await,
-        200,
-    )
-    .await;
+    let tiktok = app.integration(&owner.token, &org, "tiktok_ads").await;
     assert_eq!(tiktok["account_name"], "Acme Ads");
 }

@@ -149,14 +149,7 @@ fn shopify_key(app_secret: &SecretString) -> hmac::Key {
 
 /// The hex HMAC Shopify would send for a query (for the sandbox and tests).
 pub fn shopify_hmac(query: &BTreeMap<String, String>, app_secret: &SecretString) -> String {
-    let message = query
-        .iter()
-        .filter(|(k, _)| k.as_str() != "hmac" && k.as_str() != "signature")
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&");
-    let key = hmac::Key::new(hmac::HMAC_SHA256, app_secret.expose_secret().as_bytes());
-    hmac::sign(&key, message.as_bytes())
+    hmac::sign(&shopify_key(app_secret), shopify_message(query).as_bytes())
         .as_ref()
         .iter()
         .map(|b| format!("{b:02x}"))

@@ -7,6 +7,7 @@ mod m20261122_000001_foundation;
 mod m20261122_000002_oauth_states;
 mod m20261122_000004_refresh_claims;
 mod m20261122_000005_onboarding;
+mod m20261201_000001_connection_version;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_oauth_states::Migration),
             Box::new(m20261122_000004_refresh_claims::Migration),
             Box::new(m20261122_000005_onboarding::Migration),
+            Box::new(m20261201_000001_connection_version::Migration),
         ]
     }
 }

@@ -7,7 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use persistence::StoreError;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// One invalid input field.
@@ -28,6 +28,136 @@ impl FieldError {
     }
 }
 
+/// Every `code` a problem answer can carry: stable, machine-readable, one per kind of problem.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    AccountNotFound,
+    AddressNotAllowed,
+    AlreadyInvited,
+    AlreadyMember,
+    BodyTooLarge,
+    Conflict,
+    ConnectionRequired,
+    CredentialsRejected,
+    CredentialsUnreadable,
+    DatabaseUnavailable,
+    DomainTaken,
+    DuplicateInvitation,
+    EmailTaken,
+    Forbidden,
+    InternalError,
+    InvalidBody,
+    InvalidQuery,
+    InvitationAccepted,
+    InvitationExpired,
+    InvitationRevoked,
+    InvitationUsed,
+    LastOwner,
+    MalformedJson,
+    MethodNotAllowed,
+    MissingValues,
+    NoRefreshToken,
+    NotConnected,
+    NotFound,
+    NotOauth,
+    PlatformLevel,
+    PlatformNotReady,
+    ProviderRateLimited,
+    ProviderRefused,
+    ProviderTimeout,
+    ProviderUnavailable,
+    ProviderUnreachable,
+    RefreshInProgress,
+    RefreshRefused,
+    ShopifyNotConnected,
+    ShopifyTokenRejected,
+    StepRequired,
+    StepsMissing,
+    StripeNotConnected,
+    TenantLevel,
+    TokenExpired,
+    Unauthorized,
+    UnexpectedRedirect,
+    UnknownUser,
+    UnreadableBody,
+    UnsupportedMediaType,
+    ValidationFailed,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::AccountNotFound => "account_not_found",
+            ErrorCode::AddressNotAllowed => "address_not_allowed",
+            ErrorCode::AlreadyInvited => "already_invited",
+            ErrorCode::AlreadyMember => "already_member",
+            ErrorCode::BodyTooLarge => "body_too_large",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::ConnectionRequired => "connection_required",
+            ErrorCode::CredentialsRejected => "credentials_rejected",
+            ErrorCode::CredentialsUnreadable => "credentials_unreadable",
+            ErrorCode::DatabaseUnavailable => "database_unavailable",
+            ErrorCode::DomainTaken => "domain_taken",
+            ErrorCode::DuplicateInvitation => "duplicate_invitation",
+            ErrorCode::EmailTaken => "email_taken",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::InternalError => "internal_error",
+            ErrorCode::InvalidBody => "invalid_body",
+            ErrorCode::InvalidQuery => "invalid_query",
+            ErrorCode::InvitationAccepted => "invitation_accepted",
+            ErrorCode::InvitationExpired => "invitation_expired",
+            ErrorCode::InvitationRevoked => "invitation_revoked",
+            ErrorCode::InvitationUsed => "invitation_used",
+            ErrorCode::LastOwner => "last_owner",
+            ErrorCode::MalformedJson => "malformed_json",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::MissingValues => "missing_values",
+            ErrorCode::NoRefreshToken => "no_refresh_token",
+            ErrorCode::NotConnected => "not_connected",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::NotOauth => "not_oauth",
+            ErrorCode::PlatformLevel => "platform_level",
+            ErrorCode::PlatformNotReady => "platform_not_ready",
+            ErrorCode::ProviderRateLimited => "provider_rate_limited",
+            ErrorCode::ProviderRefused => "provider_refused",
+            ErrorCode::ProviderTimeout => "provider_timeout",
+            ErrorCode::ProviderUnavailable => "provider_unavailable",
+            ErrorCode::ProviderUnreachable => "provider_unreachable",
+            ErrorCode::RefreshInProgress => "refresh_in_progress",
+            ErrorCode::RefreshRefused => "refresh_refused",
+            ErrorCode::ShopifyNotConnected => "shopify_not_connected",
+            ErrorCode::ShopifyTokenRejected => "shopify_token_rejected",
+            ErrorCode::StepRequired => "step_required",
+            ErrorCode::StepsMissing => "steps_missing",
+            ErrorCode::StripeNotConnected => "stripe_not_connected",
+            ErrorCode::TenantLevel => "tenant_level",
+            ErrorCode::TokenExpired => "token_expired",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::UnexpectedRedirect => "unexpected_redirect",
+            ErrorCode::UnknownUser => "unknown_user",
+            ErrorCode::UnreadableBody => "unreadable_body",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::ValidationFailed => "validation_failed",
+        }
+    }
+
+    /// A code the domain gave (a provider check, a lifecycle problem). Every code the domain
+    /// can give is listed here; an unknown one is a bug, logged and answered as a refusal.
+    pub fn from_domain(code: &str) -> ErrorCode {
+        serde_json::from_value(serde_json::Value::String(code.to_owned())).unwrap_or_else(|_| {
+            tracing::error!(code, "a domain problem code the API does not list");
+            ErrorCode::ProviderRefused
+        })
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// An RFC 9457 problem document.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
@@ -38,14 +168,14 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     /// Stable and machine-readable.
-    pub code: String,
+    pub code: ErrorCode,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
 }
 
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
+    code: ErrorCode,
     detail: String,
     errors: Vec<FieldError>,
     allow: Option<String>,
@@ -53,7 +183,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, detail: impl Into<String>) -> Self {
         ApiError {
             status,
             code,
@@ -64,27 +194,27 @@ impl ApiError {
         }
     }
 
-    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn bad_request(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, detail)
     }
 
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+        Self::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, detail)
     }
 
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+        Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, detail)
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", detail)
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, detail)
     }
 
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn conflict(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, detail)
     }
 
-    pub fn unprocessable(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn unprocessable(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
     }
 
@@ -98,13 +228,13 @@ impl ApiError {
             errors,
             ..Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
+                ErrorCode::ValidationFailed,
                 detail,
             )
         }
     }
 
-    pub fn unavailable(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn unavailable(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, code, detail)
     }
 
@@ -113,7 +243,7 @@ impl ApiError {
             allow: Some(allow),
             ..Self::new(
                 StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
+                ErrorCode::MethodNotAllowed,
                 "This path does not accept that method.",
             )
         }
@@ -125,13 +255,13 @@ impl ApiError {
             source: Some(source.into()),
             ..Self::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
+                ErrorCode::InternalError,
                 "Something went wrong on our side. Try again; if it keeps happening, contact support.",
             )
         }
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         self.code
     }
 
@@ -162,10 +292,14 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(_) => {
                 tracing::error!(error = ?anyhow::Error::from(err), "database unavailable");
                 ApiError::unavailable(
-                    "database_unavailable",
+                    ErrorCode::DatabaseUnavailable,
                     "The database is not reachable right now. Try again in a moment.",
                 )
             }
+            StoreError::Conflict => ApiError::conflict(
+                ErrorCode::Conflict,
+                "This record was changed by another request at the same time, and nothing of yours was saved. Load it again and repeat your change.",
+            ),
             other => ApiError::internal(other),
         }
     }
@@ -178,14 +312,14 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         if let Some(source) = &self.source {
-            tracing::error!(error = ?source, code = self.code, "request failed");
+            tracing::error!(error = ?source, code = %self.code, "request failed");
         }
         let body = Problem {
             kind: format!("urn:plugboard:problem:{}", self.code),
             title: self.title().to_owned(),
             status: self.status.as_u16(),
             detail: self.detail.clone(),
-            code: self.code.to_owned(),
+            code: self.code,
             errors: self.errors.clone(),
         };
         let mut response = HttpResponse::build(self.status);

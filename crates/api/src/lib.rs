@@ -10,5 +10,6 @@ mod request_errors;
 pub mod routes;
 pub mod services;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
 mod validation;

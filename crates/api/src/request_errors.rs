@@ -3,7 +3,7 @@
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{HttpRequest, web};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// The largest JSON body accepted.
 pub const JSON_LIMIT: usize = 64 * 1024;
@@ -19,25 +19,25 @@ fn json_error(err: JsonPayloadError) -> ApiError {
         JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
             ApiError::new(
                 actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
+                ErrorCode::BodyTooLarge,
                 format!("The request body is larger than {} KiB.", JSON_LIMIT / 1024),
             )
         }
         JsonPayloadError::ContentType => ApiError::new(
             actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "Send the body as JSON with `Content-Type: application/json`.",
         ),
         JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::unprocessable(
-            "invalid_body",
+            ErrorCode::InvalidBody,
             format!("The body does not fit this endpoint: {e}."),
         ),
         JsonPayloadError::Deserialize(e) => ApiError::bad_request(
-            "malformed_json",
+            ErrorCode::MalformedJson,
             format!("The body is not valid JSON: {e}."),
         ),
         other => ApiError::bad_request(
-            "unreadable_body",
+            ErrorCode::UnreadableBody,
             format!("The body could not be read: {other}."),
         ),
     }
@@ -52,7 +52,7 @@ pub fn path_config() -> web::PathConfig {
 pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|err: QueryPayloadError, _req| {
         ApiError::bad_request(
-            "invalid_query",
+            ErrorCode::InvalidQuery,
             format!("The query string is not valid: {err}."),
         )
         .into()

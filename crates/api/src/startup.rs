@@ -21,19 +21,8 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::JwtKeys;
 use crate::config::Settings;
 use crate::outbound::ProviderHttp;
+use crate::state::AppState;
 use crate::{fallback, openapi, request_errors, routes};
-
-/// What every handler shares.
-pub struct AppState {
-    pub db: DatabaseConnection,
-    pub registry: Arc<Registry>,
-    pub keys: Arc<KeyRing>,
-    pub jwt: JwtKeys,
-    /// Signs OAuth state tokens.
-    pub states: StateSigner,
-    pub http: ProviderHttp,
-    pub settings: Arc<Settings>,
-}
 
 pub struct Application {
     port: u16,

@@ -4,6 +4,7 @@ pub mod crypto;
 pub mod features;
 pub mod ids;
 pub mod invitations;
+pub mod lifecycle;
 pub mod model;
 pub mod oauth;
 pub mod onboarding;

@@ -136,8 +136,37 @@ pub struct Connection {
     pub connected_at: Option<DateTime<Utc>>,
     pub connected_by: Option<UserId>,
     pub disconnected_at: Option<DateTime<Utc>>,
+    /// Bumped by every write: a write made from an older read is refused, never applied.
+    pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Connection {
+    /// A connection as it is before its first write: `not_connected`, nothing set, version 0.
+    pub fn unstored(org_id: OrgId, provider: &str, now: DateTime<Utc>) -> Connection {
+        Connection {
+            id: ConnectionId::new(),
+            org_id,
+            provider: provider.to_owned(),
+            status: ConnectionStatus::NotConnected,
+            enabled: true,
+            config: BTreeMap::new(),
+            account_name: None,
+            account_id: None,
+            scopes: Vec::new(),
+            token_expires_at: None,
+            last_tested_at: None,
+            last_sync_at: None,
+            last_error: None,
+            connected_at: None,
+            connected_by: None,
+            disconnected_at: None,
+            version: 0,
+            created_at: now,
+            updated_at: now,
+        }
+    }
 }
 
 /// An organization API key, as listed (the key itself is shown once, at creation).

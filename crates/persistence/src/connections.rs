@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use domain::model::{Connection, Problem, SecretHint};
+use domain::lifecycle::Event;
+use domain::model::{Actor, Connection, Problem, SecretHint};
 use domain::{ConnectionId, ConnectionStatus, OrgId, UserId};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -13,6 +14,7 @@ use sea_orm::{
 
 use crate::StoreError;
 use crate::entities::{connection_secrets, connections};
+use crate::events::{self, NewEvent};
 
 fn to_connection(model: connections::Model) -> Result<Connection, StoreError> {
     let config: BTreeMap<String, String> = serde_json::from_value(model.config)
@@ -40,6 +42,7 @@ fn to_connection(model: connections::Model) -> Result<Connection, StoreError> {
         connected_at: model.connected_at,
         connected_by: model.connected_by.map(UserId),
         disconnected_at: model.disconnected_at,
+        version: model.version,
         created_at: model.created_at,
         updated_at: model.updated_at,
     })
@@ -70,82 +73,114 @@ pub async fn find(
         .transpose()
 }
 
-/// Returns the organization's connection to a provider, creating an empty `not_connected`
-/// one first if there is none. Safe against a concurrent create: the unique index decides.
-pub async fn ensure(
-    db: &impl ConnectionTrait,
-    org_id: OrgId,
-    provider: &str,
-) -> Result<Connection, StoreError> {
-    let now = Utc::now();
-    let fresh = connections::ActiveModel {
-        id: Set(ConnectionId::new().0),
-        org_id: Set(org_id.0),
-        provider: Set(provider.to_owned()),
-        status: Set(ConnectionStatus::NotConnected.as_str().to_owned()),
-        enabled: Set(true),
-        config: Set(serde_json::json!({})),
-        account_name: Set(None),
-        account_id: Set(None),
-        scopes: Set(String::new()),
-        token_expires_at: Set(None),
-        last_tested_at: Set(None),
-        last_sync_at: Set(None),
-        last_error_code: Set(None),
-        last_error_message: Set(None),
-        connected_at: Set(None),
-        connected_by: Set(None),
-        disconnected_at: Set(None),
-        refresh_claimed_until: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    };
-    connections::Entity::insert(fresh)
-        .on_conflict(
-            OnConflict::columns([connections::Column::OrgId, connections::Column::Provider])
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
-    find(db, org_id, provider)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt("connection vanished after insert".to_owned()))
+/// Which stored secrets a write deletes.
+pub enum Removal {
+    Nothing,
+    Fields(Vec<String>),
+    /// Every secret of the connection (a disconnect).
+    All,
 }
 
-/// Writes every mutable column of a connection, matched by organization and id.
-pub async fn update(
+/// Everything one change of a connection writes, in one transaction: the connection as
+/// decided, its secrets, and the history event.
+pub struct ConnectionWrite<'a> {
+    /// As decided from what was read: `version` is the version that was read (0 for a
+    /// connection not stored yet).
+    pub connection: Connection,
+    pub put: Vec<SealedSecret>,
+    pub remove: Removal,
+    pub event: &'a Event,
+    pub actor: &'a Actor,
+}
+
+/// Stores a decided change of a connection with its secrets and event, and answers the stored
+/// connection. The write applies only if the row still has the version that was read (or, for
+/// a new connection, if none exists yet); otherwise nothing is written and the answer is
+/// `StoreError::Conflict`. Call it inside a transaction so the parts stand or fall together.
+pub async fn save(
     db: &impl ConnectionTrait,
     org_id: OrgId,
-    connection: &Connection,
-) -> Result<(), StoreError> {
+    write: ConnectionWrite<'_>,
+) -> Result<Connection, StoreError> {
+    let read = write.connection.version;
+    let saved = Connection {
+        org_id,
+        version: read + 1,
+        updated_at: Utc::now(),
+        ..write.connection
+    };
     let config =
-        serde_json::to_value(&connection.config).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let model = connections::ActiveModel {
-        status: Set(connection.status.as_str().to_owned()),
-        enabled: Set(connection.enabled),
+        serde_json::to_value(&saved.config).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let mut model = connections::ActiveModel {
+        status: Set(saved.status.as_str().to_owned()),
+        enabled: Set(saved.enabled),
         config: Set(config),
-        account_name: Set(connection.account_name.clone()),
-        account_id: Set(connection.account_id.clone()),
-        scopes: Set(connection.scopes.join(" ")),
-        token_expires_at: Set(connection.token_expires_at),
-        last_tested_at: Set(connection.last_tested_at),
-        last_sync_at: Set(connection.last_sync_at),
-        last_error_code: Set(connection.last_error.as_ref().map(|p| p.code.clone())),
-        last_error_message: Set(connection.last_error.as_ref().map(|p| p.message.clone())),
-        connected_at: Set(connection.connected_at),
-        connected_by: Set(connection.connected_by.map(|u| u.0)),
-        disconnected_at: Set(connection.disconnected_at),
-        updated_at: Set(Utc::now()),
+        account_name: Set(saved.account_name.clone()),
+        account_id: Set(saved.account_id.clone()),
+        scopes: Set(saved.scopes.join(" ")),
+        token_expires_at: Set(saved.token_expires_at),
+        last_tested_at: Set(saved.last_tested_at),
+        last_sync_at: Set(saved.last_sync_at),
+        last_error_code: Set(saved.last_error.as_ref().map(|p| p.code.clone())),
+        last_error_message: Set(saved.last_error.as_ref().map(|p| p.message.clone())),
+        connected_at: Set(saved.connected_at),
+        connected_by: Set(saved.connected_by.map(|u| u.0)),
+        disconnected_at: Set(saved.disconnected_at),
+        version: Set(saved.version),
+        updated_at: Set(saved.updated_at),
         ..Default::default()
     };
-    connections::Entity::update_many()
-        .set(model)
-        .filter(connections::Column::OrgId.eq(org_id.0))
-        .filter(connections::Column::Id.eq(connection.id.0))
-        .exec(db)
-        .await?;
-    Ok(())
+    if read == 0 {
+        model.id = Set(saved.id.0);
+        model.org_id = Set(org_id.0);
+        model.provider = Set(saved.provider.clone());
+        model.refresh_claimed_until = Set(None);
+        model.created_at = Set(saved.created_at);
+        let inserted = connections::Entity::insert(model)
+            .on_conflict(
+                OnConflict::columns([connections::Column::OrgId, connections::Column::Provider])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+        if inserted == 0 {
+            return Err(StoreError::Conflict);
+        }
+    } else {
+        let updated = connections::Entity::update_many()
+            .set(model)
+            .filter(connections::Column::OrgId.eq(org_id.0))
+            .filter(connections::Column::Id.eq(saved.id.0))
+            .filter(connections::Column::Version.eq(read))
+            .exec(db)
+            .await?;
+        if updated.rows_affected != 1 {
+            return Err(StoreError::Conflict);
+        }
+    }
+    match write.remove {
+        Removal::Nothing => {}
+        Removal::Fields(fields) => delete_secrets(db, org_id, saved.id, Some(&fields)).await?,
+        Removal::All => delete_secrets(db, org_id, saved.id, None).await?,
+    }
+    put_secrets(db, org_id, saved.id, write.put).await?;
+    let event = write.event;
+    events::record(
+        db,
+        org_id,
+        NewEvent {
+            connection_id: saved.id,
+            provider: &saved.provider,
+            action: event.action,
+            success: event.success,
+            code: event.code.as_deref(),
+            message: &event.message,
+            actor: write.actor,
+        },
+    )
+    .await?;
+    Ok(saved)
 }
 
 /// Claims the right to refresh a connection's token until `until`; false while another
@@ -190,6 +225,7 @@ pub async fn release_refresh(
 }
 
 /// One encrypted secret to store.
+#[derive(Clone)]
 pub struct SealedSecret {
     pub field: String,
     pub ciphertext: String,
@@ -198,7 +234,7 @@ pub struct SealedSecret {
 }
 
 /// Stores (or replaces) a connection's encrypted secrets.
-pub async fn put_secrets(
+async fn put_secrets(
     db: &impl ConnectionTrait,
     org_id: OrgId,
     connection_id: ConnectionId,
@@ -240,7 +276,7 @@ pub async fn put_secrets(
 }
 
 /// Removes some of a connection's secrets (or all of them when `fields` is `None`).
-pub async fn delete_secrets(
+async fn delete_secrets(
     db: &impl ConnectionTrait,
     org_id: OrgId,
     connection_id: ConnectionId,

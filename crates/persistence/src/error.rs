@@ -9,6 +9,9 @@ pub enum StoreError {
     /// A unique constraint refused the write.
     #[error("a record with the same unique value already exists")]
     Duplicate(#[source] DbErr),
+    /// The record changed since it was read; the write was not applied.
+    #[error("the record was changed by another writer since it was read")]
+    Conflict,
     /// A stored value does not decode (a bug or a hand-edited row).
     #[error("stored data is invalid: {0}")]
     Corrupt(String),

@@ -10,7 +10,7 @@ use persistence::users;
 
 use super::AuthUser;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Clone, Copy, Debug)]
 pub struct PlatformAdmin(pub UserId);

@@ -17,7 +17,7 @@ use persistence::{api_keys, orgs};
 use tracing::Instrument;
 
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const SCOPE_READ: &str = "integrations:read";
 pub const SCOPE_WRITE: &str = "integrations:write";

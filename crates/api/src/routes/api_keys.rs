@@ -12,7 +12,7 @@ use validator::Validate;
 use super::ListOut;
 use crate::auth::{OrgOwnerOrAdmin, SCOPE_READ, SCOPE_WRITE, hash_token, random_token};
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::validation::validated;
 
 /// Every organization API key starts with this.

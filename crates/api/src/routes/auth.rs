@@ -12,8 +12,8 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use crate::auth::{ACCESS_TOKEN_TTL_SECS, AuthUser, hash_token, password, random_token};
-use crate::error::{ApiError, ApiResult, FieldError, Problem};
-use crate::startup::AppState;
+use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, Problem};
+use crate::state::AppState;
 use crate::validation::field_errors;
 
 const REFRESH_COOKIE: &str = "pb_refresh";
@@ -153,7 +153,7 @@ pub async fn signup(
         .await
         .map_err(|err| match err {
             StoreError::Duplicate(_) => ApiError::conflict(
-                "email_taken",
+                ErrorCode::EmailTaken,
                 "An account with that e-mail already exists. Log in instead.",
             ),
             other => other.into(),

@@ -9,7 +9,7 @@ use super::ListOut;
 use crate::auth::{OrgAdmin, OrgMember};
 use crate::error::{ApiResult, Problem};
 use crate::services::features::{self as service, FlagView};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct FeatureFlagOut {

@@ -2,8 +2,8 @@ use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::{ApiError, ApiResult};
-use crate::startup::AppState;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct HealthOut {
@@ -23,7 +23,10 @@ pub async fn healthz() -> HttpResponse {
 pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     persistence::ping(&state.db).await.map_err(|err| {
         tracing::warn!(error = %err, "readiness check failed");
-        ApiError::unavailable("database_unavailable", "The database is not reachable.")
+        ApiError::unavailable(
+            ErrorCode::DatabaseUnavailable,
+            "The database is not reachable.",
+        )
     })?;
     Ok(HttpResponse::Ok().json(HealthOut { status: "ready" }))
 }

@@ -13,10 +13,10 @@ use utoipa::{IntoParams, ToSchema};
 use super::ListOut;
 use crate::auth::{OrgAdmin, OrgMember};
 use crate::error::{ApiResult, Problem};
-use crate::services::integrations::{
-    self as service, ACCESS_TOKEN, Change, IntegrationView, REFRESH_TOKEN,
-};
-use crate::startup::AppState;
+use crate::services::catalog::{self, IntegrationView};
+use crate::services::checks::{ACCESS_TOKEN, REFRESH_TOKEN};
+use crate::services::integrations::{self as service, Change};
+use crate::state::AppState;
 
 /// Whether a secret is set; at most its last four characters are ever shown.
 #[derive(Serialize, ToSchema)]
@@ -208,7 +208,7 @@ pub async fn list(
     state: web::Data<AppState>,
     member: OrgMember,
 ) -> ApiResult<web::Json<ListOut<IntegrationOut>>> {
-    let data = service::list(&state, member.0.org_id)
+    let data = catalog::list(&state, member.0.org_id)
         .await?
         .into_iter()
         .map(IntegrationOut::from)
@@ -230,7 +230,7 @@ pub async fn get(
     path: ProviderPath,
 ) -> ApiResult<web::Json<IntegrationOut>> {
     Ok(web::Json(
-        service::get(&state, member.0.org_id, &path.1).await?.into(),
+        catalog::get(&state, member.0.org_id, &path.1).await?.into(),
     ))
 }
 

@@ -13,7 +13,7 @@ use super::ListOut;
 use crate::auth::{AuthUser, OrgMember, OrgOwnerOrAdmin};
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::services::invitations::{self as service, CreatedInvitation, NewInvite};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Invitations grant `admin` or `member`; ownership is handed over by an owner, not by a link.
 #[derive(Clone, Copy, Deserialize, ToSchema)]

@@ -12,8 +12,8 @@ use utoipa::ToSchema;
 
 use super::ListOut;
 use crate::auth::{OrgMember, OrgOwnerOrAdmin};
-use crate::error::{ApiError, ApiResult, Problem};
-use crate::startup::AppState;
+use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
+use crate::state::AppState;
 
 #[derive(Clone, Copy, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -74,7 +74,7 @@ fn owners_only() -> ApiError {
 
 fn last_owner() -> ApiError {
     ApiError::conflict(
-        "last_owner",
+        ErrorCode::LastOwner,
         "An organization needs at least one owner. Make someone else an owner first.",
     )
 }
@@ -134,7 +134,7 @@ pub async fn add(
         .await?
         .ok_or_else(|| {
             ApiError::unprocessable(
-                "unknown_user",
+                ErrorCode::UnknownUser,
                 "No Plugboard account uses that e-mail. Ask them to sign up first, then add them.",
             )
         })?;
@@ -142,7 +142,7 @@ pub async fn add(
         .await
         .map_err(|err| match err {
             StoreError::Duplicate(_) => ApiError::conflict(
-                "already_member",
+                ErrorCode::AlreadyMember,
                 "That user is already a member of this organization.",
             ),
             other => other.into(),

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use crate::auth::OrgAdmin;
 use crate::error::{ApiResult, Problem};
 use crate::services::oauth;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]

@@ -18,7 +18,7 @@ use crate::services::invitations::NewInvite;
 use crate::services::onboarding::{
     self as service, ImportChoice, Progress, ShopifySetup, StepInput, StepView,
 };
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The most invitations one step sends.
 const MAX_INVITATIONS: usize = 50;

@@ -8,7 +8,7 @@ use validator::Validate;
 
 use crate::auth::{AuthUser, Caller, OrgMember};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::validation::validated;
 
 #[derive(Deserialize, Validate, ToSchema)]

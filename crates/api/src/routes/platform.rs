@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::PlatformAdmin;
 use crate::error::{ApiResult, Problem};
 use crate::services::readiness::{self as service, HistoryEntry, PlatformCheck, ProviderHealth};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// A platform environment variable: whether it is set, never its value.
 #[derive(Serialize, ToSchema)]

@@ -12,8 +12,8 @@ use domain::{ConnectionId, ConnectionStatus, OrgId, UserId};
 use persistence::events::{self, NewEvent};
 use persistence::{DatabaseTransaction, connections, feature_flags};
 
-use crate::error::{ApiError, ApiResult, FieldError};
-use crate::startup::AppState;
+use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
+use crate::state::AppState;
 
 /// The event code recorded when a disconnection turns flags off.
 pub const FLAGS_TURNED_OFF: &str = "flags_turned_off";
@@ -85,7 +85,7 @@ fn needs_connection(state: &AppState, def: &FlagDef, provider_id: &str) -> ApiEr
             def.name, def.key
         ),
     };
-    ApiError::conflict("connection_required", detail)
+    ApiError::conflict(ErrorCode::ConnectionRequired, detail)
 }
 
 fn check(

@@ -1,36 +1,29 @@
-//! Connections: configure, verify, test, enable, disable, disconnect, and their history.
+//! A brand's connections: configure, test, enable, disable, disconnect, connect by OAuth, and
+//! their history.
 //!
 //! Credentials are proven before they are kept: a PATCH that brings credentials runs the
-//! provider's verify request first and stores nothing when it fails. Every change is written
-//! in one transaction with its history event.
+//! provider's verify request first and stores nothing when it fails. What a change does to
+//! the connection's status is the lifecycle's decision (`domain::lifecycle`); this module
+//! gathers the facts and stores the decision with its event in one transaction.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use domain::model::{Actor, Connection, ConnectionEvent, EventAction, Problem, SecretHint};
-use domain::registry::{AuthKind, Level, Provider};
-use domain::verify::{self, FailureKind, VerifyFailure, VerifyOutcome, VerifyValues};
+use domain::lifecycle::{self, Check, CheckKind, Decision, Grant, Input, Rejected};
+use domain::model::{Actor, Connection, ConnectionEvent, Problem};
+use domain::registry::{AuthKind, Provider};
+use domain::verify::VerifyOutcome;
 use domain::{ConnectionStatus, OrgId};
-use persistence::connections::{self, SealedSecret};
-use persistence::events::{self, NewEvent};
-use persistence::{DatabaseConnection, DatabaseTransaction, StoreError, TransactionTrait};
+use persistence::{StoreError, TransactionTrait, connections, events};
 use secrecy::SecretString;
 
-use super::vault::{Opened, Vault};
+use super::catalog::{IntegrationView, provider, tenant_level, view};
+use super::checks::{ACCESS_TOKEN, REFRESH_TOKEN, has_credentials, open_secrets, run_verify};
+use super::lifecycle::{Secrets, store, store_in};
+use super::vault::Vault;
 use crate::auth::TenantContext;
-use crate::error::{ApiError, ApiResult, FieldError};
-use crate::startup::AppState;
-
-/// Secret fields an OAuth connection keeps; they are not registry fields.
-pub const ACCESS_TOKEN: &str = "access_token";
-pub const REFRESH_TOKEN: &str = "refresh_token";
-
-/// A provider with the organization's connection to it, if any.
-pub struct IntegrationView<'r> {
-    pub provider: &'r Provider,
-    pub connection: Option<Connection>,
-    pub secrets: Vec<SecretHint>,
-}
+use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
+use crate::state::AppState;
 
 /// A requested change. `None` in a map removes that value.
 #[derive(Default)]
@@ -47,82 +40,6 @@ pub struct TestReport {
     pub code: Option<String>,
     pub message: String,
     pub checked_at: DateTime<Utc>,
-}
-
-pub fn provider<'r>(state: &'r AppState, id: &str) -> ApiResult<&'r Provider> {
-    state.registry.get(id).ok_or_else(|| {
-        ApiError::not_found(format!(
-            "There is no provider `{id}`. GET /api/v1/providers lists them."
-        ))
-    })
-}
-
-/// Platform-level providers (monitoring the platform itself) are set up by the operator through
-/// environment variables; a brand cannot connect or change them.
-pub(crate) fn tenant_level(provider: &Provider) -> ApiResult<()> {
-    if provider.level == Level::Platform {
-        return Err(ApiError::conflict(
-            "platform_level",
-            format!(
-                "{} is configured once for the whole platform by its operator (environment variables {}), not per organization.",
-                provider.name,
-                provider.platform_env.join(", ")
-            ),
-        ));
-    }
-    Ok(())
-}
-
-pub async fn list(state: &AppState, org_id: OrgId) -> ApiResult<Vec<IntegrationView<'_>>> {
-    let mut connections: BTreeMap<String, Connection> = connections::list(&state.db, org_id)
-        .await?
-        .into_iter()
-        .map(|c| (c.provider.clone(), c))
-        .collect();
-    let mut hints = connections::secret_hints(&state.db, org_id).await?;
-    Ok(state
-        .registry
-        .providers()
-        .iter()
-        .map(|provider| {
-            let connection = connections.remove(&provider.id);
-            let secrets = connection
-                .as_ref()
-                .and_then(|c| hints.remove(&c.id))
-                .unwrap_or_default();
-            IntegrationView {
-                provider,
-                connection,
-                secrets,
-            }
-        })
-        .collect())
-}
-
-pub async fn get<'r>(
-    state: &'r AppState,
-    org_id: OrgId,
-    provider_id: &str,
-) -> ApiResult<IntegrationView<'r>> {
-    let provider = provider(state, provider_id)?;
-    view(&state.db, org_id, provider).await
-}
-
-pub(crate) async fn view<'r>(
-    db: &DatabaseConnection,
-    org_id: OrgId,
-    provider: &'r Provider,
-) -> ApiResult<IntegrationView<'r>> {
-    let connection = connections::find(db, org_id, &provider.id).await?;
-    let secrets = match &connection {
-        Some(c) => connections::secret_hints_of(db, org_id, c.id).await?,
-        None => Vec::new(),
-    };
-    Ok(IntegrationView {
-        provider,
-        connection,
-        secrets,
-    })
 }
 
 /// Checks a change against the registry; every problem is reported at once.
@@ -238,220 +155,25 @@ fn missing_fields(
         .collect()
 }
 
-/// Whether the connection holds what its verify needs to run at all.
-fn has_credentials(provider: &Provider, secrets: &BTreeMap<String, SecretString>) -> bool {
-    match provider.auth.kind() {
-        AuthKind::Oauth2 => secrets.contains_key(ACCESS_TOKEN),
-        AuthKind::ApiKey | AuthKind::Basic => provider
-            .secret_fields()
-            .filter(|f| f.required)
-            .all(|f| secrets.contains_key(&f.key)),
-        AuthKind::PublicId => true,
+/// The answer to saved credentials that failed their check: nothing was kept.
+fn refusal(rejected: Rejected) -> ApiError {
+    let Problem { code, message } = rejected.problem;
+    let code = ErrorCode::from_domain(&code);
+    if rejected.unavailable {
+        ApiError::unavailable(code, message)
+    } else {
+        ApiError::unprocessable(code, message)
     }
 }
 
-pub(crate) async fn open_secrets(
-    state: &AppState,
-    org_id: OrgId,
+/// Runs one input through the lifecycle; only saved credentials can be refused.
+fn decide(
+    connection: &Connection,
     provider: &Provider,
-    connection: Option<&Connection>,
-) -> ApiResult<Opened> {
-    let sealed = match connection {
-        Some(c) => connections::sealed_secrets(&state.db, org_id, c.id).await?,
-        None => BTreeMap::new(),
-    };
-    Ok(Vault {
-        keys: &state.keys,
-        org_id,
-        provider: &provider.id,
-    }
-    .open_all(sealed))
-}
-
-/// Runs a provider's verify with the given values and reads the outcome.
-pub async fn run_verify(
-    state: &AppState,
-    provider: &Provider,
-    config: &BTreeMap<String, String>,
-    secrets: &BTreeMap<String, SecretString>,
-) -> VerifyOutcome {
-    let values = VerifyValues {
-        config,
-        secrets,
-        access_token: secrets.get(ACCESS_TOKEN),
-        platform_env: &state.settings.platform_env,
-    };
-    let request = match verify::build_request(provider, &values) {
-        Ok(Some(request)) => request,
-        Ok(None) => return verify::format_verified(provider, config),
-        Err(err) => {
-            return VerifyOutcome::Failed(VerifyFailure {
-                kind: FailureKind::Rejected,
-                code: "missing_values",
-                message: format!("{} cannot be checked yet: {err}.", provider.name),
-            });
-        }
-    };
-    tracing::debug!(provider = %provider.id, request = ?request, "verifying");
-    match state.http.send(&request).await {
-        Ok(answer) => verify::interpret(provider, &request, answer.status, &answer.body),
-        Err(failure) => verify::transport_failure(provider, failure, state.http.timeout_secs()),
-    }
-}
-
-/// A verify failure as the answer to a change that brought credentials.
-fn refusal(failure: VerifyFailure) -> ApiError {
-    match failure.kind {
-        FailureKind::Rejected => ApiError::unprocessable(
-            failure.code,
-            format!("{} Nothing was saved.", failure.message),
-        ),
-        FailureKind::Unavailable => ApiError::unavailable(
-            failure.code,
-            format!("{} Nothing was saved.", failure.message),
-        ),
-    }
-}
-
-/// Everything one change writes, in one transaction.
-pub(crate) struct Write<'a> {
-    pub connection: Connection,
-    pub put: Vec<SealedSecret>,
-    pub remove: Vec<String>,
-    pub remove_all: bool,
-    pub event: Option<(EventAction, bool, Option<&'a str>, String)>,
-}
-
-pub(crate) async fn commit(
-    state: &AppState,
-    org_id: OrgId,
-    actor: &Actor,
-    provider: &Provider,
-    existing: Option<&Connection>,
-    write: Write<'_>,
-) -> ApiResult<()> {
-    let txn = state.db.begin().await.map_err(StoreError::from)?;
-    write_in(&txn, org_id, actor, provider, existing, write).await?;
-    txn.commit().await.map_err(StoreError::from)?;
-    Ok(())
-}
-
-/// The writes of `commit` inside a transaction the caller owns (and may add to); answers the
-/// connection's id.
-async fn write_in(
-    txn: &DatabaseTransaction,
-    org_id: OrgId,
-    actor: &Actor,
-    provider: &Provider,
-    existing: Option<&Connection>,
-    write: Write<'_>,
-) -> ApiResult<domain::ConnectionId> {
-    let row = match existing {
-        Some(c) => c.clone(),
-        None => connections::ensure(txn, org_id, &provider.id).await?,
-    };
-    let connection = Connection {
-        id: row.id,
-        created_at: row.created_at,
-        ..write.connection
-    };
-    connections::update(txn, org_id, &connection).await?;
-    if write.remove_all {
-        connections::delete_secrets(txn, org_id, connection.id, None).await?;
-    } else if !write.remove.is_empty() {
-        connections::delete_secrets(txn, org_id, connection.id, Some(&write.remove)).await?;
-    }
-    connections::put_secrets(txn, org_id, connection.id, write.put).await?;
-    if let Some((action, success, code, message)) = &write.event {
-        events::record(
-            txn,
-            org_id,
-            NewEvent {
-                connection_id: connection.id,
-                provider: &provider.id,
-                action: *action,
-                success: *success,
-                code: *code,
-                message,
-                actor,
-            },
-        )
-        .await?;
-    }
-    Ok(connection.id)
-}
-
-/// A connection as it is before its first write.
-fn blank(org_id: OrgId, provider: &Provider) -> Connection {
-    let now = Utc::now();
-    Connection {
-        id: domain::ConnectionId::new(),
-        org_id,
-        provider: provider.id.clone(),
-        status: ConnectionStatus::NotConnected,
-        enabled: true,
-        config: BTreeMap::new(),
-        account_name: None,
-        account_id: None,
-        scopes: Vec::new(),
-        token_expires_at: None,
-        last_tested_at: None,
-        last_sync_at: None,
-        last_error: None,
-        connected_at: None,
-        connected_by: None,
-        disconnected_at: None,
-        created_at: now,
-        updated_at: now,
-    }
-}
-
-/// Applies a verify outcome to a connection's status and bookkeeping.
-fn record_outcome(
-    connection: &mut Connection,
-    provider: &Provider,
-    outcome: &VerifyOutcome,
+    input: Input,
     now: DateTime<Utc>,
-) {
-    connection.last_tested_at = Some(now);
-    match outcome {
-        VerifyOutcome::Verified {
-            account_name,
-            account_id,
-            ..
-        } => {
-            connection.last_error = None;
-            if account_name.is_some() || account_id.is_some() {
-                connection.account_name = account_name.clone();
-                connection.account_id = account_id.clone();
-            }
-            connection.status = if connection.enabled {
-                ConnectionStatus::Connected
-            } else {
-                ConnectionStatus::Disabled
-            };
-        }
-        VerifyOutcome::Failed(failure) => {
-            connection.last_error = Some(Problem {
-                code: failure.code.to_owned(),
-                message: failure.message.clone(),
-            });
-            let revoked_token =
-                failure.kind == FailureKind::Rejected && provider.auth.kind() == AuthKind::Oauth2;
-            connection.status = match (connection.enabled, revoked_token) {
-                (false, _) => ConnectionStatus::Disabled,
-                (true, true) => ConnectionStatus::Expired,
-                (true, false) => ConnectionStatus::Error,
-            };
-        }
-    }
-}
-
-fn outcome_event(outcome: &VerifyOutcome) -> (bool, Option<&'static str>, String) {
-    match outcome {
-        VerifyOutcome::Verified { message, .. } => (true, None, message.clone()),
-        VerifyOutcome::Failed(f) => (false, Some(f.code), f.message.clone()),
-    }
+) -> ApiResult<Decision> {
+    lifecycle::decide(connection, provider, input, now).map_err(refusal)
 }
 
 /// PATCH: new credentials or settings (verified before anything is kept), and/or the switch.
@@ -466,14 +188,10 @@ pub async fn update<'r>(
     check_change(provider, &change)?;
     let existing = connections::find(&state.db, ctx.org_id, &provider.id).await?;
     let opened = open_secrets(state, ctx.org_id, provider, existing.as_ref()).await?;
-    let mut connection = existing
-        .clone()
-        .unwrap_or_else(|| blank(ctx.org_id, provider));
-    let was_connected = connection.status == ConnectionStatus::Connected;
+    let before =
+        existing.unwrap_or_else(|| Connection::unstored(ctx.org_id, &provider.id, Utc::now()));
+    let mut connection = before.clone();
     apply_config(&mut connection.config, &change.config);
-    if let Some(enabled) = change.enabled {
-        connection.enabled = enabled;
-    }
     let mut secrets = opened.secrets;
     let mut removed = Vec::new();
     for (key, value) in &change.credentials {
@@ -489,9 +207,6 @@ pub async fn update<'r>(
     }
     let brings_credentials = change.credentials.values().any(Option::is_some);
     let settings_changed = brings_credentials || !change.config.is_empty() || !removed.is_empty();
-    let now = Utc::now();
-
-    let ready = has_credentials(provider, &secrets);
     let public_id_configured =
         provider.auth.kind() == AuthKind::PublicId && !change.config.is_empty();
     if brings_credentials || public_id_configured {
@@ -500,66 +215,46 @@ pub async fn update<'r>(
             return Err(ApiError::validation(missing));
         }
     }
-    let live = existing
-        .as_ref()
-        .is_some_and(|c| c.status != ConnectionStatus::NotConnected);
-    let turned_back_on =
-        change.enabled == Some(true) && existing.as_ref().is_some_and(|c| !c.enabled);
-    let verify_now = ready
+    let ready = has_credentials(provider, &secrets);
+    let turning_on = change.enabled == Some(true) && !before.enabled;
+    let now = Utc::now();
+
+    // New credentials, and new settings of a live connection, are checked before they are kept;
+    // so is a connection being turned back on. One check serves both.
+    let check_settings = ready
         && (brings_credentials
             || public_id_configured
-            || (settings_changed && live)
-            || turned_back_on);
+            || (settings_changed && before.status.is_live()));
+    let check = if check_settings || (turning_on && ready) {
+        Some(Check::from(
+            run_verify(state, provider, &connection.config, &secrets).await,
+        ))
+    } else {
+        None
+    };
 
-    let mut event = None;
-    if verify_now {
-        let outcome = run_verify(state, provider, &connection.config, &secrets).await;
-        if let VerifyOutcome::Failed(failure) = &outcome
-            && settings_changed
-        {
-            return Err(refusal(failure.clone()));
+    let mut decisions = Vec::new();
+    if settings_changed {
+        let input = Input::Saved {
+            check: check.clone().filter(|_| check_settings),
+            by: ctx.user_id(),
+        };
+        let decision = decide(&connection, provider, input, now)?;
+        connection = decision.connection.clone();
+        decisions.push(decision);
+    }
+    match change.enabled {
+        Some(true) if turning_on => {
+            let input = Input::Enabled { check };
+            decisions.push(decide(&connection, provider, input, now)?);
         }
-        record_outcome(&mut connection, provider, &outcome, now);
-        let (success, code, message) = outcome_event(&outcome);
-        if success && !was_connected {
-            connection.connected_at = Some(now);
-            connection.connected_by = ctx.user_id();
-            connection.disconnected_at = None;
+        Some(false) if before.enabled => {
+            decisions.push(decide(&connection, provider, Input::Disabled, now)?);
         }
-        let action = match change.enabled {
-            Some(true) if !settings_changed => EventAction::Enable,
-            _ if success && !was_connected => EventAction::Connect,
-            _ => EventAction::Configure,
-        };
-        event = Some((action, success, code, message));
-    } else if let Some(enabled) = change.enabled {
-        connection.status = match (enabled, ready, connection.status) {
-            (false, _, _) => ConnectionStatus::Disabled,
-            (true, _, ConnectionStatus::Disabled) if !ready => ConnectionStatus::NotConnected,
-            (true, _, status) => status,
-        };
-        let (action, message) = if enabled {
-            (
-                EventAction::Enable,
-                format!("{} was turned on.", provider.name),
-            )
-        } else {
-            (
-                EventAction::Disable,
-                format!(
-                    "{} was turned off; its credentials are kept.",
-                    provider.name
-                ),
-            )
-        };
-        event = Some((action, true, None, message));
-    } else if settings_changed {
-        event = Some((
-            EventAction::Configure,
-            true,
-            None,
-            format!("{} settings were updated.", provider.name),
-        ));
+        _ => {}
+    }
+    if decisions.is_empty() {
+        return view(&state.db, ctx.org_id, provider).await;
     }
 
     let vault = Vault {
@@ -567,29 +262,34 @@ pub async fn update<'r>(
         org_id: ctx.org_id,
         provider: &provider.id,
     };
-    let mut put = Vec::new();
-    for (key, value) in change
+    let put = change
         .credentials
         .iter()
-        .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
-    {
-        put.push(vault.seal(key, value, true).map_err(ApiError::internal)?);
+        .filter_map(|(k, v)| v.as_ref().map(|v| vault.seal(k, v, true)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ApiError::internal)?;
+    let mut secrets = Some(Secrets {
+        put,
+        remove: removed,
+    });
+    let actor = ctx.actor();
+    let txn = state.db.begin().await.map_err(StoreError::from)?;
+    let mut version = before.version;
+    for mut decision in decisions {
+        // Each decision of one PATCH builds on the one before: same read, successive versions.
+        decision.connection.version = version;
+        let saved = store_in(
+            &txn,
+            ctx.org_id,
+            &actor,
+            provider,
+            decision,
+            secrets.take().unwrap_or_else(Secrets::none),
+        )
+        .await?;
+        version = saved.version;
     }
-    commit(
-        state,
-        ctx.org_id,
-        &ctx.actor(),
-        provider,
-        existing.as_ref(),
-        Write {
-            connection,
-            put,
-            remove: removed,
-            remove_all: false,
-            event,
-        },
-    )
-    .await?;
+    txn.commit().await.map_err(StoreError::from)?;
     view(&state.db, ctx.org_id, provider).await
 }
 
@@ -601,24 +301,51 @@ pub async fn test(
 ) -> ApiResult<TestReport> {
     let provider = provider(state, provider_id)?;
     tenant_level(provider)?;
+    let existing = connections::find(&state.db, ctx.org_id, &provider.id).await?;
+    let now = Utc::now();
+    let (decision, check) = check_stored(state, provider, existing, CheckKind::Test, now).await?;
+    let event = decision.event.clone();
+    let saved = store(
+        state,
+        ctx.org_id,
+        &ctx.actor(),
+        provider,
+        decision,
+        Secrets::none(),
+    )
+    .await?;
+    Ok(TestReport {
+        ok: matches!(check, Check::Verified { .. }),
+        status: saved.status,
+        code: event.code,
+        message: event.message,
+        checked_at: now,
+    })
+}
+
+/// Runs the verify request against a stored connection's credentials and decides what it
+/// means; a 409 when there is nothing to check.
+pub(crate) async fn check_stored(
+    state: &AppState,
+    provider: &Provider,
+    existing: Option<Connection>,
+    kind: CheckKind,
+    now: DateTime<Utc>,
+) -> ApiResult<(Decision, Check)> {
     let not_connected = || {
         ApiError::conflict(
-            "not_connected",
+            ErrorCode::NotConnected,
             format!(
                 "{} is not connected yet. Save its credentials (or connect it) before testing.",
                 provider.name
             ),
         )
     };
-    let existing = connections::find(&state.db, ctx.org_id, &provider.id)
-        .await?
-        .ok_or_else(not_connected)?;
-    let opened = open_secrets(state, ctx.org_id, provider, Some(&existing)).await?;
-    let now = Utc::now();
-    let outcome = if !opened.unreadable.is_empty() {
-        VerifyOutcome::Failed(VerifyFailure {
-            kind: FailureKind::Rejected,
-            code: "credentials_unreadable",
+    let existing = existing.ok_or_else(not_connected)?;
+    let opened = open_secrets(state, existing.org_id, provider, Some(&existing)).await?;
+    let check = if !opened.unreadable.is_empty() {
+        Check::Refused(Problem {
+            code: "credentials_unreadable".to_owned(),
             message: format!(
                 "The stored credentials for {} can no longer be read: they were altered or belong to another record. Enter them again (or reconnect) to restore the connection.",
                 provider.name
@@ -629,41 +356,13 @@ pub async fn test(
     {
         return Err(not_connected());
     } else {
-        run_verify(state, provider, &existing.config, &opened.secrets).await
+        Check::from(run_verify(state, provider, &existing.config, &opened.secrets).await)
     };
-    let mut connection = existing.clone();
-    record_outcome(&mut connection, provider, &outcome, now);
-    if !opened.unreadable.is_empty() {
-        connection.status = if connection.enabled {
-            ConnectionStatus::Error
-        } else {
-            ConnectionStatus::Disabled
-        };
-    }
-    let (ok, code, message) = outcome_event(&outcome);
-    let status = connection.status;
-    commit(
-        state,
-        ctx.org_id,
-        &ctx.actor(),
-        provider,
-        Some(&existing),
-        Write {
-            connection,
-            put: Vec::new(),
-            remove: Vec::new(),
-            remove_all: false,
-            event: Some((EventAction::Test, ok, code, message.clone())),
-        },
-    )
-    .await?;
-    Ok(TestReport {
-        ok,
-        status,
-        code: code.map(str::to_owned),
-        message,
-        checked_at: now,
-    })
+    let input = Input::Checked {
+        kind,
+        check: check.clone(),
+    };
+    Ok((decide(&existing, provider, input, now)?, check))
 }
 
 /// POST …/disconnect: forgets every secret; settings and history stay for a reconnect.
@@ -676,35 +375,21 @@ pub async fn disconnect<'r>(
     let Some(existing) = connections::find(&state.db, ctx.org_id, &provider.id).await? else {
         return view(&state.db, ctx.org_id, provider).await;
     };
-    let connection = Connection {
-        status: ConnectionStatus::NotConnected,
-        enabled: true,
-        account_name: None,
-        account_id: None,
-        scopes: Vec::new(),
-        token_expires_at: None,
-        last_error: None,
-        disconnected_at: Some(Utc::now()),
-        ..existing.clone()
-    };
-    let message = format!(
-        "{} was disconnected; its credentials were deleted.",
-        provider.name
-    );
+    let decision = decide(&existing, provider, Input::Disconnected, Utc::now())?;
     let actor = ctx.actor();
     // The flags that rely on this provider go off in the same transaction, so no flag is left
     // on for a provider that is gone.
     let txn = state.db.begin().await.map_err(StoreError::from)?;
-    let write = Write {
-        connection,
-        put: Vec::new(),
-        remove: Vec::new(),
-        remove_all: true,
-        event: Some((EventAction::Disconnect, true, None, message)),
-    };
-    let connection_id =
-        write_in(&txn, ctx.org_id, &actor, provider, Some(&existing), write).await?;
-    super::features::turn_off_dependants(&txn, state, ctx.org_id, provider, connection_id, &actor)
+    let saved = store_in(
+        &txn,
+        ctx.org_id,
+        &actor,
+        provider,
+        decision,
+        Secrets::none(),
+    )
+    .await?;
+    super::features::turn_off_dependants(&txn, state, ctx.org_id, provider, saved.id, &actor)
         .await?;
     txn.commit().await.map_err(StoreError::from)?;
     view(&state.db, ctx.org_id, provider).await
@@ -738,37 +423,43 @@ pub(crate) async fn connect_with_tokens(
 ) -> ApiResult<Result<(), &'static str>> {
     let org_id = claimed.org_id;
     let existing = connections::find(&state.db, org_id, &provider.id).await?;
-    let mut connection = existing.clone().unwrap_or_else(|| blank(org_id, provider));
+    let mut connection =
+        existing.unwrap_or_else(|| Connection::unstored(org_id, &provider.id, Utc::now()));
     connection.config.extend(claimed.config.clone());
     let mut secrets = BTreeMap::from([(ACCESS_TOKEN.to_owned(), tokens.access_token.clone())]);
     if let Some(refresh) = &tokens.refresh_token {
         secrets.insert(REFRESH_TOKEN.to_owned(), refresh.clone());
     }
-    let outcome = run_verify(state, provider, &connection.config, &secrets).await;
-    let VerifyOutcome::Verified {
-        account_name,
-        account_id,
-        message,
-    } = outcome
-    else {
-        if let VerifyOutcome::Failed(failure) = outcome {
+    let (account_name, account_id, message) = match run_verify(
+        state,
+        provider,
+        &connection.config,
+        &secrets,
+    )
+    .await
+    {
+        VerifyOutcome::Verified {
+            account_name,
+            account_id,
+            message,
+        } => (account_name, account_id, message),
+        VerifyOutcome::Failed(failure) => {
             tracing::warn!(provider = %provider.id, code = failure.code, "new tokens failed verification");
             return Ok(Err(failure.code));
         }
-        return Ok(Err("verify_failed"));
     };
-    let now = Utc::now();
-    connection.status = ConnectionStatus::Connected;
-    connection.enabled = true;
-    connection.account_name = account_name.or(tokens.account_name);
-    connection.account_id = account_id.or(tokens.account_id);
-    connection.scopes = tokens.scopes;
-    connection.token_expires_at = Some(tokens.expires_at);
-    connection.last_tested_at = Some(now);
-    connection.last_error = None;
-    connection.connected_at = Some(now);
-    connection.connected_by = claimed.user_id;
-    connection.disconnected_at = None;
+    let grant = Grant {
+        account_name: account_name.or(tokens.account_name),
+        account_id: account_id.or(tokens.account_id),
+        scopes: tokens.scopes,
+        expires_at: tokens.expires_at,
+        message,
+    };
+    let input = Input::OAuthConnected {
+        grant,
+        by: claimed.user_id,
+    };
+    let decision = decide(&connection, provider, input, Utc::now())?;
     let vault = Vault {
         keys: &state.keys,
         org_id,
@@ -780,13 +471,6 @@ pub(crate) async fn connect_with_tokens(
         .collect::<Result<Vec<_>, _>>()
         .map_err(ApiError::internal)?;
     let actor = claimed.user_id.map_or(Actor::System, Actor::User);
-    let write = Write {
-        connection,
-        put,
-        remove: Vec::new(),
-        remove_all: false,
-        event: Some((EventAction::Connect, true, None, message)),
-    };
-    commit(state, org_id, &actor, provider, existing.as_ref(), write).await?;
+    store(state, org_id, &actor, provider, decision, Secrets::put(put)).await?;
     Ok(Ok(()))
 }

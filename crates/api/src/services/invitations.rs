@@ -15,8 +15,8 @@ use persistence::invitations::{self, NewInvitation};
 use persistence::{DatabaseTransaction, StoreError, TransactionTrait, orgs, users};
 
 use crate::auth::{hash_token, random_token};
-use crate::error::{ApiError, ApiResult};
-use crate::startup::AppState;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::state::AppState;
 
 /// An invitation to make; the e-mail is lower-cased and checked by the caller.
 pub struct NewInvite {
@@ -60,13 +60,13 @@ pub(crate) async fn check_new(
         let email = &invite.email;
         if members.contains(email) {
             return Err(ApiError::conflict(
-                "already_member",
+                ErrorCode::AlreadyMember,
                 format!("{email} is already a member of this organization."),
             ));
         }
         if pending.contains(email) {
             return Err(ApiError::conflict(
-                "already_invited",
+                ErrorCode::AlreadyInvited,
                 format!(
                     "{email} already has a pending invitation. Revoke it first to send a new one."
                 ),
@@ -74,7 +74,7 @@ pub(crate) async fn check_new(
         }
         if !seen.insert(email) {
             return Err(ApiError::unprocessable(
-                "duplicate_invitation",
+                ErrorCode::DuplicateInvitation,
                 format!("{email} is listed twice; invite each address once."),
             ));
         }
@@ -141,20 +141,20 @@ pub async fn revoke(state: &AppState, org_id: OrgId, id: InvitationId) -> ApiRes
             "This organization has no invitation with that id.",
         )),
         Some(invitation) if invitation.accepted_at.is_some() => Err(ApiError::conflict(
-            "invitation_accepted",
+            ErrorCode::InvitationAccepted,
             "This invitation was already accepted. To take the access back, remove the member instead.",
         )),
         Some(_) => Ok(()),
     }
 }
 
-fn gone(code: &'static str, detail: impl Into<String>) -> ApiError {
+fn gone(code: ErrorCode, detail: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::GONE, code, detail)
 }
 
 fn already_used() -> ApiError {
     ApiError::conflict(
-        "invitation_used",
+        ErrorCode::InvitationUsed,
         "This invitation has already been accepted; it works once. Ask an admin of the organization for a new one if you still need access.",
     )
 }
@@ -181,13 +181,13 @@ pub async fn accept(state: &AppState, user_id: UserId, token: &str) -> ApiResult
         InvitationStatus::Accepted => return Err(already_used()),
         InvitationStatus::Revoked => {
             return Err(gone(
-                "invitation_revoked",
+                ErrorCode::InvitationRevoked,
                 "This invitation was withdrawn by the organization. Ask an admin for a new one if you still need access.",
             ));
         }
         InvitationStatus::Expired => {
             return Err(gone(
-                "invitation_expired",
+                ErrorCode::InvitationExpired,
                 format!(
                     "This invitation expired on {}. Ask an admin of the organization to send a new one.",
                     invitation.expires_at.format("%Y-%m-%d %H:%M UTC")
@@ -209,7 +209,7 @@ pub async fn accept(state: &AppState, user_id: UserId, token: &str) -> ApiResult
         .await
         .map_err(|err| match err {
             StoreError::Duplicate(_) => ApiError::conflict(
-                "already_member",
+                ErrorCode::AlreadyMember,
                 "You are already a member of this organization; the invitation was left unused.",
             ),
             other => other.into(),

@@ -1,8 +1,11 @@
 //! What the API does, apart from HTTP: handlers parse and answer, services decide.
 
+pub mod catalog;
+pub mod checks;
 pub mod features;
 pub mod integrations;
 pub mod invitations;
+pub mod lifecycle;
 pub mod oauth;
 pub mod onboarding;
 pub mod readiness;

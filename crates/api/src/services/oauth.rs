@@ -14,11 +14,12 @@ use persistence::oauth_states::{self, NewState};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use super::integrations::{Change, check_change, provider, tenant_level};
+use super::catalog::{provider, tenant_level};
+use super::integrations::{Change, check_change};
 use super::vault::Vault;
 use crate::auth::TenantContext;
-use crate::error::{ApiError, ApiResult, FieldError};
-use crate::startup::AppState;
+use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
+use crate::state::AppState;
 
 /// The PKCE verifier is sealed under this field name.
 const PKCE_FIELD: &str = "pkce_verifier";
@@ -32,7 +33,7 @@ pub struct Started {
 pub(crate) fn oauth_of(provider: &Provider) -> ApiResult<&OAuth2> {
     provider.oauth().ok_or_else(|| {
         ApiError::conflict(
-            "not_oauth",
+            ErrorCode::NotOauth,
             format!(
                 "{} connects with credentials, not OAuth: save them with PATCH …/integrations/{}.",
                 provider.name, provider.id
@@ -60,7 +61,7 @@ pub fn platform_credentials<'s>(
     ) {
         (true, Some(id), Some(secret)) => Ok((id, secret)),
         _ => Err(ApiError::conflict(
-            "platform_not_ready",
+            ErrorCode::PlatformNotReady,
             format!(
                 "Plugboard's {} app is not set up yet: the platform operator must set {}. Nothing was started.",
                 provider.name,

@@ -19,8 +19,8 @@ use serde_json::{Value, json};
 use super::invitations::{self, CreatedInvitation, NewInvite};
 use super::{features, shopify};
 use crate::auth::random_token;
-use crate::error::{ApiError, ApiResult};
-use crate::startup::AppState;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::state::AppState;
 
 const STRIPE: &str = "stripe";
 
@@ -143,7 +143,7 @@ pub async fn progress(state: &AppState, org_id: OrgId) -> ApiResult<Progress> {
 pub async fn skip(state: &AppState, org_id: OrgId, user: UserId, step: Step) -> ApiResult<()> {
     step.check_skip().map_err(|_| {
         ApiError::unprocessable(
-            "step_required",
+            ErrorCode::StepRequired,
             format!(
                 "The step `{step}` is required and cannot be skipped. Complete it to continue."
             ),
@@ -266,7 +266,7 @@ async fn prepare(state: &AppState, org_id: OrgId, input: StepInput) -> ApiResult
                 .filter(|c| c.status == ConnectionStatus::Connected)
                 .ok_or_else(|| {
                     ApiError::conflict(
-                        "stripe_not_connected",
+                        ErrorCode::StripeNotConnected,
                         "Stripe Connect is not connected. Connect it, or skip this step: payments can be set up later in Settings → Integrations.",
                     )
                 })?;
@@ -325,7 +325,7 @@ fn domain_taken(hosts: &[String]) -> ApiError {
         hosts.join(", ") + if hosts.len() == 1 { " is" } else { " are" }
     };
     ApiError::conflict(
-        "domain_taken",
+        ErrorCode::DomainTaken,
         format!(
             "{which} already used by another organization. Use a domain you own, or contact support if it is yours."
         ),
@@ -340,7 +340,7 @@ async fn launch(state: &AppState, org_id: OrgId) -> ApiResult<Value> {
     if !missing.is_empty() {
         let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
         return Err(ApiError::conflict(
-            "steps_missing",
+            ErrorCode::StepsMissing,
             format!(
                 "Complete the required steps before launch: {}.",
                 names.join(", ")

@@ -11,10 +11,11 @@ use domain::registry::{Level, Provider};
 use domain::verify::VerifyOutcome;
 use persistence::{Backend, connections, events};
 
-use super::integrations::{self, run_verify};
+use super::catalog;
+use super::checks::run_verify;
 use crate::config::Settings;
-use crate::error::{ApiError, ApiResult};
-use crate::startup::AppState;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::state::AppState;
 
 pub struct Readiness<'r> {
     pub services: Vec<ServiceReadiness<'r>>,
@@ -142,10 +143,10 @@ pub async fn check_platform_provider<'r>(
     state: &'r AppState,
     provider_id: &str,
 ) -> ApiResult<PlatformCheck<'r>> {
-    let provider = integrations::provider(state, provider_id)?;
+    let provider = catalog::provider(state, provider_id)?;
     if provider.level != Level::Platform {
         return Err(ApiError::conflict(
-            "tenant_level",
+            ErrorCode::TenantLevel,
             format!(
                 "Each organization connects {} itself; test it with POST /api/v1/orgs/{{org_id}}/integrations/{}/test.",
                 provider.name, provider.id

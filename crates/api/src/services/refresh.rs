@@ -6,19 +6,20 @@
 //! reconnecting is the only way back; an outage keeps the tokens and changes nothing else.
 
 use chrono::{Duration, Utc};
-use domain::model::{Actor, EventAction, Problem};
+use domain::lifecycle::{self, Event, Input, Refresh};
+use domain::model::{Actor, Connection};
 use domain::oauth::TokenError;
+use domain::registry::Provider;
 use domain::{ConnectionStatus, OrgId};
-use persistence::connections;
+use persistence::connections::{self, SealedSecret};
 
-use super::integrations::{
-    ACCESS_TOKEN, IntegrationView, REFRESH_TOKEN, Write, commit, open_secrets, provider,
-    tenant_level, view,
-};
+use super::catalog::{IntegrationView, provider, tenant_level, view};
+use super::checks::{ACCESS_TOKEN, REFRESH_TOKEN, open_secrets};
+use super::lifecycle::{Secrets, store};
 use super::oauth::{Refusal, TokenExchange, oauth_of, platform_credentials};
 use super::vault::Vault;
-use crate::error::{ApiError, ApiResult};
-use crate::startup::AppState;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::state::AppState;
 
 /// How long a refresh may hold its claim; longer than any token request can take.
 const CLAIM_SECS: i64 = 120;
@@ -44,7 +45,7 @@ pub async fn refresh<'r>(
     let oauth = oauth_of(provider)?;
     let not_connected = || {
         ApiError::conflict(
-            "not_connected",
+            ErrorCode::NotConnected,
             format!(
                 "{} is not connected yet: connect it before refreshing its access.",
                 provider.name
@@ -58,7 +59,7 @@ pub async fn refresh<'r>(
     let opened = open_secrets(state, org_id, provider, Some(&existing)).await?;
     let Some(refresh_token) = opened.secrets.get(REFRESH_TOKEN) else {
         return Err(ApiError::conflict(
-            "no_refresh_token",
+            ErrorCode::NoRefreshToken,
             format!(
                 "{} gave Plugboard no refresh token, so there is nothing to renew: its access stays valid until the provider ends it. Reconnect {} to replace it.",
                 provider.name, provider.name
@@ -68,6 +69,7 @@ pub async fn refresh<'r>(
     let (client_id, client_secret) = platform_credentials(state, provider)?;
 
     let now = Utc::now();
+    let existing_id = existing.id;
     let claimed = connections::claim_refresh(
         &state.db,
         org_id,
@@ -78,7 +80,7 @@ pub async fn refresh<'r>(
     .await?;
     if !claimed {
         return Err(ApiError::conflict(
-            "refresh_in_progress",
+            ErrorCode::RefreshInProgress,
             format!(
                 "{}'s access is being renewed right now; look again in a moment.",
                 provider.name
@@ -108,9 +110,8 @@ pub async fn refresh<'r>(
         }
     };
 
-    let mut connection = existing.clone();
     let mut put = Vec::new();
-    let event = match &renewal {
+    let outcome = match &renewal {
         Renewal::Renewed(tokens) => {
             let vault = Vault {
                 keys: &state.keys,
@@ -130,68 +131,79 @@ pub async fn refresh<'r>(
                         .map_err(ApiError::internal)?,
                 );
             }
-            connection.token_expires_at = Some(tokens.expires_at);
-            if !tokens.scopes.is_empty() {
-                connection.scopes = tokens.scopes.clone();
+            Refresh::Renewed {
+                expires_at: tokens.expires_at,
+                scopes: tokens.scopes.clone(),
             }
-            if connection.enabled {
-                connection.status = ConnectionStatus::Connected;
-            }
-            connection.last_error = None;
-            (
-                true,
-                None,
-                format!(
-                    "{}'s access was renewed; it is valid until {}.",
-                    provider.name,
-                    tokens.expires_at.format("%Y-%m-%d %H:%M UTC")
-                ),
-            )
         }
         Renewal::Refused(code) => {
             tracing::warn!(provider = %provider.id, code = %code, "refresh refused; the connection needs a reconnect");
-            let message = format!(
-                "{} refused to renew Plugboard's access: it was revoked or has lapsed. Reconnect {} to restore it.",
-                provider.name, provider.name
-            );
-            if connection.enabled {
-                connection.status = ConnectionStatus::Expired;
-            }
-            connection.last_error = Some(Problem {
-                code: "refresh_refused".to_owned(),
-                message: message.clone(),
-            });
-            (false, Some("refresh_refused"), message)
+            Refresh::Revoked
         }
-        Renewal::Unavailable => (
-            false,
-            Some("provider_unavailable"),
-            format!(
-                "{} could not be reached to renew access; the current tokens are kept and the renewal will be tried again.",
-                provider.name
-            ),
-        ),
+        Renewal::Unavailable => Refresh::Transient,
     };
-    let (success, code, message) = event;
-    let written = commit(
-        state,
-        org_id,
-        actor,
-        provider,
-        Some(&existing),
-        Write {
-            connection,
-            put,
-            remove: Vec::new(),
-            remove_all: false,
-            event: Some((EventAction::Refresh, success, code, message.clone())),
-        },
-    )
-    .await;
-    connections::release_refresh(&state.db, org_id, existing.id).await?;
-    written?;
+    let written = store_fresh(state, org_id, actor, provider, existing, outcome, put).await;
+    connections::release_refresh(&state.db, org_id, existing_id).await?;
+    let event = written?;
     if matches!(renewal, Renewal::Unavailable) {
-        return Err(ApiError::unavailable("provider_unavailable", message));
+        return Err(ApiError::unavailable(
+            ErrorCode::ProviderUnavailable,
+            event.message,
+        ));
     }
     view(&state.db, org_id, provider).await
+}
+
+/// Stores a refresh's outcome. The new tokens must not be lost to a concurrent change of the
+/// same connection (a rotated refresh token works once), so a write that finds the row changed
+/// is decided again on what is stored now, a few times, before it gives up.
+async fn store_fresh(
+    state: &AppState,
+    org_id: OrgId,
+    actor: &Actor,
+    provider: &Provider,
+    mut read: Connection,
+    outcome: Refresh,
+    put: Vec<SealedSecret>,
+) -> ApiResult<Event> {
+    let mut attempts = 0;
+    loop {
+        let decision = lifecycle::decide(
+            &read,
+            provider,
+            Input::Refreshed(outcome.clone()),
+            Utc::now(),
+        )
+        .map_err(|r| {
+            ApiError::internal(anyhow::anyhow!("a refresh was refused: {}", r.problem.code))
+        })?;
+        let event = decision.event.clone();
+        match store(
+            state,
+            org_id,
+            actor,
+            provider,
+            decision,
+            Secrets::put(put.clone()),
+        )
+        .await
+        {
+            Err(err) if err.code() == ErrorCode::Conflict && attempts < 3 => {
+                attempts += 1;
+                read = connections::find(&state.db, org_id, &provider.id)
+                    .await?
+                    .ok_or_else(|| {
+                        ApiError::conflict(
+                            ErrorCode::NotConnected,
+                            format!(
+                                "{} was disconnected while its access was being renewed.",
+                                provider.name
+                            ),
+                        )
+                    })?;
+            }
+            Err(err) => return Err(err),
+            Ok(_) => return Ok(event),
+        }
+    }
 }

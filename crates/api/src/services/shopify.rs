@@ -7,11 +7,12 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 use url::Url;
 
-use super::integrations::{ACCESS_TOKEN, provider};
+use super::catalog::provider;
+use super::checks::ACCESS_TOKEN;
 use super::vault::Vault;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::outbound::classify;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const SHOPIFY: &str = "shopify";
 
@@ -26,7 +27,7 @@ pub fn not_connected(status: Option<ConnectionStatus>) -> ApiError {
         }
         _ => "Shopify is not connected yet. Connect your Shopify store first; it is the one integration every brand needs.".to_owned(),
     };
-    ApiError::conflict("shopify_not_connected", detail)
+    ApiError::conflict(ErrorCode::ShopifyNotConnected, detail)
 }
 
 #[derive(Deserialize)]
@@ -36,7 +37,7 @@ struct CountAnswer {
 
 fn unavailable(detail: &str) -> ApiError {
     ApiError::unavailable(
-        "provider_unavailable",
+        ErrorCode::ProviderUnavailable,
         format!("{detail} Nothing was saved; try again in a few minutes."),
     )
 }
@@ -96,7 +97,7 @@ pub async fn product_count(state: &AppState, org_id: OrgId) -> ApiResult<u64> {
             .map(|answer| answer.count)
             .map_err(|_| unavailable("Shopify answered the product count in an unexpected form.")),
         401 | 403 => Err(ApiError::conflict(
-            "shopify_token_rejected",
+            ErrorCode::ShopifyTokenRejected,
             "Shopify refused the stored access token, so the products could not be counted. Reconnect your Shopify store, then try again.",
         )),
         status => {

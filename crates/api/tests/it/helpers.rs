@@ -356,28 +356,25 @@ impl TestApp {
         config: &[(&str, &str)],
     ) {
         use domain::crypto::SecretAad;
-        use persistence::connections::{self, SealedSecret};
+        use persistence::connections::{self, ConnectionWrite, Removal, SealedSecret};
 
         let org_id: domain::OrgId = org.parse().unwrap();
         let keys = KeyRing::parse(&self.encryption_keys).unwrap();
-        let row = connections::ensure(&self.db, org_id, provider)
-            .await
-            .unwrap();
+        let now = chrono::Utc::now();
+        let config = config
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let stored = connections::find(&self.db, org_id, provider).await.unwrap();
         let connection = domain::model::Connection {
             status: domain::ConnectionStatus::Connected,
             enabled: true,
-            config: config
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-            connected_at: Some(chrono::Utc::now()),
+            config,
+            connected_at: Some(now),
             disconnected_at: None,
             last_error: None,
-            ..row
+            ..stored.unwrap_or_else(|| domain::model::Connection::unstored(org_id, provider, now))
         };
-        connections::update(&self.db, org_id, &connection)
-            .await
-            .unwrap();
         let aad = SecretAad {
             org_id,
             provider,
@@ -389,9 +386,25 @@ impl TestApp {
             key_id: keys.active_key_id().to_owned(),
             last4: None,
         };
-        connections::put_secrets(&self.db, org_id, connection.id, vec![sealed])
-            .await
-            .unwrap();
+        let event = domain::lifecycle::Event {
+            action: domain::model::EventAction::Connect,
+            success: true,
+            code: None,
+            message: "Seeded by the test.".to_owned(),
+        };
+        connections::save(
+            &self.db,
+            org_id,
+            ConnectionWrite {
+                connection,
+                put: vec![sealed],
+                remove: Removal::Nothing,
+                event: &event,
+                actor: &domain::model::Actor::System,
+            },
+        )
+        .await
+        .unwrap();
     }
 
     /// Makes the stand-in provider answer `method path` with a JSON body.

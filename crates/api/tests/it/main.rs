@@ -9,6 +9,7 @@ mod feature_flags;
 mod helpers;
 mod integrations;
 mod invitations;
+mod lifecycle;
 mod members;
 mod oauth;
 mod oauth_server;

@@ -354,6 +354,7 @@ async fn history_is_newest_first_across_organizations_in_pages() {
         seen,
         [
             ("slack", "test", "Acme Brand"),
+            ("slack", "connect", "Acme Brand"),
             ("openai", "disable", "Beta Brand"),
             ("openai", "test", "Acme Brand"),
             ("openai", "connect", "Beta Brand"),

@@ -25,6 +25,8 @@ pub struct Model {
     pub disconnected_at: Option<DateTimeUtc>,
     /// Until when one worker holds the right to refresh this connection's token.
     pub refresh_claimed_until: Option<DateTimeUtc>,
+    /// Bumped by every write; writes are conditional on the version they read.
+    pub version: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

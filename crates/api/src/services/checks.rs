@@ -1,0 +1,82 @@
+//! Proving credentials work: opening what is stored and running a provider's verify request.
+
+use std::collections::BTreeMap;
+
+use domain::OrgId;
+use domain::model::Connection;
+use domain::registry::{AuthKind, Provider};
+use domain::verify::{self, FailureKind, VerifyFailure, VerifyOutcome, VerifyValues};
+use persistence::connections;
+use secrecy::SecretString;
+
+use super::vault::{Opened, Vault};
+use crate::error::ApiResult;
+use crate::state::AppState;
+
+/// Secret fields an OAuth connection keeps; they are not registry fields.
+pub const ACCESS_TOKEN: &str = "access_token";
+pub const REFRESH_TOKEN: &str = "refresh_token";
+
+/// Whether the connection holds what its verify needs to run at all.
+pub(crate) fn has_credentials(
+    provider: &Provider,
+    secrets: &BTreeMap<String, SecretString>,
+) -> bool {
+    match provider.auth.kind() {
+        AuthKind::Oauth2 => secrets.contains_key(ACCESS_TOKEN),
+        AuthKind::ApiKey | AuthKind::Basic => provider
+            .secret_fields()
+            .filter(|f| f.required)
+            .all(|f| secrets.contains_key(&f.key)),
+        AuthKind::PublicId => true,
+    }
+}
+
+pub(crate) async fn open_secrets(
+    state: &AppState,
+    org_id: OrgId,
+    provider: &Provider,
+    connection: Option<&Connection>,
+) -> ApiResult<Opened> {
+    let sealed = match connection {
+        Some(c) => connections::sealed_secrets(&state.db, org_id, c.id).await?,
+        None => BTreeMap::new(),
+    };
+    Ok(Vault {
+        keys: &state.keys,
+        org_id,
+        provider: &provider.id,
+    }
+    .open_all(sealed))
+}
+
+/// Runs a provider's verify with the given values and reads the outcome.
+pub async fn run_verify(
+    state: &AppState,
+    provider: &Provider,
+    config: &BTreeMap<String, String>,
+    secrets: &BTreeMap<String, SecretString>,
+) -> VerifyOutcome {
+    let values = VerifyValues {
+        config,
+        secrets,
+        access_token: secrets.get(ACCESS_TOKEN),
+        platform_env: &state.settings.platform_env,
+    };
+    let request = match verify::build_request(provider, &values) {
+        Ok(Some(request)) => request,
+        Ok(None) => return verify::format_verified(provider, config),
+        Err(err) => {
+            return VerifyOutcome::Failed(VerifyFailure {
+                kind: FailureKind::Rejected,
+                code: "missing_values",
+                message: format!("{} cannot be checked yet: {err}.", provider.name),
+            });
+        }
+    };
+    tracing::debug!(provider = %provider.id, request = ?request, "verifying");
+    match state.http.send(&request).await {
+        Ok(answer) => verify::interpret(provider, &request, answer.status, &answer.body),
+        Err(failure) => verify::transport_failure(provider, failure, state.http.timeout_secs()),
+    }
+}

@@ -1,0 +1,100 @@
+//! Storing what the lifecycle decided: the connection, its secrets and its history event in one
+//! transaction, conditional on the version that was read.
+
+use domain::OrgId;
+use domain::lifecycle::{Decision, Notice};
+use domain::model::{Actor, Connection};
+use domain::registry::Provider;
+use persistence::connections::{self, ConnectionWrite, Removal, SealedSecret};
+use persistence::{DatabaseTransaction, StoreError, TransactionTrait};
+
+use crate::error::ApiResult;
+use crate::state::AppState;
+
+/// The secrets a decision writes alongside the connection.
+pub(crate) struct Secrets {
+    pub put: Vec<SealedSecret>,
+    /// Fields to delete; a decision that forgets every secret deletes them all instead.
+    pub remove: Vec<String>,
+}
+
+impl Secrets {
+    pub fn none() -> Secrets {
+        Secrets {
+            put: Vec::new(),
+            remove: Vec::new(),
+        }
+    }
+
+    pub fn put(put: Vec<SealedSecret>) -> Secrets {
+        Secrets {
+            put,
+            remove: Vec::new(),
+        }
+    }
+}
+
+/// Stores a decision in its own transaction and answers the stored connection.
+/// `StoreError::Conflict` (a 409) when the connection changed since it was read.
+pub(crate) async fn store(
+    state: &AppState,
+    org_id: OrgId,
+    actor: &Actor,
+    provider: &Provider,
+    decision: Decision,
+    secrets: Secrets,
+) -> ApiResult<Connection> {
+    let txn = state.db.begin().await.map_err(StoreError::from)?;
+    let saved = store_in(&txn, org_id, actor, provider, decision, secrets).await?;
+    txn.commit().await.map_err(StoreError::from)?;
+    Ok(saved)
+}
+
+/// The writes of `store` inside a transaction the caller owns and may add to.
+pub(crate) async fn store_in(
+    txn: &DatabaseTransaction,
+    org_id: OrgId,
+    actor: &Actor,
+    provider: &Provider,
+    decision: Decision,
+    secrets: Secrets,
+) -> ApiResult<Connection> {
+    let Decision {
+        connection,
+        event,
+        notice,
+        forget_secrets,
+    } = decision;
+    let remove = if forget_secrets {
+        Removal::All
+    } else if secrets.remove.is_empty() {
+        Removal::Nothing
+    } else {
+        Removal::Fields(secrets.remove)
+    };
+    let saved = connections::save(
+        txn,
+        org_id,
+        ConnectionWrite {
+            connection,
+            put: secrets.put,
+            remove,
+            event: &event,
+            actor,
+        },
+    )
+    .await?;
+    if let Some(notice) = notice {
+        // Notifications are written to the outbox here, in the status change's transaction.
+        match &notice {
+            Notice::Broken { status, problem } => tracing::info!(
+                provider = %provider.id, status = %status, code = %problem.code,
+                "connection needs attention"
+            ),
+            Notice::Recovered { from } => {
+                tracing::info!(provider = %provider.id, from = %from, "connection recovered")
+            }
+        }
+    }
+    Ok(saved)
+}

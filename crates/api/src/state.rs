@@ -1,0 +1,23 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use domain::crypto::KeyRing;
+use domain::oauth::StateSigner;
+use domain::registry::Registry;
+use persistence::DatabaseConnection;
+
+use crate::auth::JwtKeys;
+use crate::config::Settings;
+use crate::outbound::ProviderHttp;
+
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub registry: Arc<Registry>,
+    pub keys: Arc<KeyRing>,
+    pub jwt: JwtKeys,
+    /// Signs OAuth state tokens.
+    pub states: StateSigner,
+    pub http: ProviderHttp,
+    pub settings: Arc<Settings>,
+}

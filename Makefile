@@ -5,6 +5,12 @@
 CARGO ?= cargo
 # cargo-nextest runs each test in its own process; plain cargo test is the fallback.
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo "nextest run" || echo "test")
+# The SQLite run leaves out the suites that need PostgreSQL itself (module postgres_only).
+ifeq ($(NEXTEST),test)
+WITHOUT_POSTGRES_ONLY := -- --skip postgres_only::
+else
+WITHOUT_POSTGRES_ONLY := -E 'not test(/^postgres_only::/)'
+endif
 
 # The real OAuth 2 server the API tests connect to (npm, pinned by its lock file).
 OAUTH_PEER := tests/oauth-peer/node_modules/.package-lock.json
@@ -28,7 +34,7 @@ $(OAUTH_PEER): tests/oauth-peer/package.json tests/oauth-peer/package-lock.json
 
 test-sqlite: $(OAUTH_PEER)
 	@echo "==> Rust suites on SQLite"
-	$(CARGO) $(NEXTEST) --workspace
+	$(CARGO) $(NEXTEST) --workspace $(WITHOUT_POSTGRES_ONLY)
 
 test-postgres: $(OAUTH_PEER)
 	@echo "==> Rust suites on PostgreSQL"

@@ -58,3 +58,29 @@ pub fn query_config() -> web::QueryConfig {
         .into()
     })
 }
+
+/// A JSON body that may be left out: an empty body is `T::default()`; anything else must be
+/// JSON that fits, with the same answers as every other body (400 malformed, 415 not JSON, 422
+/// unknown or wrong fields).
+pub(crate) fn optional_json<T: serde::de::DeserializeOwned + Default>(
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    if body.len() > JSON_LIMIT {
+        return Err(json_error(JsonPayloadError::Overflow { limit: JSON_LIMIT }));
+    }
+    let is_json = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .is_some_and(|v| v == "application/json" || v.ends_with("+json"));
+    if !is_json {
+        return Err(json_error(JsonPayloadError::ContentType));
+    }
+    serde_json::from_slice(body).map_err(|e| json_error(JsonPayloadError::Deserialize(e)))
+}

@@ -86,15 +86,13 @@ pub async fn revoke(
     Ok(result.rows_affected == 1)
 }
 
-/// The live key for a presented key's hash, restricted to the organization in the path: a key
-/// only ever opens its own organization.
+/// The live key whose hash was presented, in whichever organization holds it: the key itself
+/// is the capability. The caller compares its organization with the one asked for.
 pub async fn find_live(
     db: &impl ConnectionTrait,
-    org_id: OrgId,
     key_hash: &str,
 ) -> Result<Option<ApiKey>, StoreError> {
     Ok(api_keys::Entity::find()
-        .filter(api_keys::Column::OrgId.eq(org_id.0))
         .filter(api_keys::Column::KeyHash.eq(key_hash))
         .filter(api_keys::Column::RevokedAt.is_null())
         .one(db)

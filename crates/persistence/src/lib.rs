@@ -2,7 +2,8 @@
 //! touches tenant data takes the organization id first and filters by it; there is no
 //! unscoped twin. The only reads across organizations are named `platform_*` and serve the
 //! platform admins' readiness page, plus two that a capability or a uniqueness rule needs:
-//! an invitation found by its token's hash, and which custom domains another organization holds.
+//! an invitation or an API key found by its token's hash, and which custom domains another
+//! organization holds.
 
 pub mod api_keys;
 pub mod connections;

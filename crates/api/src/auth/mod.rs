@@ -15,6 +15,9 @@ pub use tenant::{
 
 use sha2_digest::sha256_hex;
 
+/// Every organization API key starts with this.
+pub const API_KEY_PREFIX: &str = "pb_";
+
 /// Hex SHA-256, for tokens and keys that are stored only as hashes.
 pub fn hash_token(token: &str) -> String {
     sha256_hex(token.as_bytes())

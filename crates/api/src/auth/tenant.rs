@@ -119,14 +119,16 @@ impl FromRequest for AuthUser {
 async fn authenticate(req: &HttpRequest, org_id: OrgId) -> Result<TenantContext, ApiError> {
     let state = state(req)?;
     let token = bearer(req).ok_or_else(unauthenticated)?;
-    if token.starts_with(crate::routes::api_keys::KEY_PREFIX) {
-        let key: ApiKey = api_keys::find_live(&state.db, org_id, &super::hash_token(token))
+    if token.starts_with(super::API_KEY_PREFIX) {
+        let key: ApiKey = api_keys::find_live(&state.db, &super::hash_token(token))
             .await?
             .ok_or_else(|| {
-                ApiError::unauthorized(
-                    "This API key is not valid for this organization, or it was revoked.",
-                )
+                ApiError::unauthorized("This API key is not valid, or it was revoked.")
             })?;
+        // A key opens only its own organization; every other one does not exist for it.
+        if key.org_id != org_id {
+            return Err(no_such_org());
+        }
         // "Last used" to the minute is enough; it spares a write on most requests.
         let stale = key
             .last_used_at

@@ -15,9 +15,6 @@ use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::state::AppState;
 use crate::validation::validated;
 
-/// Every organization API key starts with this.
-pub const KEY_PREFIX: &str = "pb_";
-
 #[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyIn {
@@ -109,7 +106,7 @@ pub async fn create(
             format!("Choose one or both of `{SCOPE_READ}` and `{SCOPE_WRITE}`."),
         )]));
     }
-    let secret = format!("{KEY_PREFIX}{}", random_token(32)?);
+    let secret = format!("{}{}", crate::auth::API_KEY_PREFIX, random_token(32)?);
     let prefix: String = secret.chars().take(10).collect();
     let key = api_keys::create(
         &state.db,

@@ -49,9 +49,11 @@ pub async fn start(
     state: web::Data<AppState>,
     admin: OrgAdmin,
     path: web::Path<(uuid::Uuid, String)>,
-    body: Option<web::Json<OAuthStartIn>>,
+    req: HttpRequest,
+    body: web::Bytes,
 ) -> ApiResult<web::Json<OAuthStartOut>> {
-    let input = body.map(web::Json::into_inner).unwrap_or_default();
+    // The body may be left out; when it is sent it is held to the same rules as any other.
+    let input: OAuthStartIn = crate::request_errors::optional_json(&req, &body)?;
     let started = oauth::start(
         &state,
         &admin.0,

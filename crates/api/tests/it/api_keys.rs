@@ -50,11 +50,17 @@ async fn partner_keys_open_their_own_organization_only() {
     .await;
     problem(app.get(&keys, &secret).await, 403).await;
 
-    // Another organization's routes stay closed to this key.
+    // Another organization does not exist for this key, as for any non-member.
     let (_, other_org) = app.owner_with_org().await;
     problem(
         app.get(&format!("/api/v1/orgs/{other_org}/integrations"), &secret)
             .await,
+        404,
+    )
+    .await;
+    // A key nobody issued is not a key at all.
+    problem(
+        app.get(&integrations, "pb_not-a-key-anyone-issued").await,
         401,
     )
     .await;

@@ -16,6 +16,7 @@ mod oauth_server;
 mod onboarding;
 mod openapi;
 mod platform;
+mod postgres_only;
 mod providers;
 mod sandbox;
 mod secrets;

@@ -223,6 +223,57 @@ async fn start_is_for_admins_of_this_organization_with_a_local_return_path() {
     assert!(app.raw_rows("SELECT id FROM oauth_states").await.is_empty());
 }
 
+#[tokio::test]
+async fn start_holds_its_body_to_the_rules_of_every_other_body() {
+    let app = app_with_platform_apps().await;
+    let (owner, org) = app.owner_with_org().await;
+    let url = app.url(&format!(
+        "/api/v1/orgs/{org}/integrations/slack/oauth/start"
+    ));
+    let send = |body: &'static str, content_type: &'static str| {
+        app.client
+            .post(&url)
+            .bearer_auth(&owner.token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let malformed = problem(
+        send("{\"return_to\":", "application/json").await.unwrap(),
+        400,
+    )
+    .await;
+    assert_eq!(malformed["code"], "malformed_json");
+    let unknown = problem(
+        send(r#"{"return_too": "/settings"}"#, "application/json")
+            .await
+            .unwrap(),
+        422,
+    )
+    .await;
+    assert_eq!(unknown["code"], "invalid_body");
+    assert!(
+        unknown["detail"].as_str().unwrap().contains("return_too"),
+        "{unknown}"
+    );
+    problem(
+        send(r#"{"return_to": "/x"}"#, "text/plain").await.unwrap(),
+        415,
+    )
+    .await;
+    assert!(app.raw_rows("SELECT id FROM oauth_states").await.is_empty());
+
+    // No body at all is still fine: there is nothing to say.
+    let empty = app
+        .client
+        .post(&url)
+        .bearer_auth(&owner.token)
+        .send()
+        .await
+        .unwrap();
+    json_body(empty, 200).await;
+}
+
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 

@@ -9,7 +9,7 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::{Context, bail};
-use domain::crypto::{CryptoError, KeyRing, SecretAad};
+use domain::crypto::{CryptoError, KeyRing, Purpose, PurposeKey, SecretAad};
 use domain::oauth::StateSigner;
 use domain::registry::Registry;
 use persistence::DatabaseConnection;
@@ -101,8 +101,14 @@ impl Application {
             db,
             registry,
             keys: Arc::new(keys),
-            jwt: JwtKeys::new(&settings.jwt_secret),
-            states: StateSigner::new(&settings.jwt_secret),
+            jwt: JwtKeys::new(&PurposeKey::derive(
+                &settings.jwt_secret,
+                Purpose::AccessTokens,
+            )),
+            states: StateSigner::new(&PurposeKey::derive(
+                &settings.jwt_secret,
+                Purpose::OAuthState,
+            )),
             http: ProviderHttp::new(settings.provider_timeout, settings.allow_private_network)?,
             settings: Arc::new(settings),
         });

@@ -293,3 +293,89 @@ mod tests {
         assert!(!shown.contains(e.split_once(':').unwrap().1));
     }
 }
+
+/// What a key derived from the server secret (`PLUGBOARD_JWT_SECRET`) is for. Each purpose has
+/// its own HKDF label, so a key of one purpose never verifies another's tokens, and one purpose
+/// can move to a new label (or a secret of its own) without touching the others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// Signing user access tokens (HS256).
+    AccessTokens,
+    /// The HMAC on OAuth `state` values.
+    OAuthState,
+    /// The provider sandbox's codes and tokens.
+    SandboxGrants,
+}
+
+impl Purpose {
+    fn label(self) -> &'static [u8] {
+        match self {
+            Purpose::AccessTokens => b"plugboard access tokens v1",
+            Purpose::OAuthState => b"plugboard oauth state v1",
+            Purpose::SandboxGrants => b"plugboard sandbox grants v1",
+        }
+    }
+}
+
+/// A 256-bit key for one purpose, derived with HKDF-SHA256. Its `Debug` shows no key material.
+pub struct PurposeKey {
+    purpose: Purpose,
+    bytes: [u8; 32],
+}
+
+impl PurposeKey {
+    pub fn derive(server_secret: &SecretString, purpose: Purpose) -> PurposeKey {
+        let salt = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, b"plugboard");
+        let prk = salt.extract(server_secret.expose_secret().as_bytes());
+        let mut bytes = [0u8; 32];
+        // Expanding 32 bytes of SHA-256 output cannot fail (the limit is 255 × 32).
+        if let Ok(okm) = prk.expand(&[purpose.label()], ring::hkdf::HKDF_SHA256) {
+            let _ = okm.fill(&mut bytes);
+        }
+        PurposeKey { purpose, bytes }
+    }
+
+    pub fn expose(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl fmt::Debug for PurposeKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PurposeKey")
+            .field("purpose", &self.purpose)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod purpose_tests {
+    use super::*;
+
+    #[test]
+    fn each_purpose_gets_its_own_key_from_one_secret() {
+        let secret = SecretString::from("s".repeat(48));
+        let keys = [
+            Purpose::AccessTokens,
+            Purpose::OAuthState,
+            Purpose::SandboxGrants,
+        ]
+        .map(|p| PurposeKey::derive(&secret, p).expose().to_vec());
+        assert_ne!(keys[0], keys[1]);
+        assert_ne!(keys[1], keys[2]);
+        assert_ne!(keys[0], keys[2]);
+        assert!(keys.iter().all(|k| k.iter().any(|b| *b != 0)));
+        assert_eq!(
+            PurposeKey::derive(&secret, Purpose::OAuthState).expose(),
+            keys[1].as_slice(),
+            "derivation is stable across restarts"
+        );
+        let other = SecretString::from("t".repeat(48));
+        assert_ne!(
+            PurposeKey::derive(&other, Purpose::OAuthState).expose(),
+            keys[1].as_slice()
+        );
+        let shown = format!("{:?}", PurposeKey::derive(&secret, Purpose::AccessTokens));
+        assert!(!shown.contains(&format!("{:?}", &keys[0][..4])), "{shown}");
+    }
+}

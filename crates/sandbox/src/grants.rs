@@ -4,6 +4,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
+use domain::crypto::PurposeKey;
 use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
@@ -91,13 +92,10 @@ pub struct Signer {
 }
 
 impl Signer {
-    pub fn new(secret: &[u8]) -> Signer {
-        let derived = hmac::sign(
-            &hmac::Key::new(hmac::HMAC_SHA256, b"plugboard sandbox grants v1"),
-            secret,
-        );
+    /// Signs with the sandbox-grant key derived from the server secret.
+    pub fn new(key: &PurposeKey) -> Signer {
         Signer {
-            key: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()),
+            key: hmac::Key::new(hmac::HMAC_SHA256, key.expose()),
         }
     }
 
@@ -124,10 +122,19 @@ impl Signer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use domain::crypto::Purpose;
+    use secrecy::SecretString;
+
+    fn signer_for(secret: &str) -> Signer {
+        Signer::new(&PurposeKey::derive(
+            &SecretString::from(secret.to_owned()),
+            Purpose::SandboxGrants,
+        ))
+    }
 
     #[test]
     fn a_grant_opens_only_as_itself() {
-        let signer = Signer::new(b"secret");
+        let signer = signer_for("secret");
         let grant = Grant::new(Kind::Access, "slack", "", "chat:write", None);
         let text = signer.seal(&grant);
         assert!(text.starts_with("sbx_at."));
@@ -135,7 +142,7 @@ mod tests {
         assert!(signer.open(&text, Kind::Refresh, "slack").is_none());
         assert!(signer.open(&text, Kind::Access, "meta_ads").is_none());
         assert!(
-            Signer::new(b"other")
+            signer_for("other")
                 .open(&text, Kind::Access, "slack")
                 .is_none()
         );

@@ -21,6 +21,7 @@ use std::time::Duration;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
+use domain::crypto::{Purpose, PurposeKey};
 use domain::registry::{Provider, Registry};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -91,8 +92,7 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn new(config: SandboxConfig) -> Sandbox {
-        use secrecy::ExposeSecret;
-        let signer = Signer::new(config.secret.expose_secret().as_bytes());
+        let signer = Signer::new(&PurposeKey::derive(&config.secret, Purpose::SandboxGrants));
         Sandbox {
             config,
             signer,

@@ -1,7 +1,7 @@
 use chrono::Utc;
 use domain::UserId;
+use domain::crypto::PurposeKey;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
-use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 const ISSUER: &str = "plugboard";
@@ -25,8 +25,9 @@ pub struct JwtKeys {
 }
 
 impl JwtKeys {
-    pub fn new(secret: &SecretString) -> JwtKeys {
-        let bytes = secret.expose_secret().as_bytes();
+    /// Signs with the access-token key derived from the server secret.
+    pub fn new(key: &PurposeKey) -> JwtKeys {
+        let bytes = key.expose();
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
@@ -62,14 +63,20 @@ impl JwtKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use domain::crypto::Purpose;
+    use secrecy::SecretString;
+
+    fn key(fill: &str) -> PurposeKey {
+        PurposeKey::derive(&SecretString::from(fill.repeat(48)), Purpose::AccessTokens)
+    }
 
     #[test]
     fn round_trips_and_refuses_other_secrets() {
-        let keys = JwtKeys::new(&SecretString::from("a".repeat(48)));
+        let keys = JwtKeys::new(&key("a"));
         let user = UserId::new();
         let token = keys.issue(user).unwrap();
         assert_eq!(keys.check(&token), Some(user));
-        let other = JwtKeys::new(&SecretString::from("b".repeat(48)));
+        let other = JwtKeys::new(&key("b"));
         assert_eq!(other.check(&token), None);
         assert_eq!(keys.check("not.a.token"), None);
     }

@@ -28,14 +28,10 @@ pub struct StateSigner {
 }
 
 impl StateSigner {
-    /// Derives the signing key from the server secret, separated by purpose.
-    pub fn new(server_secret: &SecretString) -> StateSigner {
-        let derived = hmac::sign(
-            &hmac::Key::new(hmac::HMAC_SHA256, b"plugboard oauth state v1"),
-            server_secret.expose_secret().as_bytes(),
-        );
+    /// Signs with the OAuth-state key derived from the server secret.
+    pub fn new(key: &crate::crypto::PurposeKey) -> StateSigner {
         StateSigner {
-            key: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()),
+            key: hmac::Key::new(hmac::HMAC_SHA256, key.expose()),
         }
     }
 

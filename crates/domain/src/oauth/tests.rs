@@ -1,10 +1,14 @@
 use serde_json::json;
 
 use super::*;
+use crate::crypto::{Purpose, PurposeKey};
 use crate::registry::Registry;
 
 fn signer() -> StateSigner {
-    StateSigner::new(&SecretString::from("server-secret".to_owned()))
+    StateSigner::new(&PurposeKey::derive(
+        &SecretString::from("server-secret".to_owned()),
+        Purpose::OAuthState,
+    ))
 }
 
 #[test]
@@ -16,7 +20,10 @@ fn states_are_bound_to_their_provider_and_unforgeable() {
         !signer.is_genuine("shopify", &state),
         "another provider's callback refuses it"
     );
-    let other = StateSigner::new(&SecretString::from("another-secret".to_owned()));
+    let other = StateSigner::new(&PurposeKey::derive(
+        &SecretString::from("another-secret".to_owned()),
+        Purpose::OAuthState,
+    ));
     assert!(!other.is_genuine("slack", &state));
     let (nonce, _) = state.split_once('.').unwrap();
     assert!(!signer.is_genuine("slack", &format!("{nonce}.AAAA")));

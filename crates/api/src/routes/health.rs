@@ -10,11 +10,22 @@ pub struct HealthOut {
     pub status: &'static str,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct LiveOut {
+    pub status: &'static str,
+    /// The provider sandbox is on: every provider points at it, not at the real service
+    /// (the SPA shows a banner on every page).
+    pub sandbox: bool,
+}
+
 /// The process is alive.
-#[utoipa::path(tag = "operations", responses((status = 200, body = HealthOut)))]
+#[utoipa::path(tag = "operations", responses((status = 200, body = LiveOut)))]
 #[get("/healthz")]
-pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(HealthOut { status: "ok" })
+pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(LiveOut {
+        status: "ok",
+        sandbox: state.settings.sandbox,
+    })
 }
 
 /// The database answers; load balancers send traffic only when this is 200.

@@ -100,7 +100,12 @@ async fn health_readiness_and_request_ids() {
     let app = spawn_app().await;
     let health = app.request(Method::GET, "/healthz", None, None).await;
     assert!(health.headers().get("x-request-id").is_some());
-    assert_eq!(json_body(health, 200).await["status"], "ok");
+    let health = json_body(health, 200).await;
+    assert_eq!(health["status"], "ok");
+    assert_eq!(
+        health["sandbox"], false,
+        "the sandbox is off unless asked for"
+    );
     assert_eq!(
         json_body(app.request(Method::GET, "/readyz", None, None).await, 200).await["status"],
         "ready"

@@ -2,6 +2,7 @@
 //! back through the callback; then refreshes and the failures the sandbox can be told to show.
 
 use domain::registry::{Level, Registry};
+use reqwest::Method;
 use serde_json::{Value, json};
 use url::Url;
 
@@ -13,6 +14,13 @@ async fn sandbox_app() -> TestApp {
         ..Options::default()
     })
     .await
+}
+
+#[tokio::test]
+async fn health_says_the_sandbox_is_on() {
+    let app = sandbox_app().await;
+    let health = json_body(app.request(Method::GET, "/healthz", None, None).await, 200).await;
+    assert_eq!(health["sandbox"], true);
 }
 
 /// Starts OAuth and answers the sandbox's consent URL.

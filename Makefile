@@ -1,6 +1,6 @@
 # Plugboard: `make run` starts the product on the embedded SQLite default; `make test` runs
-# every check (format, lints, the Rust suites on SQLite and on PostgreSQL, the quick start
-# end to end against the built binary).
+# every check (format, lints, the SPA's type check, lint and unit tests, the Rust suites on
+# SQLite and on PostgreSQL, the quick start end to end, the SPA in Chromium against the binary).
 
 CARGO ?= cargo
 # cargo-nextest runs each test in its own process; plain cargo test is the fallback.
@@ -14,16 +14,25 @@ endif
 
 # The real OAuth 2 server the API tests connect to (npm, pinned by its lock file).
 OAUTH_PEER := tests/oauth-peer/node_modules/.package-lock.json
+# The SPA's tools (npm, pinned by frontend/package-lock.json).
+WEB_DEPS := frontend/node_modules/.package-lock.json
 
-.PHONY: run build test lint test-sqlite test-postgres test-e2e openapi
+.PHONY: run build web test lint test-sqlite test-postgres test-e2e test-web test-browser openapi
 
-run:
+# One URL for the whole product: the binary serves the built SPA (frontend/dist) and the API.
+run: web
 	$(CARGO) run --bin plugboard -- serve
+
+$(WEB_DEPS): frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+
+web: $(WEB_DEPS)
+	cd frontend && npm run build
 
 build:
 	$(CARGO) build --workspace
 
-test: lint test-sqlite test-postgres test-e2e
+test: lint test-web test-sqlite test-postgres test-e2e test-browser
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -45,5 +54,15 @@ test-e2e:
 	$(CARGO) build --bin plugboard
 	python3 tests/quickstart.py target/debug/plugboard
 
+test-web: $(WEB_DEPS)
+	@echo "==> SPA: type check, lint, generated client up to date, unit tests"
+	cd frontend && npm run typecheck && npm run lint && npm run check-client && npm test
+
+test-browser: web
+	@echo "==> SPA in Chromium against the built binary (journeys, accessibility, screenshots)"
+	$(CARGO) build --bin plugboard
+	cd frontend && npm run e2e
+
 openapi:
 	$(CARGO) run -q --bin plugboard -- openapi > openapi/openapi.json
+	cd frontend && npm run gen

@@ -1,0 +1,8 @@
+export function Spinner({ label }: { label: string }) {
+  return (
+    <span className="spinner-wrap" role="status">
+      <span className="spinner" aria-hidden="true" />
+      {label}
+    </span>
+  );
+}

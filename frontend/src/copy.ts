@@ -1,0 +1,62 @@
+// The product's words in one place.
+
+export const statusText: Record<string, string> = {
+  connected: "Connected",
+  not_connected: "Not connected",
+  expired: "Expired",
+  error: "Error",
+  disabled: "Disabled",
+};
+
+/** Category titles and descriptions for the hub's groups. */
+export const categoryText: Record<string, { title: string; description: string }> = {
+  commerce: { title: "Commerce", description: "Your store's products, orders and checkout" },
+  payments: { title: "Payments", description: "Payments, payouts and bank verification" },
+  advertising: { title: "Advertising Platforms", description: "Track conversions and sync ad spend" },
+  analytics: { title: "Analytics", description: "Web analytics and tracking" },
+  marketing: { title: "Marketing", description: "Email and SMS marketing" },
+  reviews: { title: "Reviews", description: "Product reviews and UGC" },
+  communication: { title: "Communication", description: "Notifications and messaging" },
+  video_media: { title: "Video & Media", description: "Video hosting and transcription" },
+  productivity: { title: "Productivity", description: "File storage and scheduling" },
+  surveys: { title: "Surveys & Feedback", description: "Post-purchase surveys and customer feedback" },
+  monitoring: { title: "Monitoring & Analytics", description: "Session recording, errors and behavioral analytics" },
+  ai: { title: "AI", description: "Models and assistants" },
+  crm: { title: "CRM", description: "Customers and deals" },
+  social: { title: "Social", description: "Social networks and communities" },
+};
+
+/** What an OAuth callback's `code` means, in a sentence that says what to do. */
+export const oauthFailure: Record<string, string> = {
+  access_denied: "The connection was not approved. Connect again and choose Approve on the provider's page.",
+  invalid_state: "The connection request was not recognised or was already used. Start the connection again from this page.",
+  state_expired: "The connection request expired (they last 10 minutes). Start the connection again.",
+  missing_code: "The provider did not send an authorization code back. Start the connection again.",
+  invalid_hmac: "The provider's answer could not be verified. Start the connection again; if it keeps failing, contact support.",
+  token_refused: "The provider refused to issue a token. Check the app's settings with the provider, then connect again.",
+  authorization_failed: "The provider could not complete the authorization. Try connecting again.",
+  provider_unavailable: "The provider did not answer. Wait a minute and connect again.",
+  platform_not_ready: "This provider is not set up on the platform yet. Ask a platform administrator to configure it.",
+};
+
+export function oauthFailureSentence(code: string | null | undefined): string {
+  return (code && oauthFailure[code]) ?? "The connection did not complete. Try connecting again.";
+}
+
+export const stepTitles: Record<string, string> = {
+  basic_info: "Basic information",
+  connect_shopify: "Connect Shopify",
+  domains: "Domains",
+  payments: "Payments",
+  integrations: "Connect integrations",
+  features: "Features",
+  import_products: "Import products",
+  invite_users: "Invite users",
+  review_launch: "Review & launch",
+};
+
+export const integrationsBanner =
+  "All integrations are optional. Connect what you need now, or configure later in Settings → Integrations.";
+
+export const sandboxBanner =
+  "The provider sandbox is on: every provider points at Plugboard's stand-in, not at the real service.";

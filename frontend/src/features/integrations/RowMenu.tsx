@@ -1,0 +1,104 @@
+import * as Menu from "@radix-ui/react-dropdown-menu";
+import { useState } from "react";
+import { Link, useNavigate } from "react-router";
+import type { Integration, Provider } from "../../api/types";
+import { ConfirmDialog } from "../../components/Modal";
+import { useToast } from "../../components/Toasts";
+import { errorSentence } from "../../api/client";
+import { useDisconnect, usePatchIntegration, useStartOAuth, useTestIntegration } from "./queries";
+
+interface Props {
+  orgId: string;
+  integration: Integration;
+  provider: Provider | undefined;
+}
+
+/** Configure / Test / Disable or Enable / Reconnect / Disconnect for one connection. */
+export function RowMenu({ orgId, integration, provider }: Props) {
+  const toast = useToast();
+  const navigate = useNavigate();
+  const [confirming, setConfirming] = useState(false);
+  const test = useTestIntegration(orgId);
+  const patch = usePatchIntegration(orgId);
+  const disconnect = useDisconnect(orgId);
+  const oauth = useStartOAuth(orgId);
+  const name = integration.name;
+  const page = `/settings/integrations/${integration.provider}`;
+
+  async function run(label: string | null, action: () => Promise<unknown>) {
+    try {
+      await action();
+      if (label) toast(label, "success");
+    } catch (e) {
+      toast(`${name}: that did not work.`, "error", errorSentence(e));
+    }
+  }
+
+  function reconnect() {
+    const needsForm = integration.auth_type !== "oauth2" || (provider?.fields ?? []).some((f) => f.before_consent);
+    if (!needsForm) oauth.mutate({ provider: integration.provider, returnTo: "/settings/integrations" });
+    else navigate(`${page}?reconnect=1`);
+  }
+
+  return (
+    <>
+      <Menu.Root>
+        <Menu.Trigger className="btn btn-small" aria-label={`Actions for ${name}`}>
+          {test.isPending || patch.isPending || oauth.isPending ? "Working…" : "Actions ▾"}
+        </Menu.Trigger>
+        <Menu.Portal>
+          <Menu.Content className="menu" align="end" sideOffset={4}>
+            <Menu.Item className="menu-item" asChild>
+              <Link to={page}>Configure</Link>
+            </Menu.Item>
+            <Menu.Item
+              className="menu-item"
+              onSelect={() =>
+                run(null, async () => {
+                  const result = await test.mutateAsync(integration.provider);
+                  if (result.ok) toast(`${name} works.`, "success", result.message);
+                  else toast(`${name} test failed.`, "error", result.message);
+                })
+              }
+            >
+              Test
+            </Menu.Item>
+            {integration.enabled ? (
+              <Menu.Item
+                className="menu-item"
+                onSelect={() => run(`${name} is disabled.`, () => patch.mutateAsync({ provider: integration.provider, enabled: false }))}
+              >
+                Disable
+              </Menu.Item>
+            ) : (
+              <Menu.Item
+                className="menu-item"
+                onSelect={() => run(`${name} is enabled.`, () => patch.mutateAsync({ provider: integration.provider, enabled: true }))}
+              >
+                Enable
+              </Menu.Item>
+            )}
+            <Menu.Item className="menu-item" onSelect={reconnect}>
+              Reconnect
+            </Menu.Item>
+            <Menu.Separator className="menu-sep" />
+            <Menu.Item className="menu-item menu-danger" onSelect={() => setConfirming(true)}>
+              Disconnect
+            </Menu.Item>
+          </Menu.Content>
+        </Menu.Portal>
+      </Menu.Root>
+      <ConfirmDialog
+        open={confirming}
+        onOpenChange={setConfirming}
+        title={`Disconnect ${name}?`}
+        description="Its credentials are deleted and the features it drives stop. The history stays; you can connect again later."
+        confirmLabel="Disconnect"
+        busy={disconnect.isPending}
+        onConfirm={() =>
+          run(`${name} is disconnected.`, () => disconnect.mutateAsync(integration.provider)).then(() => setConfirming(false))
+        }
+      />
+    </>
+  );
+}

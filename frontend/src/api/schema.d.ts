@@ -2026,6 +2026,11 @@ export interface components {
             configured: boolean;
             name: string;
         };
+        /**
+         * @description Every `code` a problem answer can carry: stable, machine-readable, one per kind of problem.
+         * @enum {string}
+         */
+        ErrorCode: "account_not_found" | "address_not_allowed" | "already_invited" | "already_member" | "body_too_large" | "conflict" | "connection_required" | "credentials_rejected" | "credentials_unreadable" | "database_unavailable" | "domain_taken" | "duplicate_invitation" | "email_taken" | "forbidden" | "internal_error" | "invalid_body" | "invalid_query" | "invitation_accepted" | "invitation_expired" | "invitation_revoked" | "invitation_used" | "last_owner" | "malformed_json" | "method_not_allowed" | "missing_values" | "no_refresh_token" | "not_connected" | "not_found" | "not_oauth" | "platform_level" | "platform_not_ready" | "provider_rate_limited" | "provider_refused" | "provider_timeout" | "provider_unavailable" | "provider_unreachable" | "refresh_in_progress" | "refresh_refused" | "shopify_not_connected" | "shopify_token_rejected" | "step_required" | "steps_missing" | "stripe_not_connected" | "tenant_level" | "token_expired" | "unauthorized" | "unexpected_redirect" | "unknown_user" | "unreadable_body" | "unsupported_media_type" | "validation_failed";
         EventOut: {
             /** @description `connect`, `configure`, `test`, `refresh`, `health_check`, `enable`, `disable`, `disconnect`, `sync` or `notification`. */
             action: string;
@@ -2508,7 +2513,7 @@ export interface components {
         /** @description An RFC 9457 problem document. */
         Problem: {
             /** @description Stable and machine-readable. */
-            code: string;
+            code: components["schemas"]["ErrorCode"];
             detail: string;
             errors?: components["schemas"]["FieldError"][];
             /** Format: int32 */

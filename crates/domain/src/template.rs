@@ -97,6 +97,23 @@ pub fn render<'v>(
     Ok(out)
 }
 
+/// Writes `value` for every `{name}` and leaves every other placeholder as it is.
+pub fn fill(template: &str, name: &str, value: &str) -> String {
+    let mut out = String::with_capacity(template.len());
+    for piece in pieces(template) {
+        match piece {
+            Piece::Text(text) => out.push_str(text),
+            Piece::Placeholder(found) if found == name => out.push_str(value),
+            Piece::Placeholder(other) => {
+                out.push('{');
+                out.push_str(other);
+                out.push('}');
+            }
+        }
+    }
+    out
+}
+
 fn url_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
@@ -135,6 +152,22 @@ mod tests {
         assert_eq!(got, "https://x.example/api/v1/a%2F..%2Fb?q=a%20b");
         let body = render(r#"{"k":"{v}"}"#, |_| Some(("a\"b", Escape::Json))).unwrap();
         assert_eq!(body, r#"{"k":"a\"b"}"#);
+    }
+
+    #[test]
+    fn fill_writes_one_placeholder_and_keeps_the_rest() {
+        assert_eq!(
+            fill(
+                "https://{shop}/admin/api/{api_version}/x?v={api_version}",
+                "api_version",
+                "2026-10"
+            ),
+            "https://{shop}/admin/api/2026-10/x?v=2026-10"
+        );
+        assert_eq!(
+            fill(r#"{"q":"{ shop { name } }"}"#, "api_version", "1"),
+            r#"{"q":"{ shop { name } }"}"#
+        );
     }
 
     #[test]

@@ -2,15 +2,18 @@
 //! `providers.toml` and validated once at start.
 
 mod validate;
+pub mod versions;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
+use chrono::NaiveDate;
 use regex::Regex;
 use serde::Deserialize;
 use url::Url;
 
 pub use validate::RegistryError;
+pub use versions::VersionPin;
 
 const BUILTIN: &str = include_str!("../../providers.toml");
 
@@ -279,6 +282,8 @@ pub struct Field {
     /// Needed before the consent screen (e.g. the shop of a Shopify store).
     #[serde(default)]
     pub before_consent: bool,
+    /// The value used when none is given (a select field's usual option).
+    pub default: Option<String>,
     #[serde(skip)]
     regex: Option<Regex>,
 }
@@ -342,12 +347,23 @@ pub struct BasicTemplate {
     pub password: String,
 }
 
-/// A value the answer must hold for the credentials to count as good (Slack's `ok: true`).
+/// A value the answer must hold for the credentials to count as good (Slack's `ok: true`);
+/// without `equals`, the pointer must lead to a value that is not null (a GraphQL `data`).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SuccessCheck {
     pub pointer: String,
-    pub equals: serde_json::Value,
+    pub equals: Option<serde_json::Value>,
+}
+
+impl SuccessCheck {
+    pub fn holds(&self, answer: Option<&serde_json::Value>) -> bool {
+        let found = answer.and_then(|a| a.pointer(&self.pointer));
+        match &self.equals {
+            Some(expected) => found == Some(expected),
+            None => found.is_some_and(|v| !v.is_null()),
+        }
+    }
 }
 
 /// The real request that proves a connection's credentials work.
@@ -418,6 +434,21 @@ pub struct Provider {
     #[serde(default)]
     pub platform_env: Vec<String>,
     pub flag: FlagSpec,
+    /// The API version the templates pin with `{api_version}`, for a provider that versions
+    /// its API.
+    pub api_version: Option<String>,
+    /// The day the provider switches the pinned version off, as it publishes it.
+    pub sunsets_on: Option<NaiveDate>,
+    /// Said instead of a date when the provider publishes none.
+    pub sunset_note: Option<String>,
+    /// The provider's page that gives the version and its sunset (or says there is none).
+    pub version_source: Option<String>,
+    /// What else stops working at the sunset, beyond the connection check (e.g. an import).
+    pub version_breaks: Option<String>,
+    #[serde(skip)]
+    version_in_oauth: bool,
+    #[serde(skip)]
+    version_in_verify: bool,
     /// Operator-set replacement for every URL's scheme, host and port (tests, the sandbox).
     #[serde(skip)]
     pub base_url_override: Option<Url>,
@@ -445,6 +476,17 @@ impl Provider {
             Auth::Oauth2(oauth) => Some(oauth),
             _ => None,
         }
+    }
+
+    /// The pinned API version with its sunset, for a provider that versions its API.
+    pub fn version(&self) -> Option<VersionPin<'_>> {
+        Some(VersionPin {
+            provider: self,
+            version: self.api_version.as_deref()?,
+            sunsets_on: self.sunsets_on,
+            note: self.sunset_note.as_deref(),
+            source: self.version_source.as_deref().unwrap_or(&self.docs_url),
+        })
     }
 
     pub fn flag_key(&self) -> String {

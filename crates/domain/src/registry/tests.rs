@@ -1,4 +1,5 @@
 use super::*;
+use chrono::NaiveDate;
 
 fn registry() -> Registry {
     Registry::builtin().expect("the built-in registry is valid")
@@ -765,4 +766,246 @@ fn every_verify_request_builds_on_the_documented_https_host() {
             provider.id
         );
     }
+}
+
+/// A provider whose verify pins `{api_version}` in its path, with `version` as its top-level keys.
+fn versioned(version: &str) -> String {
+    one_provider(&format!(
+        r#"{version}
+{GOOD_FIELDS}
+[provider.verify]
+kind = "http"
+url = "https://api.acme.example/{{api_version}}/me"
+headers = {{ Authorization = "Bearer {{api_key}}" }}
+"#
+    ))
+    // The version keys are the provider's own: they go before its first sub-table.
+    .replacen("auth = { type = \"api_key\" }\n", "", 1)
+    .replacen(
+        "flag = { default = false }\n",
+        "flag = { default = false }\nauth = { type = \"api_key\" }\n",
+        1,
+    )
+}
+
+fn pinned(sunset: &str) -> String {
+    versioned(&format!(
+        "api_version = \"v7\"\n{sunset}\nversion_source = \"https://acme.example/versions\""
+    ))
+    .replacen("auth = { type = \"api_key\" }\n", "", 1)
+    .replacen(
+        "version_source = \"https://acme.example/versions\"\n",
+        "version_source = \"https://acme.example/versions\"\nauth = { type = \"api_key\" }\n",
+        1,
+    )
+}
+
+#[test]
+fn a_pinned_version_with_its_sunset_and_source_is_valid_and_filled_in() {
+    let text = pinned("sunsets_on = \"2031-05-01\"");
+    let registry = Registry::from_toml(&text).unwrap();
+    let acme = registry.get("acme").unwrap();
+    let Verify::Http(http) = &acme.verify else {
+        panic!("http verify");
+    };
+    assert_eq!(http.url, "https://api.acme.example/v7/me");
+    let pin = acme.version().unwrap();
+    assert_eq!(pin.version, "v7");
+    assert_eq!(pin.sunsets_on, NaiveDate::from_ymd_opt(2031, 5, 1));
+    assert_eq!(pin.source, "https://acme.example/versions");
+    assert_eq!(
+        pin.breaks(),
+        "connection tests and daily health checks stop working for every brand."
+    );
+}
+
+#[test]
+fn version_rules_speak_to_the_registry_author() {
+    let literal = one_provider(&format!(
+        "{GOOD_FIELDS}\n[provider.verify]\nkind = \"http\"\nurl = \"https://api.acme.example/v18/me\"\nheaders = {{ Authorization = \"Bearer {{api_key}}\" }}\n"
+    ));
+    assert!(
+        problem(&literal).contains("`v18` literally"),
+        "{}",
+        problem(&literal)
+    );
+    let dated_header = one_provider(&format!(
+        "{GOOD_FIELDS}\n[provider.verify]\nkind = \"http\"\nurl = \"https://api.acme.example/me\"\nheaders = {{ Authorization = \"Bearer {{api_key}}\", revision = \"2024-10-15\" }}\n"
+    ));
+    assert!(problem(&dated_header).contains("header `revision`"));
+    let unpinned = versioned("");
+    assert!(
+        problem(&unpinned).contains("pins no api_version"),
+        "{}",
+        problem(&unpinned)
+    );
+    let no_date = pinned("");
+    assert!(
+        problem(&no_date).contains("sunset_note"),
+        "{}",
+        problem(&no_date)
+    );
+    let blank_note = pinned("sunset_note = \" \"");
+    assert!(problem(&blank_note).contains("sunset_note"));
+    let no_source = pinned("sunset_note = \"Acme publishes none.\"")
+        .replace("version_source = \"https://acme.example/versions\"\n", "");
+    assert!(
+        problem(&no_source).contains("version_source"),
+        "{}",
+        problem(&no_source)
+    );
+    let repeated = pinned("sunset_note = \"Acme publishes none.\"").replace(
+        "headers = { Authorization = \"Bearer {api_key}\" }",
+        "headers = { Authorization = \"Bearer {api_key}\", Accept-Version = \"v7\" }",
+    );
+    assert!(
+        problem(&repeated).contains("repeats the version v7"),
+        "{}",
+        problem(&repeated)
+    );
+    let unused = pinned("sunset_note = \"Acme publishes none.\"").replace("{api_version}/", "");
+    assert!(
+        problem(&unused).contains("no template uses"),
+        "{}",
+        problem(&unused)
+    );
+    let orphan_date = one_provider(&format!("{GOOD_FIELDS}{GOOD_VERIFY}")).replacen(
+        "flag = { default = false }\n",
+        "flag = { default = false }\nsunsets_on = \"2030-01-01\"\n",
+        1,
+    );
+    assert!(
+        problem(&orphan_date).contains("belong to an api_version"),
+        "{}",
+        problem(&orphan_date)
+    );
+}
+
+#[test]
+fn every_versioned_builtin_pins_its_version_with_a_source() {
+    let registry = registry();
+    for provider in registry.providers() {
+        let Some(pin) = provider.version() else {
+            continue;
+        };
+        assert!(pin.source.starts_with("https://"), "{}", provider.id);
+        assert!(
+            pin.sunsets_on.is_some() || pin.note.is_some_and(|n| n.contains("publish")),
+            "{}: a date, or a note that the provider publishes none",
+            provider.id
+        );
+    }
+    let expected = [
+        ("shopify", "2026-10"),
+        ("stripe", "2026-09-30.endive"),
+        ("meta_ads", "v27.0"),
+        ("google_ads", "v26"),
+        ("tiktok_ads", "v1.3"),
+        ("klaviyo", "2026-10-15"),
+        ("linkedin", "v2"),
+        ("plaid", "2020-09-14"),
+    ];
+    for (id, version) in expected {
+        let pin = registry.get(id).unwrap().version();
+        assert_eq!(pin.map(|p| p.version), Some(version), "{id}");
+    }
+    // The version reaches the OAuth URLs too: Meta's consent and token endpoints carry it.
+    let meta = registry.get("meta_ads").unwrap().oauth().unwrap();
+    assert_eq!(
+        meta.authorize_url,
+        "https://www.facebook.com/v27.0/dialog/oauth"
+    );
+    assert_eq!(
+        meta.token_url,
+        "https://graph.facebook.com/v27.0/oauth/access_token"
+    );
+    let shopify = registry.get("shopify").unwrap().version().unwrap();
+    assert!(
+        shopify.breaks().contains("product import"),
+        "{}",
+        shopify.breaks()
+    );
+}
+
+fn day(text: &str) -> NaiveDate {
+    text.parse().unwrap()
+}
+
+/// The version clock on the real registry, today: a pinned version past its provider's sunset
+/// fails `make test`; one within 60 days is printed as a warning.
+#[test]
+fn version_clock_no_pinned_version_is_past_its_sunset() {
+    let today = chrono::Utc::now().date_naive();
+    let report = versions::clock(&registry(), today);
+    for warning in &report.warnings {
+        println!("warning: {warning}");
+    }
+    assert!(
+        report.lapsed.is_empty(),
+        "pinned API versions past their sunset on {today}:\n{}",
+        report.lapsed.join("\n")
+    );
+}
+
+#[test]
+fn version_clock_fails_past_a_sunset_and_warns_within_60_days() {
+    let registry = Registry::from_toml(&pinned("sunsets_on = \"2031-05-01\"")).unwrap();
+    let on = |d: &str| versions::clock(&registry, day(d));
+    // 61 days ahead: quiet.
+    let quiet = on("2031-03-01");
+    assert!(
+        quiet.lapsed.is_empty() && quiet.warnings.is_empty(),
+        "{quiet:?}"
+    );
+    // 60 days ahead: a warning that names the date and what breaks, no failure.
+    let soon = on("2031-03-02");
+    assert!(soon.lapsed.is_empty());
+    assert_eq!(soon.warnings.len(), 1);
+    assert!(
+        soon.warnings[0].contains("v7 on 2031-05-01 (in 60 days)"),
+        "{}",
+        soon.warnings[0]
+    );
+    assert!(
+        soon.warnings[0].contains("connection tests"),
+        "{}",
+        soon.warnings[0]
+    );
+    // The sunset day itself: requests fail from it, so the test fails.
+    let lapsed = on("2031-05-01");
+    assert_eq!(lapsed.lapsed.len(), 1, "{lapsed:?}");
+    assert!(lapsed.warnings.is_empty());
+    assert!(lapsed.lapsed[0].contains("switched off API version v7 on 2031-05-01"));
+    assert_eq!(on("2032-01-01").lapsed.len(), 1);
+    // A provider that publishes no date never trips the clock.
+    let undated =
+        Registry::from_toml(&pinned("sunset_note = \"Acme publishes no date.\"")).unwrap();
+    let report = versions::clock(&undated, day("2099-01-01"));
+    assert!(report.lapsed.is_empty() && report.warnings.is_empty());
+}
+
+#[test]
+fn the_real_registry_trips_the_clock_on_the_day_shopify_retires_its_version() {
+    let registry = registry();
+    let report = versions::clock(&registry, day("2027-10-01"));
+    assert!(
+        report
+            .lapsed
+            .iter()
+            .any(|l| l.starts_with("Shopify switched off API version 2026-10")),
+        "{report:?}"
+    );
+    let report = versions::clock(&registry, day("2027-08-15"));
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("Shopify switches off"))
+    );
+    let readiness = versions::alerts(
+        &registry,
+        day("2027-07-10"),
+        versions::READINESS_WARNING_DAYS,
+    );
+    assert!(readiness.iter().any(|a| a.pin.provider.id == "shopify"));
 }

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use regex::Regex;
 use url::Url;
 
+use super::versions::{self, LiteralVersions};
 use super::{Auth, FieldKind, Level, Provider, Verify};
 use crate::template::{self, Escape};
 
@@ -30,6 +31,7 @@ pub(super) fn validate(providers: &mut [Provider]) -> Result<(), RegistryError> 
         Regex::new(r"^[a-z][a-z0-9_]{0,31}$").map_err(|e| RegistryError::Parse(e.to_string()))?;
     let env_pattern =
         Regex::new(r"^[A-Z][A-Z0-9_]*$").map_err(|e| RegistryError::Parse(e.to_string()))?;
+    let literals = LiteralVersions::new().map_err(|e| RegistryError::Parse(e.to_string()))?;
     let mut ids = HashSet::new();
     for provider in providers.iter_mut() {
         if !id_pattern.is_match(&provider.id) {
@@ -56,8 +58,130 @@ pub(super) fn validate(providers: &mut [Provider]) -> Result<(), RegistryError> 
             }
         }
         compile_fields(provider)?;
+        check_version(provider, &literals)?;
         check_auth(provider)?;
         check_verify(provider)?;
+        versions::fill(provider);
+    }
+    Ok(())
+}
+
+/// Every template a provider has: its OAuth URLs and its verify request.
+fn templates(provider: &Provider) -> Vec<&str> {
+    let mut all: Vec<&str> = Vec::new();
+    if let Some(oauth) = provider.oauth() {
+        all.push(&oauth.authorize_url);
+        all.push(&oauth.token_url);
+    }
+    if let Verify::Http(http) = &provider.verify {
+        all.extend(versions::http_templates(http));
+    }
+    all
+}
+
+/// A provider that versions its API pins the version once, in `api_version`, with the sunset
+/// its owner publishes (or a note that it publishes none) and the page that says so; templates
+/// name it as `{api_version}`, never as a literal.
+fn check_version(provider: &Provider, literals: &LiteralVersions) -> Result<(), RegistryError> {
+    let write_placeholder = "set api_version and write {api_version} in the template";
+    // Once a version is pinned, a second, fixed marker may stay literal (Stripe's /v1 beside
+    // its dated Stripe-Version).
+    if let (Verify::Http(http), None) = (&provider.verify, &provider.api_version) {
+        if let Some(segment) = literals.in_url(&http.url) {
+            return Err(invalid(
+                provider,
+                format!(
+                    "verify.url names the API version `{segment}` literally: {write_placeholder}"
+                ),
+            ));
+        }
+        if let Some((name, _)) = http
+            .headers
+            .iter()
+            .find(|(_, value)| literals.is_header_version(value))
+        {
+            return Err(invalid(
+                provider,
+                format!(
+                    "verify header `{name}` names an API version literally: {write_placeholder}"
+                ),
+            ));
+        }
+    }
+    let all = templates(provider);
+    let uses = all.iter().any(|t| versions::uses_version(t));
+    let Some(version) = &provider.api_version else {
+        if uses {
+            return Err(invalid(
+                provider,
+                "a template uses {api_version} but the provider pins no api_version",
+            ));
+        }
+        if provider.sunsets_on.is_some()
+            || provider.sunset_note.is_some()
+            || provider.version_source.is_some()
+            || provider.version_breaks.is_some()
+        {
+            return Err(invalid(
+                provider,
+                "sunsets_on, sunset_note, version_source and version_breaks belong to an api_version",
+            ));
+        }
+        return Ok(());
+    };
+    if version.is_empty()
+        || version
+            .chars()
+            .any(|c| c.is_whitespace() || "/?#{}".contains(c))
+    {
+        return Err(invalid(
+            provider,
+            "api_version must be one word (such as v26 or 2026-10)",
+        ));
+    }
+    if !uses {
+        return Err(invalid(
+            provider,
+            "api_version is pinned but no template uses {api_version}",
+        ));
+    }
+    // The verify request names the pinned version only through the placeholder; OAuth URLs may
+    // carry an unrelated OAuth version (LinkedIn's /oauth/v2 beside its API's /v2).
+    let repeats = |text: &str| {
+        text.split(['/', '?', '&', '=', '"', ' '])
+            .any(|piece| piece == version.as_str())
+    };
+    let verify_templates: Vec<&str> = match &provider.verify {
+        Verify::Http(http) => versions::http_templates(http).collect(),
+        Verify::Format { .. } => Vec::new(),
+    };
+    if let Some(template) = verify_templates.iter().find(|t| repeats(t)) {
+        return Err(invalid(
+            provider,
+            format!("`{template}` repeats the version {version} literally: write {{api_version}}"),
+        ));
+    }
+    if provider.sunsets_on.is_none()
+        && provider
+            .sunset_note
+            .as_deref()
+            .is_none_or(|n| n.trim().is_empty())
+    {
+        return Err(invalid(
+            provider,
+            "api_version needs sunsets_on, or a sunset_note saying the provider publishes no date",
+        ));
+    }
+    if provider
+        .version_source
+        .as_deref()
+        .and_then(|u| Url::parse(u).ok())
+        .is_none_or(|u| u.scheme() != "https")
+    {
+        return Err(invalid(
+            provider,
+            "api_version needs version_source: the https page that gives the version and its sunset",
+        ));
     }
     Ok(())
 }
@@ -119,6 +243,16 @@ fn compile_fields(provider: &mut Provider) -> Result<(), RegistryError> {
     }
     for (field, regex) in provider.fields.iter_mut().zip(compiled) {
         field.regex = regex;
+    }
+    for field in &provider.fields {
+        if let Some(default) = &field.default
+            && let Err(problem) = field.check(default)
+        {
+            return Err(invalid(
+                provider,
+                format!("the default of `{}` is not valid: {problem}", field.key),
+            ));
+        }
     }
     Ok(())
 }
@@ -190,6 +324,9 @@ fn check_auth(provider: &Provider) -> Result<(), RegistryError> {
 fn known_placeholder(provider: &Provider, name: &str) -> bool {
     if let Some(env) = name.strip_prefix("env.") {
         return provider.platform_env.iter().any(|e| e == env);
+    }
+    if name == versions::PLACEHOLDER {
+        return provider.api_version.is_some();
     }
     (name == "access_token" && provider.oauth().is_some()) || provider.field(name).is_some()
 }

@@ -23,7 +23,7 @@ pub struct VerifyValues<'a> {
 impl VerifyValues<'_> {
     fn lookup<'v>(
         &'v self,
-        provider: &Provider,
+        provider: &'v Provider,
         name: &str,
         in_url: bool,
     ) -> Option<(&'v str, Escape)> {
@@ -41,7 +41,10 @@ impl VerifyValues<'_> {
         let value = if field.secret {
             self.secrets.get(name).map(|s| s.expose_secret())
         } else {
-            self.config.get(name).map(String::as_str)
+            self.config
+                .get(name)
+                .or(field.default.as_ref())
+                .map(String::as_str)
         }?;
         let escape = match (in_url, field.kind) {
             (true, FieldKind::Url | FieldKind::Host) => Escape::Raw,
@@ -159,9 +162,20 @@ pub fn build_request(
     let redirected = provider.base_url_override.is_some();
     let url = provider.redirect(url);
 
+    // A header that carries only an optional setting the brand left empty is not sent
+    // (OpenAI's organization header without an organization).
+    let unset_optional = |text: &str| {
+        template::placeholders(text).iter().any(|name| {
+            provider
+                .field(name)
+                .is_some_and(|f| !f.required && !f.secret)
+                && values.lookup(provider, name, false).is_none()
+        })
+    };
     let headers = http
         .headers
         .iter()
+        .filter(|(_, value)| !unset_optional(value))
         .map(|(name, value)| {
             Ok((
                 name.clone(),
@@ -289,19 +303,17 @@ pub fn interpret(
     };
 
     if http.expect_status.contains(&status) {
-        if let Some(check) = &http.success {
-            let holds =
-                json.as_ref().and_then(|j| j.pointer(&check.pointer)) == Some(&check.equals);
-            if !holds {
-                return failure(
-                    FailureKind::Rejected,
-                    "credentials_rejected",
-                    format!(
-                        "{name} refused these credentials{reason}. {}",
-                        what_to_do(provider)
-                    ),
-                );
-            }
+        if let Some(check) = &http.success
+            && !check.holds(json.as_ref())
+        {
+            return failure(
+                FailureKind::Rejected,
+                "credentials_rejected",
+                format!(
+                    "{name} refused these credentials{reason}. {}",
+                    what_to_do(provider)
+                ),
+            );
         }
         let read = |pointer: &Option<String>| {
             pointer

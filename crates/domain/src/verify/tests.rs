@@ -71,8 +71,9 @@ fn builds_an_oauth_request_on_the_tenants_host() {
     let req = request(shopify, &config, &BTreeMap::new(), Some(&token));
     assert_eq!(
         req.url.as_str(),
-        "https://acme.myshopify.com/admin/api/2025-01/shop.json"
+        "https://acme.myshopify.com/admin/api/2026-10/graphql.json"
     );
+    assert!(matches!(&req.body, Some(RequestBody::Json(b)) if b.contains("shop { name id }")));
     assert!(req.tenant_supplied_host);
     assert_eq!(req.headers[0].1, "shpat_secret");
 }
@@ -223,4 +224,98 @@ fn redirected_requests_keep_path_and_are_trusted() {
     );
     assert_eq!(req.url.as_str(), "http://127.0.0.1:4010/v1/models");
     assert!(req.redirected);
+}
+
+#[test]
+fn openai_sends_the_organization_only_when_one_is_saved() {
+    let registry = registry();
+    let openai = registry.get("openai").unwrap();
+    let key = secrets(&[("api_key", "sk-test-abcdefghijklmnop")]);
+    let with_org = BTreeMap::from([("organization".to_owned(), "org-acme1234".to_owned())]);
+    let req = request(openai, &with_org, &key, None);
+    assert!(
+        req.headers
+            .contains(&("OpenAI-Organization".to_owned(), "org-acme1234".to_owned())),
+        "{:?}",
+        req.headers
+    );
+    let req = request(openai, &BTreeMap::new(), &key, None);
+    assert!(
+        req.headers
+            .iter()
+            .all(|(name, _)| name != "OpenAI-Organization")
+    );
+    assert_eq!(req.headers.len(), 1);
+}
+
+#[test]
+fn sentrys_region_picks_the_host_and_defaults_to_the_us() {
+    let registry = registry();
+    let sentry = registry.get("sentry").unwrap();
+    let env = BTreeMap::from([(
+        "SENTRY_AUTH_TOKEN".to_owned(),
+        SecretString::from("sntrys_token".to_owned()),
+    )]);
+    let build = |config: &BTreeMap<String, String>| {
+        build_request(
+            sentry,
+            &VerifyValues {
+                config,
+                secrets: &BTreeMap::new(),
+                access_token: None,
+                platform_env: &env,
+            },
+        )
+        .unwrap()
+        .unwrap()
+    };
+    assert_eq!(
+        build(&BTreeMap::new()).url.as_str(),
+        "https://sentry.io/api/0/organizations/"
+    );
+    let eu = BTreeMap::from([("region".to_owned(), "de.sentry.io".to_owned())]);
+    assert_eq!(
+        build(&eu).url.as_str(),
+        "https://de.sentry.io/api/0/organizations/"
+    );
+    assert!(
+        sentry
+            .field("region")
+            .unwrap()
+            .check("evil.example")
+            .is_err()
+    );
+}
+
+#[test]
+fn a_graphql_answer_without_data_is_a_refusal() {
+    let registry = registry();
+    let shopify = registry.get("shopify").unwrap();
+    let config = BTreeMap::from([("shop".to_owned(), "acme.myshopify.com".to_owned())]);
+    let token = SecretString::from("shpat_secret".to_owned());
+    let req = request(shopify, &config, &BTreeMap::new(), Some(&token));
+    let good = br#"{"data":{"shop":{"name":"Acme Store","id":"gid://shopify/Shop/1"}}}"#;
+    match interpret(shopify, &req, 200, good) {
+        VerifyOutcome::Verified {
+            account_name,
+            account_id,
+            ..
+        } => {
+            assert_eq!(account_name.as_deref(), Some("Acme Store"));
+            assert_eq!(account_id.as_deref(), Some("gid://shopify/Shop/1"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let refused = br#"{"data":null,"errors":[{"message":"Access denied for shop field."}]}"#;
+    match interpret(shopify, &req, 200, refused) {
+        VerifyOutcome::Failed(f) => {
+            assert_eq!(f.code, "credentials_rejected");
+            assert!(
+                f.message.contains("Access denied for shop field."),
+                "{}",
+                f.message
+            );
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -1,5 +1,6 @@
 //! The providers' APIs as far as Plugboard uses them: the verify request answers with an
-//! account where the registry looks for it, and Shopify also counts products.
+//! account where the registry looks for it, on the API version the registry pins, and Shopify
+//! also counts products (GraphQL `productsCount`).
 
 use actix_web::{HttpRequest, HttpResponse};
 use base64::Engine;
@@ -37,8 +38,21 @@ pub fn handle(
     if let Err(message) = authorize(sandbox, provider, &credentials) {
         return error(401, "unauthorized", &message);
     }
-    if path.ends_with("/products/count.json") {
-        return HttpResponse::Ok().json(json!({ "count": 42 }));
+    if let Some(version) = provider.api_version.as_deref()
+        && !asks_for(request, path, version)
+    {
+        return error(
+            400,
+            "unsupported_version",
+            &format!(
+                "The sandbox serves {} API version {version} only, as the registry pins it.",
+                provider.name
+            ),
+        );
+    }
+    if is_graphql_query(body, "productsCount") {
+        return HttpResponse::Ok()
+            .json(json!({ "data": { "productsCount": { "count": 42, "precision": "EXACT" } } }));
     }
     let Verify::Http(verify) = &provider.verify else {
         return error(404, "not_found", "This provider has no API in the sandbox.");
@@ -51,13 +65,33 @@ pub fn handle(
     if let Some(pointer) = &verify.account_id {
         set_pointer(&mut answer, pointer, Value::String(id));
     }
-    if let Some(success) = &verify.success {
-        set_pointer(&mut answer, &success.pointer, success.equals.clone());
+    if let Some(success) = &verify.success
+        && let Some(equals) = &success.equals
+    {
+        set_pointer(&mut answer, &success.pointer, equals.clone());
     }
     if answer.is_null() {
         answer = json!({});
     }
     HttpResponse::Ok().json(answer)
+}
+
+/// Whether the request names the pinned version, in its path or in a header (Klaviyo's
+/// `revision`, `Stripe-Version`, `Plaid-Version`).
+fn asks_for(request: &HttpRequest, path: &str, version: &str) -> bool {
+    path.split('/').any(|segment| segment == version)
+        || request
+            .headers()
+            .iter()
+            .any(|(_, value)| value.to_str().is_ok_and(|v| v.trim() == version))
+}
+
+/// Whether a GraphQL request's query asks for `field` (Shopify's product count).
+fn is_graphql_query(body: &[u8], field: &str) -> bool {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|json| json.get("query")?.as_str().map(|q| q.contains(field)))
+        .unwrap_or(false)
 }
 
 /// Whether the request carries a credential this provider accepts.

@@ -1,5 +1,7 @@
 //! Reading the brand's own Shopify store through its connection.
 
+use domain::registry::{Provider, Verify};
+use domain::template::{self, Escape};
 use domain::verify::TransportFailure;
 use domain::{ConnectionStatus, OrgId};
 use persistence::connections;
@@ -30,10 +32,32 @@ pub fn not_connected(status: Option<ConnectionStatus>) -> ApiError {
     ApiError::conflict(ErrorCode::ShopifyNotConnected, detail)
 }
 
+/// Shopify's GraphQL answer to `productsCount`.
 #[derive(Deserialize)]
 struct CountAnswer {
+    data: Option<CountData>,
+    #[serde(default)]
+    errors: Vec<GraphqlError>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CountData {
+    products_count: Option<Count>,
+}
+
+#[derive(Deserialize)]
+struct Count {
     count: u64,
 }
+
+#[derive(Deserialize)]
+struct GraphqlError {
+    message: String,
+}
+
+/// Every product, not just the first 10 000 (`limit: null`).
+const COUNT_QUERY: &str = "{ productsCount(limit: null) { count } }";
 
 fn unavailable(detail: &str) -> ApiError {
     ApiError::unavailable(
@@ -42,8 +66,9 @@ fn unavailable(detail: &str) -> ApiError {
     )
 }
 
-/// How many products the store has: `GET https://{shop}/admin/api/2025-01/products/count.json`
-/// with the connection's access token. Shopify's outage is a 503, never a 4xx.
+/// How many products the store has: GraphQL Admin `productsCount` at the registry's verify
+/// endpoint (`https://{shop}/admin/api/{api_version}/graphql.json`, the version the registry
+/// pins) with the connection's access token. Shopify's outage is a 503, never a 4xx.
 pub async fn product_count(state: &AppState, org_id: OrgId) -> ApiResult<u64> {
     let shopify = provider(state, SHOPIFY)?;
     let connection = connections::find(&state.db, org_id, SHOPIFY).await?;
@@ -64,10 +89,8 @@ pub async fn product_count(state: &AppState, org_id: OrgId) -> ApiResult<u64> {
     ) else {
         return Err(not_connected(Some(ConnectionStatus::Error)));
     };
-    let url = Url::parse(&format!(
-        "https://{shop}/admin/api/2025-01/products/count.json"
-    ))
-    .map_err(|_| not_connected(Some(ConnectionStatus::Error)))?;
+    let url =
+        graphql_url(shopify, shop).ok_or_else(|| not_connected(Some(ConnectionStatus::Error)))?;
     // The shop's host came from the brand (checked against the myshopify.com pattern when it
     // connected); the operator's redirect, when set, is trusted.
     let redirected = shopify.base_url_override.is_some();
@@ -78,9 +101,10 @@ pub async fn product_count(state: &AppState, org_id: OrgId) -> ApiResult<u64> {
     let response = state
         .http
         .client_for(true, redirected)
-        .get(url)
+        .post(url)
         .header("X-Shopify-Access-Token", token.expose_secret())
         .header("Accept", "application/json")
+        .json(&serde_json::json!({ "query": COUNT_QUERY }))
         .send()
         .await
         .map_err(|err| match classify(err) {
@@ -91,11 +115,28 @@ pub async fn product_count(state: &AppState, org_id: OrgId) -> ApiResult<u64> {
             }
         })?;
     match response.status().as_u16() {
-        200 => response
-            .json::<CountAnswer>()
-            .await
-            .map(|answer| answer.count)
-            .map_err(|_| unavailable("Shopify answered the product count in an unexpected form.")),
+        200 => {
+            let answer = response.json::<CountAnswer>().await.map_err(|_| {
+                unavailable("Shopify answered the product count in an unexpected form.")
+            })?;
+            match (
+                answer.data.and_then(|d| d.products_count),
+                answer.errors.first(),
+            ) {
+                (Some(count), _) => Ok(count.count),
+                // GraphQL refuses a query the token may not run (no read_products) with a 200.
+                (None, Some(error)) => Err(ApiError::conflict(
+                    "shopify_token_rejected",
+                    format!(
+                        "Shopify refused to count the products ({}). Reconnect your Shopify store and approve product access, then try again.",
+                        clip(&error.message)
+                    ),
+                )),
+                (None, None) => Err(unavailable(
+                    "Shopify answered the product count in an unexpected form.",
+                )),
+            }
+        }
         401 | 403 => Err(ApiError::conflict(
             ErrorCode::ShopifyTokenRejected,
             "Shopify refused the stored access token, so the products could not be counted. Reconnect your Shopify store, then try again.",
@@ -107,4 +148,22 @@ pub async fn product_count(state: &AppState, org_id: OrgId) -> ApiResult<u64> {
             )))
         }
     }
+}
+
+/// The shop's GraphQL Admin endpoint: the registry's verify URL, which pins the API version.
+fn graphql_url(shopify: &Provider, shop: &str) -> Option<Url> {
+    let Verify::Http(http) = &shopify.verify else {
+        return None;
+    };
+    let rendered = template::render(&http.url, |name| {
+        (name == "shop").then_some((shop, Escape::Raw))
+    })
+    .ok()?;
+    Url::parse(&rendered).ok()
+}
+
+/// A provider's sentence, short and on one line, for a message of ours.
+fn clip(text: &str) -> String {
+    let clean: String = text.chars().filter(|c| !c.is_control()).take(200).collect();
+    clean.trim().to_owned()
 }

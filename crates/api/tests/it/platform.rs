@@ -236,7 +236,7 @@ async fn health_counts_every_organizations_connections() {
 
     // Bob's OpenAI key and Shopify token stop working.
     mock_openai(&app, 401).await;
-    Mock::given(path("/admin/api/2025-01/shop.json"))
+    Mock::given(path(crate::helpers::SHOPIFY_GRAPHQL))
         .respond_with(ResponseTemplate::new(401))
         .mount(&app.provider)
         .await;

@@ -33,10 +33,10 @@ const PLATFORM_ENV: &[(&str, &str)] = &[
     ("BETTER_STACK_WEBHOOK_SECRET", "betterstack-webhook-0005"),
 ];
 
-type Pairs = &'static [(&'static str, &'static str)];
+pub(crate) type Pairs = &'static [(&'static str, &'static str)];
 
 /// How a provider's credentials reach its verify request.
-enum Connect {
+pub(crate) enum Connect {
     /// `PATCH …/integrations/{id}` with credentials and settings.
     Patch { credentials: Pairs, config: Pairs },
     /// A sealed access token and settings, then `POST …/integrations/{id}/test`.
@@ -79,9 +79,9 @@ const fn post(path: &'static str) -> Expected {
     }
 }
 
-struct Case {
-    id: &'static str,
-    connect: Connect,
+pub(crate) struct Case {
+    pub(crate) id: &'static str,
+    pub(crate) connect: Connect,
     /// `None` for a provider checked by format only: no request at all.
     expected: Option<Expected>,
     /// The provider's 2xx answer.
@@ -101,23 +101,31 @@ const fn patch(credentials: Pairs, config: Pairs) -> Connect {
     }
 }
 
-const CASES: &[Case] = &[
+pub(crate) const CASES: &[Case] = &[
     Case {
         id: "shopify",
         connect: oauth(&[("shop", "acme-store.myshopify.com")]),
+        // GraphQL Admin on the pinned quarterly version; the shop's name comes from the answer.
         expected: Some(Expected {
-            headers: &[("x-shopify-access-token", TOKEN)],
-            ..get("/admin/api/2025-01/shop.json")
+            headers: &[
+                ("x-shopify-access-token", TOKEN),
+                ("content-type", "application/json"),
+            ],
+            body: Body::Json(r#"{"query": "{ shop { name id } }"}"#),
+            ..post("/admin/api/2026-10/graphql.json")
         }),
-        answer: r#"{"shop": {"name": "Acme Store", "myshopify_domain": "acme-store.myshopify.com"}}"#,
+        answer: r#"{"data": {"shop": {"name": "Acme Store", "id": "gid://shopify/Shop/548380009"}}}"#,
         account_name: Some("Acme Store"),
-        account_id: Some("acme-store.myshopify.com"),
+        account_id: Some("gid://shopify/Shop/548380009"),
     },
     Case {
         id: "stripe",
         connect: oauth(&[]),
         expected: Some(Expected {
-            headers: BEARER_TOKEN,
+            headers: &[
+                ("authorization", concat!("Bearer ", token!())),
+                ("stripe-version", "2026-09-30.endive"),
+            ],
             ..get("/v1/account")
         }),
         answer: r#"{"id": "acct_1Acme", "business_profile": {"name": "Acme Payments"}}"#,
@@ -141,7 +149,7 @@ const CASES: &[Case] = &[
         expected: Some(Expected {
             headers: BEARER_TOKEN,
             query: &[("fields", "id,name")],
-            ..get("/v21.0/me")
+            ..get("/v27.0/me")
         }),
         answer: r#"{"id": "10001", "name": "Acme Ads"}"#,
         account_name: Some("Acme Ads"),
@@ -155,7 +163,7 @@ const CASES: &[Case] = &[
                 ("authorization", concat!("Bearer ", token!())),
                 ("developer-token", "ads-developer-token-0001"),
             ],
-            ..get("/v18/customers:listAccessibleCustomers")
+            ..get("/v26/customers:listAccessibleCustomers")
         }),
         answer: r#"{"resourceNames": ["customers/1234567890"]}"#,
         account_name: None,
@@ -217,7 +225,7 @@ const CASES: &[Case] = &[
         expected: Some(Expected {
             headers: &[
                 ("authorization", "Klaviyo-API-Key pk_abcdefghij0123456789"),
-                ("revision", "2024-10-15"),
+                ("revision", "2026-10-15"),
                 ("accept", "application/vnd.api+json"),
             ],
             ..get("/api/accounts/")
@@ -229,13 +237,13 @@ const CASES: &[Case] = &[
     Case {
         id: "yotpo",
         connect: patch(
-            &[("api_key", "YotpoSecret0123456789ab")],
-            &[("store_id", "YotpoStore0123456789")],
+            &[("api_key", "Qcca8nS3nhS2WbeN9bnITltBF67ZaHpSlba3Ckdd")],
+            &[("store_id", "i23elSptdIyrsWX1wDwkgWjEFGtjQit0AgXdCLLz")],
         ),
         expected: Some(Expected {
             headers: &[("content-type", "application/json")],
-            body: Body::Json(r#"{"secret": "YotpoSecret0123456789ab"}"#),
-            ..post("/core/v3/stores/YotpoStore0123456789/access_tokens")
+            body: Body::Json(r#"{"secret": "Qcca8nS3nhS2WbeN9bnITltBF67ZaHpSlba3Ckdd"}"#),
+            ..post("/core/v3/stores/i23elSptdIyrsWX1wDwkgWjEFGtjQit0AgXdCLLz/access_tokens")
         }),
         answer: r#"{"access_token": "yotpo-issued-token"}"#,
         account_name: None,
@@ -364,7 +372,10 @@ const CASES: &[Case] = &[
             ],
         ),
         expected: Some(Expected {
-            headers: &[("content-type", "application/json")],
+            headers: &[
+                ("content-type", "application/json"),
+                ("plaid-version", "2020-09-14"),
+            ],
             body: Body::Json(
                 r#"{"client_id": "0123456789abcdef01234567", "secret": "0123456789abcdef0123456789abcd", "count": 1, "offset": 0, "country_codes": ["US"]}"#,
             ),
@@ -516,9 +527,16 @@ const CASES: &[Case] = &[
     },
     Case {
         id: "openai",
-        connect: patch(&[("api_key", "sk-test-0123456789abcdef")], &[]),
+        // The saved organization goes along as OpenAI-Organization.
+        connect: patch(
+            &[("api_key", "sk-test-0123456789abcdef")],
+            &[("organization", "org-acme12345")],
+        ),
         expected: Some(Expected {
-            headers: &[("authorization", "Bearer sk-test-0123456789abcdef")],
+            headers: &[
+                ("authorization", "Bearer sk-test-0123456789abcdef"),
+                ("openai-organization", "org-acme12345"),
+            ],
             ..get("/v1/models")
         }),
         answer: r#"{"data": [{"id": "gpt-4o", "owned_by": "acme-org"}]}"#,

@@ -472,3 +472,76 @@ async fn no_code_state_or_token_reaches_the_logs() {
         "the log holds an access token"
     );
 }
+
+/// Every key-based and platform provider connects through the sandbox with the credentials of
+/// the verify table, on the versions the registry pins.
+#[tokio::test]
+async fn every_key_and_platform_provider_connects_through_the_sandbox() {
+    use crate::providers::{CASES, Connect};
+    let app = spawn_app_with(Options {
+        sandbox: true,
+        platform_env: vec![
+            ("SENTRY_AUTH_TOKEN", "sentry-auth-token-0003"),
+            ("SENTRY_DSN", "https://public@sentry.example/1"),
+            ("BETTER_STACK_API_KEY", "betterstack-token-0004"),
+            ("BETTER_STACK_WEBHOOK_SECRET", "betterstack-webhook-0005"),
+        ],
+        admin_emails: vec!["ops@plugboard.test".to_owned()],
+        ..Options::default()
+    })
+    .await;
+    let (owner, org) = app.owner_with_org().await;
+    let admin = app.signup_as("ops", "ops@plugboard.test").await;
+    let mut connected = 0;
+    for case in CASES {
+        let body = match case.connect {
+            Connect::Patch {
+                credentials,
+                config,
+            } => {
+                let pairs = |p: &[(&str, &str)]| -> serde_json::Map<String, Value> {
+                    p.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect()
+                };
+                let path = format!("/api/v1/orgs/{org}/integrations/{}", case.id);
+                let sent = json!({"credentials": pairs(credentials), "config": pairs(config)});
+                json_body(app.patch(&path, &owner.token, sent).await, 200).await
+            }
+            Connect::Platform => {
+                let path = format!("/api/v1/platform/readiness/{}/test", case.id);
+                let checked = json_body(app.post(&path, &admin.token, json!({})).await, 200).await;
+                assert_eq!(checked["ok"], true, "{}: {checked}", case.id);
+                connected += 1;
+                continue;
+            }
+            Connect::OAuth { .. } => continue,
+        };
+        assert_eq!(body["status"], "connected", "{}: {body}", case.id);
+        connected += 1;
+    }
+    assert!(connected >= 18, "{connected}");
+}
+
+/// The sandbox plays the provider's own version rules: a retired version is refused.
+#[tokio::test]
+async fn the_sandbox_answers_only_the_pinned_version() {
+    let app = sandbox_app().await;
+    let klaviyo = |revision: &'static str| {
+        app.client
+            .get(app.url("/sandbox/klaviyo/a.klaviyo.com/api/accounts/"))
+            .header("Authorization", "Klaviyo-API-Key pk_abcdefghij0123456789")
+            .header("revision", revision)
+            .send()
+    };
+    let retired = klaviyo("2024-10-15").await.unwrap();
+    assert_eq!(retired.status(), 400);
+    let body: Value = retired.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unsupported_version");
+    assert!(
+        body["message"].as_str().unwrap().contains("2026-10-15"),
+        "{body}"
+    );
+    let pinned = klaviyo("2026-10-15").await.unwrap();
+    assert_eq!(pinned.status(), 200);
+    let answer: Value = pinned.json().await.unwrap();
+    assert!(answer.pointer("/data/0/id").is_some(), "{answer}");
+}

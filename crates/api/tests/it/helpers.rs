@@ -17,6 +17,9 @@ use serde_json::{Value, json};
 use url::Url;
 use wiremock::MockServer;
 
+/// Shopify's GraphQL Admin endpoint on the API version the registry pins.
+pub const SHOPIFY_GRAPHQL: &str = "/admin/api/2026-10/graphql.json";
+
 /// Everything the application logged, for the tests that prove secrets never reach a log.
 #[derive(Clone, Default)]
 pub struct Logs(Arc<Mutex<Vec<u8>>>);
@@ -522,13 +525,15 @@ impl TestApp {
             json!({"access_token": access_token, "scope": "read_products,read_orders"}),
         )
         .await;
-        self.answer(
-            "GET",
-            "/admin/api/2025-01/shop.json",
-            200,
-            json!({"shop": {"name": "Acme Store", "myshopify_domain": shop}}),
-        )
-        .await;
+        // Shopify's check: GraphQL Admin `{ shop { name id } }` on the pinned version.
+        wiremock::Mock::given(wiremock::matchers::method("POST"))
+            .and(wiremock::matchers::path(SHOPIFY_GRAPHQL))
+            .and(wiremock::matchers::body_string_contains("shop { name id }"))
+            .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(
+                json!({"data": {"shop": {"name": "Acme Store", "id": "gid://shopify/Shop/1001"}}}),
+            ))
+            .mount(&self.provider)
+            .await;
         let started = json_body(
             self.post(
                 &format!("/api/v1/orgs/{org}/integrations/shopify/oauth/start"),

@@ -482,7 +482,7 @@ async fn google_sends_the_pkce_verifier_of_its_challenge() {
     app.answer("POST", "/token", 200, json!({"access_token": "ya29.a", "refresh_token": "1//r", "expires_in": 3599, "scope": "https://www.googleapis.com/auth/adwords"})).await;
     app.answer(
         "GET",
-        "/v18/customers:listAccessibleCustomers",
+        "/v26/customers:listAccessibleCustomers",
         200,
         json!({"resourceNames": ["customers/1234567890"]}),
     )
@@ -505,7 +505,7 @@ async fn google_sends_the_pkce_verifier_of_its_challenge() {
     );
     let verify_call = requests
         .iter()
-        .find(|r| r.url.path().starts_with("/v18"))
+        .find(|r| r.url.path().starts_with("/v26"))
         .unwrap();
     assert_eq!(
         verify_call.headers.get("developer-token").unwrap(),
@@ -530,10 +530,10 @@ async fn shopify_callbacks_must_carry_a_valid_hmac_for_the_same_shop() {
         ))
         .mount(&app.provider)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/admin/api/2025-01/shop.json"))
+    Mock::given(method("POST"))
+        .and(path(crate::helpers::SHOPIFY_GRAPHQL))
         .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"shop": {"name": "Acme Store", "myshopify_domain": "acme.myshopify.com"}}),
+            json!({"data": {"shop": {"name": "Acme Store", "id": "gid://shopify/Shop/1001"}}}),
         ))
         .mount(&app.provider)
         .await;
@@ -613,14 +613,14 @@ async fn meta_trades_the_short_token_for_a_long_lived_one() {
     .await;
     let (owner, org) = app.owner_with_org().await;
     Mock::given(method("POST"))
-        .and(path("/v21.0/oauth/access_token"))
+        .and(path("/v27.0/oauth/access_token"))
         .respond_with(ResponseTemplate::new(200).set_body_json(
             json!({"access_token": "short-lived", "token_type": "bearer", "expires_in": 3600}),
         ))
         .mount(&app.provider)
         .await;
     Mock::given(method("GET"))
-        .and(path("/v21.0/oauth/access_token"))
+        .and(path("/v27.0/oauth/access_token"))
         .and(wiremock::matchers::query_param(
             "grant_type",
             "fb_exchange_token",
@@ -635,7 +635,7 @@ async fn meta_trades_the_short_token_for_a_long_lived_one() {
         .mount(&app.provider)
         .await;
     Mock::given(method("GET"))
-        .and(path("/v21.0/me"))
+        .and(path("/v27.0/me"))
         .and(wiremock::matchers::header(
             "authorization",
             "Bearer long-lived",

@@ -1,12 +1,15 @@
 use reqwest::Method;
 use serde_json::{Value, json};
-use wiremock::matchers::{header, method, path};
+use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-use crate::helpers::{TestApp, json_body, problem, spawn_app, spawn_app_with, with_shopify_app};
+use crate::helpers::{
+    SHOPIFY_GRAPHQL, TestApp, json_body, problem, spawn_app, spawn_app_with, with_shopify_app,
+};
 
 const SHOP: &str = "acme.myshopify.com";
-const COUNT_PATH: &str = "/admin/api/2025-01/products/count.json";
+/// The product count goes through GraphQL Admin (`productsCount`), like the connection check.
+const COUNT_PATH: &str = SHOPIFY_GRAPHQL;
 
 fn step_path(org: &str, step: &str) -> String {
     format!("/api/v1/orgs/{org}/onboarding/steps/{step}")
@@ -540,10 +543,15 @@ async fn import_products_now_counts_the_store_through_its_connection() {
 
     app.seed_oauth_connection(&org, "shopify", "shpat_count_token", &[("shop", SHOP)])
         .await;
-    Mock::given(method("GET"))
+    Mock::given(method("POST"))
         .and(path(COUNT_PATH))
         .and(header("X-Shopify-Access-Token", "shpat_count_token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"count": 42})))
+        .and(body_string_contains("productsCount(limit: null) { count }"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({"data": {"productsCount": {"count": 42, "precision": "EXACT"}}}),
+            ),
+        )
         .mount(&app.provider)
         .await;
     let counted = json_body(import_now(&app, token, &org).await, 200).await;
@@ -578,7 +586,7 @@ async fn import_products_when_shopify_is_down_is_a_503_and_saves_nothing() {
     let token = owner.token.as_str();
     app.seed_oauth_connection(&org, "shopify", "shpat_count_token", &[("shop", SHOP)])
         .await;
-    let down = Mock::given(method("GET"))
+    let down = Mock::given(method("POST"))
         .and(path(COUNT_PATH))
         .respond_with(ResponseTemplate::new(503))
         .mount_as_scoped(&app.provider)
@@ -589,8 +597,26 @@ async fn import_products_when_shopify_is_down_is_a_503_and_saves_nothing() {
     // Not found at Shopify is still Shopify's trouble, never a 404 of ours.
     let missing = problem(import_now(&app, token, &org).await, 503).await;
     assert_eq!(missing["code"], "provider_unavailable");
+    let no_scope = Mock::given(method("POST"))
+        .and(path(COUNT_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": null,
+            "errors": [{"message": "Access denied for productsCount field. Required access: `read_products` access scope."}]
+        })))
+        .mount_as_scoped(&app.provider)
+        .await;
+    let refused = problem(import_now(&app, token, &org).await, 409).await;
+    assert_eq!(refused["code"], "shopify_token_rejected");
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("read_products"),
+        "{refused}"
+    );
+    drop(no_scope);
     app.answer(
-        "GET",
+        "POST",
         COUNT_PATH,
         401,
         json!({"errors": "[API] Invalid API key or access token"}),

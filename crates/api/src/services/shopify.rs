@@ -126,7 +126,7 @@ pub async fn product_count(state: &AppState, org_id: OrgId) -> ApiResult<u64> {
                 (Some(count), _) => Ok(count.count),
                 // GraphQL refuses a query the token may not run (no read_products) with a 200.
                 (None, Some(error)) => Err(ApiError::conflict(
-                    "shopify_token_rejected",
+                    ErrorCode::ShopifyTokenRejected,
                     format!(
                         "Shopify refused to count the products ({}). Reconnect your Shopify store and approve product access, then try again.",
                         clip(&error.message)

@@ -21,7 +21,7 @@ export default function Hub() {
   const [status, setStatus] = useState("");
   const [category, setCategory] = useState("");
   const names = useMemo(
-    () => Object.fromEntries((integrations.data ?? []).map((i) => [i.provider, i.name])),
+    () => (integrations.data ? Object.fromEntries(integrations.data.map((i) => [i.provider, i.name])) : undefined),
     [integrations.data],
   );
   useOAuthLanding(names);

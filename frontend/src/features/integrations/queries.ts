@@ -120,16 +120,17 @@ export interface CallbackResult {
   code: string | null;
 }
 
-/** Reads the OAuth callback's `?integration=…&result=…&code=…`, toasts it once, and clears it. */
-export function useOAuthLanding(names?: Record<string, string>): CallbackResult | null {
+/** Reads the OAuth callback's `?integration=…&result=…&code=…`, toasts it once (when the
+ * providers' names are known; `undefined` waits for them), and clears it. */
+export function useOAuthLanding(names: Record<string, string> | undefined): CallbackResult | null {
   const [params, setParams] = useSearchParams();
   const toast = useToast();
   const provider = params.get("integration");
   const result = params.get("result");
   const code = params.get("code");
   useEffect(() => {
-    if (!provider || !result) return;
-    const name = names?.[provider] ?? provider;
+    if (!provider || !result || !names) return;
+    const name = names[provider] ?? provider;
     if (result === "connected") toast(`${name} is connected.`, "success");
     else toast(`${name} did not connect.`, "error", oauthFailureSentence(code));
     const next = new URLSearchParams(params);
@@ -137,7 +138,7 @@ export function useOAuthLanding(names?: Record<string, string>): CallbackResult 
     setParams(next, { replace: true });
     // Toast once per landing.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [provider, result, code]);
+  }, [provider, result, code, names === undefined]);
   return provider && result ? { provider, ok: result === "connected", code } : null;
 }
 

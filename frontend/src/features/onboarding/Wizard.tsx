@@ -7,7 +7,7 @@ import { ErrorNote } from "../../components/FormField";
 import { Spinner } from "../../components/Spinner";
 import { stepTitles } from "../../copy";
 import { useOrgId } from "../../session";
-import { useOAuthLanding, type CallbackResult } from "../integrations/queries";
+import { useIntegrations, useOAuthLanding, type CallbackResult } from "../integrations/queries";
 import { resumeScreen, SCREENS, screenDone } from "./progress";
 import { BasicInfo, Domains, Features, ImportProducts, InviteUsers, Payments, Review, Shopify } from "./screens";
 import { IntegrationsStep } from "./IntegrationsStep";
@@ -38,7 +38,8 @@ export default function Wizard() {
     const result = params.get("result");
     return provider && result ? { provider, ok: result === "connected", code: params.get("code") } : null;
   });
-  useOAuthLanding();
+  const integrations = useIntegrations(orgId);
+  useOAuthLanding(integrations.data && Object.fromEntries(integrations.data.map((i) => [i.provider, i.name])));
   const [screen, setScreen] = useState<number | null>(null);
   useEffect(() => {
     if (progress.data && screen === null) setScreen(resumeScreen(progress.data));

@@ -6,7 +6,7 @@ import type { InvitationIn } from "../../api/types";
 import { ErrorNote, FormField } from "../../components/FormField";
 import { Spinner } from "../../components/Spinner";
 import { oauthFailureSentence } from "../../copy";
-import { useIntegration, useStartOAuth } from "../integrations/queries";
+import { useIntegration, useIntegrations, useStartOAuth } from "../integrations/queries";
 import { stepOf } from "./progress";
 import type { ScreenProps } from "./Wizard";
 
@@ -222,7 +222,7 @@ export function Domains(props: ScreenProps) {
     <form onSubmit={submit} className="stack" noValidate>
       <p className="muted">Serve your store from your own domain. Add each host name on its own line.</p>
       <div className="field">
-        <label htmlFor="domains">Domains</label>
+        <label htmlFor="domains">Domain names</label>
         <textarea id="domains" rows={3} value={text} onChange={(e) => setText(e.target.value)} placeholder="shop.example.com" />
       </div>
       {messages.length > 0 ? (
@@ -351,27 +351,43 @@ export function Features(props: ScreenProps) {
     queryKey: ["feature-flags", props.orgId],
     queryFn: () => unwrap(api.GET("/api/v1/orgs/{org_id}/feature-flags", { params: { path: { org_id: props.orgId } } })),
   });
+  const integrations = useIntegrations(props.orgId);
+  const connected = new Set((integrations.data ?? []).filter((i) => i.status === "connected").map((i) => i.provider));
+  const nameOf = (id: string) => integrations.data?.find((i) => i.provider === id)?.name ?? id;
+  const blocked = (needs: string | null | undefined) => !!needs && !connected.has(needs);
   function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
-    const choices = Object.fromEntries((flags.data?.data ?? []).filter((f) => !f.requires_connection || f.enabled || form.has(f.key)).map((f) => [f.key, form.has(f.key)]));
+    // Only what the brand changed; a flag whose integration is missing cannot be turned on yet.
+    const choices = Object.fromEntries(
+      (flags.data?.data ?? [])
+        .filter((f) => form.has(f.key) !== f.enabled && !(form.has(f.key) && blocked(f.requires_connection)))
+        .map((f) => [f.key, form.has(f.key)]),
+    );
     run("Saving…", async () => {
       await props.save("features", { action: "complete", data: { flags: choices } });
       props.next();
     });
   }
-  if (flags.isPending) return <Spinner label="Loading features…" />;
+  if (flags.isPending || integrations.isPending) return <Spinner label="Loading features…" />;
   return (
     <form onSubmit={submit} className="stack">
-      <p className="muted">Choose what your store uses. Features that need an integration work once it is connected.</p>
+      <p className="muted">Choose what your store uses. A feature that needs an integration can be turned on once it is connected.</p>
       <fieldset>
         <legend>Features</legend>
-        {(flags.data?.data ?? []).map((f) => (
-          <label key={f.key} className="check">
-            <input type="checkbox" name={f.key} defaultChecked={f.enabled} /> <strong>{f.name}</strong>
-            <span className="muted small"> — {f.description}</span>
-          </label>
-        ))}
+        {(flags.data?.data ?? []).map((f) => {
+          const waiting = blocked(f.requires_connection);
+          return (
+            <label key={f.key} className="check">
+              <input type="checkbox" name={f.key} defaultChecked={f.enabled && !waiting} disabled={waiting} /> <strong>{f.name}</strong>
+              <span className="muted small">
+                {" "}
+                — {f.description}
+                {waiting && f.requires_connection && ` Connect ${nameOf(f.requires_connection)} first.`}
+              </span>
+            </label>
+          );
+        })}
       </fieldset>
       <ErrorNote error={error ?? flags.error} />
       <Buttons busy={busy} />

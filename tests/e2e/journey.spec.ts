@@ -1,0 +1,226 @@
+// The brand's whole path in a real browser against the real binary with the provider sandbox on.
+import type { Page } from "@playwright/test";
+import { createOrg, expect, lookAndScan, PASSWORD, signUp, test, uniqueEmail } from "./fixtures";
+
+async function sandboxMode(page: Page, providerName: string, mode: string) {
+  await page.goto("/sandbox");
+  const row = page.getByRole("row").filter({ has: page.getByRole("cell", { name: providerName, exact: true }) });
+  await row.getByRole("combobox").selectOption(mode);
+  await row.getByRole("button", { name: "Set" }).click();
+  await expect(page).toHaveURL(/\/sandbox$/);
+}
+
+function row(page: Page, name: string) {
+  return page.getByRole("listitem", { name, exact: true });
+}
+
+test("sign up → wizard → launch → the hub's whole connection lifecycle", async ({ page }) => {
+  test.setTimeout(180_000);
+  await signUp(page, "Bea Brand", uniqueEmail("brand"));
+  await createOrg(page, "Journey Brand");
+
+  // 1 · basic information, with an inline problem first.
+  await expect(page.getByRole("heading", { name: "Basic information" })).toBeVisible();
+  await expect(page.getByRole("navigation", { name: "Onboarding progress" }).getByRole("listitem")).toHaveCount(9);
+  await lookAndScan(page, "wizard-basic-info");
+  await page.getByLabel("Brand name").fill("Journey Brand");
+  await page.getByLabel("Website").fill("not a website");
+  await page.getByRole("button", { name: "Continue" }).click();
+  await expect(page.getByText(/http/i).first()).toBeVisible();
+  await page.getByLabel("Website").fill("https://www.journey.example");
+  await page.getByLabel("Currency").fill("EUR");
+  await page.getByRole("button", { name: "Continue" }).click();
+  await expect(page.getByRole("heading", { name: "Connect Shopify" })).toBeVisible();
+
+  // A reload mid-wizard resumes where the brand left off.
+  await page.reload();
+  await expect(page.getByRole("heading", { name: "Connect Shopify" })).toBeVisible();
+  await expect(page.getByText("Step 2 of 9")).toBeVisible();
+
+  // 2 · Shopify: the shop is checked inline, then consent in the same tab.
+  await page.getByLabel("Shop domain").fill("Not A Shop");
+  await page.getByRole("button", { name: "Connect Shopify" }).click();
+  await expect(page.getByText("Shop domain must look like your-store.myshopify.com")).toBeVisible();
+  await lookAndScan(page, "wizard-shopify");
+  await page.getByLabel("Shop domain").fill("journey-brand.myshopify.com");
+  await page.getByRole("button", { name: "Connect Shopify" }).click();
+  await expect(page.getByRole("button", { name: "Approve" })).toBeVisible();
+  await page.getByRole("button", { name: "Approve" }).click();
+  await expect(page).toHaveURL(/\/onboarding/);
+  await expect(page.getByText(/Connected to .*journey-brand\.myshopify\.com/)).toBeVisible();
+  await expect(page.getByText("Shopify is connected.", { exact: true })).toBeVisible();
+  await page.getByRole("button", { name: "Continue" }).click();
+
+  // 3 · domains: the DNS record to add, then on.
+  await expect(page.getByRole("heading", { name: "Domains" })).toBeVisible();
+  await page.getByRole("textbox", { name: "Domain names" }).fill("shop.journey.example");
+  await page.getByRole("button", { name: "Save domains" }).click();
+  await expect(page.getByRole("heading", { name: "Add these DNS records at your DNS provider" })).toBeVisible();
+  await lookAndScan(page, "wizard-domains");
+  await page.getByRole("button", { name: "Continue", exact: true }).click();
+
+  // 4 · payments: skipped.
+  await expect(page.getByRole("heading", { name: "Payments" })).toBeVisible();
+  await page.getByRole("button", { name: "Skip for now" }).click();
+
+  // 5 · integrations: optional, cards by category, skipped.
+  await expect(page.getByRole("heading", { name: "Connect integrations" })).toBeVisible();
+  await expect(page.getByText("All integrations are optional.")).toBeVisible();
+  await expect(page.getByText("Recommended").first()).toBeVisible();
+  await lookAndScan(page, "wizard-integrations");
+  await page.getByRole("button", { name: "Skip for now" }).click();
+
+  // 6 · features, 7 · import products (counted), 8 · invitations skipped, 9 · launch.
+  await expect(page.getByRole("heading", { name: "Features" })).toBeVisible();
+  await lookAndScan(page, "wizard-features");
+  await page.getByRole("button", { name: "Continue" }).click();
+  await expect(page.getByRole("heading", { name: "Import products" })).toBeVisible();
+  await page.getByRole("button", { name: "Import products now" }).click();
+  await expect(page.getByText(/\d+ products? found in your store/)).toBeVisible();
+  await page.getByRole("button", { name: "Continue" }).click();
+  await expect(page.getByRole("heading", { name: "Invite users" })).toBeVisible();
+  await page.getByRole("button", { name: "Skip for now" }).click();
+  await expect(page.getByRole("heading", { name: "Review & launch" })).toBeVisible();
+  await lookAndScan(page, "wizard-review");
+  await page.getByRole("button", { name: "Launch" }).click();
+
+  // The hub: connect an API-key provider in a modal.
+  await expect(page).toHaveURL(/\/settings\/integrations$/);
+  await expect(page.getByRole("heading", { name: "Integrations", exact: true })).toBeVisible();
+  await expect(row(page, "Shopify")).toContainText("Connected");
+  await lookAndScan(page, "hub");
+  await page.getByRole("searchbox", { name: "Search" }).fill("resend");
+  await row(page, "Resend").getByRole("button", { name: "Connect Resend" }).click();
+  const dialog = page.getByRole("dialog", { name: "Connect Resend" });
+  await dialog.getByLabel("API key").fill("re_invalid_0123456789");
+  await dialog.getByRole("button", { name: "Connect" }).click();
+  await expect(dialog.getByRole("alert")).toContainText(/refused/i);
+  await lookAndScan(page, "hub-connect-modal");
+  await dialog.getByLabel("API key").fill("re_sandbox_0123456789");
+  await dialog.getByRole("button", { name: "Connect" }).click();
+  await expect(dialog).toBeHidden();
+  await expect(row(page, "Resend")).toContainText("Connected");
+
+  // Test, disable, enable from the row's menu.
+  await row(page, "Resend").getByRole("button", { name: "Actions for Resend" }).click();
+  await page.getByRole("menuitem", { name: "Test" }).click();
+  await expect(page.getByText("Resend works.", { exact: true })).toBeVisible();
+  await row(page, "Resend").getByRole("button", { name: "Actions for Resend" }).click();
+  await page.getByRole("menuitem", { name: "Disable" }).click();
+  await expect(row(page, "Resend")).toContainText("Disabled");
+  await row(page, "Resend").getByRole("button", { name: "Actions for Resend" }).click();
+  await page.getByRole("menuitem", { name: "Enable" }).click();
+  await expect(row(page, "Resend")).toContainText("Connected");
+
+  // The provider page: secret shown only as its last four, the test inline, the health strip.
+  await row(page, "Resend").getByRole("link", { name: "Resend" }).click();
+  await expect(page.getByRole("heading", { name: "Resend", exact: true })).toBeVisible();
+  await expect(page.getByText("•••• 6789").first()).toBeVisible();
+  await expect(page.getByText("re_sandbox_0123456789")).toHaveCount(0);
+  await page.getByRole("button", { name: "Test connection" }).click();
+  await expect(page.getByText(/^Test passed:/)).toBeVisible();
+  await expect(page.getByRole("img", { name: /checks: \d+ passed/ })).toBeVisible();
+  await expect(page.getByRole("table").getByRole("row")).not.toHaveCount(1);
+  await lookAndScan(page, "provider-page");
+
+  // Revoke Shopify in the sandbox: a test puts it under Needs attention as Expired.
+  await sandboxMode(page, "Shopify", "revoked");
+  await page.goto("/settings/integrations");
+  await row(page, "Shopify").getByRole("button", { name: "Actions for Shopify" }).click();
+  await page.getByRole("menuitem", { name: "Test" }).click();
+  await expect(page.getByText("Shopify test failed.", { exact: true })).toBeVisible();
+  const attention = page.getByRole("region", { name: "Needs attention" });
+  await expect(attention.getByRole("listitem", { name: "Shopify" })).toContainText("Expired");
+  await lookAndScan(page, "hub-needs-attention");
+
+  // Reconnect in one click (the shop is kept), approve, back connected.
+  await attention.getByRole("button", { name: "Reconnect Shopify" }).click();
+  const reconnect = page.getByRole("dialog", { name: "Connect Shopify" });
+  await expect(reconnect.getByLabel("Shop domain")).toHaveValue("journey-brand.myshopify.com");
+  await reconnect.getByRole("button", { name: "Continue to consent" }).click();
+  await page.getByRole("button", { name: "Approve" }).click();
+  await expect(page).toHaveURL(/\/settings\/integrations$/);
+  await expect(page.getByText("Shopify is connected.", { exact: true })).toBeVisible();
+  await expect(page.getByRole("region", { name: "Needs attention" })).toHaveCount(0);
+  await expect(row(page, "Shopify")).toContainText("Connected");
+
+  // Disconnect asks first.
+  await row(page, "Resend").getByRole("button", { name: "Actions for Resend" }).click();
+  await page.getByRole("menuitem", { name: "Disconnect" }).click();
+  const confirm = page.getByRole("dialog", { name: "Disconnect Resend?" });
+  await lookAndScan(page, "hub-disconnect-confirm");
+  await confirm.getByRole("button", { name: "Disconnect" }).click();
+  await expect(confirm).toBeHidden();
+  await expect(row(page, "Resend")).toContainText("Not connected");
+
+  // A denied consent comes back as a sentence that says what to do.
+  await page.getByRole("searchbox", { name: "Search" }).fill("slack");
+  await row(page, "Slack").getByRole("button", { name: "Connect Slack" }).click();
+  await page.getByRole("button", { name: "Deny" }).click();
+  await expect(page).toHaveURL(/\/settings\/integrations$/);
+  await expect(page.getByText("Slack did not connect.", { exact: true })).toBeVisible();
+  await expect(page.getByText("The connection was not approved. Connect again and choose Approve").first()).toBeVisible();
+});
+
+test("a member sees everything and no change buttons", async ({ page, browser }) => {
+  await signUp(page, "Owen Owner", uniqueEmail("owner"));
+  await createOrg(page, "Member Brand");
+  await page.goto("/settings/members");
+  const memberEmail = uniqueEmail("member");
+  await page.getByLabel("E-mail").fill(memberEmail);
+  await page.getByRole("button", { name: "Send invitation" }).click();
+  const link = await page.getByTestId("invitation-link").textContent();
+  expect(link).toContain("/invitations/pbi_");
+  await lookAndScan(page, "members");
+
+  const other = await browser.newContext();
+  const member = await other.newPage();
+  await signUp(member, "Mia Member", memberEmail);
+  await member.goto(link!);
+  await member.getByRole("button", { name: "Accept invitation" }).click();
+  await expect(member).toHaveURL(/\/settings\/integrations$/);
+  await expect(member.getByRole("listitem", { name: "Shopify", exact: true })).toBeVisible();
+  await expect(member.getByRole("button", { name: /^Connect / })).toHaveCount(0);
+  await expect(member.getByRole("button", { name: /^Actions for / })).toHaveCount(0);
+  await expect(member.getByRole("link", { name: "View" }).first()).toBeVisible();
+  await member.getByRole("listitem", { name: "Shopify", exact: true }).getByRole("link", { name: "Shopify" }).click();
+  await expect(member.getByRole("heading", { name: "Shopify", exact: true })).toBeVisible();
+  await expect(member.getByRole("button", { name: /Test connection|Disconnect|Connect|Save/ })).toHaveCount(0);
+  await member.goto("/settings/feature-flags");
+  await expect(member.getByRole("switch")).toHaveCount(0);
+  await other.close();
+});
+
+test("API keys are shown once; flags and readiness pages", async ({ page }) => {
+  await page.goto("/signup");
+  await page.getByLabel("Your name").fill("Pat Platform");
+  await page.getByLabel("E-mail").fill("platform-admin@example.test");
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await createOrg(page, "Platform Brand");
+  await page.goto("/settings/api-keys");
+  await page.getByLabel("Key name").fill("Warehouse");
+  await page.getByRole("button", { name: "Create key" }).click();
+  const shown = page.getByRole("dialog", { name: "Your new API key" });
+  await expect(shown).toContainText("only time it is shown");
+  await expect(shown.getByRole("button", { name: "Copy key" })).toBeVisible();
+  await lookAndScan(page, "api-key-created");
+  await shown.getByRole("button", { name: "Done" }).click();
+  await expect(page.getByRole("cell", { name: "Warehouse", exact: true })).toBeVisible();
+  await lookAndScan(page, "api-keys");
+  await page.getByRole("button", { name: "Revoke Warehouse" }).click();
+  await page.getByRole("dialog", { name: "Revoke this key?" }).getByRole("button", { name: "Revoke" }).click();
+  await expect(page.getByRole("cell", { name: "Revoked" })).toBeVisible();
+
+  await page.goto("/settings/feature-flags");
+  await expect(page.getByRole("heading", { name: "Feature flags" })).toBeVisible();
+  await expect(page.getByRole("switch").first()).toBeVisible();
+  await lookAndScan(page, "feature-flags");
+
+  await page.getByRole("link", { name: "Readiness" }).click();
+  await expect(page.getByRole("heading", { name: "Service readiness" })).toBeVisible();
+  await expect(page.getByText("Setup needed").first()).toBeVisible();
+  await expect(page.getByText(/Missing \d+ required environment variables?/).first()).toBeVisible();
+  await lookAndScan(page, "readiness");
+  await expect(page.getByRole("link", { name: "API reference" })).toHaveAttribute("href", "/api/docs/");
+});

@@ -35,7 +35,8 @@ export async function signUp(page: Page, name: string, email: string) {
   await page.getByLabel("E-mail").fill(email);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Sign up" }).click();
-  await expect(page.getByRole("heading", { name: "Create your organization" })).toBeVisible();
+  // Password hashing in a debug build on a busy 2-core machine can take a while.
+  await expect(page.getByRole("heading", { name: "Create your organization" })).toBeVisible({ timeout: 30_000 });
 }
 
 export async function createOrg(page: Page, name: string) {

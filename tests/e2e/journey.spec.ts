@@ -221,6 +221,8 @@ test("API keys are shown once; flags and readiness pages", async ({ page }) => {
   await expect(page.getByRole("heading", { name: "Service readiness" })).toBeVisible();
   await expect(page.getByText("Setup needed").first()).toBeVisible();
   await expect(page.getByText(/Missing \d+ required environment variables?/).first()).toBeVisible();
+  await page.getByRole("button", { name: /^Check .+ now$/ }).first().click();
+  await expect(page.locator("td p[role=status], td p[role=alert]").first()).toBeVisible();
   await lookAndScan(page, "readiness");
   await expect(page.getByRole("link", { name: "API reference" })).toHaveAttribute("href", "/api/docs/");
 });

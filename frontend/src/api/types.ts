@@ -23,3 +23,6 @@ export type Problem = S["Problem"];
 export type IntegrationStatus = Integration["status"];
 export type ApiKeyIn = S["ApiKeyIn"];
 export type RoleIn = S["RoleIn"];
+import type { paths } from "./schema";
+/** A wizard step's id as the API names it (a union once the document lists them). */
+export type StepId = paths["/api/v1/orgs/{org_id}/onboarding/steps/{step}"]["patch"]["parameters"]["path"]["step"];

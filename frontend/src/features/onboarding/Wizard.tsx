@@ -2,7 +2,7 @@ import { useEffect, useState } from "react";
 import { useSearchParams } from "react-router";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap } from "../../api/client";
-import type { Onboarding, StepPatch } from "../../api/types";
+import type { Onboarding, StepId, StepPatch } from "../../api/types";
 import { ErrorNote } from "../../components/FormField";
 import { Spinner } from "../../components/Spinner";
 import { stepTitles } from "../../copy";
@@ -15,7 +15,7 @@ import { IntegrationsStep } from "./IntegrationsStep";
 export interface ScreenProps {
   orgId: string;
   progress: Onboarding;
-  save: (step: string, patch: StepPatch) => Promise<Onboarding>;
+  save: (step: StepId, patch: StepPatch) => Promise<Onboarding>;
   next: () => void;
   landing: CallbackResult | null;
 }
@@ -46,7 +46,7 @@ export default function Wizard() {
   }, [progress.data, screen]);
 
   const step = useMutation({
-    mutationFn: ({ id, patch }: { id: string; patch: StepPatch }) =>
+    mutationFn: ({ id, patch }: { id: StepId; patch: StepPatch }) =>
       unwrap(
         api.PATCH("/api/v1/orgs/{org_id}/onboarding/steps/{step}", {
           params: { path: { org_id: orgId, step: id } },

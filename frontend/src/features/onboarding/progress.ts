@@ -1,7 +1,7 @@
-import type { Onboarding, OnboardingStep } from "../../api/types";
+import type { Onboarding, OnboardingStep, StepId } from "../../api/types";
 
 /** The server's ten steps as nine screens: Shopify's connect and setup share one. */
-export const SCREENS: string[][] = [
+export const SCREENS: StepId[][] = [
   ["basic_info"],
   ["connect_shopify", "shopify_setup"],
   ["domains"],
@@ -13,7 +13,7 @@ export const SCREENS: string[][] = [
   ["review_launch"],
 ];
 
-export function stepOf(progress: Onboarding | undefined, id: string): OnboardingStep | undefined {
+export function stepOf(progress: Onboarding | undefined, id: StepId): OnboardingStep | undefined {
   return progress?.steps.find((s) => s.id === id);
 }
 

@@ -2,7 +2,7 @@ import { useState, type FormEvent, type ReactNode } from "react";
 import { useNavigate } from "react-router";
 import { useQuery } from "@tanstack/react-query";
 import { api, ApiProblem, unwrap } from "../../api/client";
-import type { InvitationIn } from "../../api/types";
+import type { InvitationIn, StepId } from "../../api/types";
 import { ErrorNote, FormField } from "../../components/FormField";
 import { Spinner } from "../../components/Spinner";
 import { oauthFailureSentence } from "../../copy";
@@ -12,7 +12,7 @@ import type { ScreenProps } from "./Wizard";
 
 type Saved = Record<string, unknown>;
 
-function saved(props: ScreenProps, id: string): Saved {
+function saved(props: ScreenProps, id: StepId): Saved {
   return (stepOf(props.progress, id)?.data ?? {}) as Saved;
 }
 

@@ -1,5 +1,5 @@
-import { useQuery } from "@tanstack/react-query";
-import { api, unwrap } from "../../api/client";
+import { useMutation, useQuery } from "@tanstack/react-query";
+import { api, errorSentence, unwrap } from "../../api/client";
 import { ErrorNote } from "../../components/FormField";
 import { Spinner } from "../../components/Spinner";
 import { useSession } from "../../session";
@@ -59,7 +59,10 @@ export default function Readiness() {
                         </div>
                       ))}
                     </td>
-                    <td>{s.summary}</td>
+                    <td>
+                      {s.summary}
+                      {s.level === "platform" && <PlatformCheck provider={s.provider} name={s.name} />}
+                    </td>
                   </tr>
                 ))}
               </tbody>
@@ -152,6 +155,30 @@ export default function Readiness() {
             )}
           </section>
         </>
+      )}
+    </div>
+  );
+}
+
+/** Runs a platform-level provider's live check with the platform's own variables. */
+function PlatformCheck({ provider, name }: { provider: string; name: string }) {
+  const check = useMutation({
+    mutationFn: () => unwrap(api.POST("/api/v1/platform/readiness/{provider}/test", { params: { path: { provider } } })),
+  });
+  return (
+    <div className="stack">
+      <button type="button" className="btn btn-small" onClick={() => check.mutate()} disabled={check.isPending} aria-label={`Check ${name} now`}>
+        {check.isPending ? <Spinner label="Checking…" /> : "Check now"}
+      </button>
+      {check.data && (
+        <p role="status" className={check.data.ok ? "ok-note small" : "error-note small"}>
+          {check.data.message}
+        </p>
+      )}
+      {check.error && (
+        <p role="alert" className="error-note small">
+          {errorSentence(check.error)}
+        </p>
       )}
     </div>
   );

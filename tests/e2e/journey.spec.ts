@@ -68,6 +68,12 @@ test("sign up → wizard → launch → the hub's whole connection lifecycle", a
   await expect(page.getByText("All integrations are optional.")).toBeVisible();
   await expect(page.getByText("Recommended").first()).toBeVisible();
   await lookAndScan(page, "wizard-integrations");
+  // A denied consent comes back to this step with its sentence on the card.
+  await page.getByRole("listitem", { name: "Slack", exact: true }).getByRole("button", { name: "Connect Slack" }).click();
+  await page.getByRole("button", { name: "Deny" }).click();
+  await expect(page).toHaveURL(/\/onboarding$/);
+  await expect(page.getByRole("heading", { name: "Connect integrations" })).toBeVisible();
+  await expect(page.getByRole("listitem", { name: "Slack", exact: true }).getByRole("alert")).toContainText("was not approved");
   await page.getByRole("button", { name: "Skip for now" }).click();
 
   // 6 · features, 7 · import products (counted), 8 · invitations skipped, 9 · launch.

@@ -12,6 +12,19 @@ test("sign up, create an organization, log out and back in", async ({ page }) =>
   await lookAndScan(page, "new-org");
   await createOrg(page, "Smoke Brand");
   await expect(page.getByRole("heading", { name: "Basic information" })).toBeVisible();
+
+  // A second organization, then back to the first through the switcher.
+  const switcher = page.getByRole("combobox", { name: "Organization" });
+  await switcher.selectOption({ label: "+ New organization…" });
+  await expect(page.getByRole("heading", { name: "New organization" })).toBeVisible();
+  await page.getByLabel("Organization name").fill("Second Brand");
+  await page.getByRole("button", { name: "Create organization" }).click();
+  await expect(switcher).toHaveValue(/.+/);
+  await expect(switcher.locator("option:checked")).toHaveText("Second Brand (owner)");
+  await switcher.selectOption({ label: "Smoke Brand (owner)" });
+  await page.goto("/settings/integrations");
+  await expect(switcher.locator("option:checked")).toHaveText("Smoke Brand (owner)");
+  await page.goto("/onboarding");
   await page.getByRole("button", { name: "Log out" }).click();
   await expect(page.getByRole("heading", { name: "Log in to Plugboard" })).toBeVisible();
   await page.getByLabel("E-mail").fill(email);

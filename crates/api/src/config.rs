@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use domain::crypto::KeyRing;
-use domain::registry::Registry;
+use domain::registry::{Provider, Registry};
 use persistence::Backend;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
@@ -165,6 +165,28 @@ impl Settings {
         }
     }
 
+    /// How far the platform's own app for a provider is set up. The one answer the catalog,
+    /// OAuth, feature flags and platform readiness all give.
+    pub fn platform_app<'p>(&self, provider: &'p Provider) -> PlatformApp<'p> {
+        PlatformApp {
+            missing: provider
+                .platform_env
+                .iter()
+                .filter(|name| !self.operator_set(name))
+                .map(String::as_str)
+                .collect(),
+            usable: provider
+                .platform_env
+                .iter()
+                .all(|name| self.platform_env.contains_key(name)),
+        }
+    }
+
+    /// Whether the operator set a platform variable (a sandbox stand-in does not count).
+    pub fn operator_set(&self, name: &str) -> bool {
+        self.platform_env.contains_key(name) && !self.sandbox_env.contains(name)
+    }
+
     pub fn backend(&self) -> Backend {
         Backend::of(&self.database_url).unwrap_or(Backend::Sqlite)
     }
@@ -224,4 +246,13 @@ fn write_private(file: &Path, value: &str) -> std::io::Result<()> {
     #[cfg(unix)]
     options.mode(0o600);
     options.open(file)?.write_all(value.as_bytes())
+}
+
+/// A provider's platform app, as the operator has (or has not) set it up.
+pub struct PlatformApp<'p> {
+    /// Platform variables the operator has not set (sandbox stand-ins included).
+    pub missing: Vec<&'p str>,
+    /// Connections can be made now: every variable is set, by the operator or, with the
+    /// sandbox on, by a stand-in that works against the sandbox only.
+    pub usable: bool,
 }

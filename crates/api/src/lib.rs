@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod contract;
 pub mod error;
 mod fallback;
 pub mod openapi;

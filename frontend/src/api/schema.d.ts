@@ -1648,7 +1648,7 @@ export interface paths {
                 path: {
                     org_id: string;
                     /** @description A step id, e.g. `basic_info` */
-                    step: string;
+                    step: components["schemas"]["StepId"];
                 };
                 cookie?: never;
             };
@@ -1946,16 +1946,21 @@ export interface components {
             org_id: string;
             org_name: string;
             /** @description The role the invitation granted. */
-            role: string;
+            role: components["schemas"]["Role"];
         };
+        /**
+         * @description Who did something: a person, a partner's API key, or Plugboard itself.
+         * @enum {string}
+         */
+        ActorType: "user" | "api_key" | "system";
         ApiKeyCreatedOut: components["schemas"]["ApiKeyOut"] & {
             /** @description The whole key. Shown this once; store it now. */
             secret: string;
         };
         ApiKeyIn: {
             name: string;
-            /** @description `integrations:read` and/or `integrations:write`. */
-            scopes: string[];
+            /** @description What the key may do: one or both scopes. */
+            scopes: components["schemas"]["Scope"][];
         };
         ApiKeyOut: {
             /** Format: date-time */
@@ -1969,8 +1974,13 @@ export interface components {
             prefix: string;
             /** Format: date-time */
             revoked_at?: string | null;
-            scopes: string[];
+            scopes: components["schemas"]["Scope"][];
         };
+        /**
+         * @description How a brand proves it owns the account.
+         * @enum {string}
+         */
+        AuthType: "oauth2" | "api_key" | "basic" | "public_id";
         BasicInfoIn: {
             /** @description ISO 4217 code, e.g. `EUR`. */
             currency: string;
@@ -1980,6 +1990,11 @@ export interface components {
             /** @description http(s) address, e.g. `https://www.example.com`. */
             website: string;
         };
+        /**
+         * @description The catalog's groups.
+         * @enum {string}
+         */
+        Category: "commerce" | "payments" | "advertising" | "analytics" | "marketing" | "reviews" | "communication" | "video_media" | "productivity" | "surveys" | "monitoring" | "ai" | "crm" | "social";
         /** @description An account or key to obtain before going live. */
         ChecklistItemOut: {
             /** @description What to collect from the account. */
@@ -2012,6 +2027,13 @@ export interface components {
             /** Format: int64 */
             total: number;
         };
+        /**
+         * @description Where a connection stands: `not_connected` (never, or disconnected with its history
+         *     kept), `connected`, `expired` (reconnect needed), `error` (the last check failed) or
+         *     `disabled` (turned off, credentials kept).
+         * @enum {string}
+         */
+        ConnectionStatus: "not_connected" | "connected" | "expired" | "error" | "disabled";
         /** @description Whether a secret is set; at most its last four characters are ever shown. */
         CredentialOut: {
             configured: boolean;
@@ -2031,13 +2053,17 @@ export interface components {
          * @enum {string}
          */
         ErrorCode: "account_not_found" | "address_not_allowed" | "already_invited" | "already_member" | "body_too_large" | "conflict" | "connection_required" | "credentials_rejected" | "credentials_unreadable" | "database_unavailable" | "domain_taken" | "duplicate_invitation" | "email_taken" | "forbidden" | "internal_error" | "invalid_body" | "invalid_query" | "invitation_accepted" | "invitation_expired" | "invitation_revoked" | "invitation_used" | "last_owner" | "malformed_json" | "method_not_allowed" | "missing_values" | "no_refresh_token" | "not_connected" | "not_found" | "not_oauth" | "platform_level" | "platform_not_ready" | "provider_rate_limited" | "provider_refused" | "provider_timeout" | "provider_unavailable" | "provider_unreachable" | "refresh_in_progress" | "refresh_refused" | "shopify_not_connected" | "shopify_token_rejected" | "step_required" | "steps_missing" | "stripe_not_connected" | "tenant_level" | "token_expired" | "unauthorized" | "unexpected_redirect" | "unknown_user" | "unreadable_body" | "unsupported_media_type" | "validation_failed";
+        /**
+         * @description What happened to a connection.
+         * @enum {string}
+         */
+        EventAction: "connect" | "configure" | "test" | "refresh" | "health_check" | "enable" | "disable" | "disconnect" | "sync" | "notification";
         EventOut: {
-            /** @description `connect`, `configure`, `test`, `refresh`, `health_check`, `enable`, `disable`, `disconnect`, `sync` or `notification`. */
-            action: string;
+            action: components["schemas"]["EventAction"];
             /** Format: uuid */
             actor_id?: string | null;
-            /** @description `user`, `api_key` or `system`. */
-            actor_type: string;
+            actor_type: components["schemas"]["ActorType"];
+            /** @description A machine code for what happened, such as a failed check's problem code. */
             code?: string | null;
             /** Format: date-time */
             created_at: string;
@@ -2077,13 +2103,17 @@ export interface components {
             /** @description What to do about it, in a sentence. */
             message: string;
         };
+        /**
+         * @description What kind of value a connection field takes.
+         * @enum {string}
+         */
+        FieldKind: "text" | "url" | "host" | "select";
         FieldOut: {
             /** @description Needed before the provider's consent screen (OAuth). */
             before_consent: boolean;
             help?: string | null;
             key: string;
-            /** @description `text`, `url`, `host` or `select`. */
-            kind: string;
+            kind: components["schemas"]["FieldKind"];
             label: string;
             options?: string[];
             pattern?: string | null;
@@ -2131,9 +2161,8 @@ export interface components {
         IntegrationOut: {
             account_id?: string | null;
             account_name?: string | null;
-            /** @description `oauth2`, `api_key`, `basic` or `public_id`. */
-            auth_type: string;
-            category: string;
+            auth_type: components["schemas"]["AuthType"];
+            category: components["schemas"]["Category"];
             category_label: string;
             /** @description Non-secret settings. */
             config: {
@@ -2157,12 +2186,10 @@ export interface components {
             last_tested_at?: string | null;
             logo: string;
             name: string;
-            /** @description `required`, `recommended` or `optional`. */
-            onboarding: string;
+            onboarding: components["schemas"]["OnboardingClass"];
             provider: string;
             scopes: string[];
-            /** @description `not_connected`, `connected`, `expired`, `error` or `disabled`. */
-            status: string;
+            status: components["schemas"]["ConnectionStatus"];
             /** Format: date-time */
             token_expires_at?: string | null;
         };
@@ -2205,21 +2232,25 @@ export interface components {
             invited_by?: string | null;
             /** Format: date-time */
             revoked_at?: string | null;
-            role: string;
-            /** @description `pending`, `accepted`, `revoked` or `expired`. */
-            status: string;
+            role: components["schemas"]["Role"];
+            status: components["schemas"]["InvitationStatus"];
         };
         /**
          * @description Invitations grant `admin` or `member`; ownership is handed over by an owner, not by a link.
          * @enum {string}
          */
         InvitationRoleIn: "admin" | "member";
+        /**
+         * @description Where an invitation stands.
+         * @enum {string}
+         */
+        InvitationStatus: "pending" | "accepted" | "revoked" | "expired";
         InviteUsersIn: {
             invitations: components["schemas"]["InvitationIn"][];
         };
         /** @description A machine code and a sentence a person can act on. */
         LastErrorOut: {
-            code: string;
+            code: components["schemas"]["ErrorCode"];
             message: string;
         };
         /** @description The most recent thing that happened to any of a provider's connections. */
@@ -2234,6 +2265,11 @@ export interface components {
             org_id: string;
             success: boolean;
         };
+        /**
+         * @description `tenant`: each brand connects its own account; `platform`: the operator sets it up once.
+         * @enum {string}
+         */
+        Level: "tenant" | "platform";
         /** @description The list wrapper every collection answer uses. */
         ListOut_ApiKeyOut: {
             data: {
@@ -2248,18 +2284,17 @@ export interface components {
                 prefix: string;
                 /** Format: date-time */
                 revoked_at?: string | null;
-                scopes: string[];
+                scopes: components["schemas"]["Scope"][];
             }[];
         };
         /** @description The list wrapper every collection answer uses. */
         ListOut_EventOut: {
             data: {
-                /** @description `connect`, `configure`, `test`, `refresh`, `health_check`, `enable`, `disable`, `disconnect`, `sync` or `notification`. */
-                action: string;
+                action: components["schemas"]["EventAction"];
                 /** Format: uuid */
                 actor_id?: string | null;
-                /** @description `user`, `api_key` or `system`. */
-                actor_type: string;
+                actor_type: components["schemas"]["ActorType"];
+                /** @description A machine code for what happened, such as a failed check's problem code. */
                 code?: string | null;
                 /** Format: date-time */
                 created_at: string;
@@ -2292,9 +2327,8 @@ export interface components {
             data: {
                 account_id?: string | null;
                 account_name?: string | null;
-                /** @description `oauth2`, `api_key`, `basic` or `public_id`. */
-                auth_type: string;
-                category: string;
+                auth_type: components["schemas"]["AuthType"];
+                category: components["schemas"]["Category"];
                 category_label: string;
                 /** @description Non-secret settings. */
                 config: {
@@ -2318,12 +2352,10 @@ export interface components {
                 last_tested_at?: string | null;
                 logo: string;
                 name: string;
-                /** @description `required`, `recommended` or `optional`. */
-                onboarding: string;
+                onboarding: components["schemas"]["OnboardingClass"];
                 provider: string;
                 scopes: string[];
-                /** @description `not_connected`, `connected`, `expired`, `error` or `disabled`. */
-                status: string;
+                status: components["schemas"]["ConnectionStatus"];
                 /** Format: date-time */
                 token_expires_at?: string | null;
             }[];
@@ -2344,9 +2376,8 @@ export interface components {
                 invited_by?: string | null;
                 /** Format: date-time */
                 revoked_at?: string | null;
-                role: string;
-                /** @description `pending`, `accepted`, `revoked` or `expired`. */
-                status: string;
+                role: components["schemas"]["Role"];
+                status: components["schemas"]["InvitationStatus"];
             }[];
         };
         /** @description The list wrapper every collection answer uses. */
@@ -2356,7 +2387,7 @@ export interface components {
                 /** Format: date-time */
                 joined_at: string;
                 name: string;
-                role: string;
+                role: components["schemas"]["Role"];
                 /** Format: uuid */
                 user_id: string;
             }[];
@@ -2364,22 +2395,24 @@ export interface components {
         /** @description The list wrapper every collection answer uses. */
         ListOut_ProviderOut: {
             data: {
-                /** @description `oauth2`, `api_key`, `basic` or `public_id`. */
-                auth_type: string;
-                category: string;
+                auth_type: components["schemas"]["AuthType"];
+                category: components["schemas"]["Category"];
                 category_label: string;
                 description: string;
                 docs_url: string;
                 feature_flag: string;
                 fields: components["schemas"]["FieldOut"][];
                 id: string;
-                /** @description `tenant` (each brand connects) or `platform` (the platform holds one). */
-                level: string;
+                level: components["schemas"]["Level"];
                 logo: string;
                 name: string;
-                /** @description `required`, `recommended` or `optional` in onboarding. */
-                onboarding: string;
-                /** @description Whether every platform variable this provider needs is set. */
+                onboarding: components["schemas"]["OnboardingClass"];
+                /** @description The platform variables the operator has not set (stand-ins included), never values. */
+                platform_missing: string[];
+                /**
+                 * @description Whether it can be connected now: every platform variable it needs is set (with the
+                 *     sandbox on, by a sandbox stand-in that works against the sandbox only).
+                 */
                 platform_ready: boolean;
                 scopes: string[];
             }[];
@@ -2406,25 +2439,25 @@ export interface components {
         MemberIn: {
             /** @description The e-mail of an existing Plugboard account. */
             email: string;
-            role: components["schemas"]["RoleIn"];
+            role: components["schemas"]["Role"];
         };
         MemberOut: {
             email: string;
             /** Format: date-time */
             joined_at: string;
             name: string;
-            role: string;
+            role: components["schemas"]["Role"];
             /** Format: uuid */
             user_id: string;
         };
         MemberPatch: {
-            role: components["schemas"]["RoleIn"];
+            role: components["schemas"]["Role"];
         };
         MembershipOut: {
             /** Format: uuid */
             org_id: string;
             org_name: string;
-            role: string;
+            role: components["schemas"]["Role"];
         };
         OAuthStartIn: {
             /** @description Settings the provider needs before consent, e.g. `{"shop": "acme.myshopify.com"}`. */
@@ -2445,6 +2478,11 @@ export interface components {
             /** @description Invitations the `invite_users` step just made, with their tokens, shown this once. */
             invitations?: components["schemas"]["InvitationCreatedOut"][];
         };
+        /**
+         * @description How strongly onboarding asks for a provider.
+         * @enum {string}
+         */
+        OnboardingClass: "required" | "recommended" | "optional";
         OnboardingOut: {
             /**
              * Format: date-time
@@ -2470,16 +2508,11 @@ export interface components {
              *     invited. `review_launch`: the integrations summary (connected, failed, skipped).
              */
             data?: Record<string, never> | null;
-            /**
-             * @description `basic_info`, `connect_shopify`, `shopify_setup`, `domains`, `payments`,
-             *     `integrations`, `features`, `import_products`, `invite_users` or `review_launch`.
-             */
-            id: string;
+            id: components["schemas"]["StepId"];
             /** @description Worth doing now though not required (Stripe Connect). */
             recommended: boolean;
             required: boolean;
-            /** @description `pending`, `completed` or `skipped`. */
-            status: string;
+            status: components["schemas"]["StepStatus"];
             /** Format: date-time */
             updated_at?: string | null;
         };
@@ -2496,8 +2529,7 @@ export interface components {
             /** Format: uuid */
             id: string;
             name: string;
-            /** @description The caller's role; absent for API keys. */
-            role?: string | null;
+            role?: components["schemas"]["Role"] | null;
         };
         /** @description A platform-level provider's live check with the platform's own variables. */
         PlatformCheckOut: {
@@ -2536,22 +2568,24 @@ export interface components {
             provider: string;
         };
         ProviderOut: {
-            /** @description `oauth2`, `api_key`, `basic` or `public_id`. */
-            auth_type: string;
-            category: string;
+            auth_type: components["schemas"]["AuthType"];
+            category: components["schemas"]["Category"];
             category_label: string;
             description: string;
             docs_url: string;
             feature_flag: string;
             fields: components["schemas"]["FieldOut"][];
             id: string;
-            /** @description `tenant` (each brand connects) or `platform` (the platform holds one). */
-            level: string;
+            level: components["schemas"]["Level"];
             logo: string;
             name: string;
-            /** @description `required`, `recommended` or `optional` in onboarding. */
-            onboarding: string;
-            /** @description Whether every platform variable this provider needs is set. */
+            onboarding: components["schemas"]["OnboardingClass"];
+            /** @description The platform variables the operator has not set (stand-ins included), never values. */
+            platform_missing: string[];
+            /**
+             * @description Whether it can be connected now: every platform variable it needs is set (with the
+             *     sandbox on, by a sandbox stand-in that works against the sandbox only).
+             */
             platform_ready: boolean;
             scopes: string[];
         };
@@ -2566,8 +2600,16 @@ export interface components {
             /** @description Per provider: its platform variables, set or missing. */
             services: components["schemas"]["ServiceReadinessOut"][];
         };
-        /** @enum {string} */
-        RoleIn: "owner" | "admin" | "member";
+        /**
+         * @description A member's role: owners and admins change things, members read.
+         * @enum {string}
+         */
+        Role: "member" | "admin" | "owner";
+        /**
+         * @description What an organization API key may do.
+         * @enum {string}
+         */
+        Scope: "integrations:read" | "integrations:write";
         /** @description A provider's platform variables. */
         ServiceReadinessOut: {
             category: string;
@@ -2608,14 +2650,24 @@ export interface components {
         StepAction: "complete" | "skip";
         /** @description The `data` a step takes (only for the OpenAPI document; each step reads its own shape). */
         StepDataIn: components["schemas"]["BasicInfoIn"] | components["schemas"]["ShopifySetupIn"] | components["schemas"]["DomainsIn"] | components["schemas"]["FeaturesIn"] | components["schemas"]["ImportProductsIn"] | components["schemas"]["InviteUsersIn"];
+        /**
+         * @description One step of the onboarding wizard, in order.
+         * @enum {string}
+         */
+        StepId: "basic_info" | "connect_shopify" | "shopify_setup" | "domains" | "payments" | "integrations" | "features" | "import_products" | "invite_users" | "review_launch";
+        /**
+         * @description Where an onboarding step stands; a skipped step can be completed later.
+         * @enum {string}
+         */
+        StepStatus: "pending" | "completed" | "skipped";
         TestOut: {
             /** Format: date-time */
             checked_at: string;
-            code?: string | null;
+            code?: components["schemas"]["ErrorCode"] | null;
             message: string;
             ok: boolean;
             /** @description The connection's status after the test. */
-            status: string;
+            status: components["schemas"]["ConnectionStatus"];
         };
         TokenOut: {
             access_token: string;

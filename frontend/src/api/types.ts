@@ -22,7 +22,7 @@ export type TestResult = S["TestOut"];
 export type Problem = S["Problem"];
 export type IntegrationStatus = Integration["status"];
 export type ApiKeyIn = S["ApiKeyIn"];
-export type RoleIn = S["RoleIn"];
+export type RoleIn = S["Role"];
 import type { paths } from "./schema";
 /** A wizard step's id as the API names it (a union once the document lists them). */
 export type StepId = paths["/api/v1/orgs/{org_id}/onboarding/steps/{step}"]["patch"]["parameters"]["path"]["step"];

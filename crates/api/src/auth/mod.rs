@@ -9,8 +9,7 @@ mod tenant;
 pub use jwt::{ACCESS_TOKEN_TTL_SECS, JwtKeys};
 pub use platform::PlatformAdmin;
 pub use tenant::{
-    AuthUser, Caller, OrgAdmin, OrgMember, OrgOwnerOrAdmin, SCOPE_READ, SCOPE_WRITE, TenantContext,
-    tenant_guard,
+    AuthUser, Caller, OrgAdmin, OrgMember, OrgOwnerOrAdmin, TenantContext, tenant_guard,
 };
 
 use sha2_digest::sha256_hex;

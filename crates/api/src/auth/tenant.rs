@@ -16,11 +16,9 @@ use domain::{OrgId, Role, UserId};
 use persistence::{api_keys, orgs};
 use tracing::Instrument;
 
+use crate::contract::Scope;
 use crate::error::ApiError;
 use crate::state::AppState;
-
-pub const SCOPE_READ: &str = "integrations:read";
-pub const SCOPE_WRITE: &str = "integrations:write";
 
 /// Who is calling inside an organization.
 #[derive(Clone, Debug)]
@@ -55,9 +53,7 @@ impl TenantContext {
     fn can_read(&self) -> bool {
         match &self.caller {
             Caller::User { .. } => true,
-            Caller::ApiKey { scopes, .. } => {
-                scopes.iter().any(|s| s == SCOPE_READ || s == SCOPE_WRITE)
-            }
+            Caller::ApiKey { scopes, .. } => scopes.iter().any(|s| Scope::parse(s).is_some()),
         }
     }
 
@@ -65,7 +61,9 @@ impl TenantContext {
     fn can_write(&self) -> bool {
         match &self.caller {
             Caller::User { role, .. } => role.can_manage(),
-            Caller::ApiKey { scopes, .. } => scopes.iter().any(|s| s == SCOPE_WRITE),
+            Caller::ApiKey { scopes, .. } => scopes
+                .iter()
+                .any(|s| Scope::parse(s) == Some(Scope::IntegrationsWrite)),
         }
     }
 }

@@ -10,7 +10,8 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use super::ListOut;
-use crate::auth::{OrgOwnerOrAdmin, SCOPE_READ, SCOPE_WRITE, hash_token, random_token};
+use crate::auth::{OrgOwnerOrAdmin, hash_token, random_token};
+use crate::contract::Scope;
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::state::AppState;
 use crate::validation::validated;
@@ -24,7 +25,8 @@ pub struct ApiKeyIn {
         message = "Name the key (1 to 100 characters) so you can tell it apart later."
     ))]
     pub name: String,
-    /// `integrations:read` and/or `integrations:write`.
+    /// What the key may do: one or both scopes.
+    #[schema(value_type = Vec<Scope>, min_items = 1)]
     pub scopes: Vec<String>,
 }
 
@@ -34,7 +36,7 @@ pub struct ApiKeyOut {
     pub name: String,
     /// The key's first characters, to tell keys apart.
     pub prefix: String,
-    pub scopes: Vec<String>,
+    pub scopes: Vec<Scope>,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
@@ -46,7 +48,7 @@ impl From<ApiKey> for ApiKeyOut {
             id: key.id.0,
             name: key.name,
             prefix: key.prefix,
-            scopes: key.scopes,
+            scopes: key.scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
             created_at: key.created_at,
             last_used_at: key.last_used_at,
             revoked_at: key.revoked_at,
@@ -100,10 +102,14 @@ pub async fn create(
     let mut scopes = input.scopes;
     scopes.sort();
     scopes.dedup();
-    if scopes.is_empty() || scopes.iter().any(|s| s != SCOPE_READ && s != SCOPE_WRITE) {
+    if scopes.is_empty() || scopes.iter().any(|s| Scope::parse(s).is_none()) {
         return Err(ApiError::validation(vec![FieldError::new(
             "scopes",
-            format!("Choose one or both of `{SCOPE_READ}` and `{SCOPE_WRITE}`."),
+            format!(
+                "Choose one or both of `{}` and `{}`.",
+                Scope::IntegrationsRead.as_str(),
+                Scope::IntegrationsWrite.as_str()
+            ),
         )]));
     }
     let secret = format!("{}{}", crate::auth::API_KEY_PREFIX, random_token(32)?);

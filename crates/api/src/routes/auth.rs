@@ -88,7 +88,7 @@ pub struct SignupOut {
 pub struct MembershipOut {
     pub org_id: uuid::Uuid,
     pub org_name: String,
-    pub role: String,
+    pub role: crate::contract::Role,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -234,7 +234,7 @@ pub async fn me(state: web::Data<AppState>, caller: AuthUser) -> ApiResult<web::
         .map(|m| MembershipOut {
             org_id: m.org_id.0,
             org_name: m.org_name,
-            role: m.role.as_str().to_owned(),
+            role: m.role.into(),
         })
         .collect();
     let platform_admin = state.settings.is_platform_admin(&user.email);

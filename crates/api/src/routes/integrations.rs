@@ -12,7 +12,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::ListOut;
 use crate::auth::{OrgAdmin, OrgMember};
-use crate::error::{ApiResult, Problem};
+use crate::contract::{
+    ActorType, AuthType, Category, ConnectionStatus, EventAction, OnboardingClass,
+};
+use crate::error::{ApiResult, ErrorCode, Problem};
 use crate::services::catalog::{self, IntegrationView};
 use crate::services::checks::{ACCESS_TOKEN, REFRESH_TOKEN};
 use crate::services::integrations::{self as service, Change};
@@ -29,7 +32,7 @@ pub struct CredentialOut {
 /// A machine code and a sentence a person can act on.
 #[derive(Serialize, ToSchema)]
 pub struct LastErrorOut {
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
 }
 
@@ -38,16 +41,13 @@ pub struct IntegrationOut {
     pub provider: String,
     pub name: String,
     pub description: String,
-    pub category: &'static str,
+    pub category: Category,
     pub category_label: &'static str,
     pub logo: String,
     pub docs_url: String,
-    /// `oauth2`, `api_key`, `basic` or `public_id`.
-    pub auth_type: &'static str,
-    /// `required`, `recommended` or `optional`.
-    pub onboarding: &'static str,
-    /// `not_connected`, `connected`, `expired`, `error` or `disabled`.
-    pub status: &'static str,
+    pub auth_type: AuthType,
+    pub onboarding: OnboardingClass,
+    pub status: ConnectionStatus,
     pub enabled: bool,
     /// Per secret field: whether it is set.
     pub credentials: BTreeMap<String, CredentialOut>,
@@ -97,13 +97,15 @@ impl From<IntegrationView<'_>> for IntegrationOut {
             provider: p.id.clone(),
             name: p.name.clone(),
             description: p.description.clone(),
-            category: p.category.as_str(),
+            category: p.category.into(),
             category_label: p.category.label(),
             logo: p.logo.clone(),
             docs_url: p.docs_url.clone(),
-            auth_type: p.auth.kind().as_str(),
-            onboarding: p.onboarding.as_str(),
-            status: c.as_ref().map_or("not_connected", |c| c.status.as_str()),
+            auth_type: p.auth.kind().into(),
+            onboarding: p.onboarding.into(),
+            status: c
+                .as_ref()
+                .map_or(ConnectionStatus::NotConnected, |c| c.status.into()),
             enabled: c.as_ref().is_none_or(|c| c.enabled),
             credentials,
             config: c.as_ref().map(|c| c.config.clone()).unwrap_or_default(),
@@ -117,7 +119,7 @@ impl From<IntegrationView<'_>> for IntegrationOut {
                 .as_ref()
                 .and_then(|c| c.last_error.clone())
                 .map(|e| LastErrorOut {
-                    code: e.code,
+                    code: ErrorCode::from_domain(&e.code),
                     message: e.message,
                 }),
             connected_at: c.as_ref().and_then(|c| c.connected_at),
@@ -143,8 +145,9 @@ pub struct IntegrationPatch {
 pub struct TestOut {
     pub ok: bool,
     /// The connection's status after the test.
-    pub status: &'static str,
-    pub code: Option<String>,
+    pub status: ConnectionStatus,
+    /// Why the test failed, when it did.
+    pub code: Option<ErrorCode>,
     pub message: String,
     pub checked_at: DateTime<Utc>,
 }
@@ -153,28 +156,28 @@ pub struct TestOut {
 pub struct EventOut {
     pub id: uuid::Uuid,
     pub provider: String,
-    /// `connect`, `configure`, `test`, `refresh`, `health_check`, `enable`, `disable`, `disconnect`, `sync` or `notification`.
-    pub action: &'static str,
+    pub action: EventAction,
     pub success: bool,
+    /// A machine code for what happened, such as a failed check's problem code.
     pub code: Option<String>,
     pub message: String,
-    /// `user`, `api_key` or `system`.
-    pub actor_type: &'static str,
+    pub actor_type: ActorType,
     pub actor_id: Option<uuid::Uuid>,
     pub created_at: DateTime<Utc>,
 }
 
 impl From<ConnectionEvent> for EventOut {
     fn from(e: ConnectionEvent) -> Self {
-        let (actor_type, actor_id) = match e.actor {
-            Actor::User(id) => ("user", Some(id.0)),
-            Actor::ApiKey(id) => ("api_key", Some(id.0)),
-            Actor::System => ("system", None),
+        let actor_type = ActorType::from(&e.actor);
+        let actor_id = match e.actor {
+            Actor::User(id) => Some(id.0),
+            Actor::ApiKey(id) => Some(id.0),
+            Actor::System => None,
         };
         EventOut {
             id: e.id,
             provider: e.provider,
-            action: e.action.as_str(),
+            action: e.action.into(),
             success: e.success,
             code: e.code,
             message: e.message,
@@ -287,8 +290,8 @@ pub async fn test(
     let report = service::test(&state, &admin.0, &path.1).await?;
     Ok(web::Json(TestOut {
         ok: report.ok,
-        status: report.status.as_str(),
-        code: report.code,
+        status: report.status.into(),
+        code: report.code.as_deref().map(ErrorCode::from_domain),
         message: report.message,
         checked_at: report.checked_at,
     }))

@@ -53,9 +53,8 @@ impl InvitationIn {
 pub struct InvitationOut {
     pub id: uuid::Uuid,
     pub email: String,
-    pub role: &'static str,
-    /// `pending`, `accepted`, `revoked` or `expired`.
-    pub status: &'static str,
+    pub role: crate::contract::Role,
+    pub status: crate::contract::InvitationStatus,
     pub invited_by: Option<uuid::Uuid>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
@@ -67,9 +66,9 @@ impl From<Invitation> for InvitationOut {
     fn from(i: Invitation) -> Self {
         InvitationOut {
             id: i.id.0,
-            status: i.status(Utc::now()).as_str(),
+            status: i.status(Utc::now()).into(),
             email: i.email,
-            role: i.role.as_str(),
+            role: i.role.into(),
             invited_by: i.invited_by.map(|u| u.0),
             created_at: i.created_at,
             expires_at: i.expires_at,
@@ -102,7 +101,7 @@ pub struct AcceptedOut {
     pub org_id: uuid::Uuid,
     pub org_name: String,
     /// The role the invitation granted.
-    pub role: &'static str,
+    pub role: crate::contract::Role,
 }
 
 /// The organization's invitations, newest first (never their tokens).
@@ -202,6 +201,6 @@ pub async fn accept(
     Ok(web::Json(AcceptedOut {
         org_id: accepted.org.id.0,
         org_name: accepted.org.name,
-        role: accepted.role.as_str(),
+        role: accepted.role.into(),
     }))
 }

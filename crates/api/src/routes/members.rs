@@ -12,39 +12,22 @@ use utoipa::ToSchema;
 
 use super::ListOut;
 use crate::auth::{OrgMember, OrgOwnerOrAdmin};
+use crate::contract::Role as RoleOut;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
-
-#[derive(Clone, Copy, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RoleIn {
-    Owner,
-    Admin,
-    Member,
-}
-
-impl From<RoleIn> for Role {
-    fn from(role: RoleIn) -> Role {
-        match role {
-            RoleIn::Owner => Role::Owner,
-            RoleIn::Admin => Role::Admin,
-            RoleIn::Member => Role::Member,
-        }
-    }
-}
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberIn {
     /// The e-mail of an existing Plugboard account.
     pub email: String,
-    pub role: RoleIn,
+    pub role: RoleOut,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberPatch {
-    pub role: RoleIn,
+    pub role: RoleOut,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -52,7 +35,7 @@ pub struct MemberOut {
     pub user_id: uuid::Uuid,
     pub email: String,
     pub name: String,
-    pub role: String,
+    pub role: RoleOut,
     pub joined_at: DateTime<Utc>,
 }
 
@@ -62,7 +45,7 @@ impl From<Membership> for MemberOut {
             user_id: m.user.id.0,
             email: m.user.email,
             name: m.user.name,
-            role: m.role.as_str().to_owned(),
+            role: m.role.into(),
             joined_at: m.created_at,
         }
     }

@@ -25,11 +25,8 @@ const MAX_INVITATIONS: usize = 50;
 
 #[derive(Serialize, ToSchema)]
 pub struct OnboardingStepOut {
-    /// `basic_info`, `connect_shopify`, `shopify_setup`, `domains`, `payments`,
-    /// `integrations`, `features`, `import_products`, `invite_users` or `review_launch`.
-    pub id: &'static str,
-    /// `pending`, `completed` or `skipped`.
-    pub status: &'static str,
+    pub id: crate::contract::StepId,
+    pub status: crate::contract::StepStatus,
     pub required: bool,
     /// Worth doing now though not required (Stripe Connect).
     pub recommended: bool,
@@ -50,8 +47,8 @@ pub struct OnboardingStepOut {
 impl From<StepView> for OnboardingStepOut {
     fn from(view: StepView) -> Self {
         OnboardingStepOut {
-            id: view.step.as_str(),
-            status: view.status.as_str(),
+            id: view.step.into(),
+            status: view.status.into(),
             required: view.step.required(),
             recommended: view.step.class() == domain::onboarding::StepClass::Recommended,
             can_skip: view.step.can_skip(),
@@ -322,7 +319,7 @@ pub async fn get(
 /// completed later, and completing a step again replaces what it saved.
 #[utoipa::path(
     tag = "onboarding",
-    params(("org_id" = uuid::Uuid, Path), ("step" = String, Path, description = "A step id, e.g. `basic_info`")),
+    params(("org_id" = uuid::Uuid, Path), ("step" = crate::contract::StepId, Path, description = "A step id, e.g. `basic_info`")),
     request_body = OnboardingStepPatch,
     responses(
         (status = 200, body = OnboardingChangeOut),

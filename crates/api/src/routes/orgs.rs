@@ -28,15 +28,15 @@ pub struct OrgOut {
     pub name: String,
     pub created_at: DateTime<Utc>,
     /// The caller's role; absent for API keys.
-    pub role: Option<String>,
+    pub role: Option<crate::contract::Role>,
 }
 
-fn org_out(org: Organization, role: Option<&str>) -> OrgOut {
+fn org_out(org: Organization, role: Option<domain::Role>) -> OrgOut {
     OrgOut {
         id: org.id.0,
         name: org.name,
         created_at: org.created_at,
-        role: role.map(str::to_owned),
+        role: role.map(Into::into),
     }
 }
 
@@ -55,7 +55,7 @@ pub async fn create(
 ) -> ApiResult<HttpResponse> {
     let input = validated(body.into_inner())?;
     let org = orgs::create_with_owner(&state.db, input.name.trim(), caller.0).await?;
-    Ok(HttpResponse::Created().json(org_out(org, Some("owner"))))
+    Ok(HttpResponse::Created().json(org_out(org, Some(domain::Role::Owner))))
 }
 
 /// One organization the caller belongs to.
@@ -72,7 +72,7 @@ pub async fn get(state: web::Data<AppState>, member: OrgMember) -> ApiResult<web
         .await?
         .ok_or_else(|| ApiError::not_found("No organization with that id exists for you."))?;
     let role = match &ctx.caller {
-        Caller::User { role, .. } => Some(role.as_str()),
+        Caller::User { role, .. } => Some(*role),
         Caller::ApiKey { .. } => None,
     };
     Ok(web::Json(org_out(org, role)))

@@ -6,6 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::ListOut;
+use crate::contract::{AuthType, Category, FieldKind, Level, OnboardingClass};
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -15,8 +16,7 @@ pub struct FieldOut {
     /// Secrets are write-only: they are never shown back.
     pub secret: bool,
     pub required: bool,
-    /// `text`, `url`, `host` or `select`.
-    pub kind: &'static str,
+    pub kind: FieldKind,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<String>,
     pub pattern: Option<String>,
@@ -33,7 +33,7 @@ impl From<&Field> for FieldOut {
             label: f.label.clone(),
             secret: f.secret,
             required: f.required,
-            kind: f.kind.as_str(),
+            kind: f.kind.into(),
             options: f.options.clone(),
             pattern: f.pattern.clone(),
             placeholder: f.placeholder.clone(),
@@ -48,42 +48,41 @@ pub struct ProviderOut {
     pub id: String,
     pub name: String,
     pub description: String,
-    pub category: &'static str,
+    pub category: Category,
     pub category_label: &'static str,
     pub logo: String,
     pub docs_url: String,
-    /// `oauth2`, `api_key`, `basic` or `public_id`.
-    pub auth_type: &'static str,
-    /// `required`, `recommended` or `optional` in onboarding.
-    pub onboarding: &'static str,
-    /// `tenant` (each brand connects) or `platform` (the platform holds one).
-    pub level: &'static str,
+    pub auth_type: AuthType,
+    pub onboarding: OnboardingClass,
+    pub level: Level,
     pub fields: Vec<FieldOut>,
     pub scopes: Vec<String>,
     pub feature_flag: String,
-    /// Whether every platform variable this provider needs is set.
+    /// Whether it can be connected now: every platform variable it needs is set (with the
+    /// sandbox on, by a sandbox stand-in that works against the sandbox only).
     pub platform_ready: bool,
+    /// The platform variables the operator has not set (stand-ins included), never values.
+    pub platform_missing: Vec<String>,
 }
 
 pub fn provider_out(state: &AppState, p: &Provider) -> ProviderOut {
+    let app = state.settings.platform_app(p);
     ProviderOut {
         id: p.id.clone(),
         name: p.name.clone(),
         description: p.description.clone(),
-        category: p.category.as_str(),
+        category: p.category.into(),
         category_label: p.category.label(),
         logo: p.logo.clone(),
         docs_url: p.docs_url.clone(),
-        auth_type: p.auth.kind().as_str(),
-        onboarding: p.onboarding.as_str(),
-        level: p.level.as_str(),
+        auth_type: p.auth.kind().into(),
+        onboarding: p.onboarding.into(),
+        level: p.level.into(),
         fields: p.fields.iter().map(FieldOut::from).collect(),
         scopes: p.oauth().map(|o| o.scopes.clone()).unwrap_or_default(),
         feature_flag: p.flag_key(),
-        platform_ready: p
-            .platform_env
-            .iter()
-            .all(|name| state.settings.platform_env.contains_key(name)),
+        platform_ready: app.usable,
+        platform_missing: app.missing.iter().map(|m| (*m).to_owned()).collect(),
     }
 }
 

@@ -42,17 +42,10 @@ pub(crate) async fn connected_providers(
             .registry
             .providers()
             .iter()
-            .filter(|p| p.level == Level::Platform && platform_ready(state, p))
+            .filter(|p| p.level == Level::Platform && state.settings.platform_app(p).usable)
             .map(|p| p.id.clone()),
     );
     Ok(connected)
-}
-
-fn platform_ready(state: &AppState, provider: &Provider) -> bool {
-    provider
-        .platform_env
-        .iter()
-        .all(|name| state.settings.platform_env.contains_key(name))
 }
 
 fn is_connected(def: &FlagDef, connected: &BTreeSet<String>) -> bool {

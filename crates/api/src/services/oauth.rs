@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use domain::oauth::requests::{self, ClientCredentials, Grant, TokenBody, TokenRequest};
 use domain::oauth::{Pkce, safe_return_path, state_digest, state_expiry};
 use domain::registry::{FieldKind, OAuth2, Provider, Quirk};
 use domain::template::{self, Escape};
@@ -47,15 +48,10 @@ pub fn platform_credentials<'s>(
     state: &'s AppState,
     provider: &Provider,
 ) -> ApiResult<(&'s SecretString, &'s SecretString)> {
-    let missing: Vec<&str> = provider
-        .platform_env
-        .iter()
-        .filter(|name| !state.settings.platform_env.contains_key(*name))
-        .map(String::as_str)
-        .collect();
+    let app = state.settings.platform_app(provider);
     let oauth = oauth_of(provider)?;
     match (
-        missing.is_empty(),
+        app.usable,
         state.settings.platform_env.get(&oauth.client_id_env),
         state.settings.platform_env.get(&oauth.client_secret_env),
     ) {
@@ -65,7 +61,7 @@ pub fn platform_credentials<'s>(
             format!(
                 "Plugboard's {} app is not set up yet: the platform operator must set {}. Nothing was started.",
                 provider.name,
-                missing.join(", ")
+                app.missing.join(", ")
             ),
         )),
     }
@@ -192,24 +188,16 @@ pub async fn start(
         .set_redirect_uri(RedirectUrl::from_url(redirect_uri(state, provider)?));
     let csrf = token.clone();
     let mut request = client.authorize_url(move || CsrfToken::new(csrf));
-    if !oauth.scopes.is_empty() {
-        request = request.add_scope(Scope::new(oauth.scopes.join(&oauth.scope_separator)));
+    if let Some(scope) = requests::scope_param(oauth) {
+        request = request.add_scope(Scope::new(scope));
     }
     if let Some(pkce) = &pkce {
         let verifier = PkceCodeVerifier::new(pkce.verifier.expose_secret().to_owned());
         request =
             request.set_pkce_challenge(PkceCodeChallenge::from_code_verifier_sha256(&verifier));
     }
-    for (name, value) in &oauth.authorize_params {
-        request = request.add_extra_param(name.as_str(), value.as_str());
-    }
-    if oauth.has_quirk(Quirk::GoogleOffline) {
-        request = request
-            .add_extra_param("access_type", "offline")
-            .add_extra_param("prompt", "consent");
-    }
-    if oauth.has_quirk(Quirk::Tiktok) {
-        request = request.add_extra_param("app_id", client_id.expose_secret().to_owned());
+    for (name, value) in requests::authorize_params(oauth, client_id) {
+        request = request.add_extra_param(name, value);
     }
     let (authorization_url, _) = request.url();
     Ok(Started {
@@ -290,13 +278,10 @@ async fn finish(
         };
         return Ok(Err(Refusal(code)));
     }
-    // TikTok sends the code as `auth_code`.
-    let code_param = if oauth.has_quirk(Quirk::Tiktok) {
-        "auth_code"
-    } else {
-        "code"
-    };
-    let Some(code) = query.get(code_param).filter(|c| !c.is_empty()) else {
+    let Some(code) = query
+        .get(requests::code_param(oauth))
+        .filter(|c| !c.is_empty())
+    else {
         return Ok(Err(Refusal("missing_code")));
     };
     let Ok((client_id, client_secret)) = platform_credentials(state, provider) else {
@@ -347,7 +332,7 @@ async fn finish(
     )
 }
 
-/// A token request to one provider, with its quirks.
+/// A token request to one provider: built by the domain with the provider's quirks, sent here.
 pub(crate) struct TokenExchange<'a> {
     pub state: &'a AppState,
     pub provider: &'a Provider,
@@ -358,27 +343,26 @@ pub(crate) struct TokenExchange<'a> {
 }
 
 impl TokenExchange<'_> {
+    fn client(&self) -> ClientCredentials<'_> {
+        ClientCredentials {
+            id: self.client_id,
+            secret: self.client_secret,
+        }
+    }
+
     /// Trades a refresh token for new tokens (RFC 6749 §6).
     pub async fn refresh(
         &self,
         refresh_token: &SecretString,
     ) -> ApiResult<Result<serde_json::Value, Refusal>> {
         let url = provider_url(self.provider, &self.oauth.token_url, self.config)?;
-        let client = self
-            .state
-            .http
-            .client_for(true, self.provider.base_url_override.is_some());
-        let mut form: Vec<(String, String)> = vec![
-            ("grant_type".into(), "refresh_token".into()),
-            (
-                "refresh_token".into(),
-                refresh_token.expose_secret().to_owned(),
-            ),
-        ];
-        let request = self
-            .with_client_auth(client.post(url), &mut form)
-            .form(&form);
-        Ok(send(request).await)
+        let request = requests::token_request(
+            self.oauth,
+            url,
+            &self.client(),
+            Grant::Refresh { refresh_token },
+        );
+        Ok(self.send(request).await)
     }
 
     /// Trades an authorization code for tokens (and Meta's short-lived token for a long one).
@@ -389,99 +373,57 @@ impl TokenExchange<'_> {
     ) -> ApiResult<Result<serde_json::Value, Refusal>> {
         let url = provider_url(self.provider, &self.oauth.token_url, self.config)?;
         let redirect = redirect_uri(self.state, self.provider)?;
+        let grant = Grant::Code {
+            code,
+            redirect_uri: &redirect,
+            verifier,
+        };
+        let request = requests::token_request(self.oauth, url.clone(), &self.client(), grant);
+        let answer = match self.send(request).await {
+            Ok(answer) => answer,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        match requests::long_lived_exchange(self.oauth, url, &self.client(), &answer) {
+            Some(exchange) => Ok(self.send(exchange).await),
+            None => Ok(Ok(answer)),
+        }
+    }
+
+    /// Sends a token request; redirects are never followed, and errors carry no URL or secret.
+    async fn send(&self, built: TokenRequest) -> Result<serde_json::Value, Refusal> {
         let client = self
             .state
             .http
             .client_for(true, self.provider.base_url_override.is_some());
-        let request = if self.oauth.has_quirk(Quirk::Tiktok) {
-            client.post(url).json(&serde_json::json!({
-                "app_id": self.client_id.expose_secret(),
-                "secret": self.client_secret.expose_secret(),
-                "auth_code": code,
-            }))
-        } else {
-            let mut form: Vec<(String, String)> = vec![
-                ("grant_type".into(), "authorization_code".into()),
-                ("code".into(), code.to_owned()),
-                ("redirect_uri".into(), redirect.to_string()),
-            ];
-            if let Some(verifier) = verifier {
-                form.push(("code_verifier".into(), verifier.expose_secret().to_owned()));
-            }
-            form.extend(
-                self.oauth
-                    .token_params
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone())),
-            );
-            self.with_client_auth(client.post(url), &mut form)
-                .form(&form)
+        let mut request = match built.method {
+            requests::Method::Get => client.get(built.url),
+            requests::Method::Post => client.post(built.url),
         };
-        let answer = match send(request).await {
-            Ok(answer) => answer,
-            Err(refusal) => return Ok(Err(refusal)),
-        };
-        if !self.oauth.has_quirk(Quirk::MetaLongLived) {
-            return Ok(Ok(answer));
+        if let Some((user, password)) = &built.basic_auth {
+            request = request.basic_auth(user, Some(password.expose_secret()));
         }
-        let Some(short) = answer
-            .get("access_token")
-            .and_then(serde_json::Value::as_str)
-        else {
-            return Ok(Ok(answer));
+        request = match &built.body {
+            TokenBody::None => request,
+            TokenBody::Form(form) => request.form(form),
+            TokenBody::Json(json) => request.json(json),
         };
-        let mut url = provider_url(self.provider, &self.oauth.token_url, self.config)?;
-        url.query_pairs_mut()
-            .append_pair("grant_type", "fb_exchange_token")
-            .append_pair("client_id", self.client_id.expose_secret())
-            .append_pair("client_secret", self.client_secret.expose_secret())
-            .append_pair("fb_exchange_token", short);
-        Ok(send(client.get(url)).await)
-    }
-
-    fn with_client_auth(
-        &self,
-        request: reqwest::RequestBuilder,
-        form: &mut Vec<(String, String)>,
-    ) -> reqwest::RequestBuilder {
-        match self.oauth.client_auth {
-            domain::registry::ClientAuth::BasicAuth => request.basic_auth(
-                self.client_id.expose_secret(),
-                Some(self.client_secret.expose_secret()),
-            ),
-            domain::registry::ClientAuth::RequestBody => {
-                form.push((
-                    "client_id".into(),
-                    self.client_id.expose_secret().to_owned(),
-                ));
-                form.push((
-                    "client_secret".into(),
-                    self.client_secret.expose_secret().to_owned(),
-                ));
-                request
-            }
+        let response = request
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(|err| {
+                tracing::warn!(failure = ?crate::outbound::classify(err), "token request failed");
+                Refusal("provider_unavailable")
+            })?;
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.unwrap_or(serde_json::Value::Null);
+        if status.is_server_error() {
+            return Err(Refusal("provider_unavailable"));
         }
+        if !status.is_success() {
+            tracing::warn!(status = status.as_u16(), error = ?body.get("error"), "token request refused");
+            return Err(Refusal("token_refused"));
+        }
+        Ok(body)
     }
-}
-
-/// Sends a token request; redirects are never followed, and errors carry no URL or secret.
-async fn send(request: reqwest::RequestBuilder) -> Result<serde_json::Value, Refusal> {
-    let response = request
-        .header("accept", "application/json")
-        .send()
-        .await
-        .map_err(|err| {
-            tracing::warn!(failure = ?crate::outbound::classify(err), "token request failed");
-            Refusal("provider_unavailable")
-        })?;
-    let status = response.status();
-    let body: serde_json::Value = response.json().await.unwrap_or(serde_json::Value::Null);
-    if status.is_server_error() {
-        return Err(Refusal("provider_unavailable"));
-    }
-    if !status.is_success() {
-        tracing::warn!(status = status.as_u16(), error = ?body.get("error"), "token request refused");
-        return Err(Refusal("token_refused"));
-    }
-    Ok(body)
 }

@@ -53,8 +53,7 @@ fn is_set(settings: &Settings) -> impl Fn(&str) -> bool + '_ {
         "PLUGBOARD_PUBLIC_URL" => settings.public_url_explicit,
         // The embedded SQLite file is a stand-in: only PostgreSQL counts as set up.
         "DATABASE_URL" => settings.backend() == Backend::Postgres,
-        // A sandbox stand-in works against the sandbox only.
-        other => settings.platform_env.contains_key(other) && !settings.sandbox_env.contains(other),
+        other => settings.operator_set(other),
     }
 }
 

@@ -11,6 +11,8 @@ use ring::rand::{SecureRandom, SystemRandom};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
+pub mod requests;
+
 use crate::crypto::CryptoError;
 use crate::registry::{OAuth2, Quirk};
 

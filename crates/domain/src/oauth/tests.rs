@@ -161,3 +161,168 @@ fn reads_standard_and_quirky_token_answers() {
         Some(TokenError::Malformed)
     );
 }
+
+mod token_requests {
+    use url::Url;
+
+    use super::super::requests::*;
+    use super::*;
+
+    fn oauth(provider: &str) -> crate::registry::OAuth2 {
+        Registry::builtin()
+            .unwrap()
+            .get(provider)
+            .unwrap()
+            .oauth()
+            .unwrap()
+            .clone()
+    }
+
+    fn secret(text: &str) -> SecretString {
+        SecretString::from(text.to_owned())
+    }
+
+    fn form(request: &TokenRequest) -> BTreeMap<String, String> {
+        match &request.body {
+            TokenBody::Form(form) => form.iter().cloned().collect(),
+            _ => panic!("a form body"),
+        }
+    }
+
+    fn token_url() -> Url {
+        Url::parse("https://provider.test/token").unwrap()
+    }
+
+    #[test]
+    fn a_code_grant_carries_the_redirect_and_verifier_with_the_client_as_the_registry_says() {
+        let (id, key) = (secret("client"), secret("shh"));
+        let client = ClientCredentials {
+            id: &id,
+            secret: &key,
+        };
+        let redirect = Url::parse("https://plugboard.test/api/v1/oauth/slack/callback").unwrap();
+        let verifier = secret("verifier-123");
+        for provider in ["slack", "google_ads", "calendly", "stripe"] {
+            let oauth = oauth(provider);
+            let grant = Grant::Code {
+                code: "the-code",
+                redirect_uri: &redirect,
+                verifier: Some(&verifier),
+            };
+            let request = token_request(&oauth, token_url(), &client, grant);
+            assert_eq!(request.method, Method::Post);
+            let sent = form(&request);
+            assert_eq!(sent["grant_type"], "authorization_code", "{provider}");
+            assert_eq!(sent["code"], "the-code");
+            assert_eq!(sent["redirect_uri"], redirect.as_str());
+            assert_eq!(sent["code_verifier"], "verifier-123");
+            match oauth.client_auth {
+                crate::registry::ClientAuth::BasicAuth => {
+                    assert_eq!(request.basic_auth.as_ref().unwrap().0, "client");
+                    assert!(!sent.contains_key("client_secret"), "{provider}");
+                }
+                crate::registry::ClientAuth::RequestBody => {
+                    assert!(request.basic_auth.is_none());
+                    assert_eq!(sent["client_secret"], "shh", "{provider}");
+                }
+            }
+            for (k, v) in &oauth.token_params {
+                assert_eq!(&sent[k], v);
+            }
+            let shown = format!("{request:?}");
+            assert!(
+                !shown.contains("shh") && !shown.contains("verifier-123"),
+                "{shown}"
+            );
+        }
+    }
+
+    #[test]
+    fn tiktok_trades_its_auth_code_in_json_with_its_own_names() {
+        let oauth = oauth("tiktok_ads");
+        let (id, key) = (secret("app"), secret("shh"));
+        let client = ClientCredentials {
+            id: &id,
+            secret: &key,
+        };
+        let redirect = Url::parse("https://plugboard.test/cb").unwrap();
+        assert_eq!(code_param(&oauth), "auth_code");
+        let request = token_request(
+            &oauth,
+            token_url(),
+            &client,
+            Grant::Code {
+                code: "c",
+                redirect_uri: &redirect,
+                verifier: None,
+            },
+        );
+        let TokenBody::Json(body) = &request.body else {
+            panic!("TikTok takes JSON");
+        };
+        assert_eq!(
+            body,
+            &json!({"app_id": "app", "secret": "shh", "auth_code": "c"})
+        );
+        assert!(authorize_params(&oauth, &id).contains(&("app_id".to_owned(), "app".to_owned())));
+    }
+
+    #[test]
+    fn a_refresh_grant_sends_the_refresh_token_and_the_client() {
+        let oauth = oauth("calendly");
+        let (id, key) = (secret("client"), secret("shh"));
+        let token = secret("rt-1");
+        let request = token_request(
+            &oauth,
+            token_url(),
+            &ClientCredentials {
+                id: &id,
+                secret: &key,
+            },
+            Grant::Refresh {
+                refresh_token: &token,
+            },
+        );
+        let sent = form(&request);
+        assert_eq!(sent["grant_type"], "refresh_token");
+        assert_eq!(sent["refresh_token"], "rt-1");
+        assert!(!sent.contains_key("code"));
+    }
+
+    #[test]
+    fn google_asks_for_offline_access_and_consent_and_slack_joins_scopes_with_commas() {
+        let google = oauth("google_ads");
+        let params = authorize_params(&google, &secret("id"));
+        assert!(params.contains(&("access_type".to_owned(), "offline".to_owned())));
+        assert!(params.contains(&("prompt".to_owned(), "consent".to_owned())));
+        assert_eq!(code_param(&google), "code");
+        let slack = oauth("slack");
+        assert!(scope_param(&slack).unwrap().contains(','));
+        assert_eq!(
+            authorize_params(&slack, &secret("id")).len(),
+            slack.authorize_params.len(),
+            "Slack adds nothing of its own to the consent URL"
+        );
+    }
+
+    #[test]
+    fn meta_trades_its_short_token_for_a_long_lived_one_and_nobody_else_does() {
+        let (id, key) = (secret("app"), secret("shh"));
+        let client = ClientCredentials {
+            id: &id,
+            secret: &key,
+        };
+        let answer = json!({"access_token": "short-token"});
+        let exchange =
+            long_lived_exchange(&oauth("meta_ads"), token_url(), &client, &answer).unwrap();
+        assert_eq!(exchange.method, Method::Get);
+        let query: BTreeMap<String, String> = exchange.url.query_pairs().into_owned().collect();
+        assert_eq!(query["grant_type"], "fb_exchange_token");
+        assert_eq!(query["fb_exchange_token"], "short-token");
+        assert_eq!(query["client_id"], "app");
+        assert!(long_lived_exchange(&oauth("slack"), token_url(), &client, &answer).is_none());
+        assert!(
+            long_lived_exchange(&oauth("meta_ads"), token_url(), &client, &json!({})).is_none()
+        );
+    }
+}

@@ -56,7 +56,7 @@ describe("readFields", () => {
 });
 
 describe("HealthStrip", () => {
-  const event = (id: string, success: boolean, action = "test"): EventItem => ({
+  const event = (id: string, success: boolean, action: EventItem["action"] = "test"): EventItem => ({
     id,
     action,
     success,

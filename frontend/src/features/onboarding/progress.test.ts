@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import type { Onboarding } from "../../api/types";
 import { resumeScreen, SCREENS, screenDone } from "./progress";
 
-function progress(done: Record<string, string>): Onboarding {
+type StepStatus = Onboarding["steps"][number]["status"];
+
+function progress(done: Partial<Record<string, StepStatus>>): Onboarding {
   return {
     launched_at: null,
     steps: SCREENS.flat().map((id) => ({
@@ -30,7 +32,7 @@ describe("wizard progress", () => {
   });
 
   it("counts a skipped step as done and stays on the last screen when everything is", () => {
-    const all = Object.fromEntries(SCREENS.flat().map((id) => [id, "skipped"]));
+    const all = Object.fromEntries(SCREENS.flat().map((id) => [id, "skipped" as const]));
     expect(screenDone(progress(all), 4)).toBe(true);
     expect(resumeScreen(progress(all))).toBe(8);
   });

@@ -110,6 +110,28 @@ mirror! {
     }
 }
 
+mirror! {
+    /// A provider's platform app: `ready`, or `setup_needed` while variables are missing.
+    ServiceStatus => domain::readiness::ServiceStatus { Ready, SetupNeeded }
+}
+
+mirror! {
+    /// A provider's health across every organization.
+    HealthState => domain::readiness::HealthState {
+        MissingCredentials, NeedsAttention, Healthy, Unused,
+    }
+}
+
+mirror! {
+    /// How soon a checklist item must be done.
+    Priority => domain::readiness::Priority { Required, Soon, Later }
+}
+
+mirror! {
+    /// How far a checklist item is done.
+    ItemStatus => domain::readiness::ItemStatus { Ready, Partial, NotStarted }
+}
+
 /// Who did something: a person, a partner's API key, or Plugboard itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -165,6 +187,16 @@ mod tests {
         for scope in Scope::ALL {
             assert_eq!(serde_json::to_value(scope).unwrap(), scope.as_str());
         }
+        same_names(ServiceStatus::ALL, |d: domain::readiness::ServiceStatus| {
+            d.as_str()
+        });
+        same_names(HealthState::ALL, |d: domain::readiness::HealthState| {
+            d.as_str()
+        });
+        same_names(Priority::ALL, |d: domain::readiness::Priority| d.as_str());
+        same_names(ItemStatus::ALL, |d: domain::readiness::ItemStatus| {
+            d.as_str()
+        });
         same_names(
             InvitationStatus::ALL,
             |d: domain::invitations::InvitationStatus| d.as_str(),

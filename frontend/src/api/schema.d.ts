@@ -2004,11 +2004,11 @@ export interface components {
             missing: string[];
             notes: string;
             /** @description `required`, `soon` or `later`. */
-            priority: string;
+            priority: components["schemas"]["Priority"];
             /** @description The providers this item unlocks. */
             providers: string[];
             /** @description `ready`, `partial` or `not_started`. */
-            status: string;
+            status: components["schemas"]["ItemStatus"];
             title: string;
             variables: components["schemas"]["EnvVarOut"][];
         };
@@ -2125,10 +2125,15 @@ export interface components {
         HealthOut: {
             status: string;
         };
+        /**
+         * @description A provider's health across every organization.
+         * @enum {string}
+         */
+        HealthState: "missing_credentials" | "needs_attention" | "healthy" | "unused";
         /** @description One line of any organization's connection history. */
         HistoryEventOut: {
             /** @description `connect`, `configure`, `test`, `refresh`, `health_check`, `enable`, `disable`, `disconnect`, `sync` or `notification`. */
-            action: string;
+            action: components["schemas"]["EventAction"];
             code?: string | null;
             /** Format: date-time */
             created_at: string;
@@ -2248,6 +2253,11 @@ export interface components {
         InviteUsersIn: {
             invitations: components["schemas"]["InvitationIn"][];
         };
+        /**
+         * @description How far a checklist item is done.
+         * @enum {string}
+         */
+        ItemStatus: "ready" | "partial" | "not_started";
         /** @description A machine code and a sentence a person can act on. */
         LastErrorOut: {
             code: components["schemas"]["ErrorCode"];
@@ -2256,7 +2266,7 @@ export interface components {
         /** @description The most recent thing that happened to any of a provider's connections. */
         LatestEventOut: {
             /** @description `connect`, `configure`, `test`, `refresh`, `health_check`, `enable`, `disable`, `disconnect`, `sync` or `notification`. */
-            action: string;
+            action: components["schemas"]["EventAction"];
             code?: string | null;
             /** Format: date-time */
             created_at: string;
@@ -2542,6 +2552,11 @@ export interface components {
             ok: boolean;
             provider: string;
         };
+        /**
+         * @description How soon a checklist item must be done.
+         * @enum {string}
+         */
+        Priority: "required" | "soon" | "later";
         /** @description An RFC 9457 problem document. */
         Problem: {
             /** @description Stable and machine-readable. */
@@ -2560,7 +2575,7 @@ export interface components {
             /** @description Retry guidance, e.g. "3 connections expired: ask the brands to reconnect." */
             guidance: string;
             /** @description `missing_credentials`, `needs_attention`, `healthy` or `unused`. */
-            health: string;
+            health: components["schemas"]["HealthState"];
             latest_event?: components["schemas"]["LatestEventOut"] | null;
             /** @description Platform variables still to set. */
             missing: string[];
@@ -2612,20 +2627,25 @@ export interface components {
         Scope: "integrations:read" | "integrations:write";
         /** @description A provider's platform variables. */
         ServiceReadinessOut: {
-            category: string;
+            category: components["schemas"]["Category"];
             description: string;
             /** @description `tenant` (each brand connects) or `platform` (the platform holds one). */
-            level: string;
+            level: components["schemas"]["Level"];
             /** @description The required variables that are not set. */
             missing: string[];
             name: string;
             provider: string;
             /** @description `ready` or `setup_needed`. */
-            status: string;
+            status: components["schemas"]["ServiceStatus"];
             /** @description E.g. "Missing 2 required environment variables." */
             summary: string;
             variables: components["schemas"]["EnvVarOut"][];
         };
+        /**
+         * @description A provider's platform app: `ready`, or `setup_needed` while variables are missing.
+         * @enum {string}
+         */
+        ServiceStatus: "ready" | "setup_needed";
         ShopifySetupIn: {
             /** @description Default `true`. */
             sync_customers?: boolean | null;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::PlatformAdmin;
+use crate::contract;
 use crate::error::{ApiResult, Problem};
 use crate::services::readiness::{self as service, HistoryEntry, PlatformCheck, ProviderHealth};
 use crate::state::AppState;
@@ -40,11 +41,11 @@ pub struct ServiceReadinessOut {
     pub provider: String,
     pub name: String,
     pub description: String,
-    pub category: &'static str,
+    pub category: contract::Category,
     /// `tenant` (each brand connects) or `platform` (the platform holds one).
-    pub level: &'static str,
+    pub level: contract::Level,
     /// `ready` or `setup_needed`.
-    pub status: &'static str,
+    pub status: contract::ServiceStatus,
     pub variables: Vec<EnvVarOut>,
     /// The required variables that are not set.
     pub missing: Vec<String>,
@@ -59,9 +60,9 @@ impl From<ServiceReadiness<'_>> for ServiceReadinessOut {
             provider: p.id.clone(),
             name: p.name.clone(),
             description: p.description.clone(),
-            category: p.category.as_str(),
-            level: p.level.as_str(),
-            status: s.status.as_str(),
+            category: p.category.into(),
+            level: p.level.into(),
+            status: s.status.into(),
             variables: variables_out(s.variables),
             missing: s.missing,
             summary: s.summary,
@@ -97,7 +98,7 @@ impl From<StatusCounts> for ConnectionCountsOut {
 #[derive(Serialize, ToSchema)]
 pub struct LatestEventOut {
     /// `connect`, `configure`, `test`, `refresh`, `health_check`, `enable`, `disable`, `disconnect`, `sync` or `notification`.
-    pub action: &'static str,
+    pub action: contract::EventAction,
     pub success: bool,
     pub code: Option<String>,
     pub message: String,
@@ -108,7 +109,7 @@ pub struct LatestEventOut {
 impl From<ConnectionEvent> for LatestEventOut {
     fn from(e: ConnectionEvent) -> Self {
         LatestEventOut {
-            action: e.action.as_str(),
+            action: e.action.into(),
             success: e.success,
             code: e.code,
             message: e.message,
@@ -124,7 +125,7 @@ pub struct ProviderHealthOut {
     pub provider: String,
     pub name: String,
     /// `missing_credentials`, `needs_attention`, `healthy` or `unused`.
-    pub health: &'static str,
+    pub health: contract::HealthState,
     pub counts: ConnectionCountsOut,
     /// Platform variables still to set.
     pub missing: Vec<String>,
@@ -139,7 +140,7 @@ impl From<ProviderHealth<'_>> for ProviderHealthOut {
         ProviderHealthOut {
             provider: h.provider.id.clone(),
             name: h.provider.name.clone(),
-            health: h.state.as_str(),
+            health: h.state.into(),
             counts: h.counts.into(),
             missing: h.missing,
             latest_event: h.latest.map(LatestEventOut::from),
@@ -155,12 +156,12 @@ pub struct ChecklistItemOut {
     pub title: String,
     pub description: String,
     /// `required`, `soon` or `later`.
-    pub priority: &'static str,
+    pub priority: contract::Priority,
     /// What to collect from the account.
     pub collect: Vec<String>,
     pub variables: Vec<EnvVarOut>,
     /// `ready`, `partial` or `not_started`.
-    pub status: &'static str,
+    pub status: contract::ItemStatus,
     pub missing: Vec<String>,
     /// The providers this item unlocks.
     pub providers: Vec<String>,
@@ -173,10 +174,10 @@ impl From<ChecklistItem> for ChecklistItemOut {
             key: i.key,
             title: i.title,
             description: i.description,
-            priority: i.priority.as_str(),
+            priority: i.priority.into(),
             collect: i.collect,
             variables: variables_out(i.variables),
-            status: i.status.as_str(),
+            status: i.status.into(),
             missing: i.missing,
             providers: i.providers,
             notes: i.notes,
@@ -194,7 +195,7 @@ pub struct HistoryEventOut {
     pub org_id: uuid::Uuid,
     pub org_name: String,
     /// `connect`, `configure`, `test`, `refresh`, `health_check`, `enable`, `disable`, `disconnect`, `sync` or `notification`.
-    pub action: &'static str,
+    pub action: contract::EventAction,
     pub success: bool,
     pub code: Option<String>,
     pub message: String,
@@ -214,7 +215,7 @@ impl From<HistoryEntry<'_>> for HistoryEventOut {
             provider: e.provider,
             org_id: e.org_id.0,
             org_name: h.org_name,
-            action: e.action.as_str(),
+            action: e.action.into(),
             success: e.success,
             code: e.code,
             message: e.message,

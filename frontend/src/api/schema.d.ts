@@ -1788,7 +1788,12 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody?: never;
+            /** @description Settings for this check, e.g. Sentry's region; each unset one takes its default. */
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["PlatformCheckIn"] | null;
+                };
+            };
             responses: {
                 200: {
                     headers: {
@@ -1809,6 +1814,15 @@ export interface paths {
                 };
                 /** @description Each organization connects this provider itself. */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A setting is not one of the provider's, or not valid. */
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2111,6 +2125,8 @@ export interface components {
         FieldOut: {
             /** @description Needed before the provider's consent screen (OAuth). */
             before_consent: boolean;
+            /** @description The value used when none is given. */
+            default?: string | null;
             help?: string | null;
             key: string;
             kind: components["schemas"]["FieldKind"];
@@ -2405,6 +2421,11 @@ export interface components {
         /** @description The list wrapper every collection answer uses. */
         ListOut_ProviderOut: {
             data: {
+                /**
+                 * @description The provider API version Plugboard calls, for a provider that versions its API.
+                 * @example 2026-10
+                 */
+                api_version?: string | null;
                 auth_type: components["schemas"]["AuthType"];
                 category: components["schemas"]["Category"];
                 category_label: string;
@@ -2425,6 +2446,15 @@ export interface components {
                  */
                 platform_ready: boolean;
                 scopes: string[];
+                sunset_note?: string | null;
+                /**
+                 * Format: date
+                 * @description The day the provider switches that version off, as it publishes it; `null` when it
+                 *     publishes no date (then `sunset_note` says so).
+                 */
+                sunsets_on?: string | null;
+                /** @description The provider's page that gives the version and its sunset. */
+                version_source?: string | null;
             }[];
         };
         LiveOut: {
@@ -2541,6 +2571,16 @@ export interface components {
             name: string;
             role?: components["schemas"]["Role"] | null;
         };
+        /** @description Settings for a platform provider's check. */
+        PlatformCheckIn: {
+            /**
+             * @description The provider's settings by key, e.g. `{"region": "de.sentry.io"}` for an EU Sentry
+             *     organization (GET /api/v1/providers lists the fields, their options and defaults).
+             */
+            config?: {
+                [key: string]: string;
+            };
+        };
         /** @description A platform-level provider's live check with the platform's own variables. */
         PlatformCheckOut: {
             account_id?: string | null;
@@ -2583,6 +2623,11 @@ export interface components {
             provider: string;
         };
         ProviderOut: {
+            /**
+             * @description The provider API version Plugboard calls, for a provider that versions its API.
+             * @example 2026-10
+             */
+            api_version?: string | null;
             auth_type: components["schemas"]["AuthType"];
             category: components["schemas"]["Category"];
             category_label: string;
@@ -2603,6 +2648,15 @@ export interface components {
              */
             platform_ready: boolean;
             scopes: string[];
+            sunset_note?: string | null;
+            /**
+             * Format: date
+             * @description The day the provider switches that version off, as it publishes it; `null` when it
+             *     publishes no date (then `sunset_note` says so).
+             */
+            sunsets_on?: string | null;
+            /** @description The provider's page that gives the version and its sunset. */
+            version_source?: string | null;
         };
         /** @description The platform readiness page. */
         ReadinessOut: {
@@ -2614,6 +2668,11 @@ export interface components {
             history: components["schemas"]["HistoryPageOut"];
             /** @description Per provider: its platform variables, set or missing. */
             services: components["schemas"]["ServiceReadinessOut"][];
+            /**
+             * @description Provider API versions that sunset within 90 days (or have), soonest first, with the date
+             *     and what breaks.
+             */
+            versions: components["schemas"]["VersionSunsetOut"][];
         };
         /**
          * @description A member's role: owners and admins change things, members read.
@@ -2706,6 +2765,31 @@ export interface components {
             /** Format: uuid */
             id: string;
             name: string;
+        };
+        /** @description A provider API version Plugboard pins that its provider switches off soon (or already has). */
+        VersionSunsetOut: {
+            /** @example 2026-10 */
+            api_version: string;
+            /** @description What stops working, e.g. "connection tests and daily health checks stop working for every brand." */
+            breaks: string;
+            /**
+             * Format: int64
+             * @description Days until then; 0 or less once it has lapsed.
+             */
+            days_left: number;
+            /** @description The version is already switched off. */
+            lapsed: boolean;
+            /** @description The sentence to show, with the date and what to do. */
+            message: string;
+            name: string;
+            provider: string;
+            /** @description The provider's page that gives the date. */
+            source: string;
+            /**
+             * Format: date
+             * @description The day the provider switches the version off, as it publishes it.
+             */
+            sunsets_on: string;
         };
     };
     responses: never;

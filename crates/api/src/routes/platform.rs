@@ -1,10 +1,13 @@
 //! `/platform`: readiness for platform admins. Everybody else gets 404. Platform variables
 //! are reported as set or missing, never with their values.
 
+use std::collections::BTreeMap;
+
 use actix_web::{get, post, web};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use domain::model::ConnectionEvent;
 use domain::readiness::{ChecklistItem, EnvCheck, ServiceReadiness, StatusCounts};
+use domain::registry::versions::{Standing, VersionAlert};
 use domain::verify::VerifyOutcome;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -232,9 +235,54 @@ pub struct HistoryPageOut {
     pub next_before: Option<DateTime<Utc>>,
 }
 
+/// A provider API version Plugboard pins that its provider switches off soon (or already has).
+#[derive(Serialize, ToSchema)]
+pub struct VersionSunsetOut {
+    pub provider: String,
+    pub name: String,
+    #[schema(example = "2026-10")]
+    pub api_version: String,
+    /// The day the provider switches the version off, as it publishes it.
+    pub sunsets_on: NaiveDate,
+    /// Days until then; 0 or less once it has lapsed.
+    pub days_left: i64,
+    /// The version is already switched off.
+    pub lapsed: bool,
+    /// What stops working, e.g. "connection tests and daily health checks stop working for every brand."
+    pub breaks: String,
+    /// The sentence to show, with the date and what to do.
+    pub message: String,
+    /// The provider's page that gives the date.
+    pub source: String,
+}
+
+impl From<VersionAlert<'_>> for VersionSunsetOut {
+    fn from(a: VersionAlert<'_>) -> Self {
+        let (days_left, lapsed) = match a.standing {
+            Standing::Lapsed { days_ago } => (-days_ago, true),
+            Standing::Soon { days_left } => (days_left, false),
+            Standing::Current => (0, false),
+        };
+        VersionSunsetOut {
+            provider: a.pin.provider.id.clone(),
+            name: a.pin.provider.name.clone(),
+            api_version: a.pin.version.to_owned(),
+            sunsets_on: a.sunsets_on,
+            days_left,
+            lapsed,
+            breaks: a.pin.breaks(),
+            message: a.message,
+            source: a.pin.source.to_owned(),
+        }
+    }
+}
+
 /// The platform readiness page.
 #[derive(Serialize, ToSchema)]
 pub struct ReadinessOut {
+    /// Provider API versions that sunset within 90 days (or have), soonest first, with the date
+    /// and what breaks.
+    pub versions: Vec<VersionSunsetOut>,
     /// Per provider: its platform variables, set or missing.
     pub services: Vec<ServiceReadinessOut>,
     /// Per provider: connections across every organization and retry guidance.
@@ -312,6 +360,7 @@ pub async fn readiness(
         .then(|| history.last().map(|h| h.created_at))
         .flatten();
     Ok(web::Json(ReadinessOut {
+        versions: found.versions.into_iter().map(Into::into).collect(),
         services: found.services.into_iter().map(Into::into).collect(),
         health: found.health.into_iter().map(Into::into).collect(),
         checklist: found.checklist.into_iter().map(Into::into).collect(),
@@ -327,10 +376,12 @@ pub async fn readiness(
 #[utoipa::path(
     tag = "platform",
     params(("provider" = String, Path)),
+    request_body(content = Option<PlatformCheckIn>, description = "Settings for this check, e.g. Sentry's region; each unset one takes its default."),
     responses(
         (status = 200, body = PlatformCheckOut),
         (status = 404, body = Problem, description = "Not a platform admin, or no such provider."),
         (status = 409, body = Problem, description = "Each organization connects this provider itself."),
+        (status = 422, body = Problem, description = "A setting is not one of the provider's, or not valid."),
     ),
     security(("bearer" = []))
 )]
@@ -339,10 +390,22 @@ pub async fn test(
     state: web::Data<AppState>,
     _admin: PlatformAdmin,
     path: web::Path<String>,
+    body: Option<web::Json<PlatformCheckIn>>,
 ) -> ApiResult<web::Json<PlatformCheckOut>> {
+    let config = body.map(|b| b.into_inner().config).unwrap_or_default();
     Ok(web::Json(
-        service::check_platform_provider(&state, &path)
+        service::check_platform_provider(&state, &path, &config)
             .await?
             .into(),
     ))
+}
+
+/// Settings for a platform provider's check.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformCheckIn {
+    /// The provider's settings by key, e.g. `{"region": "de.sentry.io"}` for an EU Sentry
+    /// organization (GET /api/v1/providers lists the fields, their options and defaults).
+    #[serde(default)]
+    pub config: BTreeMap<String, String>,
 }

@@ -1,6 +1,7 @@
 //! The public provider catalog: what can be connected and how. No secrets, no values.
 
 use actix_web::{get, web};
+use chrono::NaiveDate;
 use domain::registry::{Field, Provider};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -24,6 +25,8 @@ pub struct FieldOut {
     pub help: Option<String>,
     /// Needed before the provider's consent screen (OAuth).
     pub before_consent: bool,
+    /// The value used when none is given.
+    pub default: Option<String>,
 }
 
 impl From<&Field> for FieldOut {
@@ -39,6 +42,7 @@ impl From<&Field> for FieldOut {
             placeholder: f.placeholder.clone(),
             help: f.help.clone().or_else(|| f.pattern_hint.clone()),
             before_consent: f.before_consent,
+            default: f.default.clone(),
         }
     }
 }
@@ -63,6 +67,15 @@ pub struct ProviderOut {
     pub platform_ready: bool,
     /// The platform variables the operator has not set (stand-ins included), never values.
     pub platform_missing: Vec<String>,
+    /// The provider API version Plugboard calls, for a provider that versions its API.
+    #[schema(example = "2026-10")]
+    pub api_version: Option<String>,
+    /// The day the provider switches that version off, as it publishes it; `null` when it
+    /// publishes no date (then `sunset_note` says so).
+    pub sunsets_on: Option<NaiveDate>,
+    pub sunset_note: Option<String>,
+    /// The provider's page that gives the version and its sunset.
+    pub version_source: Option<String>,
 }
 
 pub fn provider_out(state: &AppState, p: &Provider) -> ProviderOut {
@@ -83,6 +96,10 @@ pub fn provider_out(state: &AppState, p: &Provider) -> ProviderOut {
         feature_flag: p.flag_key(),
         platform_ready: app.usable,
         platform_missing: app.missing.iter().map(|m| (*m).to_owned()).collect(),
+        api_version: p.api_version.clone(),
+        sunsets_on: p.sunsets_on,
+        sunset_note: p.sunset_note.clone(),
+        version_source: p.version().map(|v| v.source.to_owned()),
     }
 }
 

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use domain::model::ConnectionEvent;
 use domain::readiness::{self, ChecklistItem, HealthState, ServiceReadiness, StatusCounts};
+use domain::registry::versions::{self, VersionAlert};
 use domain::registry::{Level, Provider};
 use domain::verify::VerifyOutcome;
 use persistence::{Backend, connections, events};
@@ -14,10 +15,12 @@ use persistence::{Backend, connections, events};
 use super::catalog;
 use super::checks::run_verify;
 use crate::config::Settings;
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
 use crate::state::AppState;
 
 pub struct Readiness<'r> {
+    /// Pinned provider API versions that have lapsed or sunset within 90 days, soonest first.
+    pub versions: Vec<VersionAlert<'r>>,
     pub services: Vec<ServiceReadiness<'r>>,
     pub health: Vec<ProviderHealth<'r>>,
     pub checklist: Vec<ChecklistItem>,
@@ -122,6 +125,11 @@ pub async fn readiness(
         .collect();
 
     Ok(Readiness {
+        versions: versions::alerts(
+            &state.registry,
+            Utc::now().date_naive(),
+            versions::READINESS_WARNING_DAYS,
+        ),
         checklist: readiness::checklist(&state.registry, &is_set),
         health,
         history,
@@ -141,6 +149,7 @@ pub struct PlatformCheck<'r> {
 pub async fn check_platform_provider<'r>(
     state: &'r AppState,
     provider_id: &str,
+    config: &BTreeMap<String, String>,
 ) -> ApiResult<PlatformCheck<'r>> {
     let provider = catalog::provider(state, provider_id)?;
     if provider.level != Level::Platform {
@@ -152,7 +161,8 @@ pub async fn check_platform_provider<'r>(
             ),
         ));
     }
-    let outcome = run_verify(state, provider, &BTreeMap::new(), &BTreeMap::new()).await;
+    check_config(provider, config)?;
+    let outcome = run_verify(state, provider, config, &BTreeMap::new()).await;
     tracing::info!(
         provider = %provider.id,
         ok = matches!(outcome, VerifyOutcome::Verified { .. }),
@@ -163,6 +173,25 @@ pub async fn check_platform_provider<'r>(
         outcome,
         checked_at: Utc::now(),
     })
+}
+
+/// Settings for a platform provider's check (Sentry's region) must be its own fields' values.
+fn check_config(provider: &Provider, config: &BTreeMap<String, String>) -> ApiResult<()> {
+    let errors: Vec<FieldError> = config
+        .iter()
+        .filter_map(|(key, value)| {
+            let problem = match provider.config_fields().find(|f| &f.key == key) {
+                Some(field) => field.check(value).err()?,
+                None => format!("{} has no setting named {key}.", provider.name),
+            };
+            Some(FieldError::new(format!("config.{key}"), problem))
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(errors))
+    }
 }
 
 #[cfg(test)]

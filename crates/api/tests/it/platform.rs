@@ -473,3 +473,113 @@ async fn the_platform_check_is_for_platform_level_providers() {
     );
     assert!(app.provider.received_requests().await.unwrap().is_empty());
 }
+
+/// Readiness lists the pinned provider API versions that sunset within 90 days, with the
+/// date and what breaks: exactly what the registry's clock says for today.
+#[tokio::test]
+async fn readiness_lists_versions_that_sunset_within_90_days() {
+    use domain::registry::{Registry, versions};
+    let (app, admin) = admin_app(&[]).await;
+    let body = readiness(&app, &admin, &[]).await;
+    let registry = Registry::builtin().unwrap();
+    let today = chrono::Utc::now().date_naive();
+    let expected: Vec<Value> = versions::alerts(&registry, today, versions::READINESS_WARNING_DAYS)
+        .into_iter()
+        .map(|a| {
+            json!({
+                "provider": a.pin.provider.id,
+                "api_version": a.pin.version,
+                "sunsets_on": a.sunsets_on.to_string(),
+                "message": a.message,
+            })
+        })
+        .collect();
+    let shown: Vec<Value> = body["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            assert!(
+                v["breaks"].as_str().unwrap().contains("stop working"),
+                "{v}"
+            );
+            assert!(v["source"].as_str().unwrap().starts_with("https://"), "{v}");
+            json!({
+                "provider": v["provider"],
+                "api_version": v["api_version"],
+                "sunsets_on": v["sunsets_on"],
+                "message": v["message"],
+            })
+        })
+        .collect();
+    assert_eq!(shown, expected);
+    // Far from every sunset today, nothing is listed: a warning is news, not noise.
+    let soonest = registry
+        .providers()
+        .iter()
+        .filter_map(|p| p.sunsets_on)
+        .min()
+        .unwrap();
+    if (soonest - today).num_days() > versions::READINESS_WARNING_DAYS {
+        assert!(shown.is_empty(), "{shown:?}");
+    }
+}
+
+#[tokio::test]
+async fn sentrys_check_takes_its_region_and_refuses_one_it_does_not_have() {
+    let (app, admin) = admin_app(&[
+        ("SENTRY_AUTH_TOKEN", "sntrys_token_0001"),
+        ("SENTRY_DSN", "https://k@o1.ingest.de.sentry.io/1"),
+    ])
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/api/0/organizations/"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!([{"name": "Acme EU", "slug": "acme-eu"}])),
+        )
+        .expect(1)
+        .mount(&app.provider)
+        .await;
+    let test = "/api/v1/platform/readiness/sentry/test";
+    let eu = json_body(
+        app.post(
+            test,
+            &admin.token,
+            json!({"config": {"region": "de.sentry.io"}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(eu["ok"], true, "{eu}");
+    assert_eq!(eu["account_name"], "Acme EU");
+    let bad = problem(
+        app.post(
+            test,
+            &admin.token,
+            json!({"config": {"region": "sentry.example"}}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(bad["errors"][0]["field"], "config.region", "{bad}");
+    assert!(
+        bad["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("de.sentry.io"),
+        "{bad}"
+    );
+    let unknown = problem(
+        app.post(test, &admin.token, json!({"config": {"shop": "x"}}))
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(unknown["errors"][0]["field"], "config.shop");
+    // Another organization's owner is no platform admin: the check does not exist for them.
+    let (stranger, _) = app.owner_with_org().await;
+    problem(app.post(test, &stranger.token, json!({})).await, 404).await;
+}

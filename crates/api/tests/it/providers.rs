@@ -880,3 +880,36 @@ async fn another_organization_cannot_test_a_seeded_connection() {
             .is_empty()
     );
 }
+
+/// The public catalog shows the API version each provider is called on and its sunset.
+#[tokio::test]
+async fn the_catalog_shows_each_providers_api_version_and_sunset() {
+    let world = world().await;
+    let catalog = json_body(world.app.get("/api/v1/providers", &world.owner).await, 200).await;
+    let find = |id: &str| {
+        catalog["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let shopify = find("shopify");
+    assert_eq!(shopify["api_version"], "2026-10");
+    assert_eq!(shopify["sunsets_on"], "2027-10-01");
+    assert_eq!(
+        shopify["version_source"],
+        "https://shopify.dev/docs/api/usage/versioning"
+    );
+    let meta = find("meta_ads");
+    assert_eq!(meta["api_version"], "v27.0");
+    assert!(meta["sunsets_on"].is_null());
+    assert!(meta["sunset_note"].as_str().unwrap().contains("TBD"));
+    let slack = find("slack");
+    assert!(slack["api_version"].is_null() && slack["version_source"].is_null());
+    let region = &find("sentry")["fields"][0];
+    assert_eq!(region["key"], "region");
+    assert_eq!(region["default"], "sentry.io");
+    assert_eq!(region["options"], json!(["sentry.io", "de.sentry.io"]));
+}

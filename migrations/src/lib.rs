@@ -8,6 +8,7 @@ mod m20261122_000002_oauth_states;
 mod m20261122_000004_refresh_claims;
 mod m20261122_000005_onboarding;
 mod m20261201_000001_connection_version;
+mod m20261201_000010_background_work;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_refresh_claims::Migration),
             Box::new(m20261122_000005_onboarding::Migration),
             Box::new(m20261201_000001_connection_version::Migration),
+            Box::new(m20261201_000010_background_work::Migration),
         ]
     }
 }

@@ -6,12 +6,15 @@ pub mod ids;
 pub mod invitations;
 pub mod lifecycle;
 pub mod model;
+pub mod notifications;
 pub mod oauth;
 pub mod onboarding;
 pub mod readiness;
 pub mod registry;
+pub mod schedule;
 pub mod template;
 pub mod verify;
+pub mod webhooks;
 
 pub use ids::{ConnectionId, OrgId, UserId};
 pub use model::{ConnectionStatus, Role};

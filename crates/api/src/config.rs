@@ -46,6 +46,39 @@ pub struct Settings {
     /// Platform variables the sandbox filled in because the operator left them unset; they
     /// work against the sandbox only and never count as configured.
     pub sandbox_env: BTreeSet<String>,
+    /// The background worker's settings.
+    pub background: Background,
+}
+
+/// The background worker: token refresh, health checks and notification delivery.
+#[derive(Clone)]
+pub struct Background {
+    /// `PLUGBOARD_WORKER` (default true): false makes an API-only replica.
+    pub enabled: bool,
+    /// `PLUGBOARD_REFRESH_INTERVAL_SECS` (default 60): how often the refresh sweep runs.
+    pub refresh_interval: Duration,
+    /// `PLUGBOARD_HEALTH_CHECK_INTERVAL_SECS` (default a day): how often each connection's
+    /// verify request is re-run.
+    pub health_check_every: Duration,
+    /// How often the outbox is looked at for due notifications.
+    pub delivery_interval: Duration,
+    /// `PLUGBOARD_SMTP_URL` (`smtp://user:pass@host:port`, `smtps://…`): e-mail notifications.
+    pub smtp_url: Option<SecretString>,
+    /// `PLUGBOARD_SMTP_FROM`: the sender of notification e-mails.
+    pub smtp_from: String,
+}
+
+impl Default for Background {
+    fn default() -> Self {
+        Background {
+            enabled: true,
+            refresh_interval: Duration::from_secs(60),
+            health_check_every: Duration::from_secs(24 * 3600),
+            delivery_interval: Duration::from_secs(1),
+            smtp_url: None,
+            smtp_from: "Plugboard <notifications@plugboard.localhost>".to_owned(),
+        }
+    }
 }
 
 impl Settings {
@@ -118,6 +151,27 @@ impl Settings {
             .collect();
         // The sandbox is for local work: on by default only with the embedded database.
         let sandbox = flag("PLUGBOARD_SANDBOX", embedded)?;
+        let secs = |name: &str, default: Duration| -> anyhow::Result<Duration> {
+            match var(name) {
+                None => Ok(default),
+                Some(text) => match text.trim().parse::<u64>() {
+                    Ok(n) if n > 0 => Ok(Duration::from_secs(n)),
+                    _ => bail!("{name} must be a whole number of seconds above 0, not `{text}`"),
+                },
+            }
+        };
+        let defaults = Background::default();
+        let background = Background {
+            enabled: flag("PLUGBOARD_WORKER", true)?,
+            refresh_interval: secs("PLUGBOARD_REFRESH_INTERVAL_SECS", defaults.refresh_interval)?,
+            health_check_every: secs(
+                "PLUGBOARD_HEALTH_CHECK_INTERVAL_SECS",
+                defaults.health_check_every,
+            )?,
+            delivery_interval: defaults.delivery_interval,
+            smtp_url: var("PLUGBOARD_SMTP_URL").map(SecretString::from),
+            smtp_from: var("PLUGBOARD_SMTP_FROM").unwrap_or(defaults.smtp_from),
+        };
         let mut settings = Settings {
             bind,
             web_dir: PathBuf::from(
@@ -144,6 +198,7 @@ impl Settings {
             platform_env,
             sandbox: false,
             sandbox_env: BTreeSet::new(),
+            background,
         };
         if sandbox {
             settings.enable_sandbox(registry);

@@ -14,3 +14,4 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 mod validation;
+pub mod worker;

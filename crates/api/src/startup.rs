@@ -112,6 +112,11 @@ impl Application {
             http: ProviderHttp::new(settings.provider_timeout, settings.allow_private_network)?,
             settings: Arc::new(settings),
         });
+        let metrics = Arc::new(crate::worker::metrics::Metrics::default());
+        if state.settings.background.enabled {
+            crate::worker::Worker::new(state.clone(), metrics.clone()).spawn();
+        }
+        let metrics = web::Data::from(metrics);
         let routes = web::Data::new(fallback::RouteTable::from_openapi(&openapi::document()));
         let web_dir = state.settings.web_dir.clone();
         let server = HttpServer::new(move || {
@@ -120,6 +125,7 @@ impl Application {
                 .openapi(openapi::base())
                 .app_data(state.clone())
                 .app_data(routes.clone())
+                .app_data(metrics.clone())
                 .app_data(request_errors::json_config())
                 .app_data(request_errors::path_config())
                 .app_data(request_errors::query_config())

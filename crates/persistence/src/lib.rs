@@ -13,6 +13,8 @@ mod error;
 pub mod events;
 pub mod feature_flags;
 pub mod invitations;
+pub mod leases;
+pub mod notifications;
 pub mod oauth_states;
 pub mod onboarding;
 pub mod orgs;

@@ -7,6 +7,8 @@ pub mod health;
 pub mod integrations;
 pub mod invitations;
 pub mod members;
+pub mod metrics;
+pub mod notifications;
 pub mod oauth;
 pub mod onboarding;
 pub mod orgs;
@@ -22,6 +24,7 @@ use crate::auth::tenant_guard;
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
+        .service(metrics::metrics)
         .service(
             scope("/api/v1")
                 .service(auth::signup)
@@ -60,7 +63,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
                         .service(feature_flags::update)
                         .service(invitations::list)
                         .service(invitations::create)
-                        .service(invitations::revoke),
+                        .service(invitations::revoke)
+                        .service(notifications::get_settings)
+                        .service(notifications::put_settings)
+                        .service(notifications::test)
+                        .service(notifications::list),
                 ),
         );
 }

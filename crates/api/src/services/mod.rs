@@ -6,6 +6,7 @@ pub mod features;
 pub mod integrations;
 pub mod invitations;
 pub mod lifecycle;
+pub mod notifications;
 pub mod oauth;
 pub mod onboarding;
 pub mod readiness;

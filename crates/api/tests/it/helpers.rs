@@ -170,6 +170,10 @@ pub fn test_settings(database_url: &str, provider_base_urls: String, options: Op
             .collect(),
         sandbox: false,
         sandbox_env: Default::default(),
+        background: api::config::Background {
+            enabled: false,
+            ..Default::default()
+        },
     };
     if options.sandbox {
         settings.enable_sandbox(&Registry::builtin().unwrap());

@@ -11,6 +11,7 @@ mod integrations;
 mod invitations;
 mod lifecycle;
 mod members;
+mod notifications;
 mod oauth;
 mod oauth_server;
 mod onboarding;

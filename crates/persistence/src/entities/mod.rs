@@ -2,12 +2,17 @@
 
 pub mod api_keys;
 pub mod connection_events;
+pub mod connection_leases;
 pub mod connection_secrets;
 pub mod connections;
 pub mod custom_domains;
 pub mod feature_flags;
+pub mod incidents;
 pub mod invitations;
 pub mod memberships;
+pub mod notification_attempts;
+pub mod notification_settings;
+pub mod notifications;
 pub mod oauth_states;
 pub mod onboarding_steps;
 pub mod organizations;

@@ -1,0 +1,22 @@
+use actix_web::{HttpResponse, get, web};
+
+use crate::error::ApiResult;
+use crate::startup::AppState;
+use crate::worker::metrics::Metrics;
+
+/// Prometheus text: refreshes and failures by class, health checks, notifications sent,
+/// failed and pending, outbox depth and oldest age, lease claims and lag.
+#[utoipa::path(
+    tag = "operations",
+    responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain; version=0.0.4", body = String), (status = 503, body = crate::error::Problem))
+)]
+#[get("/metrics")]
+pub async fn metrics(
+    state: web::Data<AppState>,
+    metrics: web::Data<Metrics>,
+) -> ApiResult<HttpResponse> {
+    let text = metrics.render(&state.db).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(text))
+}

@@ -1,0 +1,332 @@
+//! `/orgs/{org_id}/notification-settings` and `/orgs/{org_id}/notifications`: where an
+//! organization hears about connections that need attention, and what was sent.
+
+use actix_web::{HttpResponse, get, post, put, web};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use domain::notifications::{Channel, DeliveryStatus, NotificationKind};
+use domain::webhooks;
+use persistence::notifications::{self as store, Attempt, Notification};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{OrgAdmin, OrgMember};
+use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::services::notifications::{self as service, SettingsChange, SettingsView};
+use crate::startup::AppState;
+
+/// A present field, `null` included, as `Some(…)`; an absent one as `None` (with `default`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// A change to the settings. An absent field keeps its value; `null` removes it.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationSettingsIn {
+    /// Where signed webhooks (Standard Webhooks) are POSTed. A new URL gets a new signing
+    /// secret, answered once as `webhook_secret`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub webhook_url: Option<Option<String>>,
+    /// A Slack incoming-webhook URL. Write-only: it is a credential.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub slack_webhook_url: Option<Option<SecretString>>,
+    /// Addresses that get notification e-mails.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<String>>, nullable)]
+    pub email_recipients: Option<Option<Vec<String>>>,
+}
+
+/// Why the webhook endpoint is off.
+#[derive(Serialize, ToSchema)]
+pub struct WebhookDisabledOut {
+    pub at: DateTime<Utc>,
+    pub reason: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NotificationSettingsOut {
+    pub webhook_url: Option<String>,
+    /// Whether a signing secret is set (it is shown once, when the URL is saved).
+    pub webhook_secret_configured: bool,
+    /// Set when the endpoint answered 410 Gone: nothing is sent until the URL is saved again.
+    pub webhook_disabled: Option<WebhookDisabledOut>,
+    pub slack_webhook_configured: bool,
+    pub email_recipients: Vec<String>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl From<SettingsView> for NotificationSettingsOut {
+    fn from(v: SettingsView) -> Self {
+        NotificationSettingsOut {
+            webhook_url: v.webhook_url,
+            webhook_secret_configured: v.webhook_secret_set,
+            webhook_disabled: v.webhook_disabled_at.map(|at| WebhookDisabledOut {
+                at,
+                reason: v.webhook_disabled_reason.unwrap_or_default(),
+            }),
+            slack_webhook_configured: v.slack_webhook_configured,
+            email_recipients: v.email_recipients,
+            updated_at: v.updated_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NotificationSettingsSavedOut {
+    #[serde(flatten)]
+    pub settings: NotificationSettingsOut,
+    /// The new webhook's signing secret (`whsec_…`), only in the answer that set the URL.
+    /// Verify each delivery's `webhook-signature` with it; store it now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_secret: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TestQueuedOut {
+    /// How many channels a test notification was queued for.
+    pub queued: usize,
+}
+
+#[derive(Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKindOut {
+    Broken,
+    Recovered,
+    Test,
+}
+
+#[derive(Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelOut {
+    Webhook,
+    Slack,
+    Email,
+}
+
+#[derive(Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatusOut {
+    Pending,
+    Delivered,
+    Failed,
+    Disabled,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AttemptOut {
+    pub number: u32,
+    pub success: bool,
+    pub status_code: Option<u16>,
+    pub error: Option<String>,
+    pub duration_ms: u64,
+    pub attempted_at: DateTime<Utc>,
+}
+
+impl From<Attempt> for AttemptOut {
+    fn from(a: Attempt) -> Self {
+        AttemptOut {
+            number: a.number,
+            success: a.success,
+            status_code: a.status_code,
+            error: a.error,
+            duration_ms: a.duration_ms,
+            attempted_at: a.attempted_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NotificationOut {
+    pub id: uuid::Uuid,
+    /// The `webhook-id` header it is sent with; receivers deduplicate by it.
+    pub webhook_id: String,
+    pub kind: NotificationKindOut,
+    pub channel: ChannelOut,
+    pub status: DeliveryStatusOut,
+    pub provider: Option<String>,
+    /// The incident a `broken` notice opened, or a `recovered` one closes.
+    pub incident_id: Option<uuid::Uuid>,
+    pub attempts: u32,
+    /// When the next attempt is due (pending only).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    /// What is sent.
+    pub payload: serde_json::Value,
+    /// Every delivery attempt, first first.
+    pub history: Vec<AttemptOut>,
+}
+
+impl From<Notification> for NotificationOut {
+    fn from(n: Notification) -> Self {
+        NotificationOut {
+            id: n.id,
+            webhook_id: webhooks::message_id(n.id),
+            kind: match n.kind {
+                NotificationKind::Broken => NotificationKindOut::Broken,
+                NotificationKind::Recovered => NotificationKindOut::Recovered,
+                NotificationKind::Test => NotificationKindOut::Test,
+            },
+            channel: match n.channel {
+                Channel::Webhook => ChannelOut::Webhook,
+                Channel::Slack => ChannelOut::Slack,
+                Channel::Email => ChannelOut::Email,
+            },
+            status: match n.status {
+                DeliveryStatus::Pending => DeliveryStatusOut::Pending,
+                DeliveryStatus::Delivered => DeliveryStatusOut::Delivered,
+                DeliveryStatus::Failed => DeliveryStatusOut::Failed,
+                DeliveryStatus::Disabled => DeliveryStatusOut::Disabled,
+            },
+            provider: n.provider,
+            incident_id: n.incident_id,
+            attempts: n.attempts,
+            next_attempt_at: (n.status == DeliveryStatus::Pending).then_some(n.next_attempt_at),
+            last_error: n.last_error,
+            delivered_at: n.delivered_at,
+            created_at: n.created_at,
+            payload: n.payload,
+            history: n.history.into_iter().map(AttemptOut::from).collect(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NotificationPageOut {
+    pub data: Vec<NotificationOut>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationsQuery {
+    /// At most this many (1–200, default 50).
+    pub limit: Option<u64>,
+    /// The previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+fn encode_cursor(n: &Notification) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}|{}", n.created_at.to_rfc3339(), n.id))
+}
+
+fn decode_cursor(raw: &str) -> Option<(DateTime<Utc>, uuid::Uuid)> {
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(raw).ok()?).ok()?;
+    let (at, id) = text.split_once('|')?;
+    Some((
+        DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc),
+        id.parse().ok()?,
+    ))
+}
+
+/// Where the organization's notifications go.
+#[utoipa::path(
+    tag = "notifications",
+    params(("org_id" = uuid::Uuid, Path)),
+    responses((status = 200, body = NotificationSettingsOut), (status = 401, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/notification-settings")]
+pub async fn get_settings(
+    state: web::Data<AppState>,
+    member: OrgMember,
+) -> ApiResult<web::Json<NotificationSettingsOut>> {
+    Ok(web::Json(
+        service::get(&state, member.0.org_id).await?.into(),
+    ))
+}
+
+/// Changes where notifications go. URLs must be public https addresses.
+#[utoipa::path(
+    tag = "notifications",
+    params(("org_id" = uuid::Uuid, Path)),
+    request_body = NotificationSettingsIn,
+    responses(
+        (status = 200, body = NotificationSettingsSavedOut),
+        (status = 403, body = Problem),
+        (status = 404, body = Problem),
+        (status = 422, body = Problem, description = "A field is invalid; `errors` names it."),
+    ),
+    security(("bearer" = []))
+)]
+#[put("/notification-settings")]
+#[tracing::instrument(skip_all)]
+pub async fn put_settings(
+    state: web::Data<AppState>,
+    admin: OrgAdmin,
+    body: web::Json<NotificationSettingsIn>,
+) -> ApiResult<web::Json<NotificationSettingsSavedOut>> {
+    let input = body.into_inner();
+    let (view, secret) = service::update(
+        &state,
+        admin.0.org_id,
+        SettingsChange {
+            webhook_url: input.webhook_url,
+            slack_webhook_url: input.slack_webhook_url,
+            email_recipients: input.email_recipients,
+        },
+    )
+    .await?;
+    Ok(web::Json(NotificationSettingsSavedOut {
+        settings: view.into(),
+        webhook_secret: secret.map(|s| s.expose_secret().to_owned()),
+    }))
+}
+
+/// Sends a test notification to every configured channel.
+#[utoipa::path(
+    tag = "notifications",
+    params(("org_id" = uuid::Uuid, Path)),
+    responses((status = 202, body = TestQueuedOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []))
+)]
+#[post("/notification-settings/test")]
+pub async fn test(state: web::Data<AppState>, admin: OrgAdmin) -> ApiResult<HttpResponse> {
+    let queued = service::send_test(&state, admin.0.org_id).await?;
+    Ok(HttpResponse::Accepted().json(TestQueuedOut { queued }))
+}
+
+/// What was sent, newest first, with every delivery attempt.
+#[utoipa::path(
+    tag = "notifications",
+    params(("org_id" = uuid::Uuid, Path), NotificationsQuery),
+    responses((status = 200, body = NotificationPageOut), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/notifications")]
+pub async fn list(
+    state: web::Data<AppState>,
+    member: OrgMember,
+    query: web::Query<NotificationsQuery>,
+) -> ApiResult<web::Json<NotificationPageOut>> {
+    let limit = query.limit.unwrap_or(50).clamp(1, 200);
+    let cursor = match &query.cursor {
+        Some(raw) => Some(decode_cursor(raw).ok_or_else(|| {
+            ApiError::validation(vec![FieldError::new(
+                "cursor",
+                "This cursor is not one Plugboard gave; pass the previous page's next_cursor as it is.",
+            )])
+        })?),
+        None => None,
+    };
+    let page = store::list(&state.db, member.0.org_id, cursor, limit + 1).await?;
+    let more = page.len() as u64 > limit;
+    let mut data: Vec<Notification> = page;
+    data.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let next_cursor = more.then(|| data.last().map(encode_cursor)).flatten();
+    Ok(web::Json(NotificationPageOut {
+        data: data.into_iter().map(NotificationOut::from).collect(),
+        next_cursor,
+    }))
+}

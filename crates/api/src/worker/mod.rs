@@ -1,0 +1,56 @@
+//! The background worker, in the same binary as the API: notification delivery from the
+//! outbox (and, with the lifecycle, token refresh and health checks). `plugboard serve` runs
+//! it; `PLUGBOARD_WORKER=false` makes an API-only replica. Safe with several replicas on one
+//! PostgreSQL: every piece of work is claimed before it is done.
+
+pub mod delivery;
+pub mod metrics;
+
+use std::sync::Arc;
+
+use actix_web::web;
+
+use crate::startup::AppState;
+use metrics::Metrics;
+
+/// What every loop of the worker shares.
+pub struct Worker {
+    pub state: web::Data<AppState>,
+    pub metrics: Arc<Metrics>,
+    /// This process's id on the claims and leases it takes.
+    pub owner: String,
+}
+
+impl Worker {
+    pub fn new(state: web::Data<AppState>, metrics: Arc<Metrics>) -> Worker {
+        let owner = format!(
+            "{}-{}",
+            std::process::id(),
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
+        Worker {
+            state,
+            metrics,
+            owner,
+        }
+    }
+
+    /// Starts the loops on the current runtime; they run until the process ends.
+    pub fn spawn(self) {
+        let worker = Arc::new(self);
+        tracing::info!(owner = %worker.owner, "background worker started");
+        let delivery = worker.clone();
+        tokio::spawn(async move {
+            let every = delivery.state.settings.background.delivery_interval;
+            loop {
+                match delivery::run_once(&delivery).await {
+                    // A full batch: look again at once.
+                    Ok(n) if n > 0 => continue,
+                    Ok(_) => {}
+                    Err(err) => tracing::warn!(error = ?err, "notification delivery round failed"),
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+    }
+}

@@ -1,0 +1,348 @@
+//! Refresh leases on connections: one refresh per connection at a time across replicas.
+//!
+//! A worker picks due rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL, in a short transaction)
+//! and writes its owner id and an expiry on them; no transaction stays open across the
+//! provider call. Release is compare-and-set on the owner, so a worker whose lease lapsed and
+//! was taken over changes nothing. Backoff after outages and the daily attempt cap live in the
+//! same columns. These functions touch only the lease columns, never the connection's state.
+
+use chrono::{DateTime, Duration, Utc};
+use domain::schedule::{day_of, refresh_due_at, within_daily_cap};
+use domain::{ConnectionId, ConnectionStatus, OrgId};
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+
+use crate::StoreError;
+use crate::entities::{connection_leases as leases, connection_secrets};
+
+/// A connection a worker now holds the refresh lease of.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lease {
+    pub org_id: OrgId,
+    pub connection_id: ConnectionId,
+    pub provider: String,
+    pub token_expires_at: DateTime<Utc>,
+    /// When the refresh was due; `claimed_at - due_at` is the sweep's lag.
+    pub due_at: DateTime<Utc>,
+    pub claimed_at: DateTime<Utc>,
+}
+
+/// What the sweep asks for.
+pub struct Sweep<'a> {
+    pub owner: &'a str,
+    pub now: DateTime<Utc>,
+    /// How long the lease lasts: longer than any refresh takes.
+    pub lease: Duration,
+    /// Attempts one connection may make per UTC day.
+    pub daily_cap: u32,
+    pub limit: u64,
+}
+
+fn free(now: DateTime<Utc>) -> Condition {
+    Condition::any()
+        .add(leases::Column::RefreshClaimedUntil.is_null())
+        .add(leases::Column::RefreshClaimedUntil.lt(now))
+}
+
+/// PLATFORM-WIDE (every organization), for the refresh worker: claims the connections whose
+/// token is due for renewal (see `domain::schedule::refresh_window`) and that have a refresh
+/// token, are not leased, not backing off and under the daily cap.
+pub async fn claim_due(
+    db: &DatabaseConnection,
+    sweep: Sweep<'_>,
+) -> Result<Vec<Lease>, StoreError> {
+    let Sweep {
+        owner,
+        now,
+        lease,
+        daily_cap,
+        limit,
+    } = sweep;
+    // The longest window is a day: nothing expiring later can be due.
+    let horizon = now + Duration::hours(24);
+    let txn = db.begin().await?;
+    let mut pick = leases::Entity::find()
+        .filter(leases::Column::Enabled.eq(true))
+        .filter(leases::Column::Status.is_in([
+            ConnectionStatus::Connected.as_str(),
+            ConnectionStatus::Error.as_str(),
+        ]))
+        .filter(leases::Column::TokenExpiresAt.lte(horizon))
+        .filter(free(now))
+        .filter(
+            Condition::any()
+                .add(leases::Column::RefreshNotBefore.is_null())
+                .add(leases::Column::RefreshNotBefore.lte(now)),
+        )
+        .order_by_asc(leases::Column::TokenExpiresAt)
+        .limit(limit);
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        pick = pick.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    let candidates = pick.all(&txn).await?;
+    let ids: Vec<uuid::Uuid> = candidates.iter().map(|c| c.id).collect();
+    // When each access token was stored (its lifetime starts there), and which have a
+    // refresh token at all.
+    let secrets: Vec<(uuid::Uuid, String, DateTime<Utc>)> = connection_secrets::Entity::find()
+        .select_only()
+        .column(connection_secrets::Column::ConnectionId)
+        .column(connection_secrets::Column::Field)
+        .column(connection_secrets::Column::UpdatedAt)
+        .filter(connection_secrets::Column::ConnectionId.is_in(ids))
+        .filter(connection_secrets::Column::Field.is_in(["access_token", "refresh_token"]))
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    let today = day_of(now);
+    let mut claimed = Vec::new();
+    for row in candidates {
+        let Some(expires_at) = row.token_expires_at else {
+            continue;
+        };
+        let has_refresh = secrets
+            .iter()
+            .any(|(id, field, _)| *id == row.id && field == "refresh_token");
+        let issued_at = secrets
+            .iter()
+            .find(|(id, field, _)| *id == row.id && field == "access_token")
+            .map_or(row.updated_at, |(_, _, at)| *at);
+        let due_at = refresh_due_at(issued_at, expires_at);
+        let attempts_today = u32::try_from(row.refresh_attempts_today).unwrap_or_default();
+        if !has_refresh
+            || due_at > now
+            || !within_daily_cap(
+                row.refresh_attempts_day.as_deref(),
+                attempts_today,
+                now,
+                daily_cap,
+            )
+        {
+            continue;
+        }
+        let counted = if row.refresh_attempts_day.as_deref() == Some(today.as_str()) {
+            row.refresh_attempts_today.saturating_add(1)
+        } else {
+            1
+        };
+        leases::Entity::update_many()
+            .col_expr(leases::Column::RefreshLeaseOwner, Expr::value(owner))
+            .col_expr(
+                leases::Column::RefreshClaimedUntil,
+                Expr::value(now + lease),
+            )
+            .col_expr(
+                leases::Column::RefreshAttemptsDay,
+                Expr::value(today.as_str()),
+            )
+            .col_expr(leases::Column::RefreshAttemptsToday, Expr::value(counted))
+            .filter(leases::Column::Id.eq(row.id))
+            .filter(free(now))
+            .exec(&txn)
+            .await?;
+        claimed.push(Lease {
+            org_id: OrgId(row.org_id),
+            connection_id: ConnectionId(row.id),
+            provider: row.provider,
+            token_expires_at: expires_at,
+            due_at,
+            claimed_at: now,
+        });
+    }
+    txn.commit().await?;
+    Ok(claimed)
+}
+
+/// Takes the lease of one connection (an on-demand refresh); false while another holds it.
+pub async fn claim_one(
+    db: &impl ConnectionTrait,
+    org_id: OrgId,
+    connection_id: ConnectionId,
+    owner: &str,
+    now: DateTime<Utc>,
+    lease: Duration,
+) -> Result<bool, StoreError> {
+    let result = leases::Entity::update_many()
+        .col_expr(leases::Column::RefreshLeaseOwner, Expr::value(owner))
+        .col_expr(
+            leases::Column::RefreshClaimedUntil,
+            Expr::value(now + lease),
+        )
+        .filter(leases::Column::OrgId.eq(org_id.0))
+        .filter(leases::Column::Id.eq(connection_id.0))
+        .filter(free(now))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Whether `owner` still holds a live lease on the connection (checked right before writing
+/// what a refresh brought back; the row's version fences the write itself).
+pub async fn holds(
+    db: &impl ConnectionTrait,
+    org_id: OrgId,
+    connection_id: ConnectionId,
+    owner: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    Ok(leases::Entity::find()
+        .filter(leases::Column::OrgId.eq(org_id.0))
+        .filter(leases::Column::Id.eq(connection_id.0))
+        .filter(leases::Column::RefreshLeaseOwner.eq(owner))
+        .filter(leases::Column::RefreshClaimedUntil.gt(now))
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// Whether anyone holds a live lease on the connection (an on-demand refresh waits for it).
+pub async fn is_leased(
+    db: &impl ConnectionTrait,
+    org_id: OrgId,
+    connection_id: ConnectionId,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    Ok(leases::Entity::find()
+        .filter(leases::Column::OrgId.eq(org_id.0))
+        .filter(leases::Column::Id.eq(connection_id.0))
+        .filter(leases::Column::RefreshClaimedUntil.gte(now))
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// How a leased refresh ended, for the backoff columns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Released {
+    /// Renewed, refused for good, or lost to another replica: no backoff.
+    Settled,
+    /// The provider was unavailable: wait `backoff` before the next attempt.
+    Retry { backoff: Duration },
+}
+
+/// Gives the lease back, compare-and-set on the owner; false when the lease was no longer
+/// ours (it lapsed and another worker took it), in which case nothing changes.
+pub async fn release(
+    db: &impl ConnectionTrait,
+    org_id: OrgId,
+    connection_id: ConnectionId,
+    owner: &str,
+    how: Released,
+) -> Result<bool, StoreError> {
+    let mut update = leases::Entity::update_many()
+        .col_expr(
+            leases::Column::RefreshLeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            leases::Column::RefreshClaimedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        );
+    update = match how {
+        Released::Settled => update
+            .col_expr(leases::Column::RefreshFailures, Expr::value(0))
+            .col_expr(
+                leases::Column::RefreshNotBefore,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            ),
+        Released::Retry { backoff } => update
+            .col_expr(
+                leases::Column::RefreshFailures,
+                Expr::col(leases::Column::RefreshFailures).add(1),
+            )
+            .col_expr(
+                leases::Column::RefreshNotBefore,
+                Expr::value(Utc::now() + backoff),
+            ),
+    };
+    let result = update
+        .filter(leases::Column::OrgId.eq(org_id.0))
+        .filter(leases::Column::Id.eq(connection_id.0))
+        .filter(leases::Column::RefreshLeaseOwner.eq(owner))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Consecutive failed refreshes of a connection (for the next backoff step).
+pub async fn failures(
+    db: &impl ConnectionTrait,
+    org_id: OrgId,
+    connection_id: ConnectionId,
+) -> Result<u32, StoreError> {
+    let found: Option<i32> = leases::Entity::find()
+        .select_only()
+        .column(leases::Column::RefreshFailures)
+        .filter(leases::Column::OrgId.eq(org_id.0))
+        .filter(leases::Column::Id.eq(connection_id.0))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(found
+        .and_then(|f| u32::try_from(f).ok())
+        .unwrap_or_default())
+}
+
+/// A connection due for its health check.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HealthCheckDue {
+    pub org_id: OrgId,
+    pub connection_id: ConnectionId,
+    pub provider: String,
+}
+
+/// PLATFORM-WIDE (every organization), for the health-check worker: claims up to `limit`
+/// connected connections not checked within `every`, by stamping `last_health_check_at`
+/// (compare-and-set, so two replicas never check the same connection in one round).
+pub async fn claim_health_checks(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    every: Duration,
+    limit: u64,
+) -> Result<Vec<HealthCheckDue>, StoreError> {
+    let stale = now - every;
+    let txn = db.begin().await?;
+    let mut pick = leases::Entity::find()
+        .filter(leases::Column::Enabled.eq(true))
+        .filter(leases::Column::Status.eq(ConnectionStatus::Connected.as_str()))
+        .filter(
+            Condition::any()
+                .add(leases::Column::LastHealthCheckAt.is_null())
+                .add(leases::Column::LastHealthCheckAt.lt(stale)),
+        )
+        .order_by_asc(leases::Column::LastHealthCheckAt)
+        .limit(limit);
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        pick = pick.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    let rows = pick.all(&txn).await?;
+    let ids: Vec<uuid::Uuid> = rows.iter().map(|r| r.id).collect();
+    leases::Entity::update_many()
+        .col_expr(leases::Column::LastHealthCheckAt, Expr::value(now))
+        .filter(leases::Column::Id.is_in(ids))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| HealthCheckDue {
+            org_id: OrgId(r.org_id),
+            connection_id: ConnectionId(r.id),
+            provider: r.provider,
+        })
+        .collect())
+}
+
+/// PLATFORM-WIDE, for `/metrics`: how many leases are live right now.
+pub async fn platform_live_leases(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    use sea_orm::PaginatorTrait;
+    Ok(leases::Entity::find()
+        .filter(leases::Column::RefreshClaimedUntil.gte(now))
+        .count(db)
+        .await?)
+}

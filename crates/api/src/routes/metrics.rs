@@ -1,7 +1,7 @@
 use actix_web::{HttpResponse, get, web};
 
 use crate::error::ApiResult;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::worker::metrics::Metrics;
 
 /// Prometheus text: refreshes and failures by class, health checks, notifications sent,

@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{OrgAdmin, OrgMember};
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::services::notifications::{self as service, SettingsChange, SettingsView};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// A present field, `null` included, as `Some(…)`; an absent one as `None` (with `default`).
 fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>

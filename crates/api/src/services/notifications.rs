@@ -12,8 +12,8 @@ use persistence::notifications::{self as store, NewNotification, StoredSettings}
 use persistence::{DatabaseTransaction, StoreError, TransactionTrait};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::error::{ApiError, ApiResult, FieldError};
-use crate::startup::AppState;
+use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
+use crate::state::AppState;
 
 /// The AAD "provider" of notification secrets: they belong to the organization, not to a
 /// connection, and no provider has this id.
@@ -233,7 +233,7 @@ pub async fn send_test(state: &AppState, org_id: OrgId) -> ApiResult<usize> {
     let channels = channels(&settings);
     if channels.is_empty() {
         return Err(ApiError::unprocessable(
-            "validation_failed",
+            ErrorCode::ValidationFailed,
             "No channel is set up: save a webhook URL, a Slack webhook URL or e-mail recipients first.",
         ));
     }

@@ -98,7 +98,7 @@ async fn finish(
     tried: Tried,
 ) -> anyhow::Result<()> {
     let number = n.attempts + 1;
-    let after = schedule::after_attempt(tried.outcome, number, Utc::now(), rand::random::<f64>());
+    let after = schedule::after_attempt(tried.outcome, number, Utc::now(), super::jitter());
     let (status, next_attempt_at) = match after {
         AfterAttempt::Delivered => (DeliveryStatus::Delivered, attempted_at),
         AfterAttempt::Disabled => (DeliveryStatus::Disabled, attempted_at),

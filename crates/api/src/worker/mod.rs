@@ -10,8 +10,17 @@ use std::sync::Arc;
 
 use actix_web::web;
 
-use crate::startup::AppState;
+use crate::state::AppState;
 use metrics::Metrics;
+
+/// A number in `[0, 1)` that spreads retries out (jitter).
+pub fn jitter() -> f64 {
+    use ring::rand::{SecureRandom, SystemRandom};
+    let mut bytes = [0u8; 4];
+    // Without a random source the jitter is merely zero.
+    let _ = SystemRandom::new().fill(&mut bytes);
+    f64::from(u32::from_le_bytes(bytes)) / (f64::from(u32::MAX) + 1.0)
+}
 
 /// What every loop of the worker shares.
 pub struct Worker {

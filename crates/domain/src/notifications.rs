@@ -118,6 +118,17 @@ impl ConnectionNotice {
     }
 }
 
+/// Makes the payload's `settings_url` absolute on the service's public URL.
+pub fn with_base_url(mut payload: Value, base: &url::Url) -> Value {
+    if let Some(path) = payload["data"]["settings_url"].as_str()
+        && path.starts_with('/')
+        && let Ok(absolute) = base.join(path)
+    {
+        payload["data"]["settings_url"] = Value::String(absolute.to_string());
+    }
+    payload
+}
+
 /// A test notification's payload.
 pub fn test_payload(org_id: OrgId, org_name: &str, now: DateTime<Utc>) -> Value {
     json!({
@@ -238,6 +249,16 @@ mod tests {
             "{line}"
         );
         assert_eq!(subject(&payload), "[Plugboard] Shopify needs attention");
+        let relative = ConnectionNotice {
+            settings_url: "/settings/integrations/shopify".into(),
+            ..notice(NotificationKind::Broken)
+        }
+        .payload();
+        let base = url::Url::parse("https://plugboard.example/app").unwrap();
+        assert_eq!(
+            with_base_url(relative, &base)["data"]["settings_url"],
+            "https://plugboard.example/settings/integrations/shopify"
+        );
         let recovered = notice(NotificationKind::Recovered).payload();
         assert!(summary(&recovered).contains("connected again"));
     }

@@ -325,8 +325,15 @@ pub async fn list(
     let mut data: Vec<Notification> = page;
     data.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     let next_cursor = more.then(|| data.last().map(encode_cursor)).flatten();
+    let base = &state.settings.public_url;
     Ok(web::Json(NotificationPageOut {
-        data: data.into_iter().map(NotificationOut::from).collect(),
+        data: data
+            .into_iter()
+            .map(|mut n| {
+                n.payload = domain::notifications::with_base_url(n.payload, base);
+                NotificationOut::from(n)
+            })
+            .collect(),
         next_cursor,
     }))
 }

@@ -1,6 +1,7 @@
 //! Storing what the lifecycle decided: the connection, its secrets and its history event in one
 //! transaction, conditional on the version that was read.
 
+use domain::ConnectionStatus;
 use domain::OrgId;
 use domain::lifecycle::{Decision, Notice};
 use domain::model::{Actor, Connection};
@@ -8,6 +9,7 @@ use domain::registry::Provider;
 use persistence::connections::{self, ConnectionWrite, Removal, SealedSecret};
 use persistence::{DatabaseTransaction, StoreError, TransactionTrait};
 
+use super::notifications::{Due, record_notice};
 use crate::error::ApiResult;
 use crate::state::AppState;
 
@@ -72,6 +74,13 @@ pub(crate) async fn store_in(
     } else {
         Removal::Fields(secrets.remove)
     };
+    // The status before the change, for the notice (read only when one is due).
+    let before = match &notice {
+        Some(_) => connections::find(txn, org_id, &provider.id)
+            .await?
+            .map(|c| c.status),
+        None => None,
+    };
     let saved = connections::save(
         txn,
         org_id,
@@ -85,16 +94,18 @@ pub(crate) async fn store_in(
     )
     .await?;
     if let Some(notice) = notice {
-        // Notifications are written to the outbox here, in the status change's transaction.
-        match &notice {
-            Notice::Broken { status, problem } => tracing::info!(
-                provider = %provider.id, status = %status, code = %problem.code,
-                "connection needs attention"
+        // Written to the outbox here, in the status change's transaction.
+        let (old_status, due) = match &notice {
+            Notice::Broken { problem, .. } => (
+                before.unwrap_or(ConnectionStatus::Connected),
+                Due::Broken {
+                    code: &problem.code,
+                    message: &problem.message,
+                },
             ),
-            Notice::Recovered { from } => {
-                tracing::info!(provider = %provider.id, from = %from, "connection recovered")
-            }
-        }
+            Notice::Recovered { from } => (*from, Due::Recovered),
+        };
+        record_notice(txn, provider, &saved, old_status, due).await?;
     }
     Ok(saved)
 }

@@ -275,7 +275,6 @@ pub enum Due<'a> {
 /// incident); `recovered` closes it and names it. Nothing is queued without an incident.
 pub async fn record_notice(
     txn: &DatabaseTransaction,
-    state: &AppState,
     provider: &Provider,
     connection: &Connection,
     old_status: ConnectionStatus,
@@ -316,8 +315,6 @@ pub async fn record_notice(
         .await?
         .map(|o| o.name)
         .unwrap_or_default();
-    let mut settings_url = state.settings.public_url.clone();
-    settings_url.set_path(&format!("/settings/integrations/{}", provider.id));
     let payload = ConnectionNotice {
         kind,
         org_id,
@@ -329,7 +326,8 @@ pub async fn record_notice(
         new_status: connection.status,
         error,
         incident_id,
-        settings_url: settings_url.to_string(),
+        // A path here; made absolute with the public URL when sent and listed.
+        settings_url: format!("/settings/integrations/{}", provider.id),
         occurred_at: Utc::now(),
     }
     .payload();

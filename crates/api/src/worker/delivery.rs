@@ -61,7 +61,8 @@ pub async fn run_once(worker: &Worker) -> anyhow::Result<usize> {
     Ok(count)
 }
 
-async fn attempt(worker: &Worker, n: Notification) -> anyhow::Result<()> {
+async fn attempt(worker: &Worker, mut n: Notification) -> anyhow::Result<()> {
+    n.payload = notice::with_base_url(n.payload, &worker.state.settings.public_url);
     let started = Instant::now();
     let attempted_at = Utc::now();
     let tried = match n.channel {

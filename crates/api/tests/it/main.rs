@@ -7,6 +7,7 @@ mod auth;
 mod errors;
 mod feature_flags;
 mod helpers;
+mod incidents;
 mod integrations;
 mod invitations;
 mod lifecycle;

@@ -24,7 +24,13 @@ async fn health_says_the_sandbox_is_on() {
 }
 
 /// Starts OAuth and answers the sandbox's consent URL.
-async fn start(app: &TestApp, token: &str, org: &str, provider: &str, config: Value) -> Url {
+pub(crate) async fn start(
+    app: &TestApp,
+    token: &str,
+    org: &str,
+    provider: &str,
+    config: Value,
+) -> Url {
     let started = json_body(
         app.post(
             &format!("/api/v1/orgs/{org}/integrations/{provider}/oauth/start"),
@@ -39,7 +45,7 @@ async fn start(app: &TestApp, token: &str, org: &str, provider: &str, config: Va
 }
 
 /// Opens the consent page and presses a button; answers where the sandbox sends the browser.
-async fn decide(app: &TestApp, consent: &Url, decision: &str) -> Url {
+pub(crate) async fn decide(app: &TestApp, consent: &Url, decision: &str) -> Url {
     let page = app.client.get(consent.clone()).send().await.unwrap();
     assert_eq!(page.status(), 200, "{consent}");
     let html = page.text().await.unwrap();
@@ -56,7 +62,7 @@ async fn decide(app: &TestApp, consent: &Url, decision: &str) -> Url {
 }
 
 /// Follows the provider's redirect into Plugboard's callback; answers the SPA landing query.
-async fn land(app: &TestApp, callback: Url) -> Vec<(String, String)> {
+pub(crate) async fn land(app: &TestApp, callback: Url) -> Vec<(String, String)> {
     let response = app.client.get(callback).send().await.unwrap();
     assert_eq!(response.status(), 303);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
@@ -70,12 +76,18 @@ async fn land(app: &TestApp, callback: Url) -> Vec<(String, String)> {
         .collect()
 }
 
-fn has(landing: &[(String, String)], key: &str, value: &str) -> bool {
+pub(crate) fn has(landing: &[(String, String)], key: &str, value: &str) -> bool {
     landing.iter().any(|(k, v)| k == key && v == value)
 }
 
 /// Connects a provider end to end through the sandbox and answers its integration.
-async fn connect(app: &TestApp, token: &str, org: &str, provider: &str, config: Value) -> Value {
+pub(crate) async fn connect(
+    app: &TestApp,
+    token: &str,
+    org: &str,
+    provider: &str,
+    config: Value,
+) -> Value {
     let consent = start(app, token, org, provider, config).await;
     let callback = decide(app, &consent, "approve").await;
     let landing = land(app, callback).await;
@@ -287,7 +299,7 @@ async fn the_sandbox_checks_the_pkce_verifier() {
     assert!(has(&landing, "result", "connected"), "{landing:?}");
 }
 
-async fn set_mode(app: &TestApp, provider: &str, mode: &str) {
+pub(crate) async fn set_mode(app: &TestApp, provider: &str, mode: &str) {
     let response = app
         .client
         .post(app.url(&format!("/sandbox/_modes/{provider}")))

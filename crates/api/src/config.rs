@@ -66,6 +66,9 @@ pub struct Background {
     pub smtp_url: Option<SecretString>,
     /// `PLUGBOARD_SMTP_FROM`: the sender of notification e-mails.
     pub smtp_from: String,
+    /// `PLUGBOARD_SANDBOX_SHOPIFY_TOKEN_SECS` (default 3600): how long the sandbox's Shopify
+    /// access tokens live, so tests can watch several lifetimes pass.
+    pub sandbox_shopify_token_lifetime: Duration,
 }
 
 impl Default for Background {
@@ -77,6 +80,7 @@ impl Default for Background {
             delivery_interval: Duration::from_secs(1),
             smtp_url: None,
             smtp_from: "Plugboard <notifications@plugboard.localhost>".to_owned(),
+            sandbox_shopify_token_lifetime: Duration::from_secs(3600),
         }
     }
 }
@@ -171,6 +175,10 @@ impl Settings {
             delivery_interval: defaults.delivery_interval,
             smtp_url: var("PLUGBOARD_SMTP_URL").map(SecretString::from),
             smtp_from: var("PLUGBOARD_SMTP_FROM").unwrap_or(defaults.smtp_from),
+            sandbox_shopify_token_lifetime: secs(
+                "PLUGBOARD_SANDBOX_SHOPIFY_TOKEN_SECS",
+                defaults.sandbox_shopify_token_lifetime,
+            )?,
         };
         let mut settings = Settings {
             bind,

@@ -82,6 +82,7 @@ fn sandbox(settings: &Settings, registry: &Arc<Registry>) -> Option<web::Data<Sa
         secret: settings.jwt_secret.clone(),
         // Longer than Plugboard waits, so `slow` shows as a timeout.
         slow_delay: settings.provider_timeout + Duration::from_secs(5),
+        shopify_token_lifetime: settings.background.sandbox_shopify_token_lifetime,
     })))
 }
 

@@ -81,12 +81,15 @@ pub struct SandboxConfig {
     pub secret: SecretString,
     /// How long a `slow` provider takes: longer than Plugboard waits.
     pub slow_delay: Duration,
+    /// How long Shopify's expiring offline access tokens live (60 minutes; less in tests).
+    pub shopify_token_lifetime: Duration,
 }
 
 pub struct Sandbox {
     config: SandboxConfig,
     signer: Signer,
     modes: Mutex<HashMap<String, Mode>>,
+    /// Codes and one-time refresh tokens already used.
     redeemed_codes: Mutex<HashSet<String>>,
 }
 
@@ -128,7 +131,7 @@ impl Sandbox {
         })
     }
 
-    /// Marks a code as used; false when it already was.
+    /// Marks a code (or one-time refresh token) as used; false when it already was.
     fn redeem(&self, code: &str) -> bool {
         self.redeemed_codes
             .lock()

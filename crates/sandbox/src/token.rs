@@ -18,6 +18,8 @@ use crate::{Sandbox, query_of};
 
 const ACCESS_TOKEN_SECS: i64 = 3600;
 const META_LONG_LIVED_SECS: i64 = 60 * 24 * 60 * 60;
+/// Shopify's refresh tokens lapse after 90 days.
+const SHOPIFY_REFRESH_SECS: i64 = 90 * 24 * 60 * 60;
 
 /// A token-endpoint refusal: the OAuth error code and a sentence.
 struct Refusal {
@@ -138,7 +140,8 @@ fn grant(
             .or_else(|| params.get("auth_code"))
             .ok_or_else(|| refuse("invalid_request", "No code was sent."))?;
         let grant = redeem_code(sandbox, provider, code, params)?;
-        return Ok(answer(sandbox, oauth, &grant, true));
+        let expiring = params.get("expiring").map(String::as_str) == Some("1");
+        return Ok(answer(sandbox, oauth, &grant, true, expiring));
     }
     if grant_type == Some("refresh_token") {
         let presented = params
@@ -152,7 +155,14 @@ fn grant(
                     "The refresh token is invalid or was revoked.",
                 )
             })?;
-        return Ok(answer(sandbox, oauth, &grant, false));
+        // Rotating refresh tokens work once (Google's, which do not rotate, stay good).
+        if !oauth.has_quirk(Quirk::GoogleOffline) && !sandbox.redeem(presented) {
+            return Err(refuse(
+                "invalid_grant",
+                "The refresh token was already used; each one works once.",
+            ));
+        }
+        return Ok(answer(sandbox, oauth, &grant, false, true));
     }
     Err(refuse(
         "unsupported_grant_type",
@@ -237,8 +247,9 @@ fn long_lived(
     }))
 }
 
-/// The token answer in the provider's own shape.
-fn answer(sandbox: &Sandbox, oauth: &OAuth2, from: &Grant, first: bool) -> Value {
+/// The token answer in the provider's own shape. `expiring`: Shopify's expiring offline
+/// tokens (asked for with `expiring=1`, and always so on a refresh).
+fn answer(sandbox: &Sandbox, oauth: &OAuth2, from: &Grant, first: bool, expiring: bool) -> Value {
     let access = |secs: Option<i64>| {
         sandbox
             .signer
@@ -247,8 +258,24 @@ fn answer(sandbox: &Sandbox, oauth: &OAuth2, from: &Grant, first: bool) -> Value
     let refresh = || sandbox.signer.seal(&from.successor(Kind::Refresh, None));
     let scope = from.scope.clone();
     if oauth.has_quirk(Quirk::Shopify) {
-        // Offline access tokens: no expiry, no refresh token.
-        return json!({ "access_token": access(None), "scope": scope });
+        if !expiring {
+            // Non-expiring offline access tokens: no expiry, no refresh token.
+            return json!({ "access_token": access(None), "scope": scope });
+        }
+        // Expiring offline tokens: a short-lived access token and a one-time refresh token
+        // that lapses after 90 days.
+        let lifetime = sandbox.config.shopify_token_lifetime.as_secs();
+        let lifetime = i64::try_from(lifetime).unwrap_or(ACCESS_TOKEN_SECS);
+        let refresh = sandbox
+            .signer
+            .seal(&from.successor(Kind::Refresh, Some(Duration::seconds(SHOPIFY_REFRESH_SECS))));
+        return json!({
+            "access_token": access(Some(lifetime)),
+            "scope": scope,
+            "expires_in": lifetime,
+            "refresh_token": refresh,
+            "refresh_token_expires_in": SHOPIFY_REFRESH_SECS,
+        });
     }
     if oauth.has_quirk(Quirk::Slack) {
         return json!({

@@ -14,6 +14,7 @@ pub mod onboarding;
 pub mod orgs;
 pub mod platform;
 pub mod providers;
+pub mod sync;
 
 use actix_web::middleware::from_fn;
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
@@ -67,7 +68,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
                         .service(notifications::get_settings)
                         .service(notifications::put_settings)
                         .service(notifications::test)
-                        .service(notifications::list),
+                        .service(notifications::list)
+                        .service(sync::sync),
                 ),
         );
 }

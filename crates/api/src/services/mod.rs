@@ -12,4 +12,5 @@ pub mod onboarding;
 pub mod readiness;
 pub mod refresh;
 pub mod shopify;
+pub mod sync;
 pub mod vault;

@@ -1,9 +1,16 @@
 //! Renewing an OAuth connection's access token with its refresh token.
 //!
-//! One refresh per connection at a time, across replicas: a short claim on the connection row
-//! is taken first (a rotated refresh token works once; two refreshes racing would make the
-//! loser look revoked). A refusal (`invalid_grant`, revoked) makes the connection `expired` —
-//! reconnecting is the only way back; an outage keeps the tokens and changes nothing else.
+//! One refresh per connection at a time, across replicas: a lease on the connection row (an
+//! owner id and an expiry, see `persistence::leases`) is taken first, no transaction is held
+//! across the provider call, and the lease is released compare-and-set on its owner. A
+//! rotated refresh token works once, so:
+//! - an `invalid_grant` when the stored refresh token changed since the attempt began is a
+//!   lost race (another refresh won and its token stands), not a revocation;
+//! - a write that finds the row changed meanwhile is decided again on what is stored, and if
+//!   the refresh token moved on, the newer one is kept (a lapsed lease cannot overwrite it).
+//!
+//! A refusal (`invalid_grant`, revoked, 401) makes the connection `expired`; an outage keeps
+//! the tokens and is retried with backoff by the worker.
 
 use chrono::{Duration, Utc};
 use domain::lifecycle::{self, Event, Input, Refresh};
@@ -12,6 +19,8 @@ use domain::oauth::TokenError;
 use domain::registry::Provider;
 use domain::{ConnectionStatus, OrgId};
 use persistence::connections::{self, SealedSecret};
+use persistence::leases;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::catalog::{IntegrationView, provider, tenant_level, view};
 use super::checks::{ACCESS_TOKEN, REFRESH_TOKEN, open_secrets};
@@ -21,19 +30,20 @@ use super::vault::Vault;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::state::AppState;
 
-/// How long a refresh may hold its claim; longer than any token request can take.
-const CLAIM_SECS: i64 = 120;
+/// How long a refresh holds its lease; longer than any token request can take.
+pub const LEASE_SECS: i64 = 120;
 
-/// What the provider said to a refresh.
-enum Renewal {
-    Renewed(domain::oauth::TokenSet),
-    /// The grant is gone: the brand must reconnect.
-    Refused(String),
-    /// The provider could not be reached or failed; try again later.
-    Unavailable,
+/// How a refresh ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Renewed,
+    Revoked,
+    Transient,
+    LostRace,
 }
 
-/// POST …/refresh (and, later, the background refresher): renews the access token now.
+/// POST …/refresh: renews the access token now. When a refresh of the same connection is in
+/// flight (here or on another replica), waits for it and answers what it left.
 pub async fn refresh<'r>(
     state: &'r AppState,
     org_id: OrgId,
@@ -42,22 +52,86 @@ pub async fn refresh<'r>(
 ) -> ApiResult<IntegrationView<'r>> {
     let provider = provider(state, provider_id)?;
     tenant_level(provider)?;
-    let oauth = oauth_of(provider)?;
-    let not_connected = || {
-        ApiError::conflict(
-            ErrorCode::NotConnected,
-            format!(
-                "{} is not connected yet: connect it before refreshing its access.",
-                provider.name
-            ),
-        )
-    };
-    let existing = connections::find(&state.db, org_id, &provider.id)
+    oauth_of(provider)?;
+    let existing = connected(state, org_id, provider).await?;
+    let owner = format!("request-{}", uuid::Uuid::new_v4().simple());
+    let lease = Duration::seconds(LEASE_SECS);
+    if !leases::claim_one(&state.db, org_id, existing.id, &owner, Utc::now(), lease).await? {
+        wait_for_lease(state, org_id, &existing).await?;
+        return view(&state.db, org_id, provider).await;
+    }
+    let renewed = renew(state, org_id, actor, provider, existing.clone()).await;
+    leases::release(
+        &state.db,
+        org_id,
+        existing.id,
+        &owner,
+        leases::Released::Settled,
+    )
+    .await?;
+    let (outcome, event) = renewed?;
+    if outcome == Outcome::Transient {
+        return Err(ApiError::unavailable(
+            ErrorCode::ProviderUnavailable,
+            event.message,
+        ));
+    }
+    view(&state.db, org_id, provider).await
+}
+
+/// Waits until nobody holds the connection's lease (at most one lease's length).
+async fn wait_for_lease(state: &AppState, org_id: OrgId, existing: &Connection) -> ApiResult<()> {
+    let deadline = Utc::now() + Duration::seconds(LEASE_SECS);
+    while Utc::now() < deadline {
+        if !leases::is_leased(&state.db, org_id, existing.id, Utc::now()).await? {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    Err(ApiError::conflict(
+        ErrorCode::RefreshInProgress,
+        "Another renewal of this connection is taking too long; look again in a moment.",
+    ))
+}
+
+async fn connected(state: &AppState, org_id: OrgId, provider: &Provider) -> ApiResult<Connection> {
+    connections::find(&state.db, org_id, &provider.id)
         .await?
         .filter(|c| c.status != ConnectionStatus::NotConnected)
-        .ok_or_else(not_connected)?;
-    let opened = open_secrets(state, org_id, provider, Some(&existing)).await?;
-    let Some(refresh_token) = opened.secrets.get(REFRESH_TOKEN) else {
+        .ok_or_else(|| {
+            ApiError::conflict(
+                ErrorCode::NotConnected,
+                format!(
+                    "{} is not connected yet: connect it before refreshing its access.",
+                    provider.name
+                ),
+            )
+        })
+}
+
+/// The stored refresh token of a connection, opened.
+async fn stored_refresh_token(
+    state: &AppState,
+    org_id: OrgId,
+    provider: &Provider,
+    connection: &Connection,
+) -> ApiResult<Option<SecretString>> {
+    Ok(open_secrets(state, org_id, provider, Some(connection))
+        .await?
+        .secrets
+        .remove(REFRESH_TOKEN))
+}
+
+/// Renews a connection's token; the caller holds its lease.
+pub(crate) async fn renew(
+    state: &AppState,
+    org_id: OrgId,
+    actor: &Actor,
+    provider: &Provider,
+    existing: Connection,
+) -> ApiResult<(Outcome, Event)> {
+    let oauth = oauth_of(provider)?;
+    let Some(presented) = stored_refresh_token(state, org_id, provider, &existing).await? else {
         return Err(ApiError::conflict(
             ErrorCode::NoRefreshToken,
             format!(
@@ -67,26 +141,6 @@ pub async fn refresh<'r>(
         ));
     };
     let (client_id, client_secret) = platform_credentials(state, provider)?;
-
-    let now = Utc::now();
-    let existing_id = existing.id;
-    let claimed = connections::claim_refresh(
-        &state.db,
-        org_id,
-        existing.id,
-        now,
-        now + Duration::seconds(CLAIM_SECS),
-    )
-    .await?;
-    if !claimed {
-        return Err(ApiError::conflict(
-            ErrorCode::RefreshInProgress,
-            format!(
-                "{}'s access is being renewed right now; look again in a moment.",
-                provider.name
-            ),
-        ));
-    }
     let exchange = TokenExchange {
         state,
         provider,
@@ -95,77 +149,113 @@ pub async fn refresh<'r>(
         client_id,
         client_secret,
     };
-    let answer = exchange.refresh(refresh_token).await;
-    let renewal = match answer {
-        Ok(Ok(body)) => match domain::oauth::read_token_answer(oauth, &body, Utc::now()) {
-            Ok(tokens) => Renewal::Renewed(tokens),
-            Err(TokenError::Refused(code)) => Renewal::Refused(code),
-            Err(TokenError::Malformed) => Renewal::Unavailable,
-        },
-        Ok(Err(Refusal("provider_unavailable"))) => Renewal::Unavailable,
-        Ok(Err(Refusal(code))) => Renewal::Refused(code.to_owned()),
-        Err(err) => {
-            connections::release_refresh(&state.db, org_id, existing.id).await?;
-            return Err(err);
-        }
-    };
-
+    let answer = exchange.refresh(&presented).await?;
     let mut put = Vec::new();
-    let outcome = match &renewal {
-        Renewal::Renewed(tokens) => {
-            let vault = Vault {
-                keys: &state.keys,
-                org_id,
-                provider: &provider.id,
-            };
-            put.push(
-                vault
-                    .seal(ACCESS_TOKEN, &tokens.access_token, false)
-                    .map_err(ApiError::internal)?,
-            );
-            // A rotated refresh token replaces the old one in the same transaction.
-            if let Some(rotated) = &tokens.refresh_token {
+    let outcome = match answer {
+        Ok(body) => match domain::oauth::read_token_answer(oauth, &body, Utc::now()) {
+            Ok(tokens) => {
+                let vault = Vault {
+                    keys: &state.keys,
+                    org_id,
+                    provider: &provider.id,
+                };
                 put.push(
                     vault
-                        .seal(REFRESH_TOKEN, rotated, false)
+                        .seal(ACCESS_TOKEN, &tokens.access_token, false)
                         .map_err(ApiError::internal)?,
                 );
+                // A rotated refresh token replaces the old one in the same transaction; a
+                // provider that sends none keeps the old one.
+                if let Some(rotated) = &tokens.refresh_token {
+                    put.push(
+                        vault
+                            .seal(REFRESH_TOKEN, rotated, false)
+                            .map_err(ApiError::internal)?,
+                    );
+                }
+                Refresh::Renewed {
+                    expires_at: tokens.expires_at,
+                    scopes: tokens.scopes.clone(),
+                }
             }
-            Refresh::Renewed {
-                expires_at: tokens.expires_at,
-                scopes: tokens.scopes.clone(),
+            Err(TokenError::Refused(code)) => {
+                refused(state, org_id, provider, &presented, &code).await?
             }
-        }
-        Renewal::Refused(code) => {
-            tracing::warn!(provider = %provider.id, code = %code, "refresh refused; the connection needs a reconnect");
-            Refresh::Revoked
-        }
-        Renewal::Unavailable => Refresh::Transient,
+            Err(TokenError::Malformed) => Refresh::Transient,
+        },
+        Err(Refusal("provider_unavailable")) => Refresh::Transient,
+        Err(Refusal(code)) => refused(state, org_id, provider, &presented, code).await?,
     };
-    let written = store_fresh(state, org_id, actor, provider, existing, outcome, put).await;
-    connections::release_refresh(&state.db, org_id, existing_id).await?;
-    let event = written?;
-    if matches!(renewal, Renewal::Unavailable) {
-        return Err(ApiError::unavailable(
-            ErrorCode::ProviderUnavailable,
-            event.message,
-        ));
-    }
-    view(&state.db, org_id, provider).await
+    store_fresh(
+        state,
+        Fresh {
+            org_id,
+            actor,
+            provider,
+            read: existing,
+            outcome,
+            put,
+            presented: &presented,
+        },
+    )
+    .await
 }
 
-/// Stores a refresh's outcome. The new tokens must not be lost to a concurrent change of the
-/// same connection (a rotated refresh token works once), so a write that finds the row changed
-/// is decided again on what is stored now, a few times, before it gives up.
-async fn store_fresh(
+/// A refusal is a revocation unless the stored refresh token moved on meanwhile: then another
+/// refresh won the race and its token stands.
+async fn refused(
     state: &AppState,
     org_id: OrgId,
-    actor: &Actor,
     provider: &Provider,
-    mut read: Connection,
+    presented: &SecretString,
+    code: &str,
+) -> ApiResult<Refresh> {
+    let now = connections::find(&state.db, org_id, &provider.id).await?;
+    let stored = match &now {
+        Some(c) => stored_refresh_token(state, org_id, provider, c).await?,
+        None => None,
+    };
+    if stored.is_some_and(|s| s.expose_secret() != presented.expose_secret()) {
+        tracing::info!(provider = %provider.id, "refresh lost a race to another renewal; its token stands");
+        return Ok(Refresh::LostRace);
+    }
+    tracing::warn!(provider = %provider.id, code = %code, "refresh refused; the connection needs a reconnect");
+    Ok(Refresh::Revoked)
+}
+
+struct Fresh<'a> {
+    org_id: OrgId,
+    actor: &'a Actor,
+    provider: &'a Provider,
+    read: Connection,
     outcome: Refresh,
     put: Vec<SealedSecret>,
-) -> ApiResult<Event> {
+    /// The refresh token this attempt sent.
+    presented: &'a SecretString,
+}
+
+fn outcome_of(refresh: &Refresh) -> Outcome {
+    match refresh {
+        Refresh::Renewed { .. } => Outcome::Renewed,
+        Refresh::Revoked => Outcome::Revoked,
+        Refresh::Transient => Outcome::Transient,
+        Refresh::LostRace => Outcome::LostRace,
+    }
+}
+
+/// Stores a refresh's outcome, conditional on the version read. A write that finds the row
+/// changed is decided again on what is stored now — unless the refresh token moved on, in
+/// which case the newer token stands (a lost race; a lapsed lease cannot overwrite it).
+async fn store_fresh(state: &AppState, fresh: Fresh<'_>) -> ApiResult<(Outcome, Event)> {
+    let Fresh {
+        org_id,
+        actor,
+        provider,
+        mut read,
+        mut outcome,
+        mut put,
+        presented,
+    } = fresh;
     let mut attempts = 0;
     loop {
         let decision = lifecycle::decide(
@@ -201,9 +291,16 @@ async fn store_fresh(
                             ),
                         )
                     })?;
+                let stored = stored_refresh_token(state, org_id, provider, &read).await?;
+                let moved_on =
+                    stored.is_some_and(|s| s.expose_secret() != presented.expose_secret());
+                if moved_on {
+                    outcome = Refresh::LostRace;
+                    put.clear();
+                }
             }
             Err(err) => return Err(err),
-            Ok(_) => return Ok(event),
+            Ok(_) => return Ok((outcome_of(&outcome), event)),
         }
     }
 }

@@ -1,10 +1,12 @@
-//! The background worker, in the same binary as the API: notification delivery from the
-//! outbox (and, with the lifecycle, token refresh and health checks). `plugboard serve` runs
+//! The background worker, in the same binary as the API: token refresh before expiry, health
+//! checks, and notification delivery from the outbox. `plugboard serve` runs
 //! it; `PLUGBOARD_WORKER=false` makes an API-only replica. Safe with several replicas on one
 //! PostgreSQL: every piece of work is claimed before it is done.
 
 pub mod delivery;
+pub mod health;
 pub mod metrics;
+pub mod refresh;
 
 use std::sync::Arc;
 
@@ -57,6 +59,19 @@ impl Worker {
                     Ok(n) if n > 0 => continue,
                     Ok(_) => {}
                     Err(err) => tracing::warn!(error = ?err, "notification delivery round failed"),
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+        let sweeper = worker.clone();
+        tokio::spawn(async move {
+            let every = sweeper.state.settings.background.refresh_interval;
+            loop {
+                if let Err(err) = refresh::sweep(&sweeper).await {
+                    tracing::warn!(error = ?err, "refresh sweep failed");
+                }
+                if let Err(err) = health::run_once(&sweeper).await {
+                    tracing::warn!(error = ?err, "health-check round failed");
                 }
                 tokio::time::sleep(every).await;
             }

@@ -1,0 +1,147 @@
+//! The refresh sweep: claims connections whose token is due (by lease, across replicas),
+//! renews each with no transaction held across the provider call, and releases the lease
+//! compare-and-set, with backoff after an outage. A token that expires while the provider is
+//! down turns the connection `error` (renewals go on); a refusal turns it `expired`.
+
+use chrono::{Duration, Utc};
+use domain::lifecycle::{self, Input};
+use domain::model::Actor;
+use domain::schedule::{DAILY_REFRESH_ATTEMPTS, refresh_backoff};
+use futures_util::StreamExt;
+use persistence::connections;
+use persistence::leases::{self, Lease, Released, Sweep};
+
+use super::Worker;
+use super::metrics::RefreshClass;
+use crate::services::lifecycle::{Secrets, store};
+use crate::services::refresh::{LEASE_SECS, Outcome, renew};
+
+const BATCH: u64 = 200;
+/// Refreshes run at once per replica.
+const CONCURRENCY: usize = 8;
+
+/// One sweep: claims and renews until nothing due is left; how many were claimed.
+pub async fn sweep(worker: &Worker) -> anyhow::Result<usize> {
+    let mut total = 0;
+    loop {
+        let now = Utc::now();
+        let claimed = leases::claim_due(
+            &worker.state.db,
+            Sweep {
+                owner: &worker.owner,
+                now,
+                lease: Duration::seconds(LEASE_SECS),
+                daily_cap: DAILY_REFRESH_ATTEMPTS,
+                limit: BATCH,
+            },
+        )
+        .await?;
+        let lag_ms = claimed
+            .iter()
+            .map(|l| (l.claimed_at - l.due_at).num_milliseconds().max(0))
+            .max()
+            .unwrap_or(0);
+        let count = claimed.len();
+        worker
+            .metrics
+            .sweep(count as u64, u64::try_from(lag_ms).unwrap_or(0));
+        futures_util::stream::iter(claimed)
+            .for_each_concurrent(CONCURRENCY, |lease| async move {
+                if let Err(err) = one(worker, &lease).await {
+                    tracing::warn!(error = ?err, provider = %lease.provider, "a background refresh failed");
+                }
+            })
+            .await;
+        total += count;
+        if (count as u64) < BATCH {
+            return Ok(total);
+        }
+    }
+}
+
+async fn one(worker: &Worker, lease: &Lease) -> anyhow::Result<()> {
+    let state = &worker.state;
+    let release = |how| {
+        leases::release(
+            &state.db,
+            lease.org_id,
+            lease.connection_id,
+            &worker.owner,
+            how,
+        )
+    };
+    let Some(provider) = state.registry.get(&lease.provider) else {
+        release(Released::Settled).await?;
+        return Ok(());
+    };
+    let Some(existing) = connections::find(&state.db, lease.org_id, &provider.id).await? else {
+        release(Released::Settled).await?;
+        return Ok(());
+    };
+    let renewed = renew(state, lease.org_id, &Actor::System, provider, existing).await;
+    let outcome = match renewed {
+        Ok((outcome, _)) => outcome,
+        Err(err) => {
+            tracing::warn!(error = %err, provider = %provider.id, "a background refresh could not run");
+            Outcome::Transient
+        }
+    };
+    worker.metrics.refresh(match outcome {
+        Outcome::Renewed => RefreshClass::Renewed,
+        Outcome::Revoked => RefreshClass::Refused,
+        Outcome::Transient => RefreshClass::Unavailable,
+        Outcome::LostRace => RefreshClass::LostRace,
+    });
+    let how = if outcome == Outcome::Transient {
+        let failures = leases::failures(&state.db, lease.org_id, lease.connection_id).await?;
+        past_expiry(worker, lease, provider).await?;
+        Released::Retry {
+            backoff: refresh_backoff(failures + 1, super::jitter()),
+        }
+    } else {
+        Released::Settled
+    };
+    if !release(how).await? {
+        tracing::info!(provider = %provider.id, "the refresh lease lapsed before it was released");
+    }
+    Ok(())
+}
+
+/// After a failed renewal: a token already past its expiry makes the connection `error`
+/// (the lifecycle decides; renewals go on).
+async fn past_expiry(
+    worker: &Worker,
+    lease: &Lease,
+    provider: &domain::registry::Provider,
+) -> anyhow::Result<()> {
+    let state = &worker.state;
+    let Some(current) = connections::find(&state.db, lease.org_id, &provider.id).await? else {
+        return Ok(());
+    };
+    let now = Utc::now();
+    if current.token_expires_at.is_none_or(|at| at > now)
+        || current.status != domain::ConnectionStatus::Connected
+    {
+        return Ok(());
+    }
+    let decision = lifecycle::decide(
+        &current,
+        provider,
+        Input::TokenPastExpiry { renewable: true },
+        now,
+    )
+    .map_err(|r| anyhow::anyhow!("token past expiry refused: {}", r.problem.code))?;
+    if let Err(err) = store(
+        state,
+        lease.org_id,
+        &Actor::System,
+        provider,
+        decision,
+        Secrets::none(),
+    )
+    .await
+    {
+        tracing::info!(error = %err, "the connection changed meanwhile; its expiry is looked at next sweep");
+    }
+    Ok(())
+}

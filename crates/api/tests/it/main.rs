@@ -4,6 +4,7 @@
 
 mod api_keys;
 mod auth;
+mod background;
 mod errors;
 mod feature_flags;
 mod helpers;

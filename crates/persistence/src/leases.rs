@@ -294,7 +294,7 @@ pub struct HealthCheckDue {
 }
 
 /// PLATFORM-WIDE (every organization), for the health-check worker: claims up to `limit`
-/// connected connections not checked within `every`, by stamping `last_health_check_at`
+/// connected connections neither checked nor tested within `every`, by stamping `last_health_check_at`
 /// (compare-and-set, so two replicas never check the same connection in one round).
 pub async fn claim_health_checks(
     db: &DatabaseConnection,
@@ -311,6 +311,12 @@ pub async fn claim_health_checks(
             Condition::any()
                 .add(leases::Column::LastHealthCheckAt.is_null())
                 .add(leases::Column::LastHealthCheckAt.lt(stale)),
+        )
+        // A connection tested (or connected) recently needs no check yet.
+        .filter(
+            Condition::any()
+                .add(leases::Column::LastTestedAt.is_null())
+                .add(leases::Column::LastTestedAt.lt(stale)),
         )
         .order_by_asc(leases::Column::LastHealthCheckAt)
         .limit(limit);

@@ -5,6 +5,8 @@
 use reqwest::Method;
 use serde_json::json;
 
+mod replicas;
+
 use crate::helpers::{is_postgres, problem, spawn_app};
 
 /// With the database gone, the API says 503, never 401 or 404.

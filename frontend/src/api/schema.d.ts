@@ -1141,6 +1141,81 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/orgs/{org_id}/integrations/{provider}/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sync now: renews the access token if it is about to expire, re-runs the provider's check,
+         *     records a `sync` event and updates `last_sync_at`, the status and `last_error`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    org_id: string;
+                    provider: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["IntegrationOut"];
+                    };
+                };
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not connected: nothing to sync. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The provider could not be reached to renew the token. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/orgs/{org_id}/integrations/{provider}/test": {
         parameters: {
             query?: never;
@@ -1571,6 +1646,228 @@ export interface paths {
         };
         trace?: never;
     };
+    "/api/v1/orgs/{org_id}/notification-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where the organization's notifications go. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    org_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationSettingsOut"];
+                    };
+                };
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        /** Changes where notifications go. URLs must be public https addresses. */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    org_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["NotificationSettingsIn"];
+                };
+            };
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationSettingsSavedOut"];
+                    };
+                };
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A field is invalid; `errors` names it. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org_id}/notification-settings/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sends a test notification to every configured channel. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    org_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TestQueuedOut"];
+                    };
+                };
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org_id}/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What was sent, newest first, with every delivery attempt. */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description At most this many (1–200, default 50). */
+                    limit?: number | null;
+                    /** @description The previous page's `next_cursor`. */
+                    cursor?: string | null;
+                };
+                header?: never;
+                path: {
+                    org_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationPageOut"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/orgs/{org_id}/onboarding": {
         parameters: {
             query?: never;
@@ -1908,6 +2205,53 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus text: refreshes and failures by class, health checks, notifications sent,
+         *     failed and pending, outbox depth and oldest age, lease claims and lag.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Prometheus text exposition */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/plain; version=0.0.4": string;
+                    };
+                };
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/readyz": {
         parameters: {
             query?: never;
@@ -1990,6 +2334,18 @@ export interface components {
             revoked_at?: string | null;
             scopes: components["schemas"]["Scope"][];
         };
+        AttemptOut: {
+            /** Format: date-time */
+            attempted_at: string;
+            /** Format: int64 */
+            duration_ms: number;
+            error?: string | null;
+            /** Format: int32 */
+            number: number;
+            /** Format: int32 */
+            status_code?: number | null;
+            success: boolean;
+        };
         /**
          * @description How a brand proves it owns the account.
          * @enum {string}
@@ -2009,6 +2365,8 @@ export interface components {
          * @enum {string}
          */
         Category: "commerce" | "payments" | "advertising" | "analytics" | "marketing" | "reviews" | "communication" | "video_media" | "productivity" | "surveys" | "monitoring" | "ai" | "crm" | "social";
+        /** @enum {string} */
+        ChannelOut: "webhook" | "slack" | "email";
         /** @description An account or key to obtain before going live. */
         ChecklistItemOut: {
             /** @description What to collect from the account. */
@@ -2053,6 +2411,8 @@ export interface components {
             configured: boolean;
             last4?: string | null;
         };
+        /** @enum {string} */
+        DeliveryStatusOut: "pending" | "delivered" | "failed" | "disabled";
         DomainsIn: {
             /** @description Host names such as `shop.example.com`; they replace the organization's list. */
             domains: string[];
@@ -2499,6 +2859,73 @@ export interface components {
             org_name: string;
             role: components["schemas"]["Role"];
         };
+        /** @enum {string} */
+        NotificationKindOut: "broken" | "recovered" | "test";
+        NotificationOut: {
+            /** Format: int32 */
+            attempts: number;
+            channel: components["schemas"]["ChannelOut"];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            delivered_at?: string | null;
+            /** @description Every delivery attempt, first first. */
+            history: components["schemas"]["AttemptOut"][];
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: uuid
+             * @description The incident a `broken` notice opened, or a `recovered` one closes.
+             */
+            incident_id?: string | null;
+            kind: components["schemas"]["NotificationKindOut"];
+            last_error?: string | null;
+            /**
+             * Format: date-time
+             * @description When the next attempt is due (pending only).
+             */
+            next_attempt_at?: string | null;
+            /** @description What is sent. */
+            payload: unknown;
+            provider?: string | null;
+            status: components["schemas"]["DeliveryStatusOut"];
+            /** @description The `webhook-id` header it is sent with; receivers deduplicate by it. */
+            webhook_id: string;
+        };
+        NotificationPageOut: {
+            data: components["schemas"]["NotificationOut"][];
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A change to the settings. An absent field keeps its value; `null` removes it. */
+        NotificationSettingsIn: {
+            /** @description Addresses that get notification e-mails. */
+            email_recipients?: string[] | null;
+            /** @description A Slack incoming-webhook URL. Write-only: it is a credential. */
+            slack_webhook_url?: string | null;
+            /**
+             * @description Where signed webhooks (Standard Webhooks) are POSTed. A new URL gets a new signing
+             *     secret, answered once as `webhook_secret`.
+             */
+            webhook_url?: string | null;
+        };
+        NotificationSettingsOut: {
+            email_recipients: string[];
+            slack_webhook_configured: boolean;
+            /** Format: date-time */
+            updated_at?: string | null;
+            webhook_disabled?: components["schemas"]["WebhookDisabledOut"] | null;
+            /** @description Whether a signing secret is set (it is shown once, when the URL is saved). */
+            webhook_secret_configured: boolean;
+            webhook_url?: string | null;
+        };
+        NotificationSettingsSavedOut: components["schemas"]["NotificationSettingsOut"] & {
+            /**
+             * @description The new webhook's signing secret (`whsec_…`), only in the answer that set the URL.
+             *     Verify each delivery's `webhook-signature` with it; store it now.
+             */
+            webhook_secret?: string | null;
+        };
         OAuthStartIn: {
             /** @description Settings the provider needs before consent, e.g. `{"shop": "acme.myshopify.com"}`. */
             config?: {
@@ -2748,6 +3175,10 @@ export interface components {
             /** @description The connection's status after the test. */
             status: components["schemas"]["ConnectionStatus"];
         };
+        TestQueuedOut: {
+            /** @description How many channels a test notification was queued for. */
+            queued: number;
+        };
         TokenOut: {
             access_token: string;
             /**
@@ -2790,6 +3221,12 @@ export interface components {
              * @description The day the provider switches the version off, as it publishes it.
              */
             sunsets_on: string;
+        };
+        /** @description Why the webhook endpoint is off. */
+        WebhookDisabledOut: {
+            /** Format: date-time */
+            at: string;
+            reason: string;
         };
     };
     responses: never;

@@ -161,3 +161,79 @@ async fn sync_now_checks_one_org_and_never_touches_another() {
     .await;
     assert_eq!(none["code"], "not_connected");
 }
+
+#[tokio::test]
+async fn invalid_grant_after_another_refresh_won_is_a_lost_race_not_a_revocation() {
+    use wiremock::matchers::{body_string_contains, method, path};
+    use wiremock::{Mock, ResponseTemplate};
+
+    let app = spawn_app_with(Options {
+        platform_env: vec![
+            ("LINKEDIN_CLIENT_ID", "li-client"),
+            ("LINKEDIN_CLIENT_SECRET", "li-secret"),
+        ],
+        ..Options::default()
+    })
+    .await;
+    let (owner, org) = app.owner_with_org().await;
+    app.seed_oauth_connection(&org, "linkedin", "at-first", &[])
+        .await;
+    let keys = domain::crypto::KeyRing::parse(&app.encryption_keys).unwrap();
+    let seal = |value: &str| {
+        let aad = domain::crypto::SecretAad {
+            org_id: org.parse().unwrap(),
+            provider: "linkedin",
+            field: "refresh_token",
+        };
+        keys.encrypt(&aad, value).unwrap()
+    };
+    let connection: uuid::Uuid = app.raw_rows("SELECT id FROM connections").await[0]
+        .try_get("", "id")
+        .unwrap();
+    app.execute_with(
+        "INSERT INTO connection_secrets (id, org_id, connection_id, field, ciphertext, key_id, updated_at) \
+         VALUES ($1, $2, $3, 'refresh_token', $4, 'test1', $5)",
+        vec![
+            uuid::Uuid::new_v4().into(),
+            org.parse::<uuid::Uuid>().unwrap().into(),
+            connection.into(),
+            seal("rt-first").into(),
+            chrono::Utc::now().into(),
+        ],
+    )
+    .await;
+    // The provider refuses the old token, slowly: meanwhile "another replica" stores its win.
+    Mock::given(method("POST"))
+        .and(path("/oauth/v2/accessToken"))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(json!({"error": "invalid_grant"}))
+                .set_delay(Duration::from_millis(1500)),
+        )
+        .mount(&app.provider)
+        .await;
+    let refresh = format!("/api/v1/orgs/{org}/integrations/linkedin/refresh");
+    let renewing = app.post(&refresh, &owner.token, json!({}));
+    let other_replica = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        app.execute_with(
+            "UPDATE connection_secrets SET ciphertext = $1 WHERE field = 'refresh_token'",
+            vec![seal("rt-won-by-the-other").into()],
+        )
+        .await;
+    };
+    let (answer, ()) = tokio::join!(renewing, other_replica);
+    let body = json_body(answer, 200).await;
+    assert_eq!(body["status"], "connected", "{body}");
+    assert_eq!(body["last_error"], Value::Null);
+    assert_eq!(
+        app.provider.received_requests().await.unwrap().len(),
+        1,
+        "one token request"
+    );
+    // A refusal of the token that is still stored is a real revocation.
+    let revoked = json_body(app.post(&refresh, &owner.token, json!({})).await, 200).await;
+    assert_eq!(revoked["status"], "expired");
+    assert_eq!(revoked["last_error"]["code"], "refresh_refused");
+}

@@ -280,17 +280,23 @@ async fn store_fresh(state: &AppState, fresh: Fresh<'_>) -> ApiResult<(Outcome, 
         {
             Err(err) if err.code() == ErrorCode::Conflict && attempts < 3 => {
                 attempts += 1;
+                let disconnected = || {
+                    ApiError::conflict(
+                        ErrorCode::NotConnected,
+                        format!(
+                            "{} was disconnected while its access was being renewed; the new tokens were not kept.",
+                            provider.name
+                        ),
+                    )
+                };
                 read = connections::find(&state.db, org_id, &provider.id)
                     .await?
-                    .ok_or_else(|| {
-                        ApiError::conflict(
-                            ErrorCode::NotConnected,
-                            format!(
-                                "{} was disconnected while its access was being renewed.",
-                                provider.name
-                            ),
-                        )
-                    })?;
+                    .ok_or_else(disconnected)?;
+                // A disconnect that landed meanwhile deleted the credentials on purpose: the
+                // renewed tokens must not bring them back.
+                if read.status == ConnectionStatus::NotConnected {
+                    return Err(disconnected());
+                }
                 let stored = stored_refresh_token(state, org_id, provider, &read).await?;
                 let moved_on =
                     stored.is_some_and(|s| s.expose_secret() != presented.expose_secret());

@@ -238,3 +238,34 @@ async fn another_organization_cannot_refresh_or_change_this_connection() {
     let ads = app.integration(&owner.token, &org, "google_ads").await;
     assert_eq!(ads["status"], "connected");
 }
+
+#[tokio::test]
+async fn a_disconnect_during_a_refresh_keeps_the_credentials_deleted() {
+    let app = app().await;
+    let (owner, org) = app.owner_with_org().await;
+    verify_answers(&app, Duration::ZERO).await;
+    connect_google_ads(&app, &owner.token, &org).await;
+    refresh_answers(&app, "1//first", Duration::from_millis(1500)).await;
+
+    let renewing = refresh(&app, &owner.token, &org);
+    let disconnecting = async {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        app.post(
+            &format!("/api/v1/orgs/{org}/integrations/google_ads/disconnect"),
+            &owner.token,
+            json!({}),
+        )
+        .await
+    };
+    let (renewed, disconnected) = tokio::join!(renewing, disconnecting);
+    assert_eq!(disconnected.status(), 200);
+    let body = problem(renewed, 409).await;
+    assert_eq!(body["code"], "not_connected");
+
+    let ads = app.integration(&owner.token, &org, "google_ads").await;
+    assert_eq!(ads["status"], "not_connected");
+    assert_eq!(ads["credentials"]["access_token"]["configured"], false);
+    assert_eq!(ads["credentials"]["refresh_token"]["configured"], false);
+    let sealed = app.column_text("connection_secrets", "field").await;
+    assert!(sealed.is_empty(), "no secret is left behind: {sealed:?}");
+}

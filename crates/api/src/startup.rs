@@ -38,7 +38,9 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<(DatabaseConnection,
     persistence::migrate(&db)
         .await
         .context("applying migrations")?;
-    for sample in persistence::connections::one_sealed_per_key(&db).await? {
+    let mut samples = persistence::connections::one_sealed_per_key(&db).await?;
+    samples.extend(persistence::notifications::one_sealed_per_key(&db).await?);
+    for sample in samples {
         let aad = SecretAad {
             org_id: sample.org_id,
             provider: &sample.provider,

@@ -497,3 +497,37 @@ pub async fn platform_outbox_stats(db: &impl ConnectionTrait) -> Result<OutboxSt
         oldest_pending,
     })
 }
+
+/// PLATFORM-WIDE (every organization): one sealed notification secret per key id, for the
+/// start-up check that the key ring still opens what is stored. `provider` is the AAD scope
+/// `notifications`.
+pub async fn one_sealed_per_key(
+    db: &impl ConnectionTrait,
+) -> Result<Vec<crate::connections::SealedSample>, StoreError> {
+    let rows = notification_settings::Entity::find().all(db).await?;
+    let mut samples: Vec<crate::connections::SealedSample> = Vec::new();
+    for row in rows {
+        let sealed = [
+            ("webhook_secret", row.webhook_secret),
+            ("slack_webhook_url", row.slack_webhook_url),
+        ];
+        for (field, ciphertext) in sealed {
+            let Some(ciphertext) = ciphertext else {
+                continue;
+            };
+            let Some(key_id) = domain::crypto::key_id_of(&ciphertext).map(str::to_owned) else {
+                continue;
+            };
+            if samples.iter().all(|s| s.key_id != key_id) {
+                samples.push(crate::connections::SealedSample {
+                    org_id: OrgId(row.org_id),
+                    provider: "notifications".to_owned(),
+                    field: field.to_owned(),
+                    key_id,
+                    ciphertext,
+                });
+            }
+        }
+    }
+    Ok(samples)
+}

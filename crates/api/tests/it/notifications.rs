@@ -671,3 +671,41 @@ async fn metrics_show_the_outbox_and_the_workers_figures() {
         );
     }
 }
+
+/// Start-up also proves the key ring opens the sealed notification secrets.
+#[tokio::test]
+async fn start_up_checks_the_key_ring_against_notification_secrets() {
+    use domain::crypto::KeyRing;
+    use secrecy::ExposeSecret;
+
+    let app = spawn_app_with(Options {
+        allow_private_network: true,
+        ..Options::default()
+    })
+    .await;
+    let (owner, org) = app.owner_with_org().await;
+    json_body(
+        put_settings(
+            &app,
+            &owner.token,
+            &org,
+            json!({"webhook_url": "http://127.0.0.1:9/h"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let mut settings =
+        crate::helpers::test_settings(&app.database_url, String::new(), Options::default());
+    settings.encryption_keys = SecretString::from(
+        KeyRing::generate_entry("test1")
+            .unwrap()
+            .expose_secret()
+            .to_owned(),
+    );
+    let impostor = api::startup::prepare(&settings).await.expect_err("refused");
+    assert!(
+        impostor.to_string().contains("not the key that sealed"),
+        "{impostor}"
+    );
+}

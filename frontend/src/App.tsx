@@ -18,6 +18,7 @@ const Readiness = lazy(() => import("./features/platform/Readiness"));
 const Members = lazy(() => import("./features/settings/Members"));
 const FeatureFlags = lazy(() => import("./features/settings/FeatureFlags"));
 const ApiKeys = lazy(() => import("./features/settings/ApiKeys"));
+const Notifications = lazy(() => import("./features/settings/Notifications"));
 
 function RequireSession() {
   const { phase } = useSession();
@@ -72,6 +73,7 @@ export function App() {
                 <Route path="/settings/members" element={<Members />} />
                 <Route path="/settings/feature-flags" element={<FeatureFlags />} />
                 <Route path="/settings/api-keys" element={<ApiKeys />} />
+                <Route path="/settings/notifications" element={<Notifications />} />
                 <Route path="/platform/readiness" element={<Readiness />} />
               </Route>
             </Route>

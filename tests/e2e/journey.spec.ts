@@ -112,6 +112,10 @@ test("sign up → wizard → launch → the hub's whole connection lifecycle", a
   await page.getByRole("menuitem", { name: "Test" }).click();
   await expect(page.getByText("Resend works.", { exact: true })).toBeVisible();
   await row(page, "Resend").getByRole("button", { name: "Actions for Resend" }).click();
+  await page.getByRole("menuitem", { name: "Sync now" }).click();
+  await expect(page.getByText("Resend is synced.", { exact: true })).toBeVisible();
+  await expect(row(page, "Resend")).toContainText("Last sync: just now");
+  await row(page, "Resend").getByRole("button", { name: "Actions for Resend" }).click();
   await page.getByRole("menuitem", { name: "Disable" }).click();
   await expect(row(page, "Resend")).toContainText("Disabled");
   await row(page, "Resend").getByRole("button", { name: "Actions for Resend" }).click();
@@ -217,6 +221,14 @@ test("API keys are shown once; flags and readiness pages", async ({ page }) => {
   await page.getByRole("button", { name: "Revoke Warehouse" }).click();
   await page.getByRole("dialog", { name: "Revoke this key?" }).getByRole("button", { name: "Revoke" }).click();
   await expect(page.getByRole("cell", { name: "Revoked" })).toBeVisible();
+
+  await page.getByRole("link", { name: "Notifications" }).click();
+  await expect(page.getByRole("heading", { name: "Notifications", exact: true })).toBeVisible();
+  await page.getByLabel("E-mail recipients").fill("ops@example.test, owner@example.test");
+  await page.getByRole("button", { name: "Save" }).click();
+  // This server has no SMTP server, and the page says what to do about it.
+  await expect(page.getByRole("alert")).toContainText("need an SMTP server");
+  await lookAndScan(page, "notifications");
 
   await page.goto("/settings/feature-flags");
   await expect(page.getByRole("heading", { name: "Feature flags" })).toBeVisible();

@@ -20,6 +20,7 @@ export function Layout() {
           <NavLink to="/settings/members">Members</NavLink>
           <NavLink to="/settings/feature-flags">Feature flags</NavLink>
           <NavLink to="/settings/api-keys">API keys</NavLink>
+          <NavLink to="/settings/notifications">Notifications</NavLink>
           {me?.platform_admin && <NavLink to="/platform/readiness">Readiness</NavLink>}
           <a href="/api/docs/">API reference</a>
         </nav>

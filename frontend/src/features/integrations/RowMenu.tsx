@@ -5,7 +5,7 @@ import type { Integration, Provider } from "../../api/types";
 import { ConfirmDialog } from "../../components/Modal";
 import { useToast } from "../../components/Toasts";
 import { errorSentence } from "../../api/client";
-import { useDisconnect, usePatchIntegration, useStartOAuth, useTestIntegration } from "./queries";
+import { useDisconnect, usePatchIntegration, useStartOAuth, useSyncIntegration, useTestIntegration } from "./queries";
 
 interface Props {
   orgId: string;
@@ -13,13 +13,14 @@ interface Props {
   provider: Provider | undefined;
 }
 
-/** Configure / Test / Disable or Enable / Reconnect / Disconnect for one connection. */
+/** Configure / Test / Sync now / Disable or Enable / Reconnect / Disconnect for one connection. */
 export function RowMenu({ orgId, integration, provider }: Props) {
   const toast = useToast();
   const navigate = useNavigate();
   const [confirming, setConfirming] = useState(false);
   const test = useTestIntegration(orgId);
   const patch = usePatchIntegration(orgId);
+  const sync = useSyncIntegration(orgId);
   const disconnect = useDisconnect(orgId);
   const oauth = useStartOAuth(orgId);
   const name = integration.name;
@@ -44,7 +45,7 @@ export function RowMenu({ orgId, integration, provider }: Props) {
     <>
       <Menu.Root>
         <Menu.Trigger className="btn btn-small" aria-label={`Actions for ${name}`}>
-          {test.isPending || patch.isPending || oauth.isPending ? "Working…" : "Actions ▾"}
+          {test.isPending || sync.isPending || patch.isPending || oauth.isPending ? "Working…" : "Actions ▾"}
         </Menu.Trigger>
         <Menu.Portal>
           <Menu.Content className="menu" align="end" sideOffset={4}>
@@ -62,6 +63,18 @@ export function RowMenu({ orgId, integration, provider }: Props) {
               }
             >
               Test
+            </Menu.Item>
+            <Menu.Item
+              className="menu-item"
+              onSelect={() =>
+                run(null, async () => {
+                  const synced = await sync.mutateAsync(integration.provider);
+                  if (synced.status === "connected") toast(`${name} is synced.`, "success");
+                  else toast(`${name} did not sync.`, "error", synced.last_error?.message);
+                })
+              }
+            >
+              Sync now
             </Menu.Item>
             {integration.enabled ? (
               <Menu.Item

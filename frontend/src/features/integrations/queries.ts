@@ -84,6 +84,20 @@ export function useTestIntegration(orgId: string) {
   });
 }
 
+/** "Sync now": renews the token if it is due, checks the connection, records a sync. */
+export function useSyncIntegration(orgId: string) {
+  const invalidate = useInvalidate(orgId);
+  return useMutation({
+    mutationFn: (provider: string) =>
+      unwrap(
+        api.POST("/api/v1/orgs/{org_id}/integrations/{provider}/sync", {
+          params: { path: { org_id: orgId, provider } },
+        }),
+      ),
+    onSettled: (_d, _e, provider) => invalidate(provider),
+  });
+}
+
 export function useDisconnect(orgId: string) {
   const invalidate = useInvalidate(orgId);
   return useMutation({

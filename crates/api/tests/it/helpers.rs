@@ -414,6 +414,25 @@ impl TestApp {
         .unwrap();
     }
 
+    /// The actions of a connection's history, newest first.
+    pub async fn event_actions(&self, token: &str, org: &str, provider: &str) -> Vec<String> {
+        let events = json_body(
+            self.get(
+                &format!("/api/v1/orgs/{org}/integrations/{provider}/events"),
+                token,
+            )
+            .await,
+            200,
+        )
+        .await;
+        events["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
     /// Makes the stand-in provider answer `method path` with a JSON body.
     pub async fn answer(&self, method: &str, path: &str, status: u16, body: Value) {
         wiremock::Mock::given(wiremock::matchers::method(method))

@@ -115,22 +115,10 @@ async fn an_api_key_is_verified_then_connected_showing_only_its_last_four() {
     assert_eq!(test["status"], "connected");
     assert!(test["checked_at"].is_string());
 
-    let events = json_body(
-        app.get(
-            &format!("/api/v1/orgs/{org}/integrations/openai/events"),
-            &owner.token,
-        )
-        .await,
-        200,
-    )
-    .await;
-    let actions: Vec<&str> = events["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
-    assert_eq!(actions, ["test", "connect"]);
+    assert_eq!(
+        app.event_actions(&owner.token, &org, "openai").await,
+        ["test", "connect"]
+    );
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use url::Url;
 use wiremock::matchers::{body_string_contains, method, path, path_regex};
 use wiremock::{Mock, ResponseTemplate};
@@ -198,22 +198,10 @@ async fn a_refresh_during_a_patch_makes_the_patch_a_clean_conflict() {
         ads["token_expires_at"], before["token_expires_at"],
         "the refresh is"
     );
-    let events: Value = json_body(
-        app.get(
-            &format!("/api/v1/orgs/{org}/integrations/google_ads/events"),
-            &owner.token,
-        )
-        .await,
-        200,
-    )
-    .await;
-    let actions: Vec<&str> = events["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
-    assert_eq!(actions, ["refresh", "connect"]);
+    assert_eq!(
+        app.event_actions(&owner.token, &org, "google_ads").await,
+        ["refresh", "connect"]
+    );
 }
 
 #[tokio::test]

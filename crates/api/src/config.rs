@@ -57,6 +57,10 @@ pub struct Background {
     pub enabled: bool,
     /// `PLUGBOARD_REFRESH_INTERVAL_SECS` (default 60): how often the refresh sweep runs.
     pub refresh_interval: Duration,
+    /// `PLUGBOARD_REFRESH_LEASE_SECS` (default 120): how long a refresh holds its connection's
+    /// lease. Another replica takes the connection over only after it lapses, so it must be
+    /// longer than a token request can take (the provider timeout).
+    pub refresh_lease: Duration,
     /// `PLUGBOARD_HEALTH_CHECK_INTERVAL_SECS` (default a day): how often each connection's
     /// verify request is re-run.
     pub health_check_every: Duration,
@@ -76,6 +80,7 @@ impl Default for Background {
         Background {
             enabled: true,
             refresh_interval: Duration::from_secs(60),
+            refresh_lease: Duration::from_secs(120),
             health_check_every: Duration::from_secs(24 * 3600),
             delivery_interval: Duration::from_secs(1),
             smtp_url: None,
@@ -168,6 +173,7 @@ impl Settings {
         let background = Background {
             enabled: flag("PLUGBOARD_WORKER", true)?,
             refresh_interval: secs("PLUGBOARD_REFRESH_INTERVAL_SECS", defaults.refresh_interval)?,
+            refresh_lease: secs("PLUGBOARD_REFRESH_LEASE_SECS", defaults.refresh_lease)?,
             health_check_every: secs(
                 "PLUGBOARD_HEALTH_CHECK_INTERVAL_SECS",
                 defaults.health_check_every,

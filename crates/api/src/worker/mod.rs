@@ -50,6 +50,14 @@ impl Worker {
     pub fn spawn(self) {
         let worker = Arc::new(self);
         tracing::info!(owner = %worker.owner, "background worker started");
+        let settings = &worker.state.settings;
+        if settings.background.refresh_lease <= settings.provider_timeout {
+            tracing::warn!(
+                lease_secs = settings.background.refresh_lease.as_secs(),
+                timeout_secs = settings.provider_timeout.as_secs(),
+                "PLUGBOARD_REFRESH_LEASE_SECS is not longer than a provider request may take: another replica may take over a refresh still in flight (its write is refused, but the provider may see the old refresh token twice)"
+            );
+        }
         let delivery = worker.clone();
         tokio::spawn(async move {
             let every = delivery.state.settings.background.delivery_interval;

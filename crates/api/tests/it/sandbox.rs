@@ -217,7 +217,7 @@ async fn consent_is_refused_for_a_redirect_uri_the_app_did_not_register() {
 }
 
 /// The code the sandbox issues for an approved consent, and the token endpoint it belongs to.
-async fn approved_code(app: &TestApp, consent: &Url) -> (String, Url) {
+pub(crate) async fn approved_code(app: &TestApp, consent: &Url) -> (String, Url) {
     let callback = decide(app, consent, "approve").await;
     let code = callback
         .query_pairs()

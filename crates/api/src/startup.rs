@@ -135,7 +135,10 @@ impl Application {
                 .configure(routes::configure)
                 .split_for_parts();
             app.service(web::redirect("/api/docs", "/api/docs/"))
-                .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", api))
+                .service(
+                    SwaggerUi::new("/api/docs/{_:.*}")
+                        .url("/api/openapi.json", openapi::finish(api)),
+                )
                 .configure(|cfg| {
                     if let Some(sandbox) = &sandbox {
                         sandbox::configure(cfg, sandbox.clone());

@@ -9,7 +9,8 @@ mod tenant;
 pub use jwt::{ACCESS_TOKEN_TTL_SECS, JwtKeys};
 pub use platform::PlatformAdmin;
 pub use tenant::{
-    AuthUser, Caller, OrgAdmin, OrgMember, OrgOwnerOrAdmin, TenantContext, tenant_guard,
+    AuthUser, Caller, MembersReader, OrgAdmin, OrgMember, OrgOwnerOrAdmin, TenantContext,
+    tenant_guard,
 };
 
 use sha2_digest::sha256_hex;

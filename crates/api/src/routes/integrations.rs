@@ -201,6 +201,7 @@ type ProviderPath = web::Path<(uuid::Uuid, String)>;
 
 /// Every provider, with the organization's connection status.
 #[utoipa::path(
+    operation_id = "listIntegrations",
     tag = "integrations",
     params(("org_id" = uuid::Uuid, Path)),
     responses((status = 200, body = ListOut<IntegrationOut>), (status = 401, body = Problem), (status = 404, body = Problem)),
@@ -221,6 +222,7 @@ pub async fn list(
 
 /// One provider with the organization's connection.
 #[utoipa::path(
+    operation_id = "getIntegration",
     tag = "integrations",
     params(("org_id" = uuid::Uuid, Path), ("provider" = String, Path)),
     responses((status = 200, body = IntegrationOut), (status = 404, body = Problem)),
@@ -240,6 +242,7 @@ pub async fn get(
 /// Saves credentials (verified first; nothing is stored if the provider refuses them), settings,
 /// or the enable switch.
 #[utoipa::path(
+    operation_id = "updateIntegration",
     tag = "integrations",
     params(("org_id" = uuid::Uuid, Path), ("provider" = String, Path)),
     request_body = IntegrationPatch,
@@ -275,6 +278,7 @@ pub async fn update(
 
 /// Runs the provider's verify request against the stored credentials.
 #[utoipa::path(
+    operation_id = "testIntegration",
     tag = "integrations",
     params(("org_id" = uuid::Uuid, Path), ("provider" = String, Path)),
     responses((status = 200, body = TestOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)),
@@ -300,6 +304,7 @@ pub async fn test(
 /// Renews an OAuth connection's access token now with its refresh token. A refusal marks the
 /// connection `expired` (reconnect to restore it); an outage keeps the tokens and answers 503.
 #[utoipa::path(
+    operation_id = "refreshIntegrationToken",
     tag = "integrations",
     params(("org_id" = uuid::Uuid, Path), ("provider" = String, Path)),
     responses((status = 200, body = IntegrationOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 503, body = Problem)),
@@ -322,6 +327,7 @@ pub async fn refresh(
 
 /// Deletes every secret; the connection keeps its settings and history.
 #[utoipa::path(
+    operation_id = "disconnectIntegration",
     tag = "integrations",
     params(("org_id" = uuid::Uuid, Path), ("provider" = String, Path)),
     responses((status = 200, body = IntegrationOut), (status = 403, body = Problem), (status = 404, body = Problem)),
@@ -340,6 +346,7 @@ pub async fn disconnect(
 
 /// The connection's history, newest first.
 #[utoipa::path(
+    operation_id = "listIntegrationEvents",
     tag = "integrations",
     params(("org_id" = uuid::Uuid, Path), ("provider" = String, Path), EventsQuery),
     responses((status = 200, body = ListOut<EventOut>), (status = 404, body = Problem)),

@@ -232,6 +232,7 @@ fn decode_cursor(raw: &str) -> Option<(DateTime<Utc>, uuid::Uuid)> {
 
 /// Where the organization's notifications go.
 #[utoipa::path(
+    operation_id = "getNotificationSettings",
     tag = "notifications",
     params(("org_id" = uuid::Uuid, Path)),
     responses((status = 200, body = NotificationSettingsOut), (status = 401, body = Problem), (status = 404, body = Problem)),
@@ -249,6 +250,7 @@ pub async fn get_settings(
 
 /// Changes where notifications go. URLs must be public https addresses.
 #[utoipa::path(
+    operation_id = "putNotificationSettings",
     tag = "notifications",
     params(("org_id" = uuid::Uuid, Path)),
     request_body = NotificationSettingsIn,
@@ -286,6 +288,7 @@ pub async fn put_settings(
 
 /// Sends a test notification to every configured channel.
 #[utoipa::path(
+    operation_id = "sendTestNotification",
     tag = "notifications",
     params(("org_id" = uuid::Uuid, Path)),
     responses((status = 202, body = TestQueuedOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
@@ -299,6 +302,7 @@ pub async fn test(state: web::Data<AppState>, admin: OrgAdmin) -> ApiResult<Http
 
 /// What was sent, newest first, with every delivery attempt.
 #[utoipa::path(
+    operation_id = "listNotifications",
     tag = "notifications",
     params(("org_id" = uuid::Uuid, Path), NotificationsQuery),
     responses((status = 200, body = NotificationPageOut), (status = 404, body = Problem), (status = 422, body = Problem)),

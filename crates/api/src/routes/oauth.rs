@@ -32,6 +32,7 @@ pub struct OAuthStartOut {
 
 /// Starts connecting a provider by OAuth: answers the provider's consent URL.
 #[utoipa::path(
+    operation_id = "startOAuth",
     tag = "integrations",
     params(("org_id" = uuid::Uuid, Path), ("provider" = String, Path)),
     request_body = OAuthStartIn,
@@ -72,6 +73,7 @@ pub async fn start(
 /// Where the provider sends the browser back. Answers 303 to the SPA with only
 /// `integration`, `result=connected|error` and `code`: never a token or the provider's code.
 #[utoipa::path(
+    operation_id = "completeOAuth",
     tag = "integrations",
     params(("provider" = String, Path), ("code" = Option<String>, Query), ("state" = Option<String>, Query), ("error" = Option<String>, Query)),
     responses((status = 303, description = "Back to the SPA with the outcome."), (status = 404, body = Problem))

@@ -339,6 +339,7 @@ impl From<PlatformCheck<'_>> for PlatformCheckOut {
 /// Platform readiness: platform variables per provider, connection health across every
 /// organization, the account and key checklist, and recent history. Platform admins only.
 #[utoipa::path(
+    operation_id = "getPlatformReadiness",
     tag = "platform",
     params(ReadinessQuery),
     responses(
@@ -374,6 +375,7 @@ pub async fn readiness(
 /// Runs a platform-level provider's check (Sentry, Better Stack) with the platform's own
 /// variables. Nothing is stored. Platform admins only.
 #[utoipa::path(
+    operation_id = "testPlatformProvider",
     tag = "platform",
     params(("provider" = String, Path)),
     request_body(content = Option<PlatformCheckIn>, description = "Settings for this check, e.g. Sentry's region; each unset one takes its default."),

@@ -49,6 +49,39 @@ async fn partner_keys_open_their_own_organization_only() {
     )
     .await;
     problem(app.get(&keys, &secret).await, 403).await;
+    // Nor does an integrations scope open who belongs to the organization.
+    let members = format!("/api/v1/orgs/{org}/members");
+    let invitations = format!("/api/v1/orgs/{org}/invitations");
+    for path in [&members, &invitations] {
+        let refused = problem(app.get(path, &secret).await, 403).await;
+        assert!(
+            refused["detail"].as_str().unwrap().contains("members:read"),
+            "{refused}"
+        );
+    }
+    // A key with `members:read` reads them, and nothing else.
+    let people = json_body(
+        app.post(
+            &keys,
+            &owner.token,
+            json!({"name": "Directory", "scopes": ["members:read"]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let people = people["secret"].as_str().unwrap();
+    let listed = json_body(app.get(&members, people).await, 200).await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1);
+    json_body(app.get(&invitations, people).await, 200).await;
+    let refused = problem(app.get(&integrations, people).await, 403).await;
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("integrations:read"),
+        "{refused}"
+    );
 
     // Another organization does not exist for this key, as for any non-member.
     let (_, other_org) = app.owner_with_org().await;

@@ -1259,7 +1259,10 @@ export interface paths {
         get: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description The `ETag` of the answer you hold. */
+                    "If-None-Match"?: string | null;
+                };
                 path: {
                     org_id: string;
                 };
@@ -1270,11 +1273,21 @@ export interface paths {
                 /** @description OK */
                 200: {
                     headers: {
+                        /** @description Changes whenever the answer does; send it back as `If-None-Match`. */
+                        ETag?: string;
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["ListOut_IntegrationOut"];
                     };
+                };
+                /** @description Nothing changed since the `ETag` sent in `If-None-Match`; no body. */
+                304: {
+                    headers: {
+                        ETag?: string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
                 };
                 /** @description Unauthorized */
                 401: {
@@ -1342,7 +1355,10 @@ export interface paths {
         get: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description The `ETag` of the answer you hold. */
+                    "If-None-Match"?: string | null;
+                };
                 path: {
                     org_id: string;
                     provider: string;
@@ -1354,11 +1370,21 @@ export interface paths {
                 /** @description OK */
                 200: {
                     headers: {
+                        /** @description Changes whenever the answer does; send it back as `If-None-Match`. */
+                        ETag?: string;
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["IntegrationOut"];
                     };
+                };
+                /** @description Nothing changed since the `ETag` sent in `If-None-Match`; no body. */
+                304: {
+                    headers: {
+                        ETag?: string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
                 };
                 /** @description No valid access token or API key was sent. */
                 401: {

@@ -1,6 +1,7 @@
-//! Platform admins: signed-in users whose e-mail is in `PLUGBOARD_ADMIN_EMAILS`. Everybody
-//! else, API keys and anonymous callers included, gets the same 404 an unknown path gets:
-//! the platform pages do not exist for them.
+//! Platform admins: signed-in users whose e-mail is in `PLUGBOARD_ADMIN_EMAILS`. A caller
+//! with no valid access token gets the 401 of every other route; every other signed-in user,
+//! and every API key, gets the same 404 an unknown path gets: the platform pages do not exist
+//! for them.
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
@@ -22,13 +23,21 @@ impl FromRequest for PlatformAdmin {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let hidden = ApiError::not_found(format!("Nothing exists at {}.", req.path()));
         let user = AuthUser::from_request(req, payload).into_inner();
+        let is_api_key = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|token| token.trim().starts_with(super::API_KEY_PREFIX));
         let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
             let state = state.ok_or_else(|| {
                 ApiError::internal(anyhow::anyhow!("application state is missing"))
             })?;
-            let Ok(AuthUser(user_id)) = user else {
-                return Err(hidden);
+            let user_id = match user {
+                Ok(AuthUser(user_id)) => user_id,
+                Err(_) if is_api_key => return Err(hidden),
+                Err(unauthenticated) => return Err(unauthenticated),
             };
             // Looked up on every call, so removing an address from the list takes effect at
             // the next request rather than when the access token expires.

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::ListOut;
+use super::conditional::Tagged;
 use crate::auth::{OrgAdmin, OrgMember};
 use crate::contract::{
     ActorType, AuthType, Category, ConnectionStatus, EventAction, OnboardingClass,
@@ -203,29 +204,38 @@ type ProviderPath = web::Path<(uuid::Uuid, String)>;
 #[utoipa::path(
     operation_id = "listIntegrations",
     tag = "integrations",
-    params(("org_id" = uuid::Uuid, Path)),
-    responses((status = 200, body = ListOut<IntegrationOut>), (status = 401, body = Problem), (status = 404, body = Problem)),
+    params(("org_id" = uuid::Uuid, Path), ("If-None-Match" = Option<String>, Header, description = "The `ETag` of the answer you hold.")),
+    responses(
+        (status = 200, body = ListOut<IntegrationOut>, headers(("ETag" = String, description = "Changes whenever the answer does; send it back as `If-None-Match`."))),
+        (status = 304, description = "Nothing changed since the `ETag` sent in `If-None-Match`; no body.", headers(("ETag" = String))),
+        (status = 401, body = Problem),
+        (status = 404, body = Problem)
+    ),
     security(("bearer" = []))
 )]
 #[get("/integrations")]
 pub async fn list(
     state: web::Data<AppState>,
     member: OrgMember,
-) -> ApiResult<web::Json<ListOut<IntegrationOut>>> {
+) -> ApiResult<Tagged<ListOut<IntegrationOut>>> {
     let data = catalog::list(&state, member.0.org_id)
         .await?
         .into_iter()
         .map(IntegrationOut::from)
         .collect();
-    Ok(web::Json(ListOut { data }))
+    Ok(Tagged(ListOut { data }))
 }
 
 /// One provider with the organization's connection.
 #[utoipa::path(
     operation_id = "getIntegration",
     tag = "integrations",
-    params(("org_id" = uuid::Uuid, Path), ("provider" = String, Path)),
-    responses((status = 200, body = IntegrationOut), (status = 404, body = Problem)),
+    params(("org_id" = uuid::Uuid, Path), ("provider" = String, Path), ("If-None-Match" = Option<String>, Header, description = "The `ETag` of the answer you hold.")),
+    responses(
+        (status = 200, body = IntegrationOut, headers(("ETag" = String, description = "Changes whenever the answer does; send it back as `If-None-Match`."))),
+        (status = 304, description = "Nothing changed since the `ETag` sent in `If-None-Match`; no body.", headers(("ETag" = String))),
+        (status = 404, body = Problem)
+    ),
     security(("bearer" = []))
 )]
 #[get("/integrations/{provider}")]
@@ -233,8 +243,8 @@ pub async fn get(
     state: web::Data<AppState>,
     member: OrgMember,
     path: ProviderPath,
-) -> ApiResult<web::Json<IntegrationOut>> {
-    Ok(web::Json(
+) -> ApiResult<Tagged<IntegrationOut>> {
+    Ok(Tagged(
         catalog::get(&state, member.0.org_id, &path.1).await?.into(),
     ))
 }

@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod auth;
+mod conditional;
 pub mod feature_flags;
 pub mod health;
 pub mod integrations;

@@ -36,6 +36,9 @@ pub struct Settings {
     pub public_url_explicit: bool,
     pub admin_emails: Vec<String>,
     pub allow_private_network: bool,
+    /// `PLUGBOARD_CORS_ORIGINS`: the origins (`https://app.partner.example`) whose pages may
+    /// call the API from a browser; none by default.
+    pub cors_origins: Vec<String>,
     /// `provider=http://host:port,…`, set by operators for tests.
     pub provider_base_urls: String,
     pub provider_timeout: Duration,
@@ -207,6 +210,7 @@ impl Settings {
                 })
                 .unwrap_or_default(),
             allow_private_network: flag("PLUGBOARD_ALLOW_PRIVATE_NETWORK", false)?,
+            cors_origins: origins(var("PLUGBOARD_CORS_ORIGINS").as_deref().unwrap_or_default())?,
             provider_base_urls: var("PLUGBOARD_PROVIDER_BASE_URLS").unwrap_or_default(),
             provider_timeout: Duration::from_secs(10),
             platform_env,
@@ -324,4 +328,48 @@ pub struct PlatformApp<'p> {
     /// Connections can be made now: every variable is set, by the operator or, with the
     /// sandbox on, by a stand-in that works against the sandbox only.
     pub usable: bool,
+}
+
+/// Parses `PLUGBOARD_CORS_ORIGINS`: a comma list of origins, each a scheme and host (and port)
+/// with nothing after them.
+fn origins(list: &str) -> anyhow::Result<Vec<String>> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|origin| {
+            let url = Url::parse(origin)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+                .filter(|u| u.path() == "/" && u.query().is_none() && !origin.ends_with('/'))
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "PLUGBOARD_CORS_ORIGINS: `{origin}` is not an origin; write it as https://host or https://host:port"
+                    )
+                })?;
+            Ok(url.origin().ascii_serialization())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origins;
+
+    #[test]
+    fn cors_origins_are_origins_only() {
+        assert_eq!(
+            origins(" https://app.partner.example , http://localhost:5173").unwrap(),
+            ["https://app.partner.example", "http://localhost:5173"]
+        );
+        assert!(origins("").unwrap().is_empty());
+        for bad in [
+            "partner.example",
+            "https://partner.example/",
+            "https://p.example/app",
+            "ftp://p.example",
+            "*",
+        ] {
+            assert!(origins(bad).is_err(), "{bad}");
+        }
+    }
 }

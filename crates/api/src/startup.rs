@@ -5,8 +5,10 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_cors::Cors;
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::http::header;
+use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::{Context, bail};
 use domain::crypto::{CryptoError, KeyRing, Purpose, PurposeKey, SecretAad};
@@ -88,6 +90,30 @@ fn sandbox(settings: &Settings, registry: &Arc<Registry>) -> Option<web::Data<Sa
     })))
 }
 
+/// Cross-origin calls from the partner front ends named in `PLUGBOARD_CORS_ORIGINS`, with a
+/// bearer token (no cookies); the headers a client reads are exposed to it.
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_NONE_MATCH,
+            header::HeaderName::from_static("idempotency-key"),
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            header::HeaderName::from_static("x-request-id"),
+        ])
+        .max_age(3600);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
+}
+
 impl Application {
     pub async fn build(mut settings: Settings) -> anyhow::Result<Application> {
         let (db, keys) = prepare(&settings).await?;
@@ -146,6 +172,10 @@ impl Application {
                 })
                 .service(fallback::spa(&web_dir))
                 .default_service(web::to(fallback::not_found))
+                .wrap(Condition::new(
+                    !state.settings.cors_origins.is_empty(),
+                    cors(&state.settings.cors_origins),
+                ))
                 .wrap(from_fn(crate::telemetry::request_id))
                 .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
         })

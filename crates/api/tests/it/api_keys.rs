@@ -197,3 +197,66 @@ async fn bad_key_requests_are_explained() {
     let (other, _) = app.owner_with_org().await;
     problem(app.get(&keys, &other.token).await, 404).await;
 }
+
+#[tokio::test]
+async fn a_partner_front_end_on_an_allowed_origin_may_call_from_a_browser() {
+    let app = crate::helpers::spawn_app_with(crate::helpers::Options {
+        configure: |s| s.cors_origins = vec!["https://partner.example".to_owned()],
+        ..Default::default()
+    })
+    .await;
+    let (owner, org) = app.owner_with_org().await;
+    let integrations = app.url(&format!("/api/v1/orgs/{org}/integrations"));
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(Method::OPTIONS, &integrations)
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "GET")
+            .header(
+                "Access-Control-Request-Headers",
+                "authorization, if-none-match",
+            )
+            .send()
+    };
+    let allowed = preflight("https://partner.example").await.unwrap();
+    assert!(allowed.status().is_success(), "{}", allowed.status());
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://partner.example"
+    );
+    let read = app
+        .client
+        .get(&integrations)
+        .bearer_auth(&owner.token)
+        .header("Origin", "https://partner.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    assert_eq!(
+        read.headers()["access-control-allow-origin"],
+        "https://partner.example"
+    );
+    let exposed = read.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(exposed.contains("etag"), "{exposed}");
+    // Another origin is not allowed.
+    let other = preflight("https://elsewhere.example").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+
+    // Off by default: no origin is allowed.
+    let closed = spawn_app().await;
+    let (owner, org) = closed.owner_with_org().await;
+    let read = closed
+        .client
+        .get(closed.url(&format!("/api/v1/orgs/{org}/integrations")))
+        .bearer_auth(&owner.token)
+        .header("Origin", "https://partner.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    assert!(read.headers().get("access-control-allow-origin").is_none());
+}

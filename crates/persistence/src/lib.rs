@@ -18,6 +18,7 @@ pub mod notifications;
 pub mod oauth_states;
 pub mod onboarding;
 pub mod orgs;
+pub mod page;
 pub mod sessions;
 pub mod users;
 

@@ -769,7 +769,12 @@ export interface paths {
         /** The organization's API keys (never the keys themselves). */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description At most this many (1–200, default 50). */
+                    limit?: number;
+                    /** @description The previous page's `next_cursor`, as it was given. */
+                    cursor?: string;
+                };
                 header?: never;
                 path: {
                     org_id: string;
@@ -784,7 +789,16 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["ListOut_ApiKeyOut"];
+                        "application/json": components["schemas"]["PageOut_ApiKeyOut"];
+                    };
+                };
+                /** @description A query parameter is unknown or not valid. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
                 /** @description No valid access token or API key was sent. */
@@ -1258,7 +1272,12 @@ export interface paths {
         /** Every provider, with the organization's connection status. */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description Only connections in this status (`not_connected` lists what is not connected yet). */
+                    status?: components["schemas"]["ConnectionStatus"];
+                    /** @description Only providers of this category. */
+                    category?: components["schemas"]["Category"];
+                };
                 header?: {
                     /** @description The `ETag` of the answer you hold. */
                     "If-None-Match"?: string | null;
@@ -1288,6 +1307,15 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content?: never;
+                };
+                /** @description A query parameter is unknown or not valid. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
                 };
                 /** @description Unauthorized */
                 401: {
@@ -1648,9 +1676,13 @@ export interface paths {
             parameters: {
                 query?: {
                     /** @description At most this many events (1–200, default 50). */
-                    limit?: number | null;
-                    /** @description Only events older than this time (for the next page, pass the last event's `created_at`). */
-                    before?: string | null;
+                    limit?: number;
+                    /** @description The previous page's `next_cursor`, as it was given. */
+                    cursor?: string;
+                    /** @description Only events of this action. */
+                    action?: components["schemas"]["EventAction"];
+                    /** @description Only events that succeeded (`true`) or failed (`false`). */
+                    success?: boolean;
                 };
                 header?: never;
                 path: {
@@ -1667,7 +1699,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["ListOut_EventOut"];
+                        "application/json": components["schemas"]["PageOut_EventOut"];
                     };
                 };
                 /** @description A query parameter is unknown or not valid. */
@@ -3143,9 +3175,9 @@ export interface paths {
             parameters: {
                 query?: {
                     /** @description At most this many (1–200, default 50). */
-                    limit?: number | null;
-                    /** @description The previous page's `next_cursor`. */
-                    cursor?: string | null;
+                    limit?: number;
+                    /** @description The previous page's `next_cursor`, as it was given. */
+                    cursor?: string;
                 };
                 header?: never;
                 path: {
@@ -3161,7 +3193,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["NotificationPageOut"];
+                        "application/json": components["schemas"]["PageOut_NotificationOut"];
                     };
                 };
                 /** @description A query parameter is unknown or not valid. */
@@ -3471,10 +3503,10 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /** @description At most this many history lines (1–200, default 50). */
-                    limit?: number | null;
-                    /** @description Only history older than this time (for the next page, pass `history.next_before`). */
-                    before?: string | null;
+                    /** @description At most this many (1–200, default 50). */
+                    limit?: number;
+                    /** @description The previous page's `next_cursor`, as it was given. */
+                    cursor?: string;
                 };
                 header?: never;
                 path?: never;
@@ -4067,34 +4099,6 @@ export interface components {
          * @enum {string}
          */
         HealthState: "missing_credentials" | "needs_attention" | "healthy" | "unused";
-        /** @description One line of any organization's connection history. */
-        HistoryEventOut: {
-            /** @description `connect`, `configure`, `test`, `refresh`, `health_check`, `enable`, `disable`, `disconnect`, `sync` or `notification`. */
-            action: components["schemas"]["EventAction"];
-            code?: string | null;
-            /** Format: date-time */
-            created_at: string;
-            /** Format: uuid */
-            id: string;
-            message: string;
-            /** @description The provider's platform variables missing now. */
-            missing: string[];
-            /** Format: uuid */
-            org_id: string;
-            org_name: string;
-            provider: string;
-            provider_name: string;
-            success: boolean;
-        };
-        /** @description A page of history, newest first. */
-        HistoryPageOut: {
-            data: components["schemas"]["HistoryEventOut"][];
-            /**
-             * Format: date-time
-             * @description Pass as `before` for the next page; `null` on the last page.
-             */
-            next_before?: string | null;
-        };
         /** @enum {string} */
         ImportChoiceIn: "now" | "later";
         ImportProductsIn: {
@@ -4217,41 +4221,6 @@ export interface components {
          * @enum {string}
          */
         Level: "tenant" | "platform";
-        /** @description The list wrapper every collection answer uses. */
-        ListOut_ApiKeyOut: {
-            data: {
-                /** Format: date-time */
-                created_at: string;
-                /** Format: uuid */
-                id: string;
-                /** Format: date-time */
-                last_used_at?: string | null;
-                name: string;
-                /** @description The key's first characters, to tell keys apart. */
-                prefix: string;
-                /** Format: date-time */
-                revoked_at?: string | null;
-                scopes: components["schemas"]["Scope"][];
-            }[];
-        };
-        /** @description The list wrapper every collection answer uses. */
-        ListOut_EventOut: {
-            data: {
-                action: components["schemas"]["EventAction"];
-                /** Format: uuid */
-                actor_id?: string | null;
-                actor_type: components["schemas"]["ActorType"];
-                /** @description A machine code for what happened, such as a failed check's problem code. */
-                code?: string | null;
-                /** Format: date-time */
-                created_at: string;
-                /** Format: uuid */
-                id: string;
-                message: string;
-                provider: string;
-                success: boolean;
-            }[];
-        };
         /** @description The list wrapper every collection answer uses. */
         ListOut_FeatureFlagOut: {
             data: {
@@ -4453,11 +4422,6 @@ export interface components {
             /** @description The `webhook-id` header it is sent with; receivers deduplicate by it. */
             webhook_id: string;
         };
-        NotificationPageOut: {
-            data: components["schemas"]["NotificationOut"][];
-            /** @description Pass as `cursor` for the next page; absent on the last page. */
-            next_cursor?: string | null;
-        };
         /** @description A change to the settings. An absent field keeps its value; `null` removes it. */
         NotificationSettingsIn: {
             /** @description Addresses that get notification e-mails. */
@@ -4559,6 +4523,104 @@ export interface components {
             name: string;
             role?: components["schemas"]["Role"] | null;
         };
+        /** @description A page of a list that grows. */
+        PageOut_ApiKeyOut: {
+            data: {
+                /** Format: date-time */
+                created_at: string;
+                /** Format: uuid */
+                id: string;
+                /** Format: date-time */
+                last_used_at?: string | null;
+                name: string;
+                /** @description The key's first characters, to tell keys apart. */
+                prefix: string;
+                /** Format: date-time */
+                revoked_at?: string | null;
+                scopes: components["schemas"]["Scope"][];
+            }[];
+            /** @description Pass as `cursor` for the next page; `null` on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of a list that grows. */
+        PageOut_EventOut: {
+            data: {
+                action: components["schemas"]["EventAction"];
+                /** Format: uuid */
+                actor_id?: string | null;
+                actor_type: components["schemas"]["ActorType"];
+                /** @description A machine code for what happened, such as a failed check's problem code. */
+                code?: string | null;
+                /** Format: date-time */
+                created_at: string;
+                /** Format: uuid */
+                id: string;
+                message: string;
+                provider: string;
+                success: boolean;
+            }[];
+            /** @description Pass as `cursor` for the next page; `null` on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of a list that grows. */
+        PageOut_HistoryEventOut: {
+            data: {
+                /** @description `connect`, `configure`, `test`, `refresh`, `health_check`, `enable`, `disable`, `disconnect`, `sync` or `notification`. */
+                action: components["schemas"]["EventAction"];
+                code?: string | null;
+                /** Format: date-time */
+                created_at: string;
+                /** Format: uuid */
+                id: string;
+                message: string;
+                /** @description The provider's platform variables missing now. */
+                missing: string[];
+                /** Format: uuid */
+                org_id: string;
+                org_name: string;
+                provider: string;
+                provider_name: string;
+                success: boolean;
+            }[];
+            /** @description Pass as `cursor` for the next page; `null` on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of a list that grows. */
+        PageOut_NotificationOut: {
+            data: {
+                /** Format: int32 */
+                attempts: number;
+                channel: components["schemas"]["ChannelOut"];
+                /** Format: date-time */
+                created_at: string;
+                /** Format: date-time */
+                delivered_at?: string | null;
+                /** @description Every delivery attempt, first first. */
+                history: components["schemas"]["AttemptOut"][];
+                /** Format: uuid */
+                id: string;
+                /**
+                 * Format: uuid
+                 * @description The incident a `broken` notice opened, or a `recovered` one closes.
+                 */
+                incident_id?: string | null;
+                kind: components["schemas"]["NotificationKindOut"];
+                last_error?: string | null;
+                /**
+                 * Format: date-time
+                 * @description When the next attempt is due (pending only).
+                 */
+                next_attempt_at?: string | null;
+                /** @description What is sent. */
+                payload: unknown;
+                provider?: string | null;
+                status: components["schemas"]["DeliveryStatusOut"];
+                /** @description The `webhook-id` header it is sent with; receivers deduplicate by it. */
+                webhook_id: string;
+            }[];
+            /** @description Pass as `cursor` for the next page; `null` on the last page. */
+            next_cursor?: string | null;
+        };
         /** @description Settings for a platform provider's check. */
         PlatformCheckIn: {
             /**
@@ -4653,7 +4715,7 @@ export interface components {
             /** @description Per provider: connections across every organization and retry guidance. */
             health: components["schemas"]["ProviderHealthOut"][];
             /** @description Recent history across every provider and organization. */
-            history: components["schemas"]["HistoryPageOut"];
+            history: components["schemas"]["PageOut_HistoryEventOut"];
             /** @description Per provider: its platform variables, set or missing. */
             services: components["schemas"]["ServiceReadinessOut"][];
             /**

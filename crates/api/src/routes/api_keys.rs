@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::ListOut;
+use super::paging::{PageOut, PageQuery};
 use crate::auth::{OrgOwnerOrAdmin, hash_token, random_token};
 use crate::contract::Scope;
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
@@ -68,21 +68,18 @@ pub struct ApiKeyCreatedOut {
 #[utoipa::path(
     operation_id = "listApiKeys",
     tag = "api keys",
-    params(("org_id" = uuid::Uuid, Path)),
-    responses((status = 200, body = ListOut<ApiKeyOut>), (status = 403, body = Problem), (status = 404, body = Problem)),
+    params(("org_id" = uuid::Uuid, Path), PageQuery),
+    responses((status = 200, body = PageOut<ApiKeyOut>), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/api-keys")]
 pub async fn list(
     state: web::Data<AppState>,
     admin: OrgOwnerOrAdmin,
-) -> ApiResult<web::Json<ListOut<ApiKeyOut>>> {
-    let data = api_keys::list(&state.db, admin.org_id)
-        .await?
-        .into_iter()
-        .map(ApiKeyOut::from)
-        .collect();
-    Ok(web::Json(ListOut { data }))
+    query: web::Query<PageQuery>,
+) -> ApiResult<web::Json<PageOut<ApiKeyOut>>> {
+    let page = api_keys::list(&state.db, admin.org_id, query.request()?).await?;
+    Ok(web::Json(PageOut::from_page(page, ApiKeyOut::from)))
 }
 
 /// Creates a key; the answer holds it once.

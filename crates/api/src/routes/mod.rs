@@ -13,6 +13,7 @@ pub mod notifications;
 pub mod oauth;
 pub mod onboarding;
 pub mod orgs;
+pub mod paging;
 pub mod platform;
 pub mod providers;
 pub mod sync;

@@ -18,6 +18,7 @@ mod oauth;
 mod oauth_server;
 mod onboarding;
 mod openapi;
+mod paging;
 mod platform;
 mod postgres_only;
 mod providers;

@@ -1,7 +1,9 @@
 //! The OpenAPI 3.1 document, collected from the registered routes (paths are written once).
 
 use actix_web::App;
-use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::Required;
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{
     ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
 };
@@ -99,21 +101,82 @@ pub fn document() -> utoipa::openapi::OpenApi {
 /// answer, and which credentials each route takes.
 pub fn finish(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     for (path, item) in api.paths.paths.iter_mut() {
+        let tenant = path.starts_with("/api/v1/orgs/{org_id}");
         let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
+            (&mut item.get, false),
+            (&mut item.put, false),
+            (&mut item.post, tenant),
+            (&mut item.delete, false),
+            (&mut item.patch, false),
         ];
-        for operation in operations.into_iter().flatten() {
-            finish_operation(path, operation);
+        for (operation, idempotent_post) in operations {
+            let Some(operation) = operation else {
+                continue;
+            };
+            shared_answers(path, operation);
+            if idempotent_post {
+                idempotent(operation);
+            }
+            problems_and_descriptions(operation);
         }
     }
     api
 }
 
-fn finish_operation(path: &str, operation: &mut Operation) {
+/// The POSTs of an organization's routes take `Idempotency-Key` (see `crate::idempotency`).
+fn idempotent(operation: &mut Operation) {
+    let header = ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "Any unique value (a UUID): a retry with the same key and body within 24 hours gets the first answer again (with `Idempotent-Replayed: true`) instead of doing the work twice.",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(255)),
+        ))
+        .build();
+    operation
+        .parameters
+        .get_or_insert_with(Vec::new)
+        .push(RefOr::T(header));
+    for (status, reason) in [
+        (400, "`Idempotency-Key` is not 1 to 255 visible characters."),
+        (
+            409,
+            "A request with this `Idempotency-Key` is still running.",
+        ),
+        (
+            422,
+            "This `Idempotency-Key` was used for a different request.",
+        ),
+    ] {
+        add_answer(operation, status, reason);
+    }
+}
+
+/// Documents an answer, or adds one more reason to an answer already documented.
+fn add_answer(operation: &mut Operation, status: u16, reason: &str) {
+    let entry = operation
+        .responses
+        .responses
+        .entry(status.to_string())
+        .or_insert_with(|| RefOr::T(Response::new("")));
+    if let RefOr::T(response) = entry
+        && !response.description.contains(reason)
+    {
+        response.description = if response.description.is_empty() {
+            reason.to_owned()
+        } else {
+            format!("{} Or: {reason}", response.description)
+        };
+    }
+}
+
+fn shared_answers(path: &str, operation: &mut Operation) {
     let tenant = path.starts_with("/api/v1/orgs/{org_id}");
     let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
     if tenant {
@@ -138,13 +201,9 @@ fn finish_operation(path: &str, operation: &mut Operation) {
     let in_query = parameters
         .iter()
         .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Query));
-    let responses = &mut operation.responses.responses;
-    let mut add = |status: u16, description: &str| {
-        responses
-            .entry(status.to_string())
-            .or_insert_with(|| RefOr::T(Response::new(description)));
-    };
-    if operation.request_body.is_some() {
+    let has_body = operation.request_body.is_some();
+    let mut add = |status: u16, reason: &str| add_answer(operation, status, reason);
+    if has_body {
         add(400, "The body is not valid JSON.");
         add(413, "The body is larger than 64 KiB.");
         add(415, "The body is not sent as `application/json`.");
@@ -181,7 +240,11 @@ fn finish_operation(path: &str, operation: &mut Operation) {
             "A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly.",
         );
     }
-    for (status, response) in responses.iter_mut() {
+}
+
+/// Every error answer is a problem document; every answer has a description.
+fn problems_and_descriptions(operation: &mut Operation) {
+    for (status, response) in operation.responses.responses.iter_mut() {
         let RefOr::T(response) = response else {
             continue;
         };

@@ -12,6 +12,7 @@ mod entities;
 mod error;
 pub mod events;
 pub mod feature_flags;
+pub mod idempotency;
 pub mod invitations;
 pub mod leases;
 pub mod notifications;

@@ -290,7 +290,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Unprocessable Entity */
+                /** @description The body does not fit: `errors` names each field and what to change. */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -359,7 +359,7 @@ export interface paths {
                         "application/json": components["schemas"]["AcceptedOut"];
                     };
                 };
-                /** @description Unauthorized */
+                /** @description No valid access token or API key was sent. */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -377,7 +377,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No invitation has this token. */
+                /** @description No invitation has this token. Or: Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -456,7 +456,7 @@ export interface paths {
                         "application/json": components["schemas"]["MeOut"];
                     };
                 };
-                /** @description Unauthorized */
+                /** @description No valid access token or API key was sent. */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -535,7 +535,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not Found */
+                /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -613,7 +613,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Unauthorized */
+                /** @description No valid access token or API key was sent. */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -640,7 +640,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Unprocessable Entity */
+                /** @description The body does not fit: `errors` names each field and what to change. */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -722,7 +722,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not Found */
+                /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -810,7 +810,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Forbidden */
+                /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -819,7 +819,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not Found */
+                /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -853,7 +853,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Any unique value (a UUID): a retry with the same key and body within 24 hours gets the first answer again (with `Idempotent-Replayed: true`) instead of doing the work twice. */
+                    "Idempotency-Key"?: string;
+                };
                 path: {
                     org_id: string;
                 };
@@ -874,7 +877,7 @@ export interface paths {
                         "application/json": components["schemas"]["ApiKeyCreatedOut"];
                     };
                 };
-                /** @description The body is not valid JSON. */
+                /** @description The body is not valid JSON. Or: `Idempotency-Key` is not 1 to 255 visible characters. */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -892,7 +895,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Forbidden */
+                /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -903,6 +906,15 @@ export interface paths {
                 };
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A request with this `Idempotency-Key` is still running. */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -928,7 +940,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Unprocessable Entity */
+                /** @description The body does not fit: `errors` names each field and what to change. Or: This `Idempotency-Key` was used for a different request. */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -1011,7 +1023,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not Found */
+                /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -1073,7 +1085,7 @@ export interface paths {
                         "application/json": components["schemas"]["ListOut_FeatureFlagOut"];
                     };
                 };
-                /** @description Unauthorized */
+                /** @description No valid access token or API key was sent. */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1091,7 +1103,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not Found */
+                /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -1186,7 +1198,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Forbidden */
+                /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1195,7 +1207,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No such flag. */
+                /** @description No such flag. Or: Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -1317,7 +1329,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Unauthorized */
+                /** @description No valid access token or API key was sent. */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1335,7 +1347,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not Found */
+                /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -1432,7 +1444,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not Found */
+                /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -1513,7 +1525,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Forbidden */
+                /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1522,7 +1534,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not Found */
+                /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -1549,7 +1561,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Invalid fields, or the provider refused the credentials. */
+                /** @description Invalid fields, or the provider refused the credentials. Or: The body does not fit: `errors` names each field and what to change. */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -1567,7 +1579,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The provider could not be reached; nothing was saved. */
+                /** @description The provider could not be reached; nothing was saved. Or: A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -1593,7 +1605,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Any unique value (a UUID): a retry with the same key and body within 24 hours gets the first answer again (with `Idempotent-Replayed: true`) instead of doing the work twice. */
+                    "Idempotency-Key"?: string;
+                };
                 path: {
                     org_id: string;
                     provider: string;
@@ -1611,6 +1626,15 @@ export interface paths {
                         "application/json": components["schemas"]["IntegrationOut"];
                     };
                 };
+                /** @description `Idempotency-Key` is not 1 to 255 visible characters. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description No valid access token or API key was sent. */
                 401: {
                     headers: {
@@ -1620,7 +1644,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Forbidden */
+                /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1629,8 +1653,26 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not Found */
+                /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A request with this `Idempotency-Key` is still running. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description This `Idempotency-Key` was used for a different request. */
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1729,7 +1771,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not Found */
+                /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -1779,7 +1821,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Any unique value (a UUID): a retry with the same key and body within 24 hours gets the first answer again (with `Idempotent-Replayed: true`) instead of doing the work twice. */
+                    "Idempotency-Key"?: string;
+                };
                 path: {
                     org_id: string;
                     provider: string;
@@ -1801,7 +1846,7 @@ export interface paths {
                         "application/json": components["schemas"]["OAuthStartOut"];
                     };
                 };
-                /** @description The body is not valid JSON. */
+                /** @description The body is not valid JSON. Or: `Idempotency-Key` is not 1 to 255 visible characters. */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1819,7 +1864,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Forbidden */
+                /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1828,7 +1873,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not Found */
+                /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -1837,7 +1882,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The platform's app for this provider is not configured, or the provider does not use OAuth. */
+                /** @description The platform's app for this provider is not configured, or the provider does not use OAuth. Or: A request with this `Idempotency-Key` is still running. */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -1864,7 +1909,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Unprocessable Entity */
+                /** @description The body does not fit: `errors` names each field and what to change. Or: This `Idempotency-Key` was used for a different request. */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -1915,7 +1960,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Any unique value (a UUID): a retry with the same key and body within 24 hours gets the first answer again (with `Idempotent-Replayed: true`) instead of doing the work twice. */
+                    "Idempotency-Key"?: string;
+                };
                 path: {
                     org_id: string;
                     provider: string;
@@ -1933,6 +1981,15 @@ export interface paths {
                         "application/json": components["schemas"]["IntegrationOut"];
                     };
                 };
+                /** @description `Idempotency-Key` is not 1 to 255 visible characters. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description No valid access token or API key was sent. */
                 401: {
                     headers: {
@@ -1942,7 +1999,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Forbidden */
+                /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1951,7 +2008,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not Found */
+                /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -1960,8 +2017,17 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Conflict */
+                /** @description A request with this `Idempotency-Key` is still running. */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description This `Idempotency-Key` was used for a different request. */
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1978,7 +2044,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Service Unavailable */
+                /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -2011,7 +2077,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Any unique value (a UUID): a retry with the same key and body within 24 hours gets the first answer again (with `Idempotent-Replayed: true`) instead of doing the work twice. */
+                    "Idempotency-Key"?: string;
+                };
                 path: {
                     org_id: string;
                     provider: string;
@@ -2029,6 +2098,15 @@ export interface paths {
                         "application/json": components["schemas"]["IntegrationOut"];
                     };
                 };
+                /** @description `Idempotency-Key` is not 1 to 255 visible characters. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description No valid access token or API key was sent. */
                 401: {
                     headers: {
@@ -2038,7 +2116,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Forbidden */
+                /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2047,7 +2125,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not Found */
+                /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -2056,8 +2134,17 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not connected: nothing to sync. */
+                /** @description Not connected: nothing to sync. Or: A request with this `Idempotency-Key` is still running. */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description This `Idempotency-Key` was used for a different request. */
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2074,7 +2161,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The provider could not be reached to renew the token. */
+                /** @description The provider could not be reached to renew the token. Or: A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -2104,7 +2191,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Any unique value (a UUID): a retry with the same key and body within 24 hours gets the first answer again (with `Idempotent-Replayed: true`) instead of doing the work twice. */
+                    "Idempotency-Key"?: string;
+                };
                 path: {
                     org_id: string;
                     provider: string;
@@ -2122,6 +2212,15 @@ export interface paths {
                         "application/json": components["schemas"]["TestOut"];
                     };
                 };
+                /** @description `Idempotency-Key` is not 1 to 255 visible characters. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description No valid access token or API key was sent. */
                 401: {
                     headers: {
@@ -2131,7 +2230,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Forbidden */
+                /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2140,7 +2239,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not Found */
+                /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -2149,8 +2248,17 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Conflict */
+                /** @description A request with this `Idempotency-Key` is still running. */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description This `Idempotency-Key` was used for a different request. */
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2230,7 +2338,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not Found */
+                /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -2264,7 +2372,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Any unique value (a UUID): a retry with the same key and body within 24 hours gets the first answer again (with `Idempotent-Replayed: true`) instead of doing the work twice. */
+                    "Idempotency-Key"?: string;
+                };
                 path: {
                     org_id: string;
                 };
@@ -2285,7 +2396,7 @@ export interface paths {
                         "application/json": components["schemas"]["InvitationCreatedOut"];
                     };
                 };
-                /** @description The body is not valid JSON. */
+                /** @description The body is not valid JSON. Or: `Idempotency-Key` is not 1 to 255 visible characters. */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -2303,7 +2414,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Forbidden */
+                /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2312,7 +2423,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not Found */
+                /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -2321,7 +2432,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Already a member, or an invitation is pending. */
+                /** @description Already a member, or an invitation is pending. Or: A request with this `Idempotency-Key` is still running. */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -2348,7 +2459,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Unprocessable Entity */
+                /** @description The body does not fit: `errors` names each field and what to change. Or: This `Idempotency-Key` was used for a different request. */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -2422,7 +2533,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Forbidden */
+                /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2431,7 +2542,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not Found */
+                /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -2520,7 +2631,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not Found */
+                /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -2554,7 +2665,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Any unique value (a UUID): a retry with the same key and body within 24 hours gets the first answer again (with `Idempotent-Replayed: true`) instead of doing the work twice. */
+                    "Idempotency-Key"?: string;
+                };
                 path: {
                     org_id: string;
                 };
@@ -2575,7 +2689,7 @@ export interface paths {
                         "application/json": components["schemas"]["MemberOut"];
                     };
                 };
-                /** @description The body is not valid JSON. */
+                /** @description The body is not valid JSON. Or: `Idempotency-Key` is not 1 to 255 visible characters. */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -2593,7 +2707,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Forbidden */
+                /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2611,7 +2725,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Conflict */
+                /** @description A request with this `Idempotency-Key` is still running. */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -2638,7 +2752,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Unprocessable Entity */
+                /** @description The body does not fit: `errors` names each field and what to change. Or: This `Idempotency-Key` was used for a different request. */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -2712,7 +2826,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Forbidden */
+                /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2721,7 +2835,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not Found */
+                /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -2805,7 +2919,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Forbidden */
+                /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2814,7 +2928,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not Found */
+                /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -2909,7 +3023,7 @@ export interface paths {
                         "application/json": components["schemas"]["NotificationSettingsOut"];
                     };
                 };
-                /** @description Unauthorized */
+                /** @description No valid access token or API key was sent. */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2927,7 +3041,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not Found */
+                /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -2999,7 +3113,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Forbidden */
+                /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3008,7 +3122,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not Found */
+                /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -3035,7 +3149,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description A field is invalid; `errors` names it. */
+                /** @description A field is invalid; `errors` names it. Or: The body does not fit: `errors` names each field and what to change. */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -3084,7 +3198,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Any unique value (a UUID): a retry with the same key and body within 24 hours gets the first answer again (with `Idempotent-Replayed: true`) instead of doing the work twice. */
+                    "Idempotency-Key"?: string;
+                };
                 path: {
                     org_id: string;
                 };
@@ -3101,6 +3218,15 @@ export interface paths {
                         "application/json": components["schemas"]["TestQueuedOut"];
                     };
                 };
+                /** @description `Idempotency-Key` is not 1 to 255 visible characters. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description No valid access token or API key was sent. */
                 401: {
                     headers: {
@@ -3110,7 +3236,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Forbidden */
+                /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3119,7 +3245,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not Found */
+                /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -3128,7 +3254,16 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Unprocessable Entity */
+                /** @description A request with this `Idempotency-Key` is still running. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description This `Idempotency-Key` was used for a different request. */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -3223,7 +3358,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not Found */
+                /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -3297,7 +3432,7 @@ export interface paths {
                         "application/json": components["schemas"]["OnboardingOut"];
                     };
                 };
-                /** @description Unauthorized */
+                /** @description No valid access token or API key was sent. */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -3315,7 +3450,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not Found */
+                /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -3413,7 +3548,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Forbidden */
+                /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3422,7 +3557,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No such step. */
+                /** @description No such step. Or: Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -3458,7 +3593,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Invalid data, or skipping a required step. */
+                /** @description Invalid data, or skipping a required step. Or: The body does not fit: `errors` names each field and what to change. */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -3476,7 +3611,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Shopify could not be reached (import products now). */
+                /** @description Shopify could not be reached (import products now). Or: A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -3634,7 +3769,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not a platform admin, or no such provider. */
+                /** @description Not a platform admin, or no such provider. Or: Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -3670,7 +3805,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description A setting is not one of the provider's, or not valid. */
+                /** @description A setting is not one of the provider's, or not valid. Or: The body does not fit: `errors` names each field and what to change. */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -4019,7 +4154,7 @@ export interface components {
          * @description Every `code` a problem answer can carry: stable, machine-readable, one per kind of problem.
          * @enum {string}
          */
-        ErrorCode: "account_not_found" | "address_not_allowed" | "already_invited" | "already_member" | "body_too_large" | "conflict" | "connection_required" | "credentials_rejected" | "credentials_unreadable" | "database_unavailable" | "domain_taken" | "duplicate_invitation" | "email_taken" | "forbidden" | "internal_error" | "invalid_body" | "invalid_query" | "invitation_accepted" | "invitation_expired" | "invitation_revoked" | "invitation_used" | "last_owner" | "malformed_json" | "method_not_allowed" | "missing_values" | "no_refresh_token" | "not_connected" | "not_found" | "not_oauth" | "platform_level" | "platform_not_ready" | "provider_rate_limited" | "provider_refused" | "provider_timeout" | "provider_unavailable" | "provider_unreachable" | "refresh_in_progress" | "refresh_refused" | "shopify_not_connected" | "shopify_token_rejected" | "step_required" | "steps_missing" | "stripe_not_connected" | "tenant_level" | "token_expired" | "unauthorized" | "unexpected_redirect" | "unknown_user" | "unreadable_body" | "unsupported_media_type" | "validation_failed";
+        ErrorCode: "account_not_found" | "address_not_allowed" | "already_invited" | "already_member" | "body_too_large" | "conflict" | "connection_required" | "credentials_rejected" | "credentials_unreadable" | "database_unavailable" | "domain_taken" | "duplicate_invitation" | "email_taken" | "forbidden" | "idempotency_in_flight" | "idempotency_key_reused" | "internal_error" | "invalid_body" | "invalid_idempotency_key" | "invalid_query" | "invitation_accepted" | "invitation_expired" | "invitation_revoked" | "invitation_used" | "last_owner" | "malformed_json" | "method_not_allowed" | "missing_values" | "no_refresh_token" | "not_connected" | "not_found" | "not_oauth" | "platform_level" | "platform_not_ready" | "provider_rate_limited" | "provider_refused" | "provider_timeout" | "provider_unavailable" | "provider_unreachable" | "refresh_in_progress" | "refresh_refused" | "shopify_not_connected" | "shopify_token_rejected" | "step_required" | "steps_missing" | "stripe_not_connected" | "tenant_level" | "token_expired" | "unauthorized" | "unexpected_redirect" | "unknown_user" | "unreadable_body" | "unsupported_media_type" | "validation_failed";
         /**
          * @description What happened to a connection.
          * @enum {string}

@@ -81,6 +81,15 @@ impl Worker {
                 if let Err(err) = health::run_once(&sweeper).await {
                     tracing::warn!(error = ?err, "health-check round failed");
                 }
+                // Answers kept for Idempotency-Key retries last a day.
+                if let Err(err) = persistence::idempotency::platform_forget_expired(
+                    &sweeper.state.db,
+                    chrono::Utc::now(),
+                )
+                .await
+                {
+                    tracing::warn!(error = ?err, "forgetting expired idempotency keys failed");
+                }
                 tokio::time::sleep(every).await;
             }
         });

@@ -8,6 +8,7 @@ mod background;
 mod errors;
 mod feature_flags;
 mod helpers;
+mod idempotency;
 mod incidents;
 mod integrations;
 mod invitations;

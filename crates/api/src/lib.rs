@@ -5,6 +5,7 @@ pub mod config;
 pub mod contract;
 pub mod error;
 mod fallback;
+mod input;
 pub mod openapi;
 pub mod outbound;
 mod request_errors;

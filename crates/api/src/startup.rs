@@ -143,6 +143,7 @@ impl Application {
                 })
                 .service(fallback::spa(&web_dir))
                 .default_service(web::to(fallback::not_found))
+                .wrap(from_fn(crate::input::refuse_control_characters))
                 .wrap(from_fn(crate::telemetry::request_id))
                 .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
         })

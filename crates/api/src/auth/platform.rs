@@ -6,7 +6,6 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use domain::UserId;
 use futures_util::future::LocalBoxFuture;
-use persistence::users;
 
 use super::AuthUser;
 use crate::error::ApiError;
@@ -21,20 +20,17 @@ impl FromRequest for PlatformAdmin {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let hidden = ApiError::not_found(format!("Nothing exists at {}.", req.path()));
-        let user = AuthUser::from_request(req, payload).into_inner();
+        let user = AuthUser::from_request(req, payload);
         let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
             let state = state.ok_or_else(|| {
                 ApiError::internal(anyhow::anyhow!("application state is missing"))
             })?;
-            let Ok(AuthUser(user_id)) = user else {
-                return Err(hidden);
-            };
-            // Looked up on every call, so removing an address from the list takes effect at
-            // the next request rather than when the access token expires.
-            match users::get(&state.db, user_id).await? {
-                Some(user) if state.settings.is_platform_admin(&user.email) => {
-                    Ok(PlatformAdmin(user_id))
+            // The account is read on every call, so removing an address from the list takes
+            // effect at the next request rather than when the access token expires.
+            match user.await {
+                Ok(AuthUser(user)) if state.settings.is_platform_admin(&user.email) => {
+                    Ok(PlatformAdmin(user.id))
                 }
                 _ => Err(hidden),
             }

@@ -225,9 +225,7 @@ pub async fn logout(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<H
 #[utoipa::path(tag = "auth", responses((status = 200, body = MeOut), (status = 401, body = Problem)), security(("bearer" = [])))]
 #[get("/me")]
 pub async fn me(state: web::Data<AppState>, caller: AuthUser) -> ApiResult<web::Json<MeOut>> {
-    let user = users::get(&state.db, caller.0)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("This account no longer exists."))?;
+    let user = caller.0;
     let memberships = orgs::memberships_of(&state.db, &user)
         .await?
         .into_iter()

@@ -9,10 +9,10 @@ use chrono::Utc;
 use domain::invitations::{
     self as rules, Invitation, InvitationId, InvitationStatus, TOKEN_PREFIX,
 };
-use domain::model::Organization;
+use domain::model::{Organization, User};
 use domain::{OrgId, Role, UserId};
 use persistence::invitations::{self, NewInvitation};
-use persistence::{DatabaseTransaction, StoreError, TransactionTrait, orgs, users};
+use persistence::{DatabaseTransaction, StoreError, TransactionTrait, orgs};
 
 use crate::auth::{hash_token, random_token};
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -160,7 +160,7 @@ fn already_used() -> ApiError {
 }
 
 /// POST /invitations/{token}/accept by a signed-in user.
-pub async fn accept(state: &AppState, user_id: UserId, token: &str) -> ApiResult<Accepted> {
+pub async fn accept(state: &AppState, user: &User, token: &str) -> ApiResult<Accepted> {
     let not_valid = || {
         ApiError::not_found(
             "This invitation link is not valid. Check that you copied all of it, or ask for a new invitation.",
@@ -172,9 +172,6 @@ pub async fn accept(state: &AppState, user_id: UserId, token: &str) -> ApiResult
     let invitation = invitations::find_by_token_hash(&state.db, &hash_token(token))
         .await?
         .ok_or_else(not_valid)?;
-    let user = users::get(&state.db, user_id)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("Your account no longer exists. Sign up again."))?;
     let now = Utc::now();
     match invitation.status(now) {
         InvitationStatus::Pending => {}

@@ -144,3 +144,52 @@ async fn organizations_are_created_with_their_owner() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_token_whose_account_is_gone_is_refused_everywhere() {
+    let app = spawn_app().await;
+    let (gone, org) = app.owner_with_org().await;
+    let (kept, kept_org) = app.owner_with_org().await;
+    app.execute_with(
+        "DELETE FROM users WHERE id = $1",
+        vec![uuid::Uuid::parse_str(&gone.id).unwrap().into()],
+    )
+    .await;
+
+    // Still signed and unexpired, but nobody holds it any more.
+    for (method, path, body) in [
+        (
+            Method::POST,
+            "/api/v1/orgs".to_owned(),
+            Some(json!({"name": "Ghost"})),
+        ),
+        (Method::GET, "/api/v1/me".to_owned(), None),
+        (Method::GET, format!("/api/v1/orgs/{org}"), None),
+        (
+            Method::GET,
+            format!("/api/v1/orgs/{kept_org}/integrations"),
+            None,
+        ),
+        (
+            Method::POST,
+            "/api/v1/invitations/pbi_x/accept".to_owned(),
+            None,
+        ),
+    ] {
+        let response = app
+            .request(method.clone(), &path, Some(&gone.token), body)
+            .await;
+        assert_eq!(
+            problem(response, 401).await["code"],
+            "unauthorized",
+            "{method} {path}"
+        );
+    }
+    // The other tenant's owner is untouched.
+    json_body(
+        app.get(&format!("/api/v1/orgs/{kept_org}"), &kept.token)
+            .await,
+        200,
+    )
+    .await;
+}

@@ -239,3 +239,25 @@ async fn control_characters_in_any_string_are_refused_naming_the_field() {
         .await;
     assert_eq!(refused_field(cross).await, "name");
 }
+
+#[tokio::test]
+async fn every_wrong_method_is_a_problem_naming_the_allowed_ones() {
+    let app = spawn_app().await;
+    for (method, path, allow) in [
+        (Method::TRACE, "/healthz", "GET"),
+        (Method::POST, "/healthz", "GET"),
+        (Method::DELETE, "/readyz", "GET"),
+        (Method::POST, "/metrics", "GET"),
+        (Method::POST, "/api/openapi.json", "GET"),
+        (Method::PUT, "/api/v1/auth/login", "POST"),
+    ] {
+        let response = app.request(method.clone(), path, None, None).await;
+        assert_eq!(
+            response.headers().get("allow").map(|v| v.to_str().unwrap()),
+            Some(allow),
+            "{method} {path}"
+        );
+        let body = problem(response, 405).await;
+        assert_eq!(body["code"], "method_not_allowed", "{method} {path}");
+    }
+}

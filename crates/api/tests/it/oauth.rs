@@ -135,6 +135,42 @@ async fn start_builds_the_consent_url_with_each_providers_rules() {
 }
 
 #[tokio::test]
+async fn shopify_shop_names_keep_to_dns_limits() {
+    let app = app_with_platform_apps().await;
+    let (owner, org) = app.owner_with_org().await;
+    let label_64 = format!("{}.myshopify.com", "a".repeat(64));
+    let host_314 = format!("{}.myshopify.com", "b".repeat(300));
+    for shop in [label_64.as_str(), host_314.as_str()] {
+        let bad = problem(
+            start(
+                &app,
+                &owner.token,
+                &org,
+                "shopify",
+                json!({"config": {"shop": shop}}),
+            )
+            .await,
+            422,
+        )
+        .await;
+        assert_eq!(bad["errors"][0]["field"], "config.shop", "{shop}");
+    }
+    let label_63 = format!("{}.myshopify.com", "c".repeat(63));
+    json_body(
+        start(
+            &app,
+            &owner.token,
+            &org,
+            "shopify",
+            json!({"config": {"shop": label_63}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn shopify_needs_a_valid_shop_before_consent() {
     let app = app_with_platform_apps().await;
     let (owner, org) = app.owner_with_org().await;

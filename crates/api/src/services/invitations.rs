@@ -12,7 +12,7 @@ use domain::invitations::{
 use domain::model::{Organization, User};
 use domain::{OrgId, Role, UserId};
 use persistence::invitations::{self, NewInvitation};
-use persistence::{DatabaseTransaction, StoreError, TransactionTrait, orgs};
+use persistence::{DatabaseTransaction, StoreError, orgs};
 
 use crate::auth::{hash_token, random_token};
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -118,7 +118,9 @@ pub async fn create(
     invite: NewInvite,
 ) -> ApiResult<CreatedInvitation> {
     check_new(state, org_id, std::slice::from_ref(&invite)).await?;
-    let txn = state.db.begin().await.map_err(StoreError::from)?;
+    let txn = persistence::begin_write(&state.db)
+        .await
+        .map_err(StoreError::from)?;
     let created = insert(&txn, org_id, invited_by, vec![invite]).await?;
     txn.commit().await.map_err(StoreError::from)?;
     created
@@ -198,7 +200,9 @@ pub async fn accept(state: &AppState, user: &User, token: &str) -> ApiResult<Acc
         ));
     }
     let org_id = invitation.org_id;
-    let txn = state.db.begin().await.map_err(StoreError::from)?;
+    let txn = persistence::begin_write(&state.db)
+        .await
+        .map_err(StoreError::from)?;
     if !invitations::claim(&txn, org_id, invitation.id, user.id, now).await? {
         return Err(already_used());
     }

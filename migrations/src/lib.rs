@@ -9,6 +9,7 @@ mod m20261122_000004_refresh_claims;
 mod m20261122_000005_onboarding;
 mod m20261201_000001_connection_version;
 mod m20261201_000010_background_work;
+mod m20261202_000001_one_pending_invitation;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_onboarding::Migration),
             Box::new(m20261201_000001_connection_version::Migration),
             Box::new(m20261201_000010_background_work::Migration),
+            Box::new(m20261202_000001_one_pending_invitation::Migration),
         ]
     }
 }

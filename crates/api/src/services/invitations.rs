@@ -65,12 +65,7 @@ pub(crate) async fn check_new(
             ));
         }
         if pending.contains(email) {
-            return Err(ApiError::conflict(
-                ErrorCode::AlreadyInvited,
-                format!(
-                    "{email} already has a pending invitation. Revoke it first to send a new one."
-                ),
-            ));
+            return Err(already_invited(email));
         }
         if !seen.insert(email) {
             return Err(ApiError::unprocessable(
@@ -82,16 +77,27 @@ pub(crate) async fn check_new(
     Ok(())
 }
 
+fn already_invited(email: &str) -> ApiError {
+    ApiError::conflict(
+        ErrorCode::AlreadyInvited,
+        format!("{email} already has a pending invitation. Revoke it first to send a new one."),
+    )
+}
+
 /// Stores checked invitations inside the caller's transaction and hands back their tokens.
+/// The database holds one open invitation per address: one sent at the same moment by
+/// another request is refused here, and an expired one is closed to make room.
 pub(crate) async fn insert(
     txn: &DatabaseTransaction,
     org_id: OrgId,
     invited_by: UserId,
     invites: Vec<NewInvite>,
 ) -> ApiResult<Vec<CreatedInvitation>> {
-    let expires_at = rules::expiry(Utc::now());
+    let now = Utc::now();
+    let expires_at = rules::expiry(now);
     let mut created = Vec::with_capacity(invites.len());
     for invite in invites {
+        invitations::close_expired(txn, org_id, &invite.email, now).await?;
         let token = format!("{TOKEN_PREFIX}{}", random_token(32)?);
         let invitation = invitations::create(
             txn,
@@ -104,7 +110,11 @@ pub(crate) async fn insert(
                 expires_at,
             },
         )
-        .await?;
+        .await
+        .map_err(|err| match err {
+            StoreError::Duplicate(_) => already_invited(&invite.email),
+            other => other.into(),
+        })?;
         created.push(CreatedInvitation { invitation, token });
     }
     Ok(created)

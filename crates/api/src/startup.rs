@@ -18,7 +18,7 @@ use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::auth::JwtKeys;
+use crate::auth::{JwtKeys, LoginThrottle};
 use crate::config::Settings;
 use crate::outbound::ProviderHttp;
 use crate::state::AppState;
@@ -121,6 +121,7 @@ impl Application {
         }
         let metrics = web::Data::from(metrics);
         let routes = web::Data::new(fallback::RouteTable::from_openapi(&openapi::document()));
+        let logins = web::Data::new(LoginThrottle::default());
         let web_dir = state.settings.web_dir.clone();
         let server = HttpServer::new(move || {
             let (app, api) = App::new()
@@ -128,6 +129,7 @@ impl Application {
                 .openapi(openapi::base())
                 .app_data(state.clone())
                 .app_data(routes.clone())
+                .app_data(logins.clone())
                 .app_data(metrics.clone())
                 .app_data(request_errors::json_config())
                 .app_data(request_errors::path_config())

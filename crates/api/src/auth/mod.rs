@@ -5,12 +5,14 @@ mod jwt;
 pub mod password;
 mod platform;
 mod tenant;
+mod throttle;
 
 pub use jwt::{ACCESS_TOKEN_TTL_SECS, JwtKeys};
 pub use platform::PlatformAdmin;
 pub use tenant::{
     AuthUser, Caller, OrgAdmin, OrgMember, OrgOwnerOrAdmin, TenantContext, tenant_guard,
 };
+pub use throttle::LoginThrottle;
 
 use sha2_digest::sha256_hex;
 

@@ -140,6 +140,10 @@ impl Application {
                 .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", api))
                 .configure(|cfg| {
                     if let Some(sandbox) = &sandbox {
+                        cfg.route(
+                            "/sandbox/_modes/{provider}",
+                            web::post().to(routes::sandbox::set_mode),
+                        );
                         sandbox::configure(cfg, sandbox.clone());
                     }
                 })

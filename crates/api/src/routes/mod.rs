@@ -14,6 +14,7 @@ pub mod onboarding;
 pub mod orgs;
 pub mod platform;
 pub mod providers;
+pub mod sandbox;
 pub mod sync;
 
 use actix_web::middleware::from_fn;

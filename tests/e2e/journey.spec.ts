@@ -1,13 +1,13 @@
 // The brand's whole path in a real browser against the real binary with the provider sandbox on.
 import type { Browser, Page } from "@playwright/test";
 import { createOrg, expect, lookAndScan, PASSWORD, signUp, test, uniqueEmail } from "./fixtures";
-import { ADMIN_EMAIL } from "./server";
+import { SANDBOX_ADMIN_EMAIL } from "./server";
 
 // A sandbox mode holds for every organization, so only a platform admin switches it: a second
 // browser, signed in as the instance's platform admin, uses the control page.
 async function sandboxMode(browser: Browser, baseURL: string, providerName: string, mode: string) {
   const context = await browser.newContext({ baseURL });
-  const admin = { email: ADMIN_EMAIL, password: PASSWORD };
+  const admin = { email: SANDBOX_ADMIN_EMAIL, password: PASSWORD };
   const signedUp = await context.request.post("/api/v1/auth/signup", { data: { ...admin, name: "Pat Platform" } });
   if (signedUp.status() === 409) expect((await context.request.post("/api/v1/auth/login", { data: admin })).ok()).toBe(true);
   const page = await context.newPage();

@@ -11,6 +11,7 @@ token still open. Checks that PostgreSQL without keys refuses to start. Prints
 `N passed, N failed` and exits non-zero on any failure.
 """
 
+import http.cookiejar
 import json
 import os
 import socket
@@ -63,7 +64,7 @@ def call(base, method, path, token=None, body=None):
         data = json.dumps(body).encode()
         request.add_header("content-type", "application/json")
     try:
-        with urllib.request.urlopen(request, data, timeout=30) as response:
+        with API.open(request, data, timeout=30) as response:
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
@@ -76,7 +77,11 @@ class NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-BROWSER = urllib.request.build_opener(NoRedirects)
+# The web app's calls and the browser's page visits share one cookie jar, as they share one
+# browser: an OAuth flow must come back to the browser that started it.
+COOKIES = http.cookiejar.CookieJar()
+API = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(COOKIES))
+BROWSER = urllib.request.build_opener(NoRedirects, urllib.request.HTTPCookieProcessor(COOKIES))
 
 
 def visit(url, form=None, token=None):

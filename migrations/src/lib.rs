@@ -10,6 +10,7 @@ mod m20261122_000005_onboarding;
 mod m20261201_000001_connection_version;
 mod m20261201_000010_background_work;
 mod m20261202_000001_one_pending_invitation;
+mod m20261202_000002_oauth_state_browser;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_connection_version::Migration),
             Box::new(m20261201_000010_background_work::Migration),
             Box::new(m20261202_000001_one_pending_invitation::Migration),
+            Box::new(m20261202_000002_oauth_state_browser::Migration),
         ]
     }
 }

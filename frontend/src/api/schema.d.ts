@@ -1021,7 +1021,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Starts connecting a provider by OAuth: answers the provider's consent URL. */
+        /**
+         * Starts connecting a provider by OAuth: answers the provider's consent URL. A signed-in
+         *     user's browser also gets the `pb_oauth` cookie (`__Host-pb_oauth` over HTTPS) that the
+         *     callback must see again; a flow started with an API key is not bound to a browser.
+         */
         post: {
             parameters: {
                 query?: never;

@@ -11,6 +11,7 @@ token still open. Checks that PostgreSQL without keys refuses to start. Prints
 `N passed, N failed` and exits non-zero on any failure.
 """
 
+import http.cookiejar
 import json
 import os
 import socket
@@ -63,7 +64,7 @@ def call(base, method, path, token=None, body=None):
         data = json.dumps(body).encode()
         request.add_header("content-type", "application/json")
     try:
-        with urllib.request.urlopen(request, data, timeout=30) as response:
+        with API.open(request, data, timeout=30) as response:
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
@@ -76,13 +77,19 @@ class NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-BROWSER = urllib.request.build_opener(NoRedirects)
+# The web app's calls and the browser's page visits share one cookie jar, as they share one
+# browser: an OAuth flow must come back to the browser that started it.
+COOKIES = http.cookiejar.CookieJar()
+API = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(COOKIES))
+BROWSER = urllib.request.build_opener(NoRedirects, urllib.request.HTTPCookieProcessor(COOKIES))
 
 
-def visit(url, form=None):
+def visit(url, form=None, token=None):
     """One browser request (a form POST when `form` is given): (status, Location, body)."""
     data = urllib.parse.urlencode(form).encode() if form is not None else None
     request = urllib.request.Request(url, data, method="GET" if form is None else "POST")
+    if token:
+        request.add_header("authorization", f"Bearer {token}")
     try:
         with BROWSER.open(request, timeout=30) as response:
             return response.status, response.headers.get("location"), response.read().decode()
@@ -146,7 +153,8 @@ def main():
     redirect = {"PLUGBOARD_PROVIDER_BASE_URLS": f"openai=http://127.0.0.1:{provider.server_port}"}
 
     with tempfile.TemporaryDirectory() as folder:
-        process, base, log = start(folder, redirect, free_port())
+        # Ann runs this instance, so she is its platform admin (the sandbox's modes need one).
+        process, base, log = start(folder, {**redirect, "PLUGBOARD_ADMIN_EMAILS": "ann@example.com"}, free_port())
         try:
             status, signup = call(base, "POST", "/api/v1/auth/signup", body={"email": "ann@example.com", "password": "correct horse battery", "name": "Ann"})
             check("sign up", status == 201 and signup["token_type"] == "Bearer", signup)
@@ -184,11 +192,13 @@ def main():
 
             status, _, page = visit(f"{base}/sandbox")
             check("the sandbox control page opens", status == 200 and "Provider sandbox" in page and "<form" in page, f"{status} {page[:300]}")
-            status, location, _ = visit(f"{base}/sandbox/_modes/google_ads", {"mode": "revoked"})
-            check("the control page revokes Google Ads", status == 303 and location == "/sandbox", f"{status} {location}")
+            status, _, _ = visit(f"{base}/sandbox/_modes/google_ads", {"mode": "revoked"})
+            check("switching a sandbox mode needs a platform admin", status == 404, status)
+            status, location, _ = visit(f"{base}/sandbox/_modes/google_ads", {"mode": "revoked"}, token)
+            check("the platform admin revokes Google Ads", status == 303 and location == "/sandbox", f"{status} {location}")
             status, expired = call(base, "POST", refresh, token, {})
             check("google_ads: after the revocation a refresh expires the connection", status == 200 and expired["status"] == "expired" and (expired.get("last_error") or {}).get("code") == "refresh_refused", expired)
-            visit(f"{base}/sandbox/_modes/google_ads", {"mode": "healthy"})
+            visit(f"{base}/sandbox/_modes/google_ads", {"mode": "healthy"}, token)
 
             status, refused = call(base, "PATCH", f"/api/v1/orgs/{org_id}/integrations/resend", token, {"credentials": {"api_key": "re_invalid_0123456789"}})
             check("the sandbox refuses a key containing `invalid`", status == 422, refused)

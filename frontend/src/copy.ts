@@ -30,6 +30,8 @@ export const categoryText: Record<string, { title: string; description: string }
 export const oauthFailure: Record<string, string> = {
   access_denied: "The connection was not approved. Connect again and choose Approve on the provider's page.",
   invalid_state: "The connection request was not recognised or was already used. Start the connection again from this page.",
+  browser_mismatch:
+    "Nothing was connected: this approval came back to a different browser from the one that started the connection. Start connecting again in this browser. If you did not start it, someone may have sent you their link; ignore it.",
   state_expired: "The connection request expired (they last 10 minutes). Start the connection again.",
   missing_code: "The provider did not send an authorization code back. Start the connection again.",
   invalid_hmac: "The provider's answer could not be verified. Start the connection again; if it keeps failing, contact support.",

@@ -9,6 +9,8 @@ mod m20261122_000004_refresh_claims;
 mod m20261122_000005_onboarding;
 mod m20261201_000001_connection_version;
 mod m20261201_000010_background_work;
+mod m20261202_000001_one_pending_invitation;
+mod m20261202_000002_oauth_state_browser;
 mod m20261202_000010_idempotency_keys;
 
 pub struct Migrator;
@@ -23,6 +25,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_onboarding::Migration),
             Box::new(m20261201_000001_connection_version::Migration),
             Box::new(m20261201_000010_background_work::Migration),
+            Box::new(m20261202_000001_one_pending_invitation::Migration),
+            Box::new(m20261202_000002_oauth_state_browser::Migration),
             Box::new(m20261202_000010_idempotency_keys::Migration),
         ]
     }

@@ -1,20 +1,32 @@
 // The brand's whole path in a real browser against the real binary with the provider sandbox on.
-import type { Page } from "@playwright/test";
+import type { Browser, Page } from "@playwright/test";
 import { createOrg, expect, lookAndScan, PASSWORD, signUp, test, uniqueEmail } from "./fixtures";
+import { SANDBOX_ADMIN_EMAIL } from "./server";
 
-async function sandboxMode(page: Page, providerName: string, mode: string) {
+// A sandbox mode holds for every organization, so only a platform admin switches it: a second
+// browser, signed in as the instance's platform admin, uses the control page.
+async function sandboxMode(browser: Browser, baseURL: string, providerName: string, mode: string) {
+  const context = await browser.newContext({ baseURL });
+  const admin = { email: SANDBOX_ADMIN_EMAIL, password: PASSWORD };
+  const signedUp = await context.request.post("/api/v1/auth/signup", { data: { ...admin, name: "Pat Platform" } });
+  if (signedUp.status() === 409) expect((await context.request.post("/api/v1/auth/login", { data: admin })).ok()).toBe(true);
+  const page = await context.newPage();
   await page.goto("/sandbox");
   const row = page.getByRole("row").filter({ has: page.getByRole("cell", { name: providerName, exact: true }) });
   await row.getByRole("combobox").selectOption(mode);
+  const switched = page.waitForResponse((r) => r.url().includes("/sandbox/_modes/"));
   await row.getByRole("button", { name: "Set" }).click();
+  expect((await switched).status()).toBe(303);
   await expect(page).toHaveURL(/\/sandbox$/);
+  await page.waitForLoadState("load");
+  await context.close();
 }
 
 function row(page: Page, name: string) {
   return page.getByRole("listitem", { name, exact: true });
 }
 
-test("sign up → wizard → launch → the hub's whole connection lifecycle", async ({ page }) => {
+test("sign up → wizard → launch → the hub's whole connection lifecycle", async ({ page, browser, baseURL }) => {
   test.setTimeout(180_000);
   await signUp(page, "Bea Brand", uniqueEmail("brand"));
   await createOrg(page, "Journey Brand");
@@ -134,7 +146,7 @@ test("sign up → wizard → launch → the hub's whole connection lifecycle", a
   await lookAndScan(page, "provider-page");
 
   // Revoke Shopify in the sandbox: a test puts it under Needs attention as Expired.
-  await sandboxMode(page, "Shopify", "revoked");
+  await sandboxMode(browser, baseURL ?? "", "Shopify", "revoked");
   await page.goto("/settings/integrations");
   await row(page, "Shopify").getByRole("button", { name: "Actions for Shopify" }).click();
   await page.getByRole("menuitem", { name: "Test" }).click();

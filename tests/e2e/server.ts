@@ -7,6 +7,8 @@ import { join, resolve } from "node:path";
 
 export const ROOT = resolve(__dirname, "../..");
 export const ADMIN_EMAIL = "platform-admin@example.test";
+/** A second platform admin, who switches the sandbox's modes in the journey. */
+export const SANDBOX_ADMIN_EMAIL = "sandbox-admin@example.test";
 
 function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
@@ -37,7 +39,7 @@ export async function startServer(): Promise<Running> {
     PLUGBOARD_DATA_DIR: join(folder, "data"),
     PLUGBOARD_SANDBOX: "true",
     PLUGBOARD_WEB_DIR: join(ROOT, "frontend/dist"),
-    PLUGBOARD_ADMIN_EMAILS: ADMIN_EMAIL,
+    PLUGBOARD_ADMIN_EMAILS: `${ADMIN_EMAIL},${SANDBOX_ADMIN_EMAIL}`,
     RUST_LOG: "warn",
   });
   const log = openSync(join(folder, "server.log"), "w");

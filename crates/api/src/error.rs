@@ -80,6 +80,7 @@ pub enum ErrorCode {
     StripeNotConnected,
     TenantLevel,
     TokenExpired,
+    TooManyAttempts,
     Unauthorized,
     UnexpectedRedirect,
     UnknownUser,
@@ -139,6 +140,7 @@ impl ErrorCode {
             ErrorCode::StripeNotConnected => "stripe_not_connected",
             ErrorCode::TenantLevel => "tenant_level",
             ErrorCode::TokenExpired => "token_expired",
+            ErrorCode::TooManyAttempts => "too_many_attempts",
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::UnexpectedRedirect => "unexpected_redirect",
             ErrorCode::UnknownUser => "unknown_user",
@@ -185,6 +187,8 @@ pub struct ApiError {
     detail: String,
     errors: Vec<FieldError>,
     allow: Option<String>,
+    /// Seconds to wait, sent as `Retry-After`.
+    retry_after: Option<u64>,
     source: Option<anyhow::Error>,
 }
 
@@ -196,6 +200,7 @@ impl ApiError {
             detail: detail.into(),
             errors: Vec::new(),
             allow: None,
+            retry_after: None,
             source: None,
         }
     }
@@ -251,6 +256,20 @@ impl ApiError {
                 StatusCode::METHOD_NOT_ALLOWED,
                 ErrorCode::MethodNotAllowed,
                 "This path does not accept that method.",
+            )
+        }
+    }
+
+    /// Too many attempts in a short time; `retry_after` seconds until the next one counts.
+    pub fn too_many_attempts(retry_after: u64) -> Self {
+        ApiError {
+            retry_after: Some(retry_after),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::TooManyAttempts,
+                format!(
+                    "Too many attempts to sign in. Wait {retry_after} seconds, then try again."
+                ),
             )
         }
     }
@@ -335,6 +354,9 @@ impl ResponseError for ApiError {
         ));
         if let Some(allow) = &self.allow {
             response.insert_header((header::ALLOW, allow.as_str()));
+        }
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds));
         }
         response.body(serde_json::to_string(&body).unwrap_or_default())
     }

@@ -6,7 +6,7 @@ use std::path::Path;
 use actix_files::{Files, NamedFile};
 use actix_web::dev::{ResourceDef, ServiceRequest, ServiceResponse, fn_service};
 use actix_web::http::Method;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, guard, web};
 
 use crate::error::ApiError;
 
@@ -30,8 +30,14 @@ impl RouteTable {
                     .collect();
                 (ResourceDef::new(path.as_str()), methods)
             })
-            .collect();
-        RouteTable { routes }
+            .collect::<Vec<_>>();
+        // Served outside the documented API, but paths all the same.
+        let extra = ["/api/openapi.json", "/api/docs", "/api/docs/{_:.*}"]
+            .into_iter()
+            .map(|path| (ResourceDef::new(path), vec!["GET".to_owned()]));
+        RouteTable {
+            routes: routes.into_iter().chain(extra).collect(),
+        }
     }
 
     /// The methods a path accepts, if it is a known path.
@@ -64,6 +70,9 @@ pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 pub fn spa(dir: &Path) -> Files {
     let index = dir.join("index.html");
     Files::new("/", dir)
+        // Other methods fall through to `not_found`, which answers 405 with `Allow` where the
+        // path exists, instead of the file service's own plain-text 405.
+        .guard(guard::Any(guard::Get()).or(guard::Head()))
         .index_file("index.html")
         .default_handler(fn_service(move |req: ServiceRequest| {
             let index = index.clone();

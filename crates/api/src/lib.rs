@@ -6,6 +6,7 @@ pub mod contract;
 pub mod error;
 mod fallback;
 mod idempotency;
+mod input;
 pub mod openapi;
 pub mod outbound;
 mod request_errors;

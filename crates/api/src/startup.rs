@@ -20,7 +20,7 @@ use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::auth::JwtKeys;
+use crate::auth::{JwtKeys, LoginThrottle};
 use crate::config::Settings;
 use crate::outbound::ProviderHttp;
 use crate::state::AppState;
@@ -147,6 +147,7 @@ impl Application {
         }
         let metrics = web::Data::from(metrics);
         let routes = web::Data::new(fallback::RouteTable::from_openapi(&openapi::document()));
+        let logins = web::Data::new(LoginThrottle::default());
         let web_dir = state.settings.web_dir.clone();
         let server = HttpServer::new(move || {
             let (app, api) = App::new()
@@ -154,6 +155,7 @@ impl Application {
                 .openapi(openapi::base())
                 .app_data(state.clone())
                 .app_data(routes.clone())
+                .app_data(logins.clone())
                 .app_data(metrics.clone())
                 .app_data(request_errors::json_config())
                 .app_data(request_errors::path_config())
@@ -167,6 +169,10 @@ impl Application {
                 )
                 .configure(|cfg| {
                     if let Some(sandbox) = &sandbox {
+                        cfg.route(
+                            "/sandbox/_modes/{provider}",
+                            web::post().to(routes::sandbox::set_mode),
+                        );
                         sandbox::configure(cfg, sandbox.clone());
                     }
                 })
@@ -176,6 +182,7 @@ impl Application {
                     !state.settings.cors_origins.is_empty(),
                     cors(&state.settings.cors_origins),
                 ))
+                .wrap(from_fn(crate::input::refuse_control_characters))
                 .wrap(from_fn(crate::telemetry::request_id))
                 .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
         })

@@ -108,6 +108,29 @@ pub async fn revoke(
     Ok(result.rows_affected == 1)
 }
 
+/// Closes (revokes) the address's open invitation once it has expired, so a new one can take
+/// its place under the one-open-invitation rule; `false` when there was none.
+pub async fn close_expired(
+    db: &impl ConnectionTrait,
+    org_id: OrgId,
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let result = invitations::Entity::update_many()
+        .col_expr(
+            invitations::Column::RevokedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .filter(invitations::Column::OrgId.eq(org_id.0))
+        .filter(invitations::Column::Email.eq(email))
+        .filter(invitations::Column::AcceptedAt.is_null())
+        .filter(invitations::Column::RevokedAt.is_null())
+        .filter(invitations::Column::ExpiresAt.lte(now))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
 /// The invitation a token opens, whichever organization it belongs to: the token is the
 /// capability, so it is found by its hash alone.
 pub async fn find_by_token_hash(

@@ -26,7 +26,8 @@ pub mod users;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, SqliteTransactionMode, TransactionOptions};
 
 pub use error::StoreError;
 pub use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
@@ -50,7 +51,12 @@ impl Backend {
     }
 }
 
-/// Opens the pool. SQLite gets a small pool (one writer at a time anyway); PostgreSQL a larger one.
+/// How long a SQLite writer waits for another one to finish before giving up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Opens the pool. SQLite gets a small pool (one writer at a time anyway) in WAL mode, so
+/// readers never wait for the writer, with a busy timeout, so a writer waits for another
+/// instead of failing with `database is locked`; PostgreSQL a larger pool.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, StoreError> {
     let mut options = ConnectOptions::new(url.to_owned());
     let max = match Backend::of(url) {
@@ -62,8 +68,26 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, StoreError> {
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(5))
-        .sqlx_logging(false);
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|sqlite| {
+            sqlite
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
+        });
     Ok(Database::connect(options).await?)
+}
+
+/// Starts a transaction that is going to write. SQLite takes the write lock at its start
+/// (`BEGIN IMMEDIATE`), so concurrent writers queue on the busy timeout; a deferred one that
+/// read first would fail with `database is locked` when it tried to write. PostgreSQL
+/// ignores the mode.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, sea_orm::DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
 }
 
 /// Applies every pending migration.

@@ -9,7 +9,7 @@ use domain::{ConnectionId, OrgId};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 
 use crate::StoreError;
@@ -96,7 +96,7 @@ pub async fn disable_webhook(
     url: &str,
     reason: &str,
 ) -> Result<(), StoreError> {
-    let txn = db.begin().await?;
+    let txn = crate::begin_write(db).await?;
     let now = Utc::now();
     let changed = notification_settings::Entity::update_many()
         .col_expr(
@@ -345,7 +345,7 @@ pub async fn record_attempt(
     owner: &str,
     record: AttemptRecord,
 ) -> Result<bool, StoreError> {
-    let txn = db.begin().await?;
+    let txn = crate::begin_write(db).await?;
     let updated = notifications::Entity::update_many()
         .col_expr(
             notifications::Column::Attempts,

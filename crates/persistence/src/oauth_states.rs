@@ -17,6 +17,8 @@ pub struct NewState<'a> {
     pub pkce_verifier: Option<String>,
     pub return_to: Option<String>,
     pub config: &'a BTreeMap<String, String>,
+    /// Digest of the starting browser's nonce; `None` when no browser started it (an API key).
+    pub browser_nonce: Option<String>,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -46,6 +48,7 @@ pub async fn create(
         pkce_verifier: Set(state.pkce_verifier),
         return_to: Set(state.return_to),
         config: Set(config),
+        browser_nonce: Set(state.browser_nonce),
         expires_at: Set(state.expires_at),
         used_at: Set(None),
         created_at: Set(Utc::now()),
@@ -55,39 +58,57 @@ pub async fn create(
     Ok(())
 }
 
-/// Marks a live, unused state for this provider as used and returns it; `None` when it is
-/// unknown, expired, already used or another provider's. The conditional update makes a replay
-/// racing the first use lose.
+/// What claiming a state gave.
+pub enum Claim {
+    Claimed(ClaimedState),
+    /// Live, but bound to another browser: left unused, so its own browser can still finish.
+    OtherBrowser,
+    /// Unknown, expired, already used or another provider's.
+    Unknown,
+}
+
+/// Marks a live, unused state for this provider as used and returns it, when `browser` (the
+/// digest of the calling browser's nonce) is the one it was started with, or it was started
+/// without one. The conditional update makes a replay racing the first use lose.
 pub async fn claim(
     db: &impl ConnectionTrait,
     state_digest: &str,
     provider: &str,
+    browser: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<Option<ClaimedState>, StoreError> {
+) -> Result<Claim, StoreError> {
+    let live = oauth_states::Entity::find()
+        .filter(oauth_states::Column::StateDigest.eq(state_digest))
+        .filter(oauth_states::Column::Provider.eq(provider))
+        .filter(oauth_states::Column::UsedAt.is_null())
+        .filter(oauth_states::Column::ExpiresAt.gt(now))
+        .one(db)
+        .await?;
+    let Some(row) = live else {
+        return Ok(Claim::Unknown);
+    };
+    if row
+        .browser_nonce
+        .as_deref()
+        .is_some_and(|bound| Some(bound) != browser)
+    {
+        return Ok(Claim::OtherBrowser);
+    }
     let claimed = oauth_states::Entity::update_many()
         .col_expr(
             oauth_states::Column::UsedAt,
             sea_orm::sea_query::Expr::value(now),
         )
-        .filter(oauth_states::Column::StateDigest.eq(state_digest))
-        .filter(oauth_states::Column::Provider.eq(provider))
+        .filter(oauth_states::Column::Id.eq(row.id))
         .filter(oauth_states::Column::UsedAt.is_null())
-        .filter(oauth_states::Column::ExpiresAt.gt(now))
         .exec(db)
         .await?;
     if claimed.rows_affected != 1 {
-        return Ok(None);
+        return Ok(Claim::Unknown);
     }
-    let Some(row) = oauth_states::Entity::find()
-        .filter(oauth_states::Column::StateDigest.eq(state_digest))
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
     let config =
         serde_json::from_value(row.config).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Ok(Some(ClaimedState {
+    Ok(Claim::Claimed(ClaimedState {
         org_id: OrgId(row.org_id),
         provider: row.provider,
         user_id: row.user_id.map(UserId),

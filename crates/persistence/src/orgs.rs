@@ -5,7 +5,7 @@ use domain::model::{Membership, Organization};
 use domain::{OrgId, Role, UserId};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder,
 };
 
 use crate::StoreError;
@@ -30,7 +30,7 @@ pub async fn create_with_owner(
     name: &str,
     owner: UserId,
 ) -> Result<Organization, StoreError> {
-    let txn = db.begin().await?;
+    let txn = crate::begin_write(db).await?;
     let now = Utc::now();
     let org = organizations::Entity::insert(organizations::ActiveModel {
         id: Set(OrgId::new().0),
@@ -166,7 +166,7 @@ pub async fn set_role(
     user_id: UserId,
     role: Role,
 ) -> Result<MemberChange, StoreError> {
-    let txn = db.begin().await?;
+    let txn = crate::begin_write(db).await?;
     let outcome = match owner_guard(&txn, org_id, user_id).await? {
         Guard::NotAMember => MemberChange::NotAMember,
         Guard::LastOwner if role != Role::Owner => MemberChange::LastOwner,
@@ -193,7 +193,7 @@ pub async fn remove_member(
     org_id: OrgId,
     user_id: UserId,
 ) -> Result<MemberChange, StoreError> {
-    let txn = db.begin().await?;
+    let txn = crate::begin_write(db).await?;
     let outcome = match owner_guard(&txn, org_id, user_id).await? {
         Guard::NotAMember => MemberChange::NotAMember,
         Guard::LastOwner => MemberChange::LastOwner,

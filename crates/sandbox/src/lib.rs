@@ -5,9 +5,10 @@
 //!
 //! It can be told to fail, per provider, from `/sandbox`: `revoked` (tokens issued before the
 //! switch are refused, refresh answers `invalid_grant`), `unavailable` (503 everywhere) and `slow`
-//! (answers later than Plugboard waits). Keys pasted for key-based providers are accepted unless
-//! they contain `invalid`. `GET /sandbox/_activity` counts, per provider, the refreshes, token
-//! exchanges and refused replays of one-time tokens it saw.
+//! (answers later than Plugboard waits); a platform admin switches them. Keys pasted for
+//! key-based providers are accepted unless they contain `invalid`. `GET /sandbox/_activity`
+//! counts, per provider, the refreshes, token exchanges and refused replays of one-time tokens
+//! it saw.
 
 mod consent;
 mod grants;
@@ -19,13 +20,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use domain::crypto::{Purpose, PurposeKey};
 use domain::registry::{Provider, Registry};
 use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use url::Url;
 
 use grants::{Grant, Kind, Signer};
@@ -208,11 +208,13 @@ impl Sandbox {
     }
 }
 
-/// Mounts the sandbox's pages.
+/// Mounts the sandbox's pages. The mode switch is not among them: it changes what every
+/// organization sees, so the API mounts it behind its platform-admin check and calls
+/// [`Sandbox::switch`].
 pub fn configure(cfg: &mut web::ServiceConfig, sandbox: web::Data<Sandbox>) {
     cfg.app_data(sandbox)
         .route("/sandbox", web::get().to(control_page))
-        .route("/sandbox/_modes/{provider}", web::post().to(set_mode))
+        .route("/sandbox/control.js", web::get().to(page::control_script))
         .route("/sandbox/_activity", web::get().to(activity))
         .route(
             "/sandbox/{provider}/{host}/{tail:.*}",
@@ -228,40 +230,40 @@ async fn activity(sandbox: web::Data<Sandbox>) -> HttpResponse {
     HttpResponse::Ok().json(sandbox.activity())
 }
 
-#[derive(Deserialize)]
-struct ModeForm {
-    mode: String,
+/// Why a mode switch was refused, in a sentence.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SwitchError {
+    UnknownProvider(String),
+    UnknownMode(String),
 }
 
-async fn set_mode(
-    sandbox: web::Data<Sandbox>,
-    path: web::Path<String>,
-    form: web::Form<ModeForm>,
-) -> HttpResponse {
-    let provider = path.into_inner();
-    let bad_request = |message: String| {
-        HttpResponse::BadRequest()
-            .content_type("text/plain; charset=utf-8")
-            .body(message)
-    };
-    if sandbox.provider(&provider).is_none() {
-        return bad_request(format!("The sandbox plays no provider `{provider}`."));
+impl std::fmt::Display for SwitchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SwitchError::UnknownProvider(p) => write!(f, "The sandbox plays no provider `{p}`."),
+            SwitchError::UnknownMode(m) => write!(
+                f,
+                "`{m}` is not a mode: choose healthy, revoked, unavailable or slow."
+            ),
+        }
     }
-    let Some(mode) = Mode::parse(&form.mode) else {
-        return bad_request(format!(
-            "`{}` is not a mode: choose healthy, revoked, unavailable or slow.",
-            form.mode
-        ));
-    };
-    sandbox.set_mode(&provider, mode);
-    tracing::info!(
-        provider,
-        mode = mode.name(),
-        "sandbox provider mode changed"
-    );
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, "/sandbox"))
-        .finish()
+}
+
+impl Sandbox {
+    /// Puts a provider in the named mode, for every organization.
+    pub fn switch(&self, provider: &str, mode: &str) -> Result<(), SwitchError> {
+        if self.provider(provider).is_none() {
+            return Err(SwitchError::UnknownProvider(provider.to_owned()));
+        }
+        let mode = Mode::parse(mode).ok_or_else(|| SwitchError::UnknownMode(mode.to_owned()))?;
+        self.set_mode(provider, mode);
+        tracing::info!(
+            provider,
+            mode = mode.name(),
+            "sandbox provider mode changed"
+        );
+        Ok(())
+    }
 }
 
 /// Everything a provider's host would answer: consent, token, and the API itself.

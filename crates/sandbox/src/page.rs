@@ -130,8 +130,46 @@ pub fn control(sandbox: &Sandbox) -> HttpResponse {
         })
         .collect();
     let body = format!(
-        "<h1>Provider sandbox</h1><p>Every provider points here. Make one fail to see how Plugboard shows it. Keys containing <code>invalid</code> are refused.</p><table>{}</table>",
+        r#"<h1>Provider sandbox</h1><p>Every provider points here. Make one fail to see how Plugboard shows it. Keys containing <code>invalid</code> are refused.</p>
+<p>A mode holds for every organization, so switching one takes a platform admin (<code>PLUGBOARD_ADMIN_EMAILS</code>) signed in to Plugboard in this browser.</p>
+<p id="status" role="status"></p><table>{}</table>
+<script src="/sandbox/control.js" defer></script>"#,
         rows.join("")
     );
     html(actix_web::http::StatusCode::OK, "Providers", &body)
+}
+
+/// The control page's one script: a form post cannot carry an access token, so it trades the
+/// browser's Plugboard session (the refresh cookie) for one and sends the switch with it.
+const CONTROL_SCRIPT: &str = r#"document.addEventListener("submit", async (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.action.includes("/sandbox/_modes/")) return;
+  event.preventDefault();
+  const say = (text) => { document.getElementById("status").textContent = text; };
+  const session = await fetch("/api/v1/auth/refresh", { method: "POST", credentials: "same-origin" });
+  if (!session.ok) {
+    say("Sign in to Plugboard in this browser as a platform admin first, then switch again.");
+    return;
+  }
+  const { access_token } = await session.json();
+  const answer = await fetch(form.action, {
+    method: "POST",
+    headers: { authorization: `Bearer ${access_token}` },
+    body: new URLSearchParams(new FormData(form)),
+  });
+  if (answer.ok) {
+    window.location.assign("/sandbox");
+  } else if (answer.status === 404) {
+    say("Only a platform admin (PLUGBOARD_ADMIN_EMAILS) can switch modes.");
+  } else {
+    say(`The switch was refused (${answer.status}).`);
+  }
+});
+"#;
+
+pub async fn control_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("cache-control", "no-store"))
+        .body(CONTROL_SCRIPT)
 }

@@ -81,6 +81,17 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Too many attempts for this account or from this address; `Retry-After` says how many seconds to wait. */
+                429: {
+                    headers: {
+                        /** @description Seconds to wait */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
@@ -1817,7 +1828,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Starts connecting a provider by OAuth: answers the provider's consent URL. */
+        /**
+         * Starts connecting a provider by OAuth: answers the provider's consent URL. A signed-in
+         *     user's browser also gets the `pb_oauth` cookie (`__Host-pb_oauth` over HTTPS) that the
+         *     callback must see again; a flow started with an API key is not bound to a browser.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -4154,7 +4169,7 @@ export interface components {
          * @description Every `code` a problem answer can carry: stable, machine-readable, one per kind of problem.
          * @enum {string}
          */
-        ErrorCode: "account_not_found" | "address_not_allowed" | "already_invited" | "already_member" | "body_too_large" | "conflict" | "connection_required" | "credentials_rejected" | "credentials_unreadable" | "database_unavailable" | "domain_taken" | "duplicate_invitation" | "email_taken" | "forbidden" | "idempotency_in_flight" | "idempotency_key_reused" | "internal_error" | "invalid_body" | "invalid_idempotency_key" | "invalid_query" | "invitation_accepted" | "invitation_expired" | "invitation_revoked" | "invitation_used" | "last_owner" | "malformed_json" | "method_not_allowed" | "missing_values" | "no_refresh_token" | "not_connected" | "not_found" | "not_oauth" | "platform_level" | "platform_not_ready" | "provider_rate_limited" | "provider_refused" | "provider_timeout" | "provider_unavailable" | "provider_unreachable" | "refresh_in_progress" | "refresh_refused" | "shopify_not_connected" | "shopify_token_rejected" | "step_required" | "steps_missing" | "stripe_not_connected" | "tenant_level" | "token_expired" | "unauthorized" | "unexpected_redirect" | "unknown_user" | "unreadable_body" | "unsupported_media_type" | "validation_failed";
+        ErrorCode: "account_not_found" | "address_not_allowed" | "already_invited" | "already_member" | "body_too_large" | "conflict" | "connection_required" | "credentials_rejected" | "credentials_unreadable" | "database_unavailable" | "domain_taken" | "duplicate_invitation" | "email_taken" | "forbidden" | "idempotency_in_flight" | "idempotency_key_reused" | "internal_error" | "invalid_body" | "invalid_idempotency_key" | "invalid_query" | "invitation_accepted" | "invitation_expired" | "invitation_revoked" | "invitation_used" | "last_owner" | "malformed_json" | "method_not_allowed" | "missing_values" | "no_refresh_token" | "not_connected" | "not_found" | "not_oauth" | "platform_level" | "platform_not_ready" | "provider_rate_limited" | "provider_refused" | "provider_timeout" | "provider_unavailable" | "provider_unreachable" | "refresh_in_progress" | "refresh_refused" | "shopify_not_connected" | "shopify_token_rejected" | "step_required" | "steps_missing" | "stripe_not_connected" | "tenant_level" | "token_expired" | "too_many_attempts" | "unauthorized" | "unexpected_redirect" | "unknown_user" | "unreadable_body" | "unsupported_media_type" | "validation_failed";
         /**
          * @description What happened to a connection.
          * @enum {string}

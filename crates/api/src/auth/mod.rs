@@ -5,6 +5,7 @@ mod jwt;
 pub mod password;
 mod platform;
 mod tenant;
+mod throttle;
 
 pub use jwt::{ACCESS_TOKEN_TTL_SECS, JwtKeys};
 pub use platform::PlatformAdmin;
@@ -12,6 +13,7 @@ pub use tenant::{
     AuthUser, Caller, MembersReader, OrgAdmin, OrgMember, OrgOwnerOrAdmin, TenantContext,
     tenant_guard,
 };
+pub use throttle::LoginThrottle;
 
 use sha2_digest::sha256_hex;
 

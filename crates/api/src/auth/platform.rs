@@ -7,7 +7,6 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use domain::UserId;
 use futures_util::future::LocalBoxFuture;
-use persistence::users;
 
 use super::AuthUser;
 use crate::error::ApiError;
@@ -22,7 +21,7 @@ impl FromRequest for PlatformAdmin {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let hidden = ApiError::not_found(format!("Nothing exists at {}.", req.path()));
-        let user = AuthUser::from_request(req, payload).into_inner();
+        let user = AuthUser::from_request(req, payload);
         let is_api_key = req
             .headers()
             .get(actix_web::http::header::AUTHORIZATION)
@@ -34,18 +33,16 @@ impl FromRequest for PlatformAdmin {
             let state = state.ok_or_else(|| {
                 ApiError::internal(anyhow::anyhow!("application state is missing"))
             })?;
-            let user_id = match user {
-                Ok(AuthUser(user_id)) => user_id,
-                Err(_) if is_api_key => return Err(hidden),
-                Err(unauthenticated) => return Err(unauthenticated),
-            };
-            // Looked up on every call, so removing an address from the list takes effect at
-            // the next request rather than when the access token expires.
-            match users::get(&state.db, user_id).await? {
-                Some(user) if state.settings.is_platform_admin(&user.email) => {
-                    Ok(PlatformAdmin(user_id))
+            // The account is read on every call, so removing an address from the list takes
+            // effect at the next request rather than when the access token expires.
+            match user.await {
+                Ok(AuthUser(user)) if state.settings.is_platform_admin(&user.email) => {
+                    Ok(PlatformAdmin(user.id))
                 }
-                _ => Err(hidden),
+                Ok(_) => Err(hidden),
+                Err(_) if is_api_key => Err(hidden),
+                // No valid access token (401), or the database is down (503).
+                Err(err) => Err(err),
             }
         })
     }

@@ -11,9 +11,11 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use domain::ids::ApiKeyId;
+use domain::model::User;
 use domain::model::{Actor, ApiKey};
 use domain::{OrgId, Role, UserId};
-use persistence::{api_keys, orgs};
+use futures_util::future::LocalBoxFuture;
+use persistence::{api_keys, orgs, users};
 use tracing::Instrument;
 
 use crate::contract::Scope;
@@ -99,25 +101,37 @@ fn unauthenticated() -> ApiError {
     )
 }
 
-/// The signed-in user, from a Bearer access token.
-#[derive(Clone, Copy, Debug)]
-pub struct AuthUser(pub UserId);
+/// The signed-in user, from a Bearer access token whose account still exists.
+#[derive(Clone, Debug)]
+pub struct AuthUser(pub User);
 
 impl FromRequest for AuthUser {
     type Error = ApiError;
-    type Future = Ready<Result<Self, Self::Error>>;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready((|| {
-            let token = bearer(req).ok_or_else(unauthenticated)?;
-            let state = state(req)?;
-            state.jwt.check(token).map(AuthUser).ok_or_else(|| {
-                ApiError::unauthorized(
-                    "The access token is invalid or has expired. Log in again or refresh it.",
-                )
-            })
-        })())
+        let req = req.clone();
+        Box::pin(async move {
+            let token = bearer(&req).ok_or_else(unauthenticated)?;
+            let state = state(&req)?;
+            let user_id = state.jwt.check(token).ok_or_else(invalid_token)?;
+            users::get(&state.db, user_id)
+                .await?
+                .map(AuthUser)
+                .ok_or_else(account_gone)
+        })
     }
+}
+
+fn invalid_token() -> ApiError {
+    ApiError::unauthorized(
+        "The access token is invalid or has expired. Log in again or refresh it.",
+    )
+}
+
+/// A token signed for an account that was deleted since: as good as no token.
+fn account_gone() -> ApiError {
+    ApiError::unauthorized("This account no longer exists. Sign up again.")
 }
 
 async fn authenticate(req: &HttpRequest, org_id: OrgId) -> Result<TenantContext, ApiError> {
@@ -148,14 +162,15 @@ async fn authenticate(req: &HttpRequest, org_id: OrgId) -> Result<TenantContext,
             },
         });
     }
-    let user = state.jwt.check(token).ok_or_else(|| {
-        ApiError::unauthorized(
-            "The access token is invalid or has expired. Log in again or refresh it.",
-        )
-    })?;
-    let role = orgs::role_of(&state.db, org_id, user)
-        .await?
-        .ok_or_else(no_such_org)?;
+    let user = state.jwt.check(token).ok_or_else(invalid_token)?;
+    let Some(role) = orgs::role_of(&state.db, org_id, user).await? else {
+        // Not a member: either of this organization, or of anything any more.
+        return Err(if users::get(&state.db, user).await?.is_none() {
+            account_gone()
+        } else {
+            no_such_org()
+        });
+    };
     Ok(TenantContext {
         org_id,
         caller: Caller::User { id: user, role },

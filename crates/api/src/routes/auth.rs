@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use crate::auth::{ACCESS_TOKEN_TTL_SECS, AuthUser, hash_token, password, random_token};
+use crate::auth::{
+    ACCESS_TOKEN_TTL_SECS, AuthUser, LoginThrottle, hash_token, password, random_token,
+};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, Problem};
 use crate::state::AppState;
 use crate::validation::field_errors;
@@ -171,14 +173,26 @@ pub async fn signup(
     operation_id = "logIn",
     tag = "auth",
     request_body = LoginIn,
-    responses((status = 200, body = TokenOut, description = "Signed in; a refresh cookie is set."), (status = 401, body = Problem))
+    responses(
+        (status = 200, body = TokenOut, description = "Signed in; a refresh cookie is set."),
+        (status = 401, body = Problem),
+        (status = 422, body = Problem),
+        (status = 429, body = Problem, description = "Too many attempts for this account or from this address; `Retry-After` says how many seconds to wait.",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
 )]
 #[post("/auth/login")]
 pub async fn login(
     state: web::Data<AppState>,
+    throttle: web::Data<LoginThrottle>,
+    req: HttpRequest,
     body: web::Json<LoginIn>,
 ) -> ApiResult<HttpResponse> {
     let input = body.into_inner();
+    // The TCP peer, not a forwarded header a client could set to dodge the limit.
+    throttle
+        .attempt(&input.email, req.peer_addr().map(|addr| addr.ip()))
+        .map_err(ApiError::too_many_attempts)?;
     let found = users::find_login(&state.db, input.email.trim()).await?;
     let (user, hash) = match found {
         Some(login) => (Some(login.user), Some(login.password_hash)),
@@ -230,9 +244,7 @@ pub async fn logout(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<H
     operation_id = "getMe",tag = "auth", responses((status = 200, body = MeOut), (status = 401, body = Problem)), security(("bearer" = [])))]
 #[get("/me")]
 pub async fn me(state: web::Data<AppState>, caller: AuthUser) -> ApiResult<web::Json<MeOut>> {
-    let user = users::get(&state.db, caller.0)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("This account no longer exists."))?;
+    let user = caller.0;
     let memberships = orgs::memberships_of(&state.db, &user)
         .await?
         .into_iter()

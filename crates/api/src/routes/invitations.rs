@@ -201,7 +201,7 @@ pub async fn accept(
     user: AuthUser,
     token: web::Path<String>,
 ) -> ApiResult<web::Json<AcceptedOut>> {
-    let accepted = service::accept(&state, user.0, &token).await?;
+    let accepted = service::accept(&state, &user.0, &token).await?;
     Ok(web::Json(AcceptedOut {
         org_id: accepted.org.id.0,
         org_name: accepted.org.name,

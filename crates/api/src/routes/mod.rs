@@ -16,6 +16,7 @@ pub mod orgs;
 pub mod paging;
 pub mod platform;
 pub mod providers;
+pub mod sandbox;
 pub mod sync;
 
 use actix_web::middleware::from_fn;

@@ -55,7 +55,7 @@ pub async fn create(
     body: web::Json<OrgIn>,
 ) -> ApiResult<HttpResponse> {
     let input = validated(body.into_inner())?;
-    let org = orgs::create_with_owner(&state.db, input.name.trim(), caller.0).await?;
+    let org = orgs::create_with_owner(&state.db, input.name.trim(), caller.0.id).await?;
     Ok(HttpResponse::Created().json(org_out(org, Some(domain::Role::Owner))))
 }
 

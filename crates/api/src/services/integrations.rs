@@ -16,7 +16,7 @@ use domain::verify::VerifyOutcome;
 use domain::{ConnectionStatus, OrgId};
 use persistence::events::EventFilter;
 use persistence::page::{Page, PageRequest};
-use persistence::{StoreError, TransactionTrait, connections, events};
+use persistence::{StoreError, connections, events};
 use secrecy::SecretString;
 
 use super::catalog::{IntegrationView, provider, tenant_level, view};
@@ -275,7 +275,9 @@ pub async fn update<'r>(
         remove: removed,
     });
     let actor = ctx.actor();
-    let txn = state.db.begin().await.map_err(StoreError::from)?;
+    let txn = persistence::begin_write(&state.db)
+        .await
+        .map_err(StoreError::from)?;
     let mut version = before.version;
     for mut decision in decisions {
         // Each decision of one PATCH builds on the one before: same read, successive versions.
@@ -381,7 +383,9 @@ pub async fn disconnect<'r>(
     let actor = ctx.actor();
     // The flags that rely on this provider go off in the same transaction, so no flag is left
     // on for a provider that is gone.
-    let txn = state.db.begin().await.map_err(StoreError::from)?;
+    let txn = persistence::begin_write(&state.db)
+        .await
+        .map_err(StoreError::from)?;
     let saved = store_in(
         &txn,
         ctx.org_id,

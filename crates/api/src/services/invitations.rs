@@ -9,10 +9,10 @@ use chrono::Utc;
 use domain::invitations::{
     self as rules, Invitation, InvitationId, InvitationStatus, TOKEN_PREFIX,
 };
-use domain::model::Organization;
+use domain::model::{Organization, User};
 use domain::{OrgId, Role, UserId};
 use persistence::invitations::{self, NewInvitation};
-use persistence::{DatabaseTransaction, StoreError, TransactionTrait, orgs, users};
+use persistence::{DatabaseTransaction, StoreError, orgs};
 
 use crate::auth::{hash_token, random_token};
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -65,12 +65,7 @@ pub(crate) async fn check_new(
             ));
         }
         if pending.contains(email) {
-            return Err(ApiError::conflict(
-                ErrorCode::AlreadyInvited,
-                format!(
-                    "{email} already has a pending invitation. Revoke it first to send a new one."
-                ),
-            ));
+            return Err(already_invited(email));
         }
         if !seen.insert(email) {
             return Err(ApiError::unprocessable(
@@ -82,16 +77,27 @@ pub(crate) async fn check_new(
     Ok(())
 }
 
+fn already_invited(email: &str) -> ApiError {
+    ApiError::conflict(
+        ErrorCode::AlreadyInvited,
+        format!("{email} already has a pending invitation. Revoke it first to send a new one."),
+    )
+}
+
 /// Stores checked invitations inside the caller's transaction and hands back their tokens.
+/// The database holds one open invitation per address: one sent at the same moment by
+/// another request is refused here, and an expired one is closed to make room.
 pub(crate) async fn insert(
     txn: &DatabaseTransaction,
     org_id: OrgId,
     invited_by: UserId,
     invites: Vec<NewInvite>,
 ) -> ApiResult<Vec<CreatedInvitation>> {
-    let expires_at = rules::expiry(Utc::now());
+    let now = Utc::now();
+    let expires_at = rules::expiry(now);
     let mut created = Vec::with_capacity(invites.len());
     for invite in invites {
+        invitations::close_expired(txn, org_id, &invite.email, now).await?;
         let token = format!("{TOKEN_PREFIX}{}", random_token(32)?);
         let invitation = invitations::create(
             txn,
@@ -104,7 +110,11 @@ pub(crate) async fn insert(
                 expires_at,
             },
         )
-        .await?;
+        .await
+        .map_err(|err| match err {
+            StoreError::Duplicate(_) => already_invited(&invite.email),
+            other => other.into(),
+        })?;
         created.push(CreatedInvitation { invitation, token });
     }
     Ok(created)
@@ -118,7 +128,9 @@ pub async fn create(
     invite: NewInvite,
 ) -> ApiResult<CreatedInvitation> {
     check_new(state, org_id, std::slice::from_ref(&invite)).await?;
-    let txn = state.db.begin().await.map_err(StoreError::from)?;
+    let txn = persistence::begin_write(&state.db)
+        .await
+        .map_err(StoreError::from)?;
     let created = insert(&txn, org_id, invited_by, vec![invite]).await?;
     txn.commit().await.map_err(StoreError::from)?;
     created
@@ -160,7 +172,7 @@ fn already_used() -> ApiError {
 }
 
 /// POST /invitations/{token}/accept by a signed-in user.
-pub async fn accept(state: &AppState, user_id: UserId, token: &str) -> ApiResult<Accepted> {
+pub async fn accept(state: &AppState, user: &User, token: &str) -> ApiResult<Accepted> {
     let not_valid = || {
         ApiError::not_found(
             "This invitation link is not valid. Check that you copied all of it, or ask for a new invitation.",
@@ -172,9 +184,6 @@ pub async fn accept(state: &AppState, user_id: UserId, token: &str) -> ApiResult
     let invitation = invitations::find_by_token_hash(&state.db, &hash_token(token))
         .await?
         .ok_or_else(not_valid)?;
-    let user = users::get(&state.db, user_id)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("Your account no longer exists. Sign up again."))?;
     let now = Utc::now();
     match invitation.status(now) {
         InvitationStatus::Pending => {}
@@ -201,7 +210,9 @@ pub async fn accept(state: &AppState, user_id: UserId, token: &str) -> ApiResult
         ));
     }
     let org_id = invitation.org_id;
-    let txn = state.db.begin().await.map_err(StoreError::from)?;
+    let txn = persistence::begin_write(&state.db)
+        .await
+        .map_err(StoreError::from)?;
     if !invitations::claim(&txn, org_id, invitation.id, user.id, now).await? {
         return Err(already_used());
     }

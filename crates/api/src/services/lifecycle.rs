@@ -7,7 +7,7 @@ use domain::lifecycle::{Decision, Notice};
 use domain::model::{Actor, Connection};
 use domain::registry::Provider;
 use persistence::connections::{self, ConnectionWrite, Removal, SealedSecret};
-use persistence::{DatabaseTransaction, StoreError, TransactionTrait};
+use persistence::{DatabaseTransaction, StoreError};
 
 use super::notifications::{Due, record_notice};
 use crate::error::ApiResult;
@@ -46,7 +46,9 @@ pub(crate) async fn store(
     decision: Decision,
     secrets: Secrets,
 ) -> ApiResult<Connection> {
-    let txn = state.db.begin().await.map_err(StoreError::from)?;
+    let txn = persistence::begin_write(&state.db)
+        .await
+        .map_err(StoreError::from)?;
     let saved = store_in(&txn, org_id, actor, provider, decision, secrets).await?;
     txn.commit().await.map_err(StoreError::from)?;
     Ok(saved)

@@ -9,7 +9,7 @@ use domain::notifications::{self as notice, Channel, ConnectionNotice, Notificat
 use domain::registry::Provider;
 use domain::webhooks;
 use persistence::notifications::{self as store, NewNotification, StoredSettings};
-use persistence::{DatabaseTransaction, StoreError, TransactionTrait};
+use persistence::{DatabaseTransaction, StoreError};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
@@ -169,7 +169,9 @@ pub async fn update(
         return Err(ApiError::validation(errors));
     }
 
-    let txn = state.db.begin().await.map_err(StoreError::from)?;
+    let txn = persistence::begin_write(&state.db)
+        .await
+        .map_err(StoreError::from)?;
     let mut stored = store::settings(&txn, org_id).await?;
     let mut new_secret = None;
     if let Some(url) = webhook_url {
@@ -242,7 +244,9 @@ pub async fn send_test(state: &AppState, org_id: OrgId) -> ApiResult<usize> {
         .map(|o| o.name)
         .unwrap_or_default();
     let payload = notice::test_payload(org_id, &org_name, Utc::now());
-    let txn = state.db.begin().await.map_err(StoreError::from)?;
+    let txn = persistence::begin_write(&state.db)
+        .await
+        .map_err(StoreError::from)?;
     for channel in &channels {
         store::enqueue(
             &txn,

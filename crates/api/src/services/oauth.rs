@@ -11,14 +11,14 @@ use oauth2::basic::BasicClient;
 use oauth2::{
     AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
 };
-use persistence::oauth_states::{self, NewState};
+use persistence::oauth_states::{self, Claim, NewState};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use super::catalog::{provider, tenant_level};
 use super::integrations::{Change, check_change};
 use super::vault::Vault;
-use crate::auth::TenantContext;
+use crate::auth::{TenantContext, hash_token};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
 use crate::state::AppState;
 
@@ -106,12 +106,15 @@ pub fn provider_url(
 }
 
 /// POST …/oauth/start: stores a single-use state and answers the provider's consent URL.
+/// `browser_nonce` binds the state to the browser holding it (see `callback`); flows started
+/// with an API key have no browser and pass `None`.
 pub async fn start(
     state: &AppState,
     ctx: &TenantContext,
     provider_id: &str,
     return_to: Option<&str>,
     config: BTreeMap<String, String>,
+    browser_nonce: Option<&str>,
 ) -> ApiResult<Started> {
     let provider = provider(state, provider_id)?;
     tenant_level(provider)?;
@@ -178,6 +181,7 @@ pub async fn start(
             pkce_verifier: sealed_verifier,
             return_to,
             config: &settings,
+            browser_nonce: browser_nonce.map(hash_token),
             expires_at,
         },
     )
@@ -234,11 +238,14 @@ fn landing(return_to: Option<&str>, provider: &str, outcome: Result<(), &str>) -
 /// Why a token request did not give tokens; on a callback the code travels to the SPA.
 pub(crate) struct Refusal(pub &'static str);
 
-/// GET /oauth/{provider}/callback: finishes an authorization started by `start`.
+/// GET /oauth/{provider}/callback: finishes an authorization started by `start`, in the
+/// browser that started it: a state bound to a nonce is refused with any other (RFC 9700
+/// §4.7.1), so nobody can have someone else approve a provider account into their organization.
 pub async fn callback(
     state: &AppState,
     provider_id: &str,
     query: &BTreeMap<String, String>,
+    browser_nonce: Option<&str>,
 ) -> ApiResult<Landing> {
     let provider = provider(state, provider_id)?;
     let Some(token) = query
@@ -248,11 +255,25 @@ pub async fn callback(
         tracing::warn!(provider = %provider.id, "OAuth callback with a state that is not ours for this provider");
         return Ok(landing(None, &provider.id, Err("invalid_state")));
     };
-    let Some(claimed) =
-        oauth_states::claim(&state.db, &state_digest(token), &provider.id, Utc::now()).await?
-    else {
-        tracing::warn!(provider = %provider.id, "OAuth callback with an unknown, used or expired state");
-        return Ok(landing(None, &provider.id, Err("invalid_state")));
+    let browser = browser_nonce.map(hash_token);
+    let claimed = match oauth_states::claim(
+        &state.db,
+        &state_digest(token),
+        &provider.id,
+        browser.as_deref(),
+        Utc::now(),
+    )
+    .await?
+    {
+        Claim::Claimed(claimed) => claimed,
+        Claim::OtherBrowser => {
+            tracing::warn!(provider = %provider.id, "OAuth callback in a browser other than the one that started it");
+            return Ok(landing(None, &provider.id, Err("browser_mismatch")));
+        }
+        Claim::Unknown => {
+            tracing::warn!(provider = %provider.id, "OAuth callback with an unknown, used or expired state");
+            return Ok(landing(None, &provider.id, Err("invalid_state")));
+        }
     };
     let return_to = claimed.return_to.clone();
     let outcome = finish(state, provider, &claimed, query).await?;

@@ -13,7 +13,7 @@ use domain::registry::Level;
 use domain::{ConnectionStatus, OrgId, UserId};
 use persistence::custom_domains::{self, NewDomain};
 use persistence::onboarding::{self, StepWrite};
-use persistence::{StoreError, TransactionTrait, connections, feature_flags};
+use persistence::{StoreError, connections, feature_flags};
 use serde_json::{Value, json};
 
 use super::invitations::{self, CreatedInvitation, NewInvite};
@@ -181,7 +181,9 @@ pub async fn complete(
 ) -> ApiResult<Vec<CreatedInvitation>> {
     let step = input.step();
     let (data, extra) = prepare(state, org_id, input).await?;
-    let txn = state.db.begin().await.map_err(StoreError::from)?;
+    let txn = persistence::begin_write(&state.db)
+        .await
+        .map_err(StoreError::from)?;
     let mut created = Vec::new();
     match extra {
         Extra::Nothing => {}

@@ -126,3 +126,143 @@ async fn health_readiness_and_request_ids() {
         serde_json::from_str::<serde_json::Value>(&api::openapi::document_json().unwrap()).unwrap()
     );
 }
+
+/// The one field a 422 problem names.
+async fn refused_field(response: reqwest::Response) -> String {
+    let body = problem(response, 422).await;
+    assert_eq!(body["code"], "validation_failed", "{body}");
+    let errors = body["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{body}");
+    errors[0]["field"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn control_characters_in_any_string_are_refused_naming_the_field() {
+    let app = spawn_app().await;
+    let (owner, org) = app.owner_with_org().await;
+    let token = owner.token.as_str();
+
+    // Before sign-in too: the login's e-mail would otherwise reach the database.
+    let login = app
+        .request(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": "ali\u{0}ce@example.com", "password": "correct horse battery"})),
+        )
+        .await;
+    assert_eq!(refused_field(login).await, "email");
+    let signup = app
+        .request(
+            Method::POST,
+            "/api/v1/auth/signup",
+            None,
+            Some(json!({"email": "nul@example.com", "password": "correct horse battery", "name": "A\u{0}nn"})),
+        )
+        .await;
+    assert_eq!(refused_field(signup).await, "name");
+
+    let cases = [
+        (
+            "/api/v1/orgs".to_owned(),
+            json!({"name": "Ac\u{0}me"}),
+            "name",
+        ),
+        (
+            format!("/api/v1/orgs/{org}/api-keys"),
+            json!({"name": "CI\u{1b}[31m", "scopes": ["integrations:read"]}),
+            "name",
+        ),
+        (
+            format!("/api/v1/orgs/{org}/api-keys"),
+            json!({"name": "CI", "scopes": ["integrations:read", "x\u{0}"]}),
+            "scopes[1]",
+        ),
+        (
+            format!("/api/v1/orgs/{org}/members"),
+            json!({"email": "bob\u{0}@example.com", "role": "member"}),
+            "email",
+        ),
+        (
+            format!("/api/v1/orgs/{org}/invitations"),
+            json!({"email": "bob@example.com\u{7f}", "role": "member"}),
+            "email",
+        ),
+    ];
+    for (path, body, field) in cases {
+        assert_eq!(
+            refused_field(app.post(&path, token, body).await).await,
+            field
+        );
+    }
+    let onboarding = app
+        .patch(
+            &format!("/api/v1/orgs/{org}/onboarding/steps/basic_info"),
+            token,
+            json!({"action": "complete", "data": {"name": "Acme\u{0}", "timezone": "UTC"}}),
+        )
+        .await;
+    assert_eq!(refused_field(onboarding).await, "data.name");
+    let config = app
+        .patch(
+            &format!("/api/v1/orgs/{org}/integrations/openai"),
+            token,
+            json!({"config": {"organization": "org\u{0}1"}}),
+        )
+        .await;
+    assert_eq!(refused_field(config).await, "config.organization");
+    let query = app
+        .get(
+            &format!("/api/v1/orgs/{org}/integrations/openai/events?cursor=a%00b"),
+            token,
+        )
+        .await;
+    assert_eq!(refused_field(query).await, "cursor");
+
+    // Line breaks and tabs are text (a PEM key, a message), not control codes to refuse.
+    let multiline = app
+        .post(
+            &format!("/api/v1/orgs/{org}/api-keys"),
+            token,
+            json!({"name": "CI\tkey", "scopes": ["integrations:read"]}),
+        )
+        .await;
+    assert_eq!(multiline.status(), 201);
+
+    // Nothing was stored by any refused request.
+    let names = app.column_text("organizations", "name").await;
+    assert!(names.iter().all(|n| !n.contains('\u{0}')), "{names:?}");
+
+    // Another organization's path answers the same refusal: the rule is about the input alone.
+    let (_, other_org) = app.owner_with_org().await;
+    let cross = app
+        .post(
+            &format!("/api/v1/orgs/{other_org}/api-keys"),
+            token,
+            json!({"name": "\u{0}", "scopes": ["integrations:read"]}),
+        )
+        .await;
+    assert_eq!(refused_field(cross).await, "name");
+}
+
+#[tokio::test]
+async fn every_wrong_method_is_a_problem_naming_the_allowed_ones() {
+    let app = spawn_app().await;
+    for (method, path, allow) in [
+        (Method::TRACE, "/healthz", "GET"),
+        (Method::POST, "/healthz", "GET"),
+        (Method::DELETE, "/readyz", "GET"),
+        (Method::POST, "/metrics", "GET"),
+        (Method::POST, "/api/openapi.json", "GET"),
+        (Method::PUT, "/api/v1/auth/login", "POST"),
+    ] {
+        let response = app.request(method.clone(), path, None, None).await;
+        assert_eq!(
+            response.headers().get("allow").map(|v| v.to_str().unwrap()),
+            Some(allow),
+            "{method} {path}"
+        );
+        let body = problem(response, 405).await;
+        assert_eq!(body["code"], "method_not_allowed", "{method} {path}");
+    }
+}

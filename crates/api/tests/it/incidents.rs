@@ -10,11 +10,12 @@ use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use crate::helpers::{Options, TestApp, json_body, spawn_app_with};
-use crate::sandbox::{connect, set_mode};
+use crate::sandbox::{SANDBOX_ADMIN, connect, set_mode};
 
 async fn app() -> TestApp {
     spawn_app_with(Options {
         sandbox: true,
+        admin_emails: vec![SANDBOX_ADMIN.to_owned()],
         allow_private_network: true,
         configure: |s| {
             s.background.enabled = true;

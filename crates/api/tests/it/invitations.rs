@@ -376,3 +376,37 @@ async fn invitations_belong_to_their_organization() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn concurrent_invitations_of_one_address_leave_one_pending() {
+    let app = spawn_app().await;
+    let (owner, org) = app.owner_with_org().await;
+    let email = unique_email("twice");
+    let path = invitations(&org);
+    let sends = (0..10).map(|_| {
+        app.post(
+            &path,
+            &owner.token,
+            json!({"email": email, "role": "member"}),
+        )
+    });
+    let mut statuses: Vec<u16> = futures_util::future::join_all(sends)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [[201].as_slice(), &[409; 9]].concat());
+    let listed = json_body(app.get(&invitations(&org), &owner.token).await, 200).await;
+    let pending = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["email"] == email.as_str() && i["status"] == "pending")
+        .count();
+    assert_eq!(pending, 1);
+
+    // Another organization may invite the same address at the same time.
+    let (other_owner, other_org) = app.owner_with_org().await;
+    invite(&app, &other_owner, &other_org, &email, "member").await;
+}

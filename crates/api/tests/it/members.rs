@@ -216,3 +216,57 @@ async fn another_organizations_members_do_not_exist_for_you() {
     let list = json_body(app.get(&members, &owner_a.token).await, 200).await;
     assert_eq!(list["data"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn concurrent_role_changes_wait_for_each_other_instead_of_failing() {
+    let app = spawn_app().await;
+    let (owner, org) = app.owner_with_org().await;
+    let mut members = Vec::new();
+    for _ in 0..5 {
+        members.push(app.add_member(&owner, &org, "member").await);
+    }
+    let paths: Vec<String> = members
+        .iter()
+        .map(|m| format!("/api/v1/orgs/{org}/members/{}", m.id))
+        .collect();
+    let changes = (0..50).map(|i| {
+        let role = if i % 2 == 0 { "admin" } else { "member" };
+        app.patch(&paths[i % paths.len()], &owner.token, json!({"role": role}))
+    });
+    let statuses: Vec<u16> = futures_util::future::join_all(changes)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+
+    // Two owners demoting each other at once: one wins, the other meets the last-owner rule.
+    let second = app.add_member(&owner, &org, "owner").await;
+    let (second_path, owner_path) = (
+        format!("/api/v1/orgs/{org}/members/{}", second.id),
+        format!("/api/v1/orgs/{org}/members/{}", owner.id),
+    );
+    let (a, b) = tokio::join!(
+        app.patch(&second_path, &owner.token, json!({"role": "admin"})),
+        app.patch(&owner_path, &second.token, json!({"role": "admin"}),),
+    );
+    let mut pair = [a.status().as_u16(), b.status().as_u16()];
+    pair.sort_unstable();
+    assert!(
+        pair == [200, 403] || pair == [200, 409],
+        "one demotion wins, the other is refused: {pair:?}"
+    );
+    let list = json_body(
+        app.get(&format!("/api/v1/orgs/{org}/members"), &owner.token)
+            .await,
+        200,
+    )
+    .await;
+    let owners = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "owner")
+        .count();
+    assert_eq!(owners, 1);
+}

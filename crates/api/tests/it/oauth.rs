@@ -135,6 +135,42 @@ async fn start_builds_the_consent_url_with_each_providers_rules() {
 }
 
 #[tokio::test]
+async fn shopify_shop_names_keep_to_dns_limits() {
+    let app = app_with_platform_apps().await;
+    let (owner, org) = app.owner_with_org().await;
+    let label_64 = format!("{}.myshopify.com", "a".repeat(64));
+    let host_314 = format!("{}.myshopify.com", "b".repeat(300));
+    for shop in [label_64.as_str(), host_314.as_str()] {
+        let bad = problem(
+            start(
+                &app,
+                &owner.token,
+                &org,
+                "shopify",
+                json!({"config": {"shop": shop}}),
+            )
+            .await,
+            422,
+        )
+        .await;
+        assert_eq!(bad["errors"][0]["field"], "config.shop", "{shop}");
+    }
+    let label_63 = format!("{}.myshopify.com", "c".repeat(63));
+    json_body(
+        start(
+            &app,
+            &owner.token,
+            &org,
+            "shopify",
+            json!({"config": {"shop": label_63}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn shopify_needs_a_valid_shop_before_consent() {
     let app = app_with_platform_apps().await;
     let (owner, org) = app.owner_with_org().await;
@@ -841,4 +877,182 @@ async fn tiktok_uses_its_own_parameter_names() {
     assert_eq!(outcome(&landing).0, "connected", "{landing}");
     let tiktok = app.integration(&owner.token, &org, "tiktok_ads").await;
     assert_eq!(tiktok["account_name"], "Acme Ads");
+}
+
+/// Shopify's token and check answered, and a signed callback query for a state.
+async fn shopify_ready(
+    app: &TestApp,
+) -> impl Fn(&str) -> std::collections::BTreeMap<String, String> {
+    app.answer(
+        "POST",
+        "/admin/oauth/access_token",
+        200,
+        json!({"access_token": "shpat_secret", "scope": "read_products,read_orders"}),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path(crate::helpers::SHOPIFY_GRAPHQL))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"data": {"shop": {"name": "Acme Store", "id": "gid://shopify/Shop/1001"}}}),
+        ))
+        .mount(&app.provider)
+        .await;
+    |state: &str| {
+        let mut params: std::collections::BTreeMap<String, String> = [
+            ("code", "s-code"),
+            ("shop", "acme.myshopify.com"),
+            ("state", state),
+            ("timestamp", "1700000000"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let secret = secrecy::SecretString::from("shop-secret".to_owned());
+        let hmac = domain::oauth::shopify_hmac(&params, &secret);
+        params.insert("hmac".to_owned(), hmac);
+        params
+    }
+}
+
+/// The callback as another browser (no cookies of the one that started) reaches it.
+async fn come_back_elsewhere(
+    app: &TestApp,
+    params: &std::collections::BTreeMap<String, String>,
+) -> Url {
+    let mut url = Url::parse(&app.url("/api/v1/oauth/shopify/callback")).unwrap();
+    url.query_pairs_mut().extend_pairs(params);
+    let other_browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = other_browser.get(url).send().await.unwrap();
+    assert_eq!(response.status(), 303);
+    Url::parse(&app.url(response.headers()["location"].to_str().unwrap())).unwrap()
+}
+
+#[tokio::test]
+async fn the_state_is_bound_to_the_browser_that_started_it() {
+    let app = app_with_platform_apps().await;
+    let (owner, org) = app.owner_with_org().await;
+    let signed = shopify_ready(&app).await;
+    let body = json!({"config": {"shop": "acme.myshopify.com"}});
+
+    let started = start(&app, &owner.token, &org, "shopify", body.clone()).await;
+    let cookie = started.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("pb_oauth="), "{cookie}");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    let state = json_body(started, 200).await["state"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // A victim's browser completing the attacker's flow is refused and told why; nothing is
+    // connected and no code is traded.
+    let landing = come_back_elsewhere(&app, &signed(&state)).await;
+    assert_eq!(
+        outcome(&landing),
+        ("error".to_owned(), "browser_mismatch".to_owned())
+    );
+    assert_eq!(token_requests(&app, "/admin/oauth/access_token").await, 0);
+    assert_eq!(
+        app.integration(&owner.token, &org, "shopify").await["status"],
+        "not_connected"
+    );
+
+    // The browser that started it still finishes it.
+    let landing = come_back(&app, "shopify", signed(&state).iter()).await;
+    assert_eq!(outcome(&landing).0, "connected");
+
+    // Two flows in one browser share its nonce: starting a second keeps the first good.
+    let (first, _) = begin(&app, &owner.token, &org, "shopify", body.clone()).await;
+    let (_second, _) = begin(&app, &owner.token, &org, "shopify", body.clone()).await;
+    assert_eq!(
+        outcome(&come_back(&app, "shopify", signed(&first).iter()).await).0,
+        "connected"
+    );
+
+    // Another tenant's browser (its own session, its own nonce) cannot finish this flow either.
+    let (stranger, stranger_org) = app.owner_with_org().await;
+    let (state, _) = begin(&app, &owner.token, &org, "shopify", body.clone()).await;
+    let stranger_browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    stranger_browser
+        .post(app.url(&format!(
+            "/api/v1/orgs/{stranger_org}/integrations/shopify/oauth/start"
+        )))
+        .bearer_auth(&stranger.token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let mut url = Url::parse(&app.url("/api/v1/oauth/shopify/callback")).unwrap();
+    url.query_pairs_mut().extend_pairs(&signed(&state));
+    let response = stranger_browser.get(url).send().await.unwrap();
+    let location = response.headers()["location"].to_str().unwrap();
+    assert!(location.contains("code=browser_mismatch"), "{location}");
+}
+
+#[tokio::test]
+async fn flows_started_with_an_api_key_are_unbound_and_https_cookies_are_host_only() {
+    let app = app_with_platform_apps().await;
+    let (owner, org) = app.owner_with_org().await;
+    let signed = shopify_ready(&app).await;
+    let key = json_body(
+        app.post(
+            &format!("/api/v1/orgs/{org}/api-keys"),
+            &owner.token,
+            json!({"name": "Partner", "scopes": ["integrations:write"]}),
+        )
+        .await,
+        201,
+    )
+    .await["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let started = start(
+        &app,
+        &key,
+        &org,
+        "shopify",
+        json!({"config": {"shop": "acme.myshopify.com"}}),
+    )
+    .await;
+    assert!(started.headers().get("set-cookie").is_none());
+    let state = json_body(started, 200).await["state"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let landing = come_back_elsewhere(&app, &signed(&state)).await;
+    assert_eq!(outcome(&landing).0, "connected");
+
+    let https = spawn_app_with(Options {
+        platform_env: PLATFORM.to_vec(),
+        configure: |s| {
+            s.public_url = Url::parse("https://plugboard.example").unwrap();
+            s.public_url_explicit = true;
+        },
+        ..Options::default()
+    })
+    .await;
+    let (owner, org) = https.owner_with_org().await;
+    let started = start(
+        &https,
+        &owner.token,
+        &org,
+        "shopify",
+        json!({"config": {"shop": "acme.myshopify.com"}}),
+    )
+    .await;
+    let cookie = started.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("__Host-pb_oauth="), "{cookie}");
+    assert!(
+        cookie.contains("Secure") && !cookie.contains("Domain"),
+        "{cookie}"
+    );
 }

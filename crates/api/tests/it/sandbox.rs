@@ -8,9 +8,13 @@ use url::Url;
 
 use crate::helpers::{Options, TestApp, json_body, problem, spawn_app, spawn_app_with};
 
+/// The platform admin who may switch the sandbox's modes.
+pub(crate) const SANDBOX_ADMIN: &str = "sandbox-admin@example.com";
+
 async fn sandbox_app() -> TestApp {
     spawn_app_with(Options {
         sandbox: true,
+        admin_emails: vec![SANDBOX_ADMIN.to_owned()],
         ..Options::default()
     })
     .await
@@ -299,15 +303,84 @@ async fn the_sandbox_checks_the_pkce_verifier() {
     assert!(has(&landing, "result", "connected"), "{landing:?}");
 }
 
-pub(crate) async fn set_mode(app: &TestApp, provider: &str, mode: &str) {
-    let response = app
+/// An access token of the platform admin, signed up on first use.
+async fn admin_token(app: &TestApp) -> String {
+    let login = json!({"email": SANDBOX_ADMIN, "password": "correct horse battery"});
+    let mut signup = login.clone();
+    signup["name"] = json!("Admin");
+    let signup = app
+        .request(Method::POST, "/api/v1/auth/signup", None, Some(signup))
+        .await;
+    let response = if signup.status() == 409 {
+        app.request(Method::POST, "/api/v1/auth/login", None, Some(login))
+            .await
+    } else {
+        signup
+    };
+    let status = response.status().as_u16();
+    json_body(response, if status == 201 { 201 } else { 200 }).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn post_mode(
+    app: &TestApp,
+    token: Option<&str>,
+    provider: &str,
+    mode: &str,
+) -> reqwest::Response {
+    let mut request = app
         .client
         .post(app.url(&format!("/sandbox/_modes/{provider}")))
-        .form(&[("mode", mode)])
-        .send()
-        .await
-        .unwrap();
+        .form(&[("mode", mode)]);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap()
+}
+
+pub(crate) async fn set_mode(app: &TestApp, provider: &str, mode: &str) {
+    let token = admin_token(app).await;
+    let response = post_mode(app, Some(&token), provider, mode).await;
     assert_eq!(response.status(), 303);
+}
+
+#[tokio::test]
+async fn only_a_platform_admin_switches_modes() {
+    let app = sandbox_app().await;
+    let (owner, _) = app.owner_with_org().await;
+    let (other, other_org) = app.owner_with_org().await;
+    connect(&app, &other.token, &other_org, "linkedin", json!({})).await;
+
+    // Nobody, and a tenant's owner, cannot break another tenant's provider: without a token
+    // the answer is the 401 of every route, and for a tenant the switch does not exist.
+    problem(post_mode(&app, None, "linkedin", "revoked").await, 401).await;
+    problem(
+        post_mode(&app, Some(&owner.token), "linkedin", "revoked").await,
+        404,
+    )
+    .await;
+    let tested = app
+        .post(
+            &format!("/api/v1/orgs/{other_org}/integrations/linkedin/test"),
+            &other.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(json_body(tested, 200).await["status"], "connected");
+    let page = app.request(Method::GET, "/sandbox", None, None).await;
+    assert!(page.text().await.unwrap().contains("platform admin"));
+
+    set_mode(&app, "linkedin", "revoked").await;
+    let tested = app
+        .post(
+            &format!("/api/v1/orgs/{other_org}/integrations/linkedin/test"),
+            &other.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(json_body(tested, 200).await["status"], "expired");
 }
 
 async fn stored_refresh_token(app: &TestApp) -> String {
@@ -384,6 +457,7 @@ async fn a_refresh_rotates_the_token_and_a_revoked_grant_expires_the_connection(
 async fn an_unreachable_or_slow_provider_is_a_503_and_keeps_the_tokens() {
     let app = spawn_app_with(Options {
         sandbox: true,
+        admin_emails: vec![SANDBOX_ADMIN.to_owned()],
         timeout: std::time::Duration::from_millis(500),
         ..Options::default()
     })

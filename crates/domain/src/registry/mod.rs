@@ -288,6 +288,21 @@ pub struct Field {
     regex: Option<Regex>,
 }
 
+/// DNS limits (RFC 1035 §2.3.4): a name of 253 characters at most, each label 63.
+fn check_dns_lengths(label: &str, host: &str) -> Result<(), String> {
+    if host.len() > 253 {
+        return Err(format!(
+            "{label} is too long for a host name (253 characters at most)."
+        ));
+    }
+    if host.split('.').any(|part| part.len() > 63) {
+        return Err(format!(
+            "{label} has a part longer than 63 characters between dots, which no host name can have."
+        ));
+    }
+    Ok(())
+}
+
 impl Field {
     /// Checks a value against the field's rules; the error is a sentence for a person.
     pub fn check(&self, value: &str) -> Result<(), String> {
@@ -317,6 +332,9 @@ impl Field {
             if url.scheme() != "https" && url.scheme() != "http" {
                 return Err(format!("{} must start with https://.", self.label));
             }
+        }
+        if self.kind == FieldKind::Host {
+            check_dns_lengths(&self.label, value)?;
         }
         if let Some(regex) = &self.regex
             && !regex.is_match(value)

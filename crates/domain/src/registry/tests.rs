@@ -199,6 +199,20 @@ fn field_checks_speak_to_a_person() {
     assert!(shop.check("").unwrap_err().contains("must not be empty"));
 }
 
+#[test]
+fn host_fields_keep_to_dns_limits() {
+    let registry = registry();
+    let shop = registry.get("shopify").unwrap().field("shop").unwrap();
+    let label = |n: usize| format!("{}.myshopify.com", "a".repeat(n));
+    assert!(shop.check(&label(63)).is_ok());
+    let err = shop.check(&label(64)).unwrap_err();
+    assert!(err.contains("63"), "{err}");
+    // 253 characters at most in all: four 63-character labels already pass it.
+    let long = format!("{0}.{0}.{0}.{0}.myshopify.com", "a".repeat(60));
+    assert!(long.len() > 253);
+    assert!(shop.check(&long).unwrap_err().contains("253"));
+}
+
 /// Every provider the product promises (DESIGN.md, "Providers (the registry)"), by id.
 const DESIGN_PROVIDERS: [&str; 35] = [
     "shopify",

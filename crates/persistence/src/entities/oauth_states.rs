@@ -15,6 +15,8 @@ pub struct Model {
     pub pkce_verifier: Option<String>,
     pub return_to: Option<String>,
     pub config: Json,
+    /// SHA-256 of the nonce in the starting browser's cookie; none for API-key flows.
+    pub browser_nonce: Option<String>,
     pub expires_at: DateTimeUtc,
     pub used_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,

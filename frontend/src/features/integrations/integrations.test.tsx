@@ -92,6 +92,7 @@ describe("hub helpers", () => {
 
   it("turns a callback code into a sentence that says what to do", () => {
     expect(oauthFailureSentence("access_denied")).toMatch(/choose Approve/);
+    expect(oauthFailureSentence("browser_mismatch")).toMatch(/different browser/);
     expect(oauthFailureSentence("something_new")).toMatch(/Try connecting again/);
   });
 

@@ -39,6 +39,8 @@ pub struct Settings {
     /// `PLUGBOARD_CORS_ORIGINS`: the origins (`https://app.partner.example`) whose pages may
     /// call the API from a browser; none by default.
     pub cors_origins: Vec<String>,
+    /// Requests a minute per organization and per caller on the organization's routes.
+    pub rate_limits: crate::ratelimit::RateLimitSettings,
     /// `provider=http://host:port,…`, set by operators for tests.
     pub provider_base_urls: String,
     pub provider_timeout: Duration,
@@ -211,6 +213,19 @@ impl Settings {
                 .unwrap_or_default(),
             allow_private_network: flag("PLUGBOARD_ALLOW_PRIVATE_NETWORK", false)?,
             cors_origins: origins(var("PLUGBOARD_CORS_ORIGINS").as_deref().unwrap_or_default())?,
+            rate_limits: {
+                let defaults = crate::ratelimit::RateLimitSettings::default();
+                crate::ratelimit::RateLimitSettings {
+                    org_per_minute: count(
+                        "PLUGBOARD_RATE_LIMIT_ORG_PER_MINUTE",
+                        defaults.org_per_minute,
+                    )?,
+                    caller_per_minute: count(
+                        "PLUGBOARD_RATE_LIMIT_CALLER_PER_MINUTE",
+                        defaults.caller_per_minute,
+                    )?,
+                }
+            },
             provider_base_urls: var("PLUGBOARD_PROVIDER_BASE_URLS").unwrap_or_default(),
             provider_timeout: Duration::from_secs(10),
             platform_env,
@@ -328,6 +343,17 @@ pub struct PlatformApp<'p> {
     /// Connections can be made now: every variable is set, by the operator or, with the
     /// sandbox on, by a stand-in that works against the sandbox only.
     pub usable: bool,
+}
+
+/// A whole number above 0 from the environment, or `default` when unset.
+fn count(name: &str, default: u32) -> anyhow::Result<u32> {
+    match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
+        None => Ok(default),
+        Some(text) => match text.trim().parse::<u32>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => bail!("{name} must be a whole number above 0, not `{text}`"),
+        },
+    }
 }
 
 /// Parses `PLUGBOARD_CORS_ORIGINS`: a comma list of origins, each a scheme and host (and port)

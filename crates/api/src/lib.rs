@@ -9,6 +9,7 @@ mod idempotency;
 mod input;
 pub mod openapi;
 pub mod outbound;
+pub mod ratelimit;
 mod request_errors;
 pub mod routes;
 pub mod services;

@@ -220,6 +220,10 @@ fn shared_answers(path: &str, operation: &mut Operation) {
     }
     if tenant {
         add(
+            429,
+            "Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`.",
+        );
+        add(
             403,
             "Your role, or the API key's scopes, do not allow this.",
         );

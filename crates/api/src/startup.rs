@@ -148,6 +148,9 @@ impl Application {
         let metrics = web::Data::from(metrics);
         let routes = web::Data::new(fallback::RouteTable::from_openapi(&openapi::document()));
         let logins = web::Data::new(LoginThrottle::default());
+        let rate_limits = web::Data::new(crate::ratelimit::RateLimits::new(
+            state.settings.rate_limits,
+        ));
         let web_dir = state.settings.web_dir.clone();
         let server = HttpServer::new(move || {
             let (app, api) = App::new()
@@ -156,6 +159,7 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(routes.clone())
                 .app_data(logins.clone())
+                .app_data(rate_limits.clone())
                 .app_data(metrics.clone())
                 .app_data(request_errors::json_config())
                 .app_data(request_errors::path_config())

@@ -742,6 +742,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
@@ -832,6 +841,15 @@ export interface paths {
                 };
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -960,6 +978,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
@@ -1043,6 +1070,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
@@ -1116,6 +1152,15 @@ export interface paths {
                 };
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1263,6 +1308,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
@@ -1367,6 +1421,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
@@ -1457,6 +1520,15 @@ export interface paths {
                 };
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1581,6 +1653,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
@@ -1691,6 +1772,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
@@ -1784,6 +1874,15 @@ export interface paths {
                 };
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1933,6 +2032,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
@@ -2043,6 +2151,15 @@ export interface paths {
                 };
                 /** @description This `Idempotency-Key` was used for a different request. */
                 422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2167,6 +2284,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
@@ -2281,6 +2407,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
@@ -2355,6 +2490,15 @@ export interface paths {
                 };
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2483,6 +2627,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
@@ -2575,6 +2728,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
@@ -2648,6 +2810,15 @@ export interface paths {
                 };
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2776,6 +2947,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
@@ -2861,6 +3041,15 @@ export interface paths {
                 };
                 /** @description Conflict */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2988,6 +3177,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
@@ -3058,6 +3256,15 @@ export interface paths {
                 };
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3166,6 +3373,15 @@ export interface paths {
                 };
                 /** @description A field is invalid; `errors` names it. Or: The body does not fit: `errors` names each field and what to change. */
                 422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3287,6 +3503,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
@@ -3391,6 +3616,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
@@ -3467,6 +3701,15 @@ export interface paths {
                 };
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3610,6 +3853,15 @@ export interface paths {
                 };
                 /** @description Invalid data, or skipping a required step. Or: The body does not fit: `errors` names each field and what to change. */
                 422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -4169,7 +4421,7 @@ export interface components {
          * @description Every `code` a problem answer can carry: stable, machine-readable, one per kind of problem.
          * @enum {string}
          */
-        ErrorCode: "account_not_found" | "address_not_allowed" | "already_invited" | "already_member" | "body_too_large" | "conflict" | "connection_required" | "credentials_rejected" | "credentials_unreadable" | "database_unavailable" | "domain_taken" | "duplicate_invitation" | "email_taken" | "forbidden" | "idempotency_in_flight" | "idempotency_key_reused" | "internal_error" | "invalid_body" | "invalid_idempotency_key" | "invalid_query" | "invitation_accepted" | "invitation_expired" | "invitation_revoked" | "invitation_used" | "last_owner" | "malformed_json" | "method_not_allowed" | "missing_values" | "no_refresh_token" | "not_connected" | "not_found" | "not_oauth" | "platform_level" | "platform_not_ready" | "provider_rate_limited" | "provider_refused" | "provider_timeout" | "provider_unavailable" | "provider_unreachable" | "refresh_in_progress" | "refresh_refused" | "shopify_not_connected" | "shopify_token_rejected" | "step_required" | "steps_missing" | "stripe_not_connected" | "tenant_level" | "token_expired" | "too_many_attempts" | "unauthorized" | "unexpected_redirect" | "unknown_user" | "unreadable_body" | "unsupported_media_type" | "validation_failed";
+        ErrorCode: "account_not_found" | "address_not_allowed" | "already_invited" | "already_member" | "body_too_large" | "conflict" | "connection_required" | "credentials_rejected" | "credentials_unreadable" | "database_unavailable" | "domain_taken" | "duplicate_invitation" | "email_taken" | "forbidden" | "idempotency_in_flight" | "idempotency_key_reused" | "internal_error" | "invalid_body" | "invalid_idempotency_key" | "invalid_query" | "invitation_accepted" | "invitation_expired" | "invitation_revoked" | "invitation_used" | "last_owner" | "malformed_json" | "method_not_allowed" | "missing_values" | "no_refresh_token" | "not_connected" | "not_found" | "not_oauth" | "platform_level" | "platform_not_ready" | "provider_rate_limited" | "provider_refused" | "provider_timeout" | "provider_unavailable" | "provider_unreachable" | "rate_limited" | "refresh_in_progress" | "refresh_refused" | "shopify_not_connected" | "shopify_token_rejected" | "step_required" | "steps_missing" | "stripe_not_connected" | "tenant_level" | "token_expired" | "too_many_attempts" | "unauthorized" | "unexpected_redirect" | "unknown_user" | "unreadable_body" | "unsupported_media_type" | "validation_failed";
         /**
          * @description What happened to a connection.
          * @enum {string}

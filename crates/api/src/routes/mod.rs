@@ -43,9 +43,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(platform::test)
                 .service(invitations::accept)
                 .service(
-                    // The tenant guard runs first; idempotency needs the caller it checked.
+                    // The tenant guard runs first: rate limits and idempotency need the
+                    // caller it checked.
                     scope("/orgs/{org_id}")
                         .wrap(from_fn(crate::idempotency::idempotency))
+                        .wrap(from_fn(crate::ratelimit::rate_limit))
                         .wrap(from_fn(tenant_guard))
                         .service(orgs::get)
                         .service(members::list)

@@ -23,6 +23,7 @@ mod paging;
 mod platform;
 mod postgres_only;
 mod providers;
+mod rate_limits;
 mod sandbox;
 mod secrets;
 mod tenancy;

@@ -5,10 +5,12 @@ use domain::invitations::{Invitation, InvitationId};
 use domain::{OrgId, Role, UserId};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use crate::StoreError;
 use crate::entities::invitations;
+use crate::page::{Keyset, Page, PageRequest, cut, older_than};
 
 fn to_invitation(model: invitations::Model) -> Result<Invitation, StoreError> {
     let role = Role::parse(&model.role)
@@ -62,16 +64,51 @@ pub async fn create(
 }
 
 /// The organization's invitations, newest first.
-pub async fn list(db: &impl ConnectionTrait, org_id: OrgId) -> Result<Vec<Invitation>, StoreError> {
-    invitations::Entity::find()
+/// The addresses with an invitation still pending (not accepted, revoked or expired at `now`).
+pub async fn pending_emails(
+    db: &impl ConnectionTrait,
+    org_id: OrgId,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<String>, StoreError> {
+    Ok(invitations::Entity::find()
+        .select_only()
+        .column(invitations::Column::Email)
         .filter(invitations::Column::OrgId.eq(org_id.0))
+        .filter(invitations::Column::AcceptedAt.is_null())
+        .filter(invitations::Column::RevokedAt.is_null())
+        .filter(invitations::Column::ExpiresAt.gt(now))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// The organization's invitations, newest first, a page at a time.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    org_id: OrgId,
+    request: PageRequest,
+) -> Result<Page<Invitation>, StoreError> {
+    let mut query = invitations::Entity::find().filter(invitations::Column::OrgId.eq(org_id.0));
+    if let Some(after) = request.after {
+        query = query.filter(older_than(
+            invitations::Column::CreatedAt,
+            invitations::Column::Id,
+            after,
+        ));
+    }
+    let rows = query
         .order_by_desc(invitations::Column::CreatedAt)
         .order_by_desc(invitations::Column::Id)
+        .limit(request.limit + 1)
         .all(db)
         .await?
         .into_iter()
         .map(to_invitation)
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(cut(rows, request, |i| Keyset {
+        created_at: i.created_at,
+        id: i.id.0,
+    }))
 }
 
 pub async fn get(

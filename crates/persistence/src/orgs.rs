@@ -5,11 +5,12 @@ use domain::model::{Membership, Organization};
 use domain::{OrgId, Role, UserId};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use crate::StoreError;
 use crate::entities::{memberships, organizations, users};
+use crate::page::{Keyset, Page, PageRequest, cut, newer_than};
 use crate::users::to_user;
 
 fn to_org(model: organizations::Model) -> Organization {
@@ -120,6 +121,55 @@ pub async fn members(
             })
         })
         .collect()
+}
+
+/// The organization's members, oldest first, a page at a time.
+pub async fn members_page(
+    db: &impl ConnectionTrait,
+    org_id: OrgId,
+    request: PageRequest,
+) -> Result<Page<Membership>, StoreError> {
+    let Some(org) = get(db, org_id).await? else {
+        return Ok(Page {
+            items: Vec::new(),
+            next: None,
+        });
+    };
+    let mut query = memberships::Entity::find().filter(memberships::Column::OrgId.eq(org_id.0));
+    if let Some(after) = request.after {
+        query = query.filter(newer_than(
+            memberships::Column::CreatedAt,
+            memberships::Column::Id,
+            after,
+        ));
+    }
+    let rows = query
+        .find_also_related(users::Entity)
+        .order_by_asc(memberships::Column::CreatedAt)
+        .order_by_asc(memberships::Column::Id)
+        .limit(request.limit + 1)
+        .all(db)
+        .await?;
+    let page = cut(rows, request, |(m, _)| Keyset {
+        created_at: m.created_at,
+        id: m.id,
+    });
+    let mut members = Vec::with_capacity(page.items.len());
+    for (m, user) in page.items {
+        if let Some(user) = user {
+            members.push(Membership {
+                org_id,
+                org_name: org.name.clone(),
+                user: to_user(user),
+                role: to_role(&m.role)?,
+                created_at: m.created_at,
+            });
+        }
+    }
+    Ok(Page {
+        items: members,
+        next: page.next,
+    })
 }
 
 async fn insert_membership(

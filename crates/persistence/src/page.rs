@@ -1,6 +1,6 @@
-//! Keyset pages for the lists that grow: rows are read newest first by `(created_at, id)`, and
-//! each page starts after the last row of the one before, so rows added meanwhile neither
-//! repeat nor go missing (a new row lands before the first page, never between two).
+//! Keyset pages for the lists that grow: rows are read in `(created_at, id)` order (newest
+//! first, or oldest first for members), and each page starts after the last row of the one
+//! before, so rows added meanwhile neither repeat nor go missing.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, Condition};
@@ -45,6 +45,19 @@ pub(crate) fn older_than(
         Condition::all()
             .add(created_at.eq(after.created_at))
             .add(id.lt(after.id)),
+    )
+}
+
+/// Rows strictly newer than `after` in `(created_at, id)` order, for a list read oldest first.
+pub(crate) fn newer_than(
+    created_at: impl ColumnTrait,
+    id: impl ColumnTrait,
+    after: Keyset,
+) -> Condition {
+    Condition::any().add(created_at.gt(after.created_at)).add(
+        Condition::all()
+            .add(created_at.eq(after.created_at))
+            .add(id.gt(after.id)),
     )
 }
 

@@ -2452,7 +2452,12 @@ export interface paths {
         /** The organization's invitations, newest first (never their tokens). */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description At most this many (1–200, default 50). */
+                    limit?: number;
+                    /** @description The previous page's `next_cursor`, as it was given. */
+                    cursor?: string;
+                };
                 header?: never;
                 path: {
                     org_id: string;
@@ -2467,7 +2472,16 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["ListOut_InvitationOut"];
+                        "application/json": components["schemas"]["PageOut_InvitationOut"];
+                    };
+                };
+                /** @description A query parameter is unknown or not valid. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
                 /** @description No valid access token or API key was sent. */
@@ -2769,10 +2783,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The organization's members. */
+        /** The organization's members, oldest first. */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description At most this many (1–200, default 50). */
+                    limit?: number;
+                    /** @description The previous page's `next_cursor`, as it was given. */
+                    cursor?: string;
+                };
                 header?: never;
                 path: {
                     org_id: string;
@@ -2787,7 +2806,16 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["ListOut_MemberOut"];
+                        "application/json": components["schemas"]["PageOut_MemberOut"];
+                    };
+                };
+                /** @description A query parameter is unknown or not valid. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
                 /** @description No valid access token or API key was sent. */
@@ -4679,38 +4707,6 @@ export interface components {
             }[];
         };
         /** @description The list wrapper every collection answer uses. */
-        ListOut_InvitationOut: {
-            data: {
-                /** Format: date-time */
-                accepted_at?: string | null;
-                /** Format: date-time */
-                created_at: string;
-                email: string;
-                /** Format: date-time */
-                expires_at: string;
-                /** Format: uuid */
-                id: string;
-                /** Format: uuid */
-                invited_by?: string | null;
-                /** Format: date-time */
-                revoked_at?: string | null;
-                role: components["schemas"]["Role"];
-                status: components["schemas"]["InvitationStatus"];
-            }[];
-        };
-        /** @description The list wrapper every collection answer uses. */
-        ListOut_MemberOut: {
-            data: {
-                email: string;
-                /** Format: date-time */
-                joined_at: string;
-                name: string;
-                role: components["schemas"]["Role"];
-                /** Format: uuid */
-                user_id: string;
-            }[];
-        };
-        /** @description The list wrapper every collection answer uses. */
         ListOut_ProviderOut: {
             data: {
                 /**
@@ -4983,6 +4979,42 @@ export interface components {
                 provider: string;
                 provider_name: string;
                 success: boolean;
+            }[];
+            /** @description Pass as `cursor` for the next page; `null` on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of a list that grows. */
+        PageOut_InvitationOut: {
+            data: {
+                /** Format: date-time */
+                accepted_at?: string | null;
+                /** Format: date-time */
+                created_at: string;
+                email: string;
+                /** Format: date-time */
+                expires_at: string;
+                /** Format: uuid */
+                id: string;
+                /** Format: uuid */
+                invited_by?: string | null;
+                /** Format: date-time */
+                revoked_at?: string | null;
+                role: components["schemas"]["Role"];
+                status: components["schemas"]["InvitationStatus"];
+            }[];
+            /** @description Pass as `cursor` for the next page; `null` on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of a list that grows. */
+        PageOut_MemberOut: {
+            data: {
+                email: string;
+                /** Format: date-time */
+                joined_at: string;
+                name: string;
+                role: components["schemas"]["Role"];
+                /** Format: uuid */
+                user_id: string;
             }[];
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
             next_cursor?: string | null;

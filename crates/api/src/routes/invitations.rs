@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::ValidateEmail;
 
-use super::ListOut;
+use super::paging::{PageOut, PageQuery};
 use crate::auth::{AuthUser, MembersReader, OrgOwnerOrAdmin};
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::services::invitations::{self as service, CreatedInvitation, NewInvite};
@@ -108,21 +108,18 @@ pub struct AcceptedOut {
 #[utoipa::path(
     operation_id = "listInvitations",
     tag = "invitations",
-    params(("org_id" = uuid::Uuid, Path)),
-    responses((status = 200, body = ListOut<InvitationOut>), (status = 404, body = Problem)),
+    params(("org_id" = uuid::Uuid, Path), PageQuery),
+    responses((status = 200, body = PageOut<InvitationOut>), (status = 404, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/invitations")]
 pub async fn list(
     state: web::Data<AppState>,
     reader: MembersReader,
-) -> ApiResult<web::Json<ListOut<InvitationOut>>> {
-    let data = service::list(&state, reader.0.org_id)
-        .await?
-        .into_iter()
-        .map(InvitationOut::from)
-        .collect();
-    Ok(web::Json(ListOut { data }))
+    query: web::Query<PageQuery>,
+) -> ApiResult<web::Json<PageOut<InvitationOut>>> {
+    let page = service::list(&state, reader.0.org_id, query.request()?).await?;
+    Ok(web::Json(PageOut::from_page(page, InvitationOut::from)))
 }
 
 /// Invites an e-mail address. The token in the answer is shown this once.

@@ -10,7 +10,7 @@ use persistence::{StoreError, users};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::ListOut;
+use super::paging::{PageOut, PageQuery};
 use crate::auth::{MembersReader, OrgOwnerOrAdmin};
 use crate::contract::Role as RoleOut;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
@@ -74,25 +74,22 @@ async fn member(state: &AppState, org_id: domain::OrgId, user_id: UserId) -> Api
         .ok_or_else(not_a_member)
 }
 
-/// The organization's members.
+/// The organization's members, oldest first.
 #[utoipa::path(
     operation_id = "listMembers",
     tag = "members",
-    params(("org_id" = uuid::Uuid, Path)),
-    responses((status = 200, body = ListOut<MemberOut>), (status = 404, body = Problem)),
+    params(("org_id" = uuid::Uuid, Path), PageQuery),
+    responses((status = 200, body = PageOut<MemberOut>), (status = 404, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/members")]
 pub async fn list(
     state: web::Data<AppState>,
     reader: MembersReader,
-) -> ApiResult<web::Json<ListOut<MemberOut>>> {
-    let data = orgs::members(&state.db, reader.0.org_id)
-        .await?
-        .into_iter()
-        .map(MemberOut::from)
-        .collect();
-    Ok(web::Json(ListOut { data }))
+    query: web::Query<PageQuery>,
+) -> ApiResult<web::Json<PageOut<MemberOut>>> {
+    let page = orgs::members_page(&state.db, reader.0.org_id, query.request()?).await?;
+    Ok(web::Json(PageOut::from_page(page, MemberOut::from)))
 }
 
 /// Adds an existing user by e-mail.

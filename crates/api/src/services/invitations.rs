@@ -12,6 +12,7 @@ use domain::invitations::{
 use domain::model::{Organization, User};
 use domain::{OrgId, Role, UserId};
 use persistence::invitations::{self, NewInvitation};
+use persistence::page::{Page, PageRequest};
 use persistence::{DatabaseTransaction, StoreError, orgs};
 
 use crate::auth::{hash_token, random_token};
@@ -49,11 +50,9 @@ pub(crate) async fn check_new(
         .map(|m| m.user.email.to_lowercase())
         .collect();
     let now = Utc::now();
-    let pending: BTreeSet<String> = invitations::list(&state.db, org_id)
+    let pending: BTreeSet<String> = invitations::pending_emails(&state.db, org_id, now)
         .await?
         .into_iter()
-        .filter(|i| i.status(now) == InvitationStatus::Pending)
-        .map(|i| i.email)
         .collect();
     let mut seen = BTreeSet::new();
     for invite in invites {
@@ -139,8 +138,12 @@ pub async fn create(
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("an invitation was not created")))
 }
 
-pub async fn list(state: &AppState, org_id: OrgId) -> ApiResult<Vec<Invitation>> {
-    Ok(invitations::list(&state.db, org_id).await?)
+pub async fn list(
+    state: &AppState,
+    org_id: OrgId,
+    request: PageRequest,
+) -> ApiResult<Page<Invitation>> {
+    Ok(invitations::list(&state.db, org_id, request).await?)
 }
 
 /// DELETE …/invitations/{id}: the token stops working. Revoking twice is harmless.

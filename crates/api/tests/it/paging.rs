@@ -241,3 +241,55 @@ async fn api_keys_and_the_integrations_list_page_and_filter() {
     );
     assert!(payments["data"].as_array().unwrap().len() >= 3);
 }
+
+#[tokio::test]
+async fn members_and_invitations_page_too() {
+    let app = spawn_app().await;
+    let (owner, org) = app.owner_with_org().await;
+    app.add_member(&owner, &org, "member").await;
+    app.add_member(&owner, &org, "admin").await;
+    let members = format!("/api/v1/orgs/{org}/members");
+    let first = page(&app, &owner.token, &members, &[("limit", "2")]).await;
+    assert_eq!(first["data"].as_array().unwrap().len(), 2);
+    assert_eq!(first["data"][0]["role"], "owner", "oldest first");
+    let next = first["next_cursor"].as_str().unwrap();
+    let rest = page(
+        &app,
+        &owner.token,
+        &members,
+        &[("limit", "2"), ("cursor", next)],
+    )
+    .await;
+    assert_eq!(rest["data"].as_array().unwrap().len(), 1);
+    assert!(rest["next_cursor"].is_null());
+
+    let invitations = format!("/api/v1/orgs/{org}/invitations");
+    for n in 0..3 {
+        json_body(
+            app.post(
+                &invitations,
+                &owner.token,
+                json!({"email": format!("guest{n}@example.com"), "role": "member"}),
+            )
+            .await,
+            201,
+        )
+        .await;
+    }
+    let all = page(&app, &owner.token, &invitations, &[]).await;
+    let total = all["data"].as_array().unwrap().len();
+    let first = page(&app, &owner.token, &invitations, &[("limit", "2")]).await;
+    let next = first["next_cursor"].as_str().unwrap();
+    let rest = page(
+        &app,
+        &owner.token,
+        &invitations,
+        &[("limit", "200"), ("cursor", next)],
+    )
+    .await;
+    assert_eq!(2 + rest["data"].as_array().unwrap().len(), total);
+    assert_eq!(
+        first["data"][0]["email"], "guest2@example.com",
+        "newest first"
+    );
+}

@@ -17,7 +17,7 @@ OAUTH_PEER := tests/oauth-peer/node_modules/.package-lock.json
 # The SPA's tools (npm, pinned by frontend/package-lock.json).
 WEB_DEPS := frontend/node_modules/.package-lock.json
 
-.PHONY: run build web test lint test-contract test-sqlite test-postgres test-e2e test-web test-browser openapi
+.PHONY: run build web test lint test-contract contract test-sqlite test-postgres test-e2e test-web test-browser openapi
 
 # One URL for the whole product: the binary serves the built SPA (frontend/dist) and the API.
 run: web
@@ -42,6 +42,12 @@ lint:
 test-contract:
 	@echo "==> The API document validates"
 	python3 -m openapi_spec_validator openapi/openapi.json
+
+# The server against its own document with schemathesis (PyPI), as a partner and as an owner.
+# MAX_EXAMPLES sets the depth (about 1 800 cases a run at 10).
+contract:
+	$(CARGO) build --bin plugboard
+	python3 tests/contract/run.py target/debug/plugboard $(or $(MAX_EXAMPLES),10)
 
 $(OAUTH_PEER): tests/oauth-peer/package.json tests/oauth-peer/package-lock.json
 	cd tests/oauth-peer && npm ci --no-audit --no-fund

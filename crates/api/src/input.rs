@@ -119,10 +119,19 @@ pub async fn refuse_control_characters(
         match read_small_body(body).await {
             Ok(body) => {
                 // Bodies that are not JSON are the extractor's to answer.
-                if let Ok(value) = serde_json::from_slice::<Value>(&body)
-                    && let Some(field) = offending_field(&value, "")
-                {
-                    return Err(refusal(field).into());
+                if let Ok(value) = serde_json::from_slice::<Value>(&body) {
+                    // Every body is an object (or `null` for an optional one); serde would
+                    // read some structs from an array.
+                    if !value.is_object() && !value.is_null() {
+                        return Err(ApiError::validation(vec![FieldError::new(
+                            "body",
+                            "The body must be a JSON object with the fields this endpoint takes.",
+                        )])
+                        .into());
+                    }
+                    if let Some(field) = offending_field(&value, "") {
+                        return Err(refusal(field).into());
+                    }
                 }
                 req.set_payload(Payload::from(body));
             }

@@ -152,8 +152,9 @@ impl Application {
             state.settings.rate_limits,
         ));
         let web_dir = state.settings.web_dir.clone();
+        let document = openapi::document_value()?;
         let server = HttpServer::new(move || {
-            let (app, api) = App::new()
+            let (app, _) = App::new()
                 .into_utoipa_app()
                 .openapi(openapi::base())
                 .app_data(state.clone())
@@ -169,7 +170,7 @@ impl Application {
             app.service(web::redirect("/api/docs", "/api/docs/"))
                 .service(
                     SwaggerUi::new("/api/docs/{_:.*}")
-                        .url("/api/openapi.json", openapi::finish(api)),
+                        .external_url_unchecked("/api/openapi.json", document.clone()),
                 )
                 .configure(|cfg| {
                     if let Some(sandbox) = &sandbox {

@@ -555,6 +555,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description A query value holds a control character. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
@@ -841,6 +850,15 @@ export interface paths {
                 };
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A query value holds a control character. */
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1421,6 +1439,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description A query value holds a control character. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
                 429: {
                     headers: {
@@ -1874,6 +1901,15 @@ export interface paths {
                 };
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A query value holds a control character. */
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2511,6 +2547,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description A query value holds a control character. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
                 429: {
                     headers: {
@@ -2838,6 +2883,15 @@ export interface paths {
                 };
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A query value holds a control character. */
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3513,7 +3567,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description A request with this `Idempotency-Key` is still running. */
+                /** @description No channel is set up yet. Or: A request with this `Idempotency-Key` is still running. */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -3635,7 +3689,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Unprocessable Entity */
+                /** @description A query value holds a control character. */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -3973,6 +4027,15 @@ export interface paths {
                 };
                 /** @description The caller is not a platform admin. */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A query value holds a control character. */
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -4449,7 +4512,7 @@ export interface components {
          * @description Every `code` a problem answer can carry: stable, machine-readable, one per kind of problem.
          * @enum {string}
          */
-        ErrorCode: "account_not_found" | "address_not_allowed" | "already_invited" | "already_member" | "body_too_large" | "conflict" | "connection_required" | "credentials_rejected" | "credentials_unreadable" | "database_unavailable" | "domain_taken" | "duplicate_invitation" | "email_taken" | "forbidden" | "idempotency_in_flight" | "idempotency_key_reused" | "internal_error" | "invalid_body" | "invalid_idempotency_key" | "invalid_query" | "invitation_accepted" | "invitation_expired" | "invitation_revoked" | "invitation_used" | "last_owner" | "malformed_json" | "method_not_allowed" | "missing_values" | "no_refresh_token" | "not_connected" | "not_found" | "not_oauth" | "platform_level" | "platform_not_ready" | "provider_rate_limited" | "provider_refused" | "provider_timeout" | "provider_unavailable" | "provider_unreachable" | "rate_limited" | "refresh_in_progress" | "refresh_refused" | "shopify_not_connected" | "shopify_token_rejected" | "step_required" | "steps_missing" | "stripe_not_connected" | "tenant_level" | "token_expired" | "too_many_attempts" | "unauthorized" | "unexpected_redirect" | "unknown_user" | "unreadable_body" | "unsupported_media_type" | "validation_failed";
+        ErrorCode: "account_not_found" | "address_not_allowed" | "already_invited" | "already_member" | "body_too_large" | "conflict" | "connection_required" | "credentials_rejected" | "credentials_unreadable" | "database_unavailable" | "domain_taken" | "duplicate_invitation" | "email_taken" | "forbidden" | "idempotency_in_flight" | "idempotency_key_reused" | "internal_error" | "invalid_body" | "invalid_idempotency_key" | "invalid_query" | "invitation_accepted" | "invitation_expired" | "invitation_revoked" | "invitation_used" | "last_owner" | "malformed_json" | "method_not_allowed" | "missing_values" | "no_channel" | "no_refresh_token" | "not_connected" | "not_found" | "not_oauth" | "platform_level" | "platform_not_ready" | "provider_rate_limited" | "provider_refused" | "provider_timeout" | "provider_unavailable" | "provider_unreachable" | "rate_limited" | "refresh_in_progress" | "refresh_refused" | "shopify_not_connected" | "shopify_token_rejected" | "step_required" | "steps_missing" | "stripe_not_connected" | "tenant_level" | "token_expired" | "too_many_attempts" | "unauthorized" | "unexpected_redirect" | "unknown_user" | "unreadable_body" | "unsupported_media_type" | "validation_failed";
         /**
          * @description What happened to a connection.
          * @enum {string}
@@ -4590,7 +4653,10 @@ export interface components {
             token: string;
         };
         InvitationIn: {
-            /** @description The address the person will sign in with to accept. */
+            /**
+             * Format: email
+             * @description The address the person will sign in with to accept.
+             */
             email: string;
             role: components["schemas"]["InvitationRoleIn"];
         };
@@ -4765,7 +4831,10 @@ export interface components {
             user: components["schemas"]["UserOut"];
         };
         MemberIn: {
-            /** @description The e-mail of an existing Plugboard account. */
+            /**
+             * Format: email
+             * @description The e-mail of an existing Plugboard account.
+             */
             email: string;
             role: components["schemas"]["Role"];
         };
@@ -5198,6 +5267,7 @@ export interface components {
             sync_products?: boolean | null;
         };
         SignupIn: {
+            /** Format: email */
             email: string;
             name: string;
             /**

@@ -24,6 +24,7 @@ pub struct ApiKeyIn {
         max = 100,
         message = "Name the key (1 to 100 characters) so you can tell it apart later."
     ))]
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// What the key may do: at least one scope.
     #[schema(value_type = Vec<Scope>, min_items = 1)]

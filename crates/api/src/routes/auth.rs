@@ -28,11 +28,13 @@ pub struct SignupIn {
         email(message = "Enter a valid e-mail address."),
         length(max = 254, message = "That e-mail address is too long.")
     )]
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     /// 10 to 200 characters; checked beside the derived rules (a secret is never handed to them).
-    #[schema(value_type = String, format = Password, min_length = 10)]
+    #[schema(value_type = String, format = Password, min_length = 10, max_length = 200)]
     pub password: SecretString,
     #[validate(length(min = 1, max = 100, message = "Enter a name of 1 to 100 characters."))]
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
 }
 

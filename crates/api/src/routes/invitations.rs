@@ -27,6 +27,7 @@ pub enum InvitationRoleIn {
 #[serde(deny_unknown_fields)]
 pub struct InvitationIn {
     /// The address the person will sign in with to accept.
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     pub role: InvitationRoleIn,
 }

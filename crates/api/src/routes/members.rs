@@ -20,6 +20,7 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct MemberIn {
     /// The e-mail of an existing Plugboard account.
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     pub role: RoleOut,
 }

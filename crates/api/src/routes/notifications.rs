@@ -261,7 +261,7 @@ pub async fn put_settings(
     operation_id = "sendTestNotification",
     tag = "notifications",
     params(("org_id" = uuid::Uuid, Path)),
-    responses((status = 202, body = TestQueuedOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    responses((status = 202, body = TestQueuedOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem, description = "No channel is set up yet.")),
     security(("bearer" = []))
 )]
 #[post("/notification-settings/test")]

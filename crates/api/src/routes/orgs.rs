@@ -19,6 +19,7 @@ pub struct OrgIn {
         max = 100,
         message = "Enter an organization name of 1 to 100 characters."
     ))]
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
 }
 

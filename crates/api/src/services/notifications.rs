@@ -234,8 +234,8 @@ pub async fn send_test(state: &AppState, org_id: OrgId) -> ApiResult<usize> {
     let settings = store::settings(&state.db, org_id).await?;
     let channels = channels(&settings);
     if channels.is_empty() {
-        return Err(ApiError::unprocessable(
-            ErrorCode::ValidationFailed,
+        return Err(ApiError::conflict(
+            ErrorCode::NoChannel,
             "No channel is set up: save a webhook URL, a Slack webhook URL or e-mail recipients first.",
         ));
     }

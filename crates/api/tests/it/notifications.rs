@@ -226,9 +226,10 @@ async fn bad_settings_are_422_naming_the_field_and_private_addresses_are_refused
             json!({}),
         )
         .await,
-        422,
+        409,
     )
     .await;
+    assert_eq!(none["code"], "no_channel");
     assert!(none["detail"].as_str().unwrap().contains("webhook URL"));
 }
 
@@ -452,7 +453,7 @@ async fn a_410_turns_the_endpoint_off_and_says_so_until_the_url_is_saved_again()
             json!({}),
         )
         .await,
-        422,
+        409,
     )
     .await;
     // Saved again: on.

@@ -17,7 +17,7 @@ OAUTH_PEER := tests/oauth-peer/node_modules/.package-lock.json
 # The SPA's tools (npm, pinned by frontend/package-lock.json).
 WEB_DEPS := frontend/node_modules/.package-lock.json
 
-.PHONY: run build web test lint test-sqlite test-postgres test-e2e test-web test-browser openapi
+.PHONY: run build web test lint test-contract test-sqlite test-postgres test-e2e test-web test-browser openapi
 
 # One URL for the whole product: the binary serves the built SPA (frontend/dist) and the API.
 run: web
@@ -32,11 +32,16 @@ web: $(WEB_DEPS)
 build:
 	$(CARGO) build --workspace
 
-test: lint test-web test-sqlite test-postgres test-e2e test-browser
+test: lint test-contract test-web test-sqlite test-postgres test-e2e test-browser
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# The committed API document is valid OpenAPI (PyPI's openapi-spec-validator).
+test-contract:
+	@echo "==> The API document validates"
+	python3 -m openapi_spec_validator openapi/openapi.json
 
 $(OAUTH_PEER): tests/oauth-peer/package.json tests/oauth-peer/package-lock.json
 	cd tests/oauth-peer && npm ci --no-audit --no-fund

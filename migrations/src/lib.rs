@@ -11,6 +11,7 @@ mod m20261201_000001_connection_version;
 mod m20261201_000010_background_work;
 mod m20261202_000001_one_pending_invitation;
 mod m20261202_000002_oauth_state_browser;
+mod m20261202_000010_idempotency_keys;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_background_work::Migration),
             Box::new(m20261202_000001_one_pending_invitation::Migration),
             Box::new(m20261202_000002_oauth_state_browser::Migration),
+            Box::new(m20261202_000010_idempotency_keys::Migration),
         ]
     }
 }

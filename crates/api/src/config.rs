@@ -36,6 +36,11 @@ pub struct Settings {
     pub public_url_explicit: bool,
     pub admin_emails: Vec<String>,
     pub allow_private_network: bool,
+    /// `PLUGBOARD_CORS_ORIGINS`: the origins (`https://app.partner.example`) whose pages may
+    /// call the API from a browser; none by default.
+    pub cors_origins: Vec<String>,
+    /// Requests a minute per organization and per caller on the organization's routes.
+    pub rate_limits: crate::ratelimit::RateLimitSettings,
     /// `provider=http://host:port,…`, set by operators for tests.
     pub provider_base_urls: String,
     pub provider_timeout: Duration,
@@ -57,6 +62,10 @@ pub struct Background {
     pub enabled: bool,
     /// `PLUGBOARD_REFRESH_INTERVAL_SECS` (default 60): how often the refresh sweep runs.
     pub refresh_interval: Duration,
+    /// `PLUGBOARD_REFRESH_LEASE_SECS` (default 120): how long a refresh holds its connection's
+    /// lease. Another replica takes the connection over only after it lapses, so it must be
+    /// longer than a token request can take (the provider timeout).
+    pub refresh_lease: Duration,
     /// `PLUGBOARD_HEALTH_CHECK_INTERVAL_SECS` (default a day): how often each connection's
     /// verify request is re-run.
     pub health_check_every: Duration,
@@ -76,6 +85,7 @@ impl Default for Background {
         Background {
             enabled: true,
             refresh_interval: Duration::from_secs(60),
+            refresh_lease: Duration::from_secs(120),
             health_check_every: Duration::from_secs(24 * 3600),
             delivery_interval: Duration::from_secs(1),
             smtp_url: None,
@@ -168,6 +178,7 @@ impl Settings {
         let background = Background {
             enabled: flag("PLUGBOARD_WORKER", true)?,
             refresh_interval: secs("PLUGBOARD_REFRESH_INTERVAL_SECS", defaults.refresh_interval)?,
+            refresh_lease: secs("PLUGBOARD_REFRESH_LEASE_SECS", defaults.refresh_lease)?,
             health_check_every: secs(
                 "PLUGBOARD_HEALTH_CHECK_INTERVAL_SECS",
                 defaults.health_check_every,
@@ -201,6 +212,20 @@ impl Settings {
                 })
                 .unwrap_or_default(),
             allow_private_network: flag("PLUGBOARD_ALLOW_PRIVATE_NETWORK", false)?,
+            cors_origins: origins(var("PLUGBOARD_CORS_ORIGINS").as_deref().unwrap_or_default())?,
+            rate_limits: {
+                let defaults = crate::ratelimit::RateLimitSettings::default();
+                crate::ratelimit::RateLimitSettings {
+                    org_per_minute: count(
+                        "PLUGBOARD_RATE_LIMIT_ORG_PER_MINUTE",
+                        defaults.org_per_minute,
+                    )?,
+                    caller_per_minute: count(
+                        "PLUGBOARD_RATE_LIMIT_CALLER_PER_MINUTE",
+                        defaults.caller_per_minute,
+                    )?,
+                }
+            },
             provider_base_urls: var("PLUGBOARD_PROVIDER_BASE_URLS").unwrap_or_default(),
             provider_timeout: Duration::from_secs(10),
             platform_env,
@@ -318,4 +343,59 @@ pub struct PlatformApp<'p> {
     /// Connections can be made now: every variable is set, by the operator or, with the
     /// sandbox on, by a stand-in that works against the sandbox only.
     pub usable: bool,
+}
+
+/// A whole number above 0 from the environment, or `default` when unset.
+fn count(name: &str, default: u32) -> anyhow::Result<u32> {
+    match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
+        None => Ok(default),
+        Some(text) => match text.trim().parse::<u32>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => bail!("{name} must be a whole number above 0, not `{text}`"),
+        },
+    }
+}
+
+/// Parses `PLUGBOARD_CORS_ORIGINS`: a comma list of origins, each a scheme and host (and port)
+/// with nothing after them.
+fn origins(list: &str) -> anyhow::Result<Vec<String>> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|origin| {
+            let url = Url::parse(origin)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+                .filter(|u| u.path() == "/" && u.query().is_none() && !origin.ends_with('/'))
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "PLUGBOARD_CORS_ORIGINS: `{origin}` is not an origin; write it as https://host or https://host:port"
+                    )
+                })?;
+            Ok(url.origin().ascii_serialization())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origins;
+
+    #[test]
+    fn cors_origins_are_origins_only() {
+        assert_eq!(
+            origins(" https://app.partner.example , http://localhost:5173").unwrap(),
+            ["https://app.partner.example", "http://localhost:5173"]
+        );
+        assert!(origins("").unwrap().is_empty());
+        for bad in [
+            "partner.example",
+            "https://partner.example/",
+            "https://p.example/app",
+            "ftp://p.example",
+            "*",
+        ] {
+            assert!(origins(bad).is_err(), "{bad}");
+        }
+    }
 }

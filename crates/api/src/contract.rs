@@ -204,22 +204,32 @@ mod tests {
     }
 }
 
-/// What an organization API key may do.
+/// What an organization API key may do. Keys never manage members or keys themselves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub enum Scope {
+    /// Read integrations, their history, onboarding, feature flags and notifications.
     #[serde(rename = "integrations:read")]
     IntegrationsRead,
+    /// Change them too: save credentials, connect, test, sync, disable, disconnect.
     #[serde(rename = "integrations:write")]
     IntegrationsWrite,
+    /// Read who belongs to the organization and who is invited (their e-mail addresses).
+    #[serde(rename = "members:read")]
+    MembersRead,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 2] = [Scope::IntegrationsRead, Scope::IntegrationsWrite];
+    pub const ALL: [Scope; 3] = [
+        Scope::IntegrationsRead,
+        Scope::IntegrationsWrite,
+        Scope::MembersRead,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::IntegrationsRead => "integrations:read",
             Scope::IntegrationsWrite => "integrations:write",
+            Scope::MembersRead => "members:read",
         }
     }
 

@@ -5,8 +5,10 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_cors::Cors;
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::http::header;
+use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::{Context, bail};
 use domain::crypto::{CryptoError, KeyRing, Purpose, PurposeKey, SecretAad};
@@ -88,6 +90,30 @@ fn sandbox(settings: &Settings, registry: &Arc<Registry>) -> Option<web::Data<Sa
     })))
 }
 
+/// Cross-origin calls from the partner front ends named in `PLUGBOARD_CORS_ORIGINS`, with a
+/// bearer token (no cookies); the headers a client reads are exposed to it.
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_NONE_MATCH,
+            header::HeaderName::from_static("idempotency-key"),
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            header::HeaderName::from_static("x-request-id"),
+        ])
+        .max_age(3600);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
+}
+
 impl Application {
     pub async fn build(mut settings: Settings) -> anyhow::Result<Application> {
         let (db, keys) = prepare(&settings).await?;
@@ -122,6 +148,9 @@ impl Application {
         let metrics = web::Data::from(metrics);
         let routes = web::Data::new(fallback::RouteTable::from_openapi(&openapi::document()));
         let logins = web::Data::new(LoginThrottle::default());
+        let rate_limits = web::Data::new(crate::ratelimit::RateLimits::new(
+            state.settings.rate_limits,
+        ));
         let web_dir = state.settings.web_dir.clone();
         let server = HttpServer::new(move || {
             let (app, api) = App::new()
@@ -130,6 +159,7 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(routes.clone())
                 .app_data(logins.clone())
+                .app_data(rate_limits.clone())
                 .app_data(metrics.clone())
                 .app_data(request_errors::json_config())
                 .app_data(request_errors::path_config())
@@ -137,7 +167,10 @@ impl Application {
                 .configure(routes::configure)
                 .split_for_parts();
             app.service(web::redirect("/api/docs", "/api/docs/"))
-                .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", api))
+                .service(
+                    SwaggerUi::new("/api/docs/{_:.*}")
+                        .url("/api/openapi.json", openapi::finish(api)),
+                )
                 .configure(|cfg| {
                     if let Some(sandbox) = &sandbox {
                         cfg.route(
@@ -149,6 +182,10 @@ impl Application {
                 })
                 .service(fallback::spa(&web_dir))
                 .default_service(web::to(fallback::not_found))
+                .wrap(Condition::new(
+                    !state.settings.cors_origins.is_empty(),
+                    cors(&state.settings.cors_origins),
+                ))
                 .wrap(from_fn(crate::input::refuse_control_characters))
                 .wrap(from_fn(crate::telemetry::request_id))
                 .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())

@@ -6,10 +6,12 @@ use domain::model::ApiKey;
 use domain::{OrgId, UserId};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use crate::StoreError;
 use crate::entities::api_keys;
+use crate::page::{Keyset, Page, PageRequest, cut, older_than};
 
 fn to_key(model: api_keys::Model) -> ApiKey {
     ApiKey {
@@ -56,15 +58,33 @@ pub async fn create(
     ))
 }
 
-pub async fn list(db: &impl ConnectionTrait, org_id: OrgId) -> Result<Vec<ApiKey>, StoreError> {
-    Ok(api_keys::Entity::find()
-        .filter(api_keys::Column::OrgId.eq(org_id.0))
+/// The organization's keys, newest first, a page at a time.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    org_id: OrgId,
+    request: PageRequest,
+) -> Result<Page<ApiKey>, StoreError> {
+    let mut query = api_keys::Entity::find().filter(api_keys::Column::OrgId.eq(org_id.0));
+    if let Some(after) = request.after {
+        query = query.filter(older_than(
+            api_keys::Column::CreatedAt,
+            api_keys::Column::Id,
+            after,
+        ));
+    }
+    let rows: Vec<ApiKey> = query
         .order_by_desc(api_keys::Column::CreatedAt)
+        .order_by_desc(api_keys::Column::Id)
+        .limit(request.limit + 1)
         .all(db)
         .await?
         .into_iter()
         .map(to_key)
-        .collect())
+        .collect();
+    Ok(cut(rows, request, |k| Keyset {
+        created_at: k.created_at,
+        id: k.id.0,
+    }))
 }
 
 /// Revokes a key; `false` when the organization has no such live key.

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use domain::model::{Actor, ConnectionEvent, EventAction};
 use domain::{ConnectionId, OrgId, UserId};
 use sea_orm::{
@@ -12,6 +12,7 @@ use sea_orm::{
 
 use crate::StoreError;
 use crate::entities::{connection_events, organizations};
+use crate::page::{Keyset, Page, PageRequest, cut, older_than};
 
 fn to_event(model: connection_events::Model) -> Result<ConnectionEvent, StoreError> {
     let action = EventAction::parse(&model.action)
@@ -74,39 +75,59 @@ pub async fn record(
     Ok(())
 }
 
-/// A connection's events, newest first, optionally older than `before`.
+/// Which events of a connection to list.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EventFilter<'a> {
+    pub action: Option<&'a str>,
+    pub success: Option<bool>,
+}
+
+/// A connection's events, newest first, a page at a time.
 pub async fn list(
     db: &impl ConnectionTrait,
     org_id: OrgId,
     connection_id: ConnectionId,
-    before: Option<DateTime<Utc>>,
-    limit: u64,
-) -> Result<Vec<ConnectionEvent>, StoreError> {
-    let query = connection_events::Entity::find()
+    filter: EventFilter<'_>,
+    request: PageRequest,
+) -> Result<Page<ConnectionEvent>, StoreError> {
+    let mut query = connection_events::Entity::find()
         .filter(connection_events::Column::OrgId.eq(org_id.0))
         .filter(connection_events::Column::ConnectionId.eq(connection_id.0));
-    newest_first(db, query, before, limit).await
+    if let Some(action) = filter.action {
+        query = query.filter(connection_events::Column::Action.eq(action));
+    }
+    if let Some(success) = filter.success {
+        query = query.filter(connection_events::Column::Success.eq(success));
+    }
+    newest_first(db, query, request).await
 }
 
-/// One page of events: newest first, older than `before` when given, at most `limit`.
+/// One page of events: newest first, after `request.after` when given.
 async fn newest_first(
     db: &impl ConnectionTrait,
     mut query: Select<connection_events::Entity>,
-    before: Option<DateTime<Utc>>,
-    limit: u64,
-) -> Result<Vec<ConnectionEvent>, StoreError> {
-    if let Some(before) = before {
-        query = query.filter(connection_events::Column::CreatedAt.lt(before));
+    request: PageRequest,
+) -> Result<Page<ConnectionEvent>, StoreError> {
+    if let Some(after) = request.after {
+        query = query.filter(older_than(
+            connection_events::Column::CreatedAt,
+            connection_events::Column::Id,
+            after,
+        ));
     }
-    query
+    let rows = query
         .order_by_desc(connection_events::Column::CreatedAt)
         .order_by_desc(connection_events::Column::Id)
-        .limit(limit)
+        .limit(request.limit + 1)
         .all(db)
         .await?
         .into_iter()
         .map(to_event)
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(cut(rows, request, |e| Keyset {
+        created_at: e.created_at,
+        id: e.id,
+    }))
 }
 
 /// PLATFORM-WIDE (every organization): each provider's most recent event, in one query.
@@ -141,15 +162,14 @@ pub struct PlatformEvent {
 }
 
 /// PLATFORM-WIDE (every organization): the most recent events of every connection, newest
-/// first, optionally older than `before`, with their organizations' names (two queries).
-/// Only for the platform readiness page.
+/// first, a page at a time, with their organizations' names (two queries). Only for the
+/// platform readiness page.
 pub async fn platform_recent(
     db: &impl ConnectionTrait,
-    before: Option<DateTime<Utc>>,
-    limit: u64,
-) -> Result<Vec<PlatformEvent>, StoreError> {
-    let events = newest_first(db, connection_events::Entity::find(), before, limit).await?;
-    let mut org_ids: Vec<uuid::Uuid> = events.iter().map(|e| e.org_id.0).collect();
+    request: PageRequest,
+) -> Result<Page<PlatformEvent>, StoreError> {
+    let events = newest_first(db, connection_events::Entity::find(), request).await?;
+    let mut org_ids: Vec<uuid::Uuid> = events.items.iter().map(|e| e.org_id.0).collect();
     org_ids.sort_unstable();
     org_ids.dedup();
     let names: HashMap<uuid::Uuid, String> = organizations::Entity::find()
@@ -159,11 +179,8 @@ pub async fn platform_recent(
         .into_iter()
         .map(|o| (o.id, o.name))
         .collect();
-    Ok(events
-        .into_iter()
-        .map(|event| PlatformEvent {
-            org_name: names.get(&event.org_id.0).cloned().unwrap_or_default(),
-            event,
-        })
-        .collect())
+    Ok(events.map(|event| PlatformEvent {
+        org_name: names.get(&event.org_id.0).cloned().unwrap_or_default(),
+        event,
+    }))
 }

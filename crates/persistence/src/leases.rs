@@ -9,7 +9,7 @@
 use chrono::{DateTime, Duration, Utc};
 use domain::schedule::{day_of, refresh_due_at, within_daily_cap};
 use domain::{ConnectionId, ConnectionStatus, OrgId};
-use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
@@ -18,13 +18,15 @@ use sea_orm::{
 use crate::StoreError;
 use crate::entities::{connection_leases as leases, connection_secrets};
 
+const ACCESS_TOKEN: &str = "access_token";
+const REFRESH_TOKEN: &str = "refresh_token";
+
 /// A connection a worker now holds the refresh lease of.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Lease {
     pub org_id: OrgId,
     pub connection_id: ConnectionId,
     pub provider: String,
-    pub token_expires_at: DateTime<Utc>,
     /// When the refresh was due; `claimed_at - due_at` is the sweep's lag.
     pub due_at: DateTime<Utc>,
     pub claimed_at: DateTime<Utc>,
@@ -39,6 +41,9 @@ pub struct Sweep<'a> {
     /// Attempts one connection may make per UTC day.
     pub daily_cap: u32,
     pub limit: u64,
+    /// Providers whose connections holding a non-expiring access token (and no refresh token)
+    /// are due at once, to be moved to expiring tokens by a token exchange (Shopify).
+    pub exchangeable: &'a [&'a str],
 }
 
 fn free(now: DateTime<Utc>) -> Condition {
@@ -49,7 +54,8 @@ fn free(now: DateTime<Utc>) -> Condition {
 
 /// PLATFORM-WIDE (every organization), for the refresh worker: claims the connections whose
 /// token is due for renewal (see `domain::schedule::refresh_window`) and that have a refresh
-/// token, are not leased, not backing off and under the daily cap.
+/// token — or a non-expiring token of an `exchangeable` provider to move to expiring ones —
+/// and are not leased, not backing off and under the daily cap.
 pub async fn claim_due(
     db: &DatabaseConnection,
     sweep: Sweep<'_>,
@@ -60,6 +66,7 @@ pub async fn claim_due(
         lease,
         daily_cap,
         limit,
+        exchangeable,
     } = sweep;
     // The longest window is a day: nothing expiring later can be due.
     let horizon = now + Duration::hours(24);
@@ -70,7 +77,23 @@ pub async fn claim_due(
             ConnectionStatus::Connected.as_str(),
             ConnectionStatus::Error.as_str(),
         ]))
-        .filter(leases::Column::TokenExpiresAt.lte(horizon))
+        .filter(
+            Condition::any()
+                .add(leases::Column::TokenExpiresAt.lte(horizon))
+                .add(
+                    Condition::all()
+                        .add(leases::Column::Provider.is_in(exchangeable.iter().copied()))
+                        .add(
+                            leases::Column::Id.not_in_subquery(
+                                Query::select()
+                                    .column(connection_secrets::Column::ConnectionId)
+                                    .from(connection_secrets::Entity)
+                                    .and_where(connection_secrets::Column::Field.eq(REFRESH_TOKEN))
+                                    .to_owned(),
+                            ),
+                        ),
+                ),
+        )
         .filter(free(now))
         .filter(
             Condition::any()
@@ -92,27 +115,32 @@ pub async fn claim_due(
         .column(connection_secrets::Column::Field)
         .column(connection_secrets::Column::UpdatedAt)
         .filter(connection_secrets::Column::ConnectionId.is_in(ids))
-        .filter(connection_secrets::Column::Field.is_in(["access_token", "refresh_token"]))
+        .filter(connection_secrets::Column::Field.is_in([ACCESS_TOKEN, REFRESH_TOKEN]))
         .into_tuple()
         .all(&txn)
         .await?;
     let today = day_of(now);
     let mut claimed = Vec::new();
     for row in candidates {
-        let Some(expires_at) = row.token_expires_at else {
-            continue;
+        let stored = |name: &str| {
+            secrets
+                .iter()
+                .find(|(id, field, _)| *id == row.id && field == name)
         };
-        let has_refresh = secrets
-            .iter()
-            .any(|(id, field, _)| *id == row.id && field == "refresh_token");
-        let issued_at = secrets
-            .iter()
-            .find(|(id, field, _)| *id == row.id && field == "access_token")
-            .map_or(row.updated_at, |(_, _, at)| *at);
-        let due_at = refresh_due_at(issued_at, expires_at);
+        let access = stored(ACCESS_TOKEN);
+        let due_at = match (stored(REFRESH_TOKEN), row.token_expires_at, access) {
+            // Renewed within its window; its lifetime started when the access token was stored.
+            (Some(_), Some(expires_at), _) => {
+                refresh_due_at(access.map_or(row.updated_at, |(_, _, at)| *at), expires_at)
+            }
+            // A non-expiring token to exchange: due since it was stored.
+            (None, _, Some((_, _, stored_at))) if exchangeable.contains(&row.provider.as_str()) => {
+                *stored_at
+            }
+            _ => continue,
+        };
         let attempts_today = u32::try_from(row.refresh_attempts_today).unwrap_or_default();
-        if !has_refresh
-            || due_at > now
+        if due_at > now
             || !within_daily_cap(
                 row.refresh_attempts_day.as_deref(),
                 attempts_today,
@@ -146,7 +174,6 @@ pub async fn claim_due(
             org_id: OrgId(row.org_id),
             connection_id: ConnectionId(row.id),
             provider: row.provider,
-            token_expires_at: expires_at,
             due_at,
             claimed_at: now,
         });
@@ -178,8 +205,8 @@ pub async fn claim_one(
     Ok(result.rows_affected == 1)
 }
 
-/// Whether `owner` still holds a live lease on the connection (checked right before writing
-/// what a refresh brought back; the row's version fences the write itself).
+/// Whether `owner` still holds a live lease on the connection (checked right before the
+/// provider call; the row's version fences the write of what it brings back).
 pub async fn holds(
     db: &impl ConnectionTrait,
     org_id: OrgId,

@@ -12,12 +12,14 @@ mod entities;
 mod error;
 pub mod events;
 pub mod feature_flags;
+pub mod idempotency;
 pub mod invitations;
 pub mod leases;
 pub mod notifications;
 pub mod oauth_states;
 pub mod onboarding;
 pub mod orgs;
+pub mod page;
 pub mod sessions;
 pub mod users;
 

@@ -8,12 +8,13 @@ use domain::notifications::{Channel, DeliveryStatus, NotificationKind};
 use domain::{ConnectionId, OrgId};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
     EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 
 use crate::StoreError;
 use crate::entities::{incidents, notification_attempts, notification_settings, notifications};
+use crate::page::{Keyset, Page, PageRequest, cut, older_than};
 
 /// An organization's channels, as stored: secrets still sealed.
 #[derive(Clone, Default, PartialEq)]
@@ -409,36 +410,34 @@ pub async fn record_attempt(
     Ok(true)
 }
 
-/// A page of the organization's notifications, newest first, after `cursor` (the
-/// `(created_at, id)` of the previous page's last row), with every attempt of each.
+/// A page of the organization's notifications, newest first, with every attempt of each.
 pub async fn list(
     db: &impl ConnectionTrait,
     org_id: OrgId,
-    cursor: Option<(DateTime<Utc>, uuid::Uuid)>,
-    limit: u64,
-) -> Result<Vec<Notification>, StoreError> {
+    request: PageRequest,
+) -> Result<Page<Notification>, StoreError> {
     let mut query = notifications::Entity::find().filter(notifications::Column::OrgId.eq(org_id.0));
-    if let Some((created_at, id)) = cursor {
-        query = query.filter(
-            Condition::any()
-                .add(notifications::Column::CreatedAt.lt(created_at))
-                .add(
-                    Condition::all()
-                        .add(notifications::Column::CreatedAt.eq(created_at))
-                        .add(notifications::Column::Id.lt(id)),
-                ),
-        );
+    if let Some(after) = request.after {
+        query = query.filter(older_than(
+            notifications::Column::CreatedAt,
+            notifications::Column::Id,
+            after,
+        ));
     }
-    let mut page: Vec<Notification> = query
+    let rows: Vec<Notification> = query
         .order_by_desc(notifications::Column::CreatedAt)
         .order_by_desc(notifications::Column::Id)
-        .limit(limit)
+        .limit(request.limit + 1)
         .all(db)
         .await?
         .into_iter()
         .map(to_notification)
         .collect::<Result<_, _>>()?;
-    let ids: Vec<uuid::Uuid> = page.iter().map(|n| n.id).collect();
+    let mut page = cut(rows, request, |n| Keyset {
+        created_at: n.created_at,
+        id: n.id,
+    });
+    let ids: Vec<uuid::Uuid> = page.items.iter().map(|n| n.id).collect();
     let attempts = notification_attempts::Entity::find()
         .filter(notification_attempts::Column::OrgId.eq(org_id.0))
         .filter(notification_attempts::Column::NotificationId.is_in(ids))
@@ -446,7 +445,11 @@ pub async fn list(
         .all(db)
         .await?;
     for attempt in attempts {
-        if let Some(n) = page.iter_mut().find(|n| n.id == attempt.notification_id) {
+        if let Some(n) = page
+            .items
+            .iter_mut()
+            .find(|n| n.id == attempt.notification_id)
+        {
             n.history.push(Attempt {
                 number: u32::try_from(attempt.number).unwrap_or_default(),
                 success: attempt.success,

@@ -5,8 +5,10 @@
 //!
 //! It can be told to fail, per provider, from `/sandbox`: `revoked` (tokens issued before the
 //! switch are refused, refresh answers `invalid_grant`), `unavailable` (503 everywhere) and `slow`
-//! (answers later than Plugboard waits); a platform admin switches them. Keys pasted for key-based providers are accepted unless
-//! they contain `invalid`.
+//! (answers later than Plugboard waits); a platform admin switches them. Keys pasted for
+//! key-based providers are accepted unless they contain `invalid`. `GET /sandbox/_activity`
+//! counts, per provider, the refreshes, token exchanges and refused replays of one-time tokens
+//! it saw.
 
 mod consent;
 mod grants;
@@ -23,6 +25,7 @@ use chrono::{DateTime, Utc};
 use domain::crypto::{Purpose, PurposeKey};
 use domain::registry::{Provider, Registry};
 use secrecy::SecretString;
+use serde::Serialize;
 use url::Url;
 
 use grants::{Grant, Kind, Signer};
@@ -68,6 +71,25 @@ impl Mode {
     }
 }
 
+/// What the sandbox counts per provider, so a developer (or a test) can see how Plugboard
+/// used it: `GET /sandbox/_activity`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activity {
+    /// A refresh token traded for new tokens.
+    Refresh,
+    /// A non-expiring token traded for expiring ones (Shopify's migration).
+    Exchange,
+    /// A one-time refresh token (or exchanged token) presented again, and refused.
+    Replay,
+}
+
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct ActivityCounts {
+    pub refreshes: u64,
+    pub exchanges: u64,
+    pub replays: u64,
+}
+
 /// What the sandbox needs from the running service.
 pub struct SandboxConfig {
     pub registry: Arc<Registry>,
@@ -87,8 +109,9 @@ pub struct Sandbox {
     config: SandboxConfig,
     signer: Signer,
     modes: Mutex<HashMap<String, Mode>>,
-    /// Codes and one-time refresh tokens already used.
+    /// Codes, one-time refresh tokens and exchanged tokens already used.
     redeemed_codes: Mutex<HashSet<String>>,
+    activity: Mutex<BTreeMap<String, ActivityCounts>>,
 }
 
 impl Sandbox {
@@ -99,6 +122,7 @@ impl Sandbox {
             signer,
             modes: Mutex::new(HashMap::new()),
             redeemed_codes: Mutex::new(HashSet::new()),
+            activity: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -118,15 +142,44 @@ impl Sandbox {
             .insert(provider.to_owned(), mode);
     }
 
-    /// Opens a grant that is unexpired and was issued after any revocation of the provider.
+    /// Opens a grant that is unexpired and was issued after any revocation of the provider;
+    /// an access token already exchanged for another no longer opens.
     fn open_live(&self, text: &str, kind: Kind, provider: &str) -> Option<Grant> {
         let revoked_since = match self.mode(provider) {
             Mode::Revoked(since) => Some(since),
             _ => None,
         };
+        if kind == Kind::Access && self.is_redeemed(text) {
+            return None;
+        }
         self.signer.open(text, kind, provider).filter(|grant| {
             grant.is_live(Utc::now()) && revoked_since.is_none_or(|since| grant.issued_at > since)
         })
+    }
+
+    fn is_redeemed(&self, code: &str) -> bool {
+        self.redeemed_codes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(code)
+    }
+
+    fn count(&self, provider: &str, what: Activity) {
+        let mut activity = self.activity.lock().unwrap_or_else(PoisonError::into_inner);
+        let counts = activity.entry(provider.to_owned()).or_default();
+        match what {
+            Activity::Refresh => counts.refreshes += 1,
+            Activity::Exchange => counts.exchanges += 1,
+            Activity::Replay => counts.replays += 1,
+        }
+    }
+
+    /// What each provider saw since the process started.
+    pub fn activity(&self) -> BTreeMap<String, ActivityCounts> {
+        self.activity
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Marks a code (or one-time refresh token) as used; false when it already was.
@@ -162,6 +215,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, sandbox: web::Data<Sandbox>) {
     cfg.app_data(sandbox)
         .route("/sandbox", web::get().to(control_page))
         .route("/sandbox/control.js", web::get().to(page::control_script))
+        .route("/sandbox/_activity", web::get().to(activity))
         .route(
             "/sandbox/{provider}/{host}/{tail:.*}",
             web::route().to(provider_request),
@@ -170,6 +224,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, sandbox: web::Data<Sandbox>) {
 
 async fn control_page(sandbox: web::Data<Sandbox>) -> HttpResponse {
     page::control(&sandbox)
+}
+
+async fn activity(sandbox: web::Data<Sandbox>) -> HttpResponse {
+    HttpResponse::Ok().json(sandbox.activity())
 }
 
 /// Why a mode switch was refused, in a sentence.

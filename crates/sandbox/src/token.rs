@@ -14,7 +14,8 @@ use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
 use crate::grants::{Grant, Kind};
-use crate::{Sandbox, query_of};
+use crate::{Activity, Sandbox, query_of};
+use domain::oauth::requests::TOKEN_EXCHANGE_GRANT;
 
 const ACCESS_TOKEN_SECS: i64 = 3600;
 const META_LONG_LIVED_SECS: i64 = 60 * 24 * 60 * 60;
@@ -157,17 +158,65 @@ fn grant(
             })?;
         // Rotating refresh tokens work once (Google's, which do not rotate, stay good).
         if !oauth.has_quirk(Quirk::GoogleOffline) && !sandbox.redeem(presented) {
+            sandbox.count(&provider.id, Activity::Replay);
             return Err(refuse(
                 "invalid_grant",
                 "The refresh token was already used; each one works once.",
             ));
         }
+        sandbox.count(&provider.id, Activity::Refresh);
         return Ok(answer(sandbox, oauth, &grant, false, true));
+    }
+    if grant_type == Some(TOKEN_EXCHANGE_GRANT) && oauth.has_quirk(Quirk::Shopify) {
+        return exchange_for_expiring(sandbox, provider, oauth, params);
     }
     Err(refuse(
         "unsupported_grant_type",
         "Use authorization_code or refresh_token.",
     ))
+}
+
+/// Shopify's migration of a non-expiring offline token: the token is traded once for an
+/// expiring one and a refresh token, and stops working.
+fn exchange_for_expiring(
+    sandbox: &Sandbox,
+    provider: &Provider,
+    oauth: &OAuth2,
+    params: &BTreeMap<String, String>,
+) -> Result<Value, Refusal> {
+    const OFFLINE_TOKEN: &str = "urn:shopify:params:oauth:token-type:offline-access-token";
+    for name in ["subject_token_type", "requested_token_type"] {
+        if params.get(name).map(String::as_str) != Some(OFFLINE_TOKEN) {
+            return Err(refuse(
+                "invalid_request",
+                format!("{name} must be {OFFLINE_TOKEN}."),
+            ));
+        }
+    }
+    if params.get("expiring").map(String::as_str) != Some("1") {
+        return Err(refuse("invalid_request", "expiring must be 1."));
+    }
+    let subject = params
+        .get("subject_token")
+        .ok_or_else(|| refuse("invalid_request", "No subject_token was sent."))?;
+    let grant = sandbox
+        .open_live(subject, Kind::Access, &provider.id)
+        .filter(|g| g.expires_at.is_none())
+        .ok_or_else(|| {
+            refuse(
+                "invalid_grant",
+                "subject_token is not a live non-expiring offline token.",
+            )
+        })?;
+    if !sandbox.redeem(subject) {
+        sandbox.count(&provider.id, Activity::Replay);
+        return Err(refuse(
+            "invalid_grant",
+            "This token was already exchanged for an expiring one.",
+        ));
+    }
+    sandbox.count(&provider.id, Activity::Exchange);
+    Ok(answer(sandbox, oauth, &grant, false, true))
 }
 
 fn redeem_code(

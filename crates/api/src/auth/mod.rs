@@ -10,7 +10,8 @@ mod throttle;
 pub use jwt::{ACCESS_TOKEN_TTL_SECS, JwtKeys};
 pub use platform::PlatformAdmin;
 pub use tenant::{
-    AuthUser, Caller, OrgAdmin, OrgMember, OrgOwnerOrAdmin, TenantContext, tenant_guard,
+    AuthUser, Caller, MembersReader, OrgAdmin, OrgMember, OrgOwnerOrAdmin, TenantContext,
+    tenant_guard,
 };
 pub use throttle::LoginThrottle;
 

@@ -1,6 +1,7 @@
-//! Platform admins: signed-in users whose e-mail is in `PLUGBOARD_ADMIN_EMAILS`. Everybody
-//! else, API keys and anonymous callers included, gets the same 404 an unknown path gets:
-//! the platform pages do not exist for them.
+//! Platform admins: signed-in users whose e-mail is in `PLUGBOARD_ADMIN_EMAILS`. A caller
+//! with no valid access token gets the 401 of every other route; every other signed-in user,
+//! and every API key, gets the same 404 an unknown path gets: the platform pages do not exist
+//! for them.
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
@@ -21,6 +22,12 @@ impl FromRequest for PlatformAdmin {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let hidden = ApiError::not_found(format!("Nothing exists at {}.", req.path()));
         let user = AuthUser::from_request(req, payload);
+        let is_api_key = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|token| token.trim().starts_with(super::API_KEY_PREFIX));
         let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
             let state = state.ok_or_else(|| {
@@ -32,7 +39,10 @@ impl FromRequest for PlatformAdmin {
                 Ok(AuthUser(user)) if state.settings.is_platform_admin(&user.email) => {
                     Ok(PlatformAdmin(user.id))
                 }
-                _ => Err(hidden),
+                Ok(_) => Err(hidden),
+                Err(_) if is_api_key => Err(hidden),
+                // No valid access token (401), or the database is down (503).
+                Err(err) => Err(err),
             }
         })
     }

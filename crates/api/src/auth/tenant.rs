@@ -51,21 +51,27 @@ impl TenantContext {
         }
     }
 
-    /// Members read; so does any key with a scope.
-    fn can_read(&self) -> bool {
+    /// Whether a key holds one of `scopes` (users are not limited by scopes).
+    fn key_holds(&self, wanted: &[Scope]) -> bool {
         match &self.caller {
             Caller::User { .. } => true,
-            Caller::ApiKey { scopes, .. } => scopes.iter().any(|s| Scope::parse(s).is_some()),
+            Caller::ApiKey { scopes, .. } => scopes
+                .iter()
+                .filter_map(|s| Scope::parse(s))
+                .any(|s| wanted.contains(&s)),
         }
+    }
+
+    /// Members read integrations; so do keys with an integrations scope.
+    fn can_read(&self) -> bool {
+        self.key_holds(&[Scope::IntegrationsRead, Scope::IntegrationsWrite])
     }
 
     /// Admins and owners change integrations; so do keys with the write scope.
     fn can_write(&self) -> bool {
         match &self.caller {
             Caller::User { role, .. } => role.can_manage(),
-            Caller::ApiKey { scopes, .. } => scopes
-                .iter()
-                .any(|s| Scope::parse(s) == Some(Scope::IntegrationsWrite)),
+            Caller::ApiKey { .. } => self.key_holds(&[Scope::IntegrationsWrite]),
         }
     }
 }
@@ -182,9 +188,6 @@ pub async fn tenant_guard(
         .and_then(|raw| raw.parse().ok())
         .ok_or_else(no_such_org)?;
     let context = authenticate(req.request(), org_id).await?;
-    if !context.can_read() {
-        return Err(ApiError::forbidden("This API key has no scope that allows reading.").into());
-    }
     req.extensions_mut().insert(context);
     let span = tracing::info_span!("tenant", org_id = %org_id);
     next.call(req).instrument(span).await
@@ -210,8 +213,41 @@ impl FromRequest for OrgMember {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(context(req).map(OrgMember))
+        ready(context(req).and_then(|ctx| {
+            if ctx.can_read() {
+                Ok(OrgMember(ctx))
+            } else {
+                Err(missing_scope(Scope::IntegrationsRead))
+            }
+        }))
     }
+}
+
+/// Any member of the organization, or a key with `members:read`: may see who belongs to it
+/// and who is invited (e-mail addresses included).
+#[derive(Debug)]
+pub struct MembersReader(pub TenantContext);
+
+impl FromRequest for MembersReader {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(context(req).and_then(|ctx| {
+            if ctx.key_holds(&[Scope::MembersRead]) {
+                Ok(MembersReader(ctx))
+            } else {
+                Err(missing_scope(Scope::MembersRead))
+            }
+        }))
+    }
+}
+
+fn missing_scope(scope: Scope) -> ApiError {
+    ApiError::forbidden(format!(
+        "This API key lacks the `{}` scope this needs; create a key that has it.",
+        scope.as_str()
+    ))
 }
 
 /// An admin or owner, or a key with the write scope: may change integrations.
@@ -226,6 +262,8 @@ impl FromRequest for OrgAdmin {
         ready(context(req).and_then(|ctx| {
             if ctx.can_write() {
                 Ok(OrgAdmin(ctx))
+            } else if matches!(ctx.caller, Caller::ApiKey { .. }) {
+                Err(missing_scope(Scope::IntegrationsWrite))
             } else {
                 Err(ApiError::forbidden(
                     "Only admins and owners of this organization can change this.",

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::ListOut;
+use super::paging::{PageOut, PageQuery};
 use crate::auth::{OrgOwnerOrAdmin, hash_token, random_token};
 use crate::contract::Scope;
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
@@ -25,7 +25,7 @@ pub struct ApiKeyIn {
         message = "Name the key (1 to 100 characters) so you can tell it apart later."
     ))]
     pub name: String,
-    /// What the key may do: one or both scopes.
+    /// What the key may do: at least one scope.
     #[schema(value_type = Vec<Scope>, min_items = 1)]
     pub scopes: Vec<String>,
 }
@@ -66,26 +66,25 @@ pub struct ApiKeyCreatedOut {
 
 /// The organization's API keys (never the keys themselves).
 #[utoipa::path(
+    operation_id = "listApiKeys",
     tag = "api keys",
-    params(("org_id" = uuid::Uuid, Path)),
-    responses((status = 200, body = ListOut<ApiKeyOut>), (status = 403, body = Problem), (status = 404, body = Problem)),
+    params(("org_id" = uuid::Uuid, Path), PageQuery),
+    responses((status = 200, body = PageOut<ApiKeyOut>), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/api-keys")]
 pub async fn list(
     state: web::Data<AppState>,
     admin: OrgOwnerOrAdmin,
-) -> ApiResult<web::Json<ListOut<ApiKeyOut>>> {
-    let data = api_keys::list(&state.db, admin.org_id)
-        .await?
-        .into_iter()
-        .map(ApiKeyOut::from)
-        .collect();
-    Ok(web::Json(ListOut { data }))
+    query: web::Query<PageQuery>,
+) -> ApiResult<web::Json<PageOut<ApiKeyOut>>> {
+    let page = api_keys::list(&state.db, admin.org_id, query.request()?).await?;
+    Ok(web::Json(PageOut::from_page(page, ApiKeyOut::from)))
 }
 
 /// Creates a key; the answer holds it once.
 #[utoipa::path(
+    operation_id = "createApiKey",
     tag = "api keys",
     params(("org_id" = uuid::Uuid, Path)),
     request_body = ApiKeyIn,
@@ -103,13 +102,13 @@ pub async fn create(
     scopes.sort();
     scopes.dedup();
     if scopes.is_empty() || scopes.iter().any(|s| Scope::parse(s).is_none()) {
+        let names: Vec<String> = Scope::ALL
+            .iter()
+            .map(|s| format!("`{}`", s.as_str()))
+            .collect();
         return Err(ApiError::validation(vec![FieldError::new(
             "scopes",
-            format!(
-                "Choose one or both of `{}` and `{}`.",
-                Scope::IntegrationsRead.as_str(),
-                Scope::IntegrationsWrite.as_str()
-            ),
+            format!("Choose at least one of {}.", names.join(", ")),
         )]));
     }
     let secret = format!("{}{}", crate::auth::API_KEY_PREFIX, random_token(32)?);
@@ -134,6 +133,7 @@ pub async fn create(
 
 /// Revokes a key at once.
 #[utoipa::path(
+    operation_id = "revokeApiKey",
     tag = "api keys",
     params(("org_id" = uuid::Uuid, Path), ("key_id" = uuid::Uuid, Path)),
     responses((status = 204), (status = 404, body = Problem)),

@@ -131,6 +131,7 @@ async fn session(state: &AppState, user: UserId) -> ApiResult<(TokenOut, Cookie<
 
 /// Creates an account and signs it in.
 #[utoipa::path(
+    operation_id = "signUp",
     tag = "auth",
     request_body = SignupIn,
     responses(
@@ -169,6 +170,7 @@ pub async fn signup(
 
 /// Signs in with e-mail and password.
 #[utoipa::path(
+    operation_id = "logIn",
     tag = "auth",
     request_body = LoginIn,
     responses(
@@ -205,7 +207,8 @@ pub async fn login(
 }
 
 /// Trades the refresh cookie for a new access token (and a new cookie; each is good once).
-#[utoipa::path(tag = "auth", responses((status = 200, body = TokenOut), (status = 401, body = Problem)))]
+#[utoipa::path(
+    operation_id = "refreshSession",tag = "auth", responses((status = 200, body = TokenOut), (status = 401, body = Problem)))]
 #[post("/auth/refresh")]
 pub async fn refresh(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
     let cookie = req
@@ -221,7 +224,8 @@ pub async fn refresh(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<
 }
 
 /// Ends the cookie session.
-#[utoipa::path(tag = "auth", responses((status = 204, description = "Logged out.")))]
+#[utoipa::path(
+    operation_id = "logOut",tag = "auth", responses((status = 204, description = "Logged out.")))]
 #[post("/auth/logout")]
 pub async fn logout(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
     if let Some(cookie) = req.cookie(REFRESH_COOKIE) {
@@ -236,7 +240,8 @@ pub async fn logout(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<H
 }
 
 /// The signed-in user and the organizations they belong to.
-#[utoipa::path(tag = "auth", responses((status = 200, body = MeOut), (status = 401, body = Problem)), security(("bearer" = [])))]
+#[utoipa::path(
+    operation_id = "getMe",tag = "auth", responses((status = 200, body = MeOut), (status = 401, body = Problem)), security(("bearer" = [])))]
 #[get("/me")]
 pub async fn me(state: web::Data<AppState>, caller: AuthUser) -> ApiResult<web::Json<MeOut>> {
     let user = caller.0;

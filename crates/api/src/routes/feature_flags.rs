@@ -49,6 +49,7 @@ pub struct FeatureFlagPatch {
 
 /// Every feature flag of the organization.
 #[utoipa::path(
+    operation_id = "listFeatureFlags",
     tag = "feature flags",
     params(("org_id" = uuid::Uuid, Path)),
     responses((status = 200, body = ListOut<FeatureFlagOut>), (status = 401, body = Problem), (status = 404, body = Problem)),
@@ -69,6 +70,7 @@ pub async fn list(
 
 /// Turns a flag on or off. Turning on a flag that needs a connection needs that connection.
 #[utoipa::path(
+    operation_id = "updateFeatureFlag",
     tag = "feature flags",
     params(("org_id" = uuid::Uuid, Path), ("key" = String, Path, description = "e.g. `integrations.shopify`")),
     request_body = FeatureFlagPatch,

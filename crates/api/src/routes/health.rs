@@ -19,7 +19,8 @@ pub struct LiveOut {
 }
 
 /// The process is alive.
-#[utoipa::path(tag = "operations", responses((status = 200, body = LiveOut)))]
+#[utoipa::path(
+    operation_id = "getHealth",tag = "operations", responses((status = 200, body = LiveOut)))]
 #[get("/healthz")]
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(LiveOut {
@@ -29,7 +30,8 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// The database answers; load balancers send traffic only when this is 200.
-#[utoipa::path(tag = "operations", responses((status = 200, body = HealthOut), (status = 503, body = crate::error::Problem)))]
+#[utoipa::path(
+    operation_id = "getReadiness",tag = "operations", responses((status = 200, body = HealthOut), (status = 503, body = crate::error::Problem)))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     persistence::ping(&state.db).await.map_err(|err| {

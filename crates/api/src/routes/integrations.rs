@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::ListOut;
+use super::conditional::Tagged;
+use super::paging::{self, PageOut};
 use crate::auth::{OrgAdmin, OrgMember};
 use crate::contract::{
     ActorType, AuthType, Category, ConnectionStatus, EventAction, OnboardingClass,
@@ -20,6 +22,7 @@ use crate::services::catalog::{self, IntegrationView};
 use crate::services::checks::{ACCESS_TOKEN, REFRESH_TOKEN};
 use crate::services::integrations::{self as service, Change};
 use crate::state::AppState;
+use persistence::events::EventFilter;
 
 /// Whether a secret is set; at most its last four characters are ever shown.
 #[derive(Serialize, ToSchema)]
@@ -190,40 +193,74 @@ impl From<ConnectionEvent> for EventOut {
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct IntegrationsQuery {
+    /// Only connections in this status (`not_connected` lists what is not connected yet).
+    pub status: Option<ConnectionStatus>,
+    /// Only providers of this category.
+    pub category: Option<Category>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// At most this many events (1–200, default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
-    /// Only events older than this time (for the next page, pass the last event's `created_at`).
-    pub before: Option<DateTime<Utc>>,
+    /// The previous page's `next_cursor`, as it was given.
+    pub cursor: Option<String>,
+    /// Only events of this action.
+    pub action: Option<EventAction>,
+    /// Only events that succeeded (`true`) or failed (`false`).
+    pub success: Option<bool>,
 }
 
 type ProviderPath = web::Path<(uuid::Uuid, String)>;
 
 /// Every provider, with the organization's connection status.
 #[utoipa::path(
+    operation_id = "listIntegrations",
     tag = "integrations",
-    params(("org_id" = uuid::Uuid, Path)),
-    responses((status = 200, body = ListOut<IntegrationOut>), (status = 401, body = Problem), (status = 404, body = Problem)),
+    params(
+        ("org_id" = uuid::Uuid, Path),
+        IntegrationsQuery,
+        ("If-None-Match" = Option<String>, Header, description = "The `ETag` of the answer you hold.")
+    ),
+    responses(
+        (status = 200, body = ListOut<IntegrationOut>, headers(("ETag" = String, description = "Changes whenever the answer does; send it back as `If-None-Match`."))),
+        (status = 304, description = "Nothing changed since the `ETag` sent in `If-None-Match`; no body.", headers(("ETag" = String))),
+        (status = 401, body = Problem),
+        (status = 404, body = Problem)
+    ),
     security(("bearer" = []))
 )]
 #[get("/integrations")]
 pub async fn list(
     state: web::Data<AppState>,
     member: OrgMember,
-) -> ApiResult<web::Json<ListOut<IntegrationOut>>> {
+    query: web::Query<IntegrationsQuery>,
+) -> ApiResult<Tagged<ListOut<IntegrationOut>>> {
     let data = catalog::list(&state, member.0.org_id)
         .await?
         .into_iter()
         .map(IntegrationOut::from)
+        .filter(|i| query.status.is_none_or(|s| s == i.status))
+        .filter(|i| query.category.is_none_or(|c| c == i.category))
         .collect();
-    Ok(web::Json(ListOut { data }))
+    Ok(Tagged(ListOut { data }))
 }
 
 /// One provider with the organization's connection.
 #[utoipa::path(
+    operation_id = "getIntegration",
     tag = "integrations",
-    params(("org_id" = uuid::Uuid, Path), ("provider" = String, Path)),
-    responses((status = 200, body = IntegrationOut), (status = 404, body = Problem)),
+    params(("org_id" = uuid::Uuid, Path), ("provider" = String, Path), ("If-None-Match" = Option<String>, Header, description = "The `ETag` of the answer you hold.")),
+    responses(
+        (status = 200, body = IntegrationOut, headers(("ETag" = String, description = "Changes whenever the answer does; send it back as `If-None-Match`."))),
+        (status = 304, description = "Nothing changed since the `ETag` sent in `If-None-Match`; no body.", headers(("ETag" = String))),
+        (status = 404, body = Problem)
+    ),
     security(("bearer" = []))
 )]
 #[get("/integrations/{provider}")]
@@ -231,8 +268,8 @@ pub async fn get(
     state: web::Data<AppState>,
     member: OrgMember,
     path: ProviderPath,
-) -> ApiResult<web::Json<IntegrationOut>> {
-    Ok(web::Json(
+) -> ApiResult<Tagged<IntegrationOut>> {
+    Ok(Tagged(
         catalog::get(&state, member.0.org_id, &path.1).await?.into(),
     ))
 }
@@ -240,6 +277,7 @@ pub async fn get(
 /// Saves credentials (verified first; nothing is stored if the provider refuses them), settings,
 /// or the enable switch.
 #[utoipa::path(
+    operation_id = "updateIntegration",
     tag = "integrations",
     params(("org_id" = uuid::Uuid, Path), ("provider" = String, Path)),
     request_body = IntegrationPatch,
@@ -275,6 +313,7 @@ pub async fn update(
 
 /// Runs the provider's verify request against the stored credentials.
 #[utoipa::path(
+    operation_id = "testIntegration",
     tag = "integrations",
     params(("org_id" = uuid::Uuid, Path), ("provider" = String, Path)),
     responses((status = 200, body = TestOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)),
@@ -300,6 +339,7 @@ pub async fn test(
 /// Renews an OAuth connection's access token now with its refresh token. A refusal marks the
 /// connection `expired` (reconnect to restore it); an outage keeps the tokens and answers 503.
 #[utoipa::path(
+    operation_id = "refreshIntegrationToken",
     tag = "integrations",
     params(("org_id" = uuid::Uuid, Path), ("provider" = String, Path)),
     responses((status = 200, body = IntegrationOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 503, body = Problem)),
@@ -322,6 +362,7 @@ pub async fn refresh(
 
 /// Deletes every secret; the connection keeps its settings and history.
 #[utoipa::path(
+    operation_id = "disconnectIntegration",
     tag = "integrations",
     params(("org_id" = uuid::Uuid, Path), ("provider" = String, Path)),
     responses((status = 200, body = IntegrationOut), (status = 403, body = Problem), (status = 404, body = Problem)),
@@ -340,9 +381,10 @@ pub async fn disconnect(
 
 /// The connection's history, newest first.
 #[utoipa::path(
+    operation_id = "listIntegrationEvents",
     tag = "integrations",
     params(("org_id" = uuid::Uuid, Path), ("provider" = String, Path), EventsQuery),
-    responses((status = 200, body = ListOut<EventOut>), (status = 404, body = Problem)),
+    responses((status = 200, body = PageOut<EventOut>), (status = 404, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/integrations/{provider}/events")]
@@ -351,12 +393,14 @@ pub async fn events(
     member: OrgMember,
     path: ProviderPath,
     query: web::Query<EventsQuery>,
-) -> ApiResult<web::Json<ListOut<EventOut>>> {
-    let limit = query.limit.unwrap_or(50).clamp(1, 200);
-    let data = service::history(&state, member.0.org_id, &path.1, query.before, limit)
-        .await?
-        .into_iter()
-        .map(EventOut::from)
-        .collect();
-    Ok(web::Json(ListOut { data }))
+) -> ApiResult<web::Json<PageOut<EventOut>>> {
+    let request = paging::request(query.limit, query.cursor.as_deref())?;
+    let filter = EventFilter {
+        action: query
+            .action
+            .map(|a| domain::model::EventAction::from(a).as_str()),
+        success: query.success,
+    };
+    let page = service::history(&state, member.0.org_id, &path.1, filter, request).await?;
+    Ok(web::Json(PageOut::from_page(page, EventOut::from)))
 }

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use validator::ValidateEmail;
 
 use super::ListOut;
-use crate::auth::{AuthUser, OrgMember, OrgOwnerOrAdmin};
+use crate::auth::{AuthUser, MembersReader, OrgOwnerOrAdmin};
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::services::invitations::{self as service, CreatedInvitation, NewInvite};
 use crate::state::AppState;
@@ -106,6 +106,7 @@ pub struct AcceptedOut {
 
 /// The organization's invitations, newest first (never their tokens).
 #[utoipa::path(
+    operation_id = "listInvitations",
     tag = "invitations",
     params(("org_id" = uuid::Uuid, Path)),
     responses((status = 200, body = ListOut<InvitationOut>), (status = 404, body = Problem)),
@@ -114,9 +115,9 @@ pub struct AcceptedOut {
 #[get("/invitations")]
 pub async fn list(
     state: web::Data<AppState>,
-    member: OrgMember,
+    reader: MembersReader,
 ) -> ApiResult<web::Json<ListOut<InvitationOut>>> {
-    let data = service::list(&state, member.0.org_id)
+    let data = service::list(&state, reader.0.org_id)
         .await?
         .into_iter()
         .map(InvitationOut::from)
@@ -126,6 +127,7 @@ pub async fn list(
 
 /// Invites an e-mail address. The token in the answer is shown this once.
 #[utoipa::path(
+    operation_id = "createInvitation",
     tag = "invitations",
     params(("org_id" = uuid::Uuid, Path)),
     request_body = InvitationIn,
@@ -161,6 +163,7 @@ pub(crate) async fn invite(
 
 /// Revokes an invitation: its token stops working.
 #[utoipa::path(
+    operation_id = "revokeInvitation",
     tag = "invitations",
     params(("org_id" = uuid::Uuid, Path), ("invitation_id" = uuid::Uuid, Path)),
     responses(
@@ -184,6 +187,7 @@ pub async fn revoke(
 /// Accepts an invitation as the signed-in user, whose e-mail must be the invited one. It works
 /// once: a used, revoked or expired invitation is refused and changes nothing.
 #[utoipa::path(
+    operation_id = "acceptInvitation",
     tag = "invitations",
     params(("token" = String, Path, description = "The invitation's token, `pbi_…`")),
     responses(

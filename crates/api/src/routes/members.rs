@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use super::ListOut;
 use super::invitations::{self, InvitationCreatedOut, InvitationIn};
-use crate::auth::{OrgMember, OrgOwnerOrAdmin};
+use crate::auth::{MembersReader, OrgOwnerOrAdmin};
 use crate::contract::Role as RoleOut;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
@@ -68,6 +68,7 @@ async fn member(state: &AppState, org_id: domain::OrgId, user_id: UserId) -> Api
 
 /// The organization's members.
 #[utoipa::path(
+    operation_id = "listMembers",
     tag = "members",
     params(("org_id" = uuid::Uuid, Path)),
     responses((status = 200, body = ListOut<MemberOut>), (status = 404, body = Problem)),
@@ -76,9 +77,9 @@ async fn member(state: &AppState, org_id: domain::OrgId, user_id: UserId) -> Api
 #[get("/members")]
 pub async fn list(
     state: web::Data<AppState>,
-    member: OrgMember,
+    reader: MembersReader,
 ) -> ApiResult<web::Json<ListOut<MemberOut>>> {
-    let data = orgs::members(&state.db, member.0.org_id)
+    let data = orgs::members(&state.db, reader.0.org_id)
         .await?
         .into_iter()
         .map(MemberOut::from)
@@ -89,6 +90,7 @@ pub async fn list(
 /// Invites someone to join, exactly as `POST …/invitations` does: nobody becomes a member
 /// without accepting, and the answer is the same whether or not the address has an account.
 #[utoipa::path(
+    operation_id = "addMember",
     tag = "members",
     params(("org_id" = uuid::Uuid, Path)),
     request_body = InvitationIn,
@@ -113,6 +115,7 @@ pub async fn add(
 
 /// Changes a member's role.
 #[utoipa::path(
+    operation_id = "changeMemberRole",
     tag = "members",
     params(("org_id" = uuid::Uuid, Path), ("user_id" = uuid::Uuid, Path)),
     request_body = MemberPatch,
@@ -143,6 +146,7 @@ pub async fn change_role(
 
 /// Removes a member.
 #[utoipa::path(
+    operation_id = "removeMember",
     tag = "members",
     params(("org_id" = uuid::Uuid, Path), ("user_id" = uuid::Uuid, Path)),
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)),

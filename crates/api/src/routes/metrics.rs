@@ -7,6 +7,7 @@ use crate::worker::metrics::Metrics;
 /// Prometheus text: refreshes and failures by class, health checks, notifications sent,
 /// failed and pending, outbox depth and oldest age, lease claims and lag.
 #[utoipa::path(
+    operation_id = "getMetrics",
     tag = "operations",
     responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain; version=0.0.4", body = String), (status = 503, body = crate::error::Problem))
 )]

@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod auth;
+mod conditional;
 pub mod feature_flags;
 pub mod health;
 pub mod integrations;
@@ -12,6 +13,7 @@ pub mod notifications;
 pub mod oauth;
 pub mod onboarding;
 pub mod orgs;
+pub mod paging;
 pub mod platform;
 pub mod providers;
 pub mod sandbox;
@@ -41,7 +43,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(platform::test)
                 .service(invitations::accept)
                 .service(
+                    // The tenant guard runs first: rate limits and idempotency need the
+                    // caller it checked.
                     scope("/orgs/{org_id}")
+                        .wrap(from_fn(crate::idempotency::idempotency))
+                        .wrap(from_fn(crate::ratelimit::rate_limit))
                         .wrap(from_fn(tenant_guard))
                         .service(orgs::get)
                         .service(members::list)

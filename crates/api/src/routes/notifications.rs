@@ -2,18 +2,17 @@
 //! organization hears about connections that need attention, and what was sent.
 
 use actix_web::{HttpResponse, get, post, put, web};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use domain::notifications::{Channel, DeliveryStatus, NotificationKind};
 use domain::webhooks;
 use persistence::notifications::{self as store, Attempt, Notification};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
+use super::paging::{PageOut, PageQuery};
 use crate::auth::{OrgAdmin, OrgMember};
-use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::error::{ApiResult, Problem};
 use crate::services::notifications::{self as service, SettingsChange, SettingsView};
 use crate::state::AppState;
 
@@ -201,37 +200,9 @@ impl From<Notification> for NotificationOut {
     }
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct NotificationPageOut {
-    pub data: Vec<NotificationOut>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    pub next_cursor: Option<String>,
-}
-
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct NotificationsQuery {
-    /// At most this many (1–200, default 50).
-    pub limit: Option<u64>,
-    /// The previous page's `next_cursor`.
-    pub cursor: Option<String>,
-}
-
-fn encode_cursor(n: &Notification) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}|{}", n.created_at.to_rfc3339(), n.id))
-}
-
-fn decode_cursor(raw: &str) -> Option<(DateTime<Utc>, uuid::Uuid)> {
-    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(raw).ok()?).ok()?;
-    let (at, id) = text.split_once('|')?;
-    Some((
-        DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc),
-        id.parse().ok()?,
-    ))
-}
-
 /// Where the organization's notifications go.
 #[utoipa::path(
+    operation_id = "getNotificationSettings",
     tag = "notifications",
     params(("org_id" = uuid::Uuid, Path)),
     responses((status = 200, body = NotificationSettingsOut), (status = 401, body = Problem), (status = 404, body = Problem)),
@@ -249,6 +220,7 @@ pub async fn get_settings(
 
 /// Changes where notifications go. URLs must be public https addresses.
 #[utoipa::path(
+    operation_id = "putNotificationSettings",
     tag = "notifications",
     params(("org_id" = uuid::Uuid, Path)),
     request_body = NotificationSettingsIn,
@@ -286,6 +258,7 @@ pub async fn put_settings(
 
 /// Sends a test notification to every configured channel.
 #[utoipa::path(
+    operation_id = "sendTestNotification",
     tag = "notifications",
     params(("org_id" = uuid::Uuid, Path)),
     responses((status = 202, body = TestQueuedOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
@@ -299,41 +272,22 @@ pub async fn test(state: web::Data<AppState>, admin: OrgAdmin) -> ApiResult<Http
 
 /// What was sent, newest first, with every delivery attempt.
 #[utoipa::path(
+    operation_id = "listNotifications",
     tag = "notifications",
-    params(("org_id" = uuid::Uuid, Path), NotificationsQuery),
-    responses((status = 200, body = NotificationPageOut), (status = 404, body = Problem), (status = 422, body = Problem)),
+    params(("org_id" = uuid::Uuid, Path), PageQuery),
+    responses((status = 200, body = PageOut<NotificationOut>), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/notifications")]
 pub async fn list(
     state: web::Data<AppState>,
     member: OrgMember,
-    query: web::Query<NotificationsQuery>,
-) -> ApiResult<web::Json<NotificationPageOut>> {
-    let limit = query.limit.unwrap_or(50).clamp(1, 200);
-    let cursor = match &query.cursor {
-        Some(raw) => Some(decode_cursor(raw).ok_or_else(|| {
-            ApiError::validation(vec![FieldError::new(
-                "cursor",
-                "This cursor is not one Plugboard gave; pass the previous page's next_cursor as it is.",
-            )])
-        })?),
-        None => None,
-    };
-    let page = store::list(&state.db, member.0.org_id, cursor, limit + 1).await?;
-    let more = page.len() as u64 > limit;
-    let mut data: Vec<Notification> = page;
-    data.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    let next_cursor = more.then(|| data.last().map(encode_cursor)).flatten();
+    query: web::Query<PageQuery>,
+) -> ApiResult<web::Json<PageOut<NotificationOut>>> {
+    let page = store::list(&state.db, member.0.org_id, query.request()?).await?;
     let base = &state.settings.public_url;
-    Ok(web::Json(NotificationPageOut {
-        data: data
-            .into_iter()
-            .map(|mut n| {
-                n.payload = domain::notifications::with_base_url(n.payload, base);
-                NotificationOut::from(n)
-            })
-            .collect(),
-        next_cursor,
-    }))
+    Ok(web::Json(PageOut::from_page(page, |mut n| {
+        n.payload = domain::notifications::with_base_url(n.payload, base);
+        NotificationOut::from(n)
+    })))
 }

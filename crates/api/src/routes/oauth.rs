@@ -52,6 +52,7 @@ fn browser_nonce(req: &HttpRequest, state: &AppState) -> Option<String> {
 /// user's browser also gets the `pb_oauth` cookie (`__Host-pb_oauth` over HTTPS) that the
 /// callback must see again; a flow started with an API key is not bound to a browser.
 #[utoipa::path(
+    operation_id = "startOAuth",
     tag = "integrations",
     params(("org_id" = uuid::Uuid, Path), ("provider" = String, Path)),
     request_body = OAuthStartIn,
@@ -114,6 +115,7 @@ pub async fn start(
 /// Where the provider sends the browser back. Answers 303 to the SPA with only
 /// `integration`, `result=connected|error` and `code`: never a token or the provider's code.
 #[utoipa::path(
+    operation_id = "completeOAuth",
     tag = "integrations",
     params(("provider" = String, Path), ("code" = Option<String>, Query), ("state" = Option<String>, Query), ("error" = Option<String>, Query)),
     responses((status = 303, description = "Back to the SPA with the outcome."), (status = 404, body = Problem))

@@ -300,6 +300,7 @@ fn step_input(step: Step, data: Option<Value>) -> ApiResult<StepInput> {
 
 /// The wizard's steps in order, with what each saved.
 #[utoipa::path(
+    operation_id = "getOnboarding",
     tag = "onboarding",
     params(("org_id" = uuid::Uuid, Path)),
     responses((status = 200, body = OnboardingOut), (status = 401, body = Problem), (status = 404, body = Problem)),
@@ -318,6 +319,7 @@ pub async fn get(
 /// Completes or skips a step. Required steps cannot be skipped; a skipped step can be
 /// completed later, and completing a step again replaces what it saved.
 #[utoipa::path(
+    operation_id = "updateOnboardingStep",
     tag = "onboarding",
     params(("org_id" = uuid::Uuid, Path), ("step" = crate::contract::StepId, Path, description = "A step id, e.g. `basic_info`")),
     request_body = OnboardingStepPatch,

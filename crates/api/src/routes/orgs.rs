@@ -42,6 +42,7 @@ fn org_out(org: Organization, role: Option<domain::Role>) -> OrgOut {
 
 /// Creates an organization with the caller as its owner.
 #[utoipa::path(
+    operation_id = "createOrganization",
     tag = "organizations",
     request_body = OrgIn,
     responses((status = 201, body = OrgOut), (status = 401, body = Problem), (status = 422, body = Problem)),
@@ -60,6 +61,7 @@ pub async fn create(
 
 /// One organization the caller belongs to.
 #[utoipa::path(
+    operation_id = "getOrganization",
     tag = "organizations",
     params(("org_id" = uuid::Uuid, Path, description = "Organization id")),
     responses((status = 200, body = OrgOut), (status = 404, body = Problem)),

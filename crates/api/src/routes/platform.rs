@@ -10,8 +10,9 @@ use domain::readiness::{ChecklistItem, EnvCheck, ServiceReadiness, StatusCounts}
 use domain::registry::versions::{Standing, VersionAlert};
 use domain::verify::VerifyOutcome;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
+use super::paging::{PageOut, PageQuery};
 use crate::auth::PlatformAdmin;
 use crate::contract;
 use crate::error::{ApiResult, Problem};
@@ -227,14 +228,6 @@ impl From<HistoryEntry<'_>> for HistoryEventOut {
     }
 }
 
-/// A page of history, newest first.
-#[derive(Serialize, ToSchema)]
-pub struct HistoryPageOut {
-    pub data: Vec<HistoryEventOut>,
-    /// Pass as `before` for the next page; `null` on the last page.
-    pub next_before: Option<DateTime<Utc>>,
-}
-
 /// A provider API version Plugboard pins that its provider switches off soon (or already has).
 #[derive(Serialize, ToSchema)]
 pub struct VersionSunsetOut {
@@ -290,16 +283,7 @@ pub struct ReadinessOut {
     /// Accounts and keys to collect.
     pub checklist: Vec<ChecklistItemOut>,
     /// Recent history across every provider and organization.
-    pub history: HistoryPageOut,
-}
-
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct ReadinessQuery {
-    /// At most this many history lines (1–200, default 50).
-    pub limit: Option<u64>,
-    /// Only history older than this time (for the next page, pass `history.next_before`).
-    pub before: Option<DateTime<Utc>>,
+    pub history: PageOut<HistoryEventOut>,
 }
 
 /// A platform-level provider's live check with the platform's own variables.
@@ -339,8 +323,9 @@ impl From<PlatformCheck<'_>> for PlatformCheckOut {
 /// Platform readiness: platform variables per provider, connection health across every
 /// organization, the account and key checklist, and recent history. Platform admins only.
 #[utoipa::path(
+    operation_id = "getPlatformReadiness",
     tag = "platform",
-    params(ReadinessQuery),
+    params(PageQuery),
     responses(
         (status = 200, body = ReadinessOut),
         (status = 404, body = Problem, description = "The caller is not a platform admin."),
@@ -351,29 +336,22 @@ impl From<PlatformCheck<'_>> for PlatformCheckOut {
 pub async fn readiness(
     state: web::Data<AppState>,
     _admin: PlatformAdmin,
-    query: web::Query<ReadinessQuery>,
+    query: web::Query<PageQuery>,
 ) -> ApiResult<web::Json<ReadinessOut>> {
-    let limit = query.limit.unwrap_or(50).clamp(1, 200);
-    let found = service::readiness(&state, query.before, limit).await?;
-    let history: Vec<HistoryEventOut> = found.history.into_iter().map(Into::into).collect();
-    let next_before = (history.len() as u64 == limit)
-        .then(|| history.last().map(|h| h.created_at))
-        .flatten();
+    let found = service::readiness(&state, query.request()?).await?;
     Ok(web::Json(ReadinessOut {
         versions: found.versions.into_iter().map(Into::into).collect(),
         services: found.services.into_iter().map(Into::into).collect(),
         health: found.health.into_iter().map(Into::into).collect(),
         checklist: found.checklist.into_iter().map(Into::into).collect(),
-        history: HistoryPageOut {
-            data: history,
-            next_before,
-        },
+        history: PageOut::from_page(found.history, Into::into),
     }))
 }
 
 /// Runs a platform-level provider's check (Sentry, Better Stack) with the platform's own
 /// variables. Nothing is stored. Platform admins only.
 #[utoipa::path(
+    operation_id = "testPlatformProvider",
     tag = "platform",
     params(("provider" = String, Path)),
     request_body(content = Option<PlatformCheckIn>, description = "Settings for this check, e.g. Sentry's region; each unset one takes its default."),

@@ -104,7 +104,8 @@ pub fn provider_out(state: &AppState, p: &Provider) -> ProviderOut {
 }
 
 /// Every provider Plugboard can connect.
-#[utoipa::path(tag = "providers", responses((status = 200, body = ListOut<ProviderOut>)))]
+#[utoipa::path(
+    operation_id = "listProviders",tag = "providers", responses((status = 200, body = ListOut<ProviderOut>)))]
 #[get("/providers")]
 pub async fn list(state: web::Data<AppState>) -> web::Json<ListOut<ProviderOut>> {
     let data = state

@@ -8,6 +8,7 @@ use crate::state::AppState;
 /// Sync now: renews the access token if it is about to expire, re-runs the provider's check,
 /// records a `sync` event and updates `last_sync_at`, the status and `last_error`.
 #[utoipa::path(
+    operation_id = "syncIntegration",
     tag = "integrations",
     params(("org_id" = uuid::Uuid, Path), ("provider" = String, Path)),
     responses(

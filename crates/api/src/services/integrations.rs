@@ -14,6 +14,8 @@ use domain::model::{Actor, Connection, ConnectionEvent, Problem};
 use domain::registry::{AuthKind, Provider};
 use domain::verify::VerifyOutcome;
 use domain::{ConnectionStatus, OrgId};
+use persistence::events::EventFilter;
+use persistence::page::{Page, PageRequest};
 use persistence::{StoreError, connections, events};
 use secrecy::SecretString;
 
@@ -404,15 +406,18 @@ pub async fn history(
     state: &AppState,
     org_id: OrgId,
     provider_id: &str,
-    before: Option<DateTime<Utc>>,
-    limit: u64,
-) -> ApiResult<Vec<ConnectionEvent>> {
+    filter: EventFilter<'_>,
+    request: PageRequest,
+) -> ApiResult<Page<ConnectionEvent>> {
     let provider = provider(state, provider_id)?;
     match connections::find(&state.db, org_id, &provider.id).await? {
         Some(connection) => {
-            Ok(events::list(&state.db, org_id, connection.id, before, limit).await?)
+            Ok(events::list(&state.db, org_id, connection.id, filter, request).await?)
         }
-        None => Ok(Vec::new()),
+        None => Ok(Page {
+            items: Vec::new(),
+            next: None,
+        }),
     }
 }
 

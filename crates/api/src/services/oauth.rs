@@ -386,6 +386,23 @@ impl TokenExchange<'_> {
         Ok(self.send(request).await)
     }
 
+    /// Trades a non-expiring token for an expiring one and its refresh token (Shopify).
+    pub async fn to_expiring(
+        &self,
+        token: &SecretString,
+    ) -> ApiResult<Result<serde_json::Value, Refusal>> {
+        let url = provider_url(self.provider, &self.oauth.token_url, self.config)?;
+        let Some(request) =
+            requests::expiring_token_exchange(self.oauth, url, &self.client(), token)
+        else {
+            return Err(ApiError::internal(anyhow::anyhow!(
+                "{} has no token exchange",
+                self.provider.id
+            )));
+        };
+        Ok(self.send(request).await)
+    }
+
     /// Trades an authorization code for tokens (and Meta's short-lived token for a long one).
     async fn code(
         &self,

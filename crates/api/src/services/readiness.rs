@@ -10,6 +10,7 @@ use domain::readiness::{self, ChecklistItem, HealthState, ServiceReadiness, Stat
 use domain::registry::versions::{self, VersionAlert};
 use domain::registry::{Level, Provider};
 use domain::verify::VerifyOutcome;
+use persistence::page::{Page, PageRequest};
 use persistence::{Backend, connections, events};
 
 use super::catalog;
@@ -24,7 +25,7 @@ pub struct Readiness<'r> {
     pub services: Vec<ServiceReadiness<'r>>,
     pub health: Vec<ProviderHealth<'r>>,
     pub checklist: Vec<ChecklistItem>,
-    pub history: Vec<HistoryEntry<'r>>,
+    pub history: Page<HistoryEntry<'r>>,
 }
 
 /// One provider's connections across every organization.
@@ -60,16 +61,12 @@ fn is_set(settings: &Settings) -> impl Fn(&str) -> bool + '_ {
     }
 }
 
-/// Everything the readiness page shows; `before` and `limit` page the history.
-pub async fn readiness(
-    state: &AppState,
-    before: Option<DateTime<Utc>>,
-    limit: u64,
-) -> ApiResult<Readiness<'_>> {
+/// Everything the readiness page shows; `request` pages the history.
+pub async fn readiness(state: &AppState, request: PageRequest) -> ApiResult<Readiness<'_>> {
     let (counts, latest, recent) = tokio::try_join!(
         connections::platform_status_counts(&state.db),
         events::platform_latest_per_provider(&state.db),
-        events::platform_recent(&state.db, before, limit),
+        events::platform_recent(&state.db, request),
     )?;
     let is_set = is_set(&state.settings);
     let services: Vec<ServiceReadiness<'_>> = state
@@ -111,18 +108,15 @@ pub async fn readiness(
         .iter()
         .map(|s| (s.provider.id.as_str(), &s.missing))
         .collect();
-    let history = recent
-        .into_iter()
-        .map(|row| HistoryEntry {
-            provider: state.registry.get(&row.event.provider),
-            missing: missing_by
-                .get(row.event.provider.as_str())
-                .map(|m| (*m).clone())
-                .unwrap_or_default(),
-            org_name: row.org_name,
-            event: row.event,
-        })
-        .collect();
+    let history = recent.map(|row| HistoryEntry {
+        provider: state.registry.get(&row.event.provider),
+        missing: missing_by
+            .get(row.event.provider.as_str())
+            .map(|m| (*m).clone())
+            .unwrap_or_default(),
+        org_name: row.org_name,
+        event: row.event,
+    });
 
     Ok(Readiness {
         versions: versions::alerts(

@@ -29,9 +29,7 @@ use super::oauth::{Refusal, TokenExchange, oauth_of, platform_credentials};
 use super::vault::Vault;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::state::AppState;
-
-/// How long a refresh holds its lease; longer than any token request can take.
-pub const LEASE_SECS: i64 = 120;
+use domain::oauth::requests;
 
 /// How a refresh ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,8 +53,16 @@ pub async fn refresh<'r>(
     oauth_of(provider)?;
     let existing = connected(state, org_id, provider).await?;
     let owner = format!("request-{}", uuid::Uuid::new_v4().simple());
-    let lease = Duration::seconds(LEASE_SECS);
-    if !leases::claim_one(&state.db, org_id, existing.id, &owner, Utc::now(), lease).await? {
+    if !leases::claim_one(
+        &state.db,
+        org_id,
+        existing.id,
+        &owner,
+        Utc::now(),
+        lease_of(state),
+    )
+    .await?
+    {
         wait_for_lease(state, org_id, &existing).await?;
         return view(&state.db, org_id, provider).await;
     }
@@ -79,9 +85,14 @@ pub async fn refresh<'r>(
     view(&state.db, org_id, provider).await
 }
 
+/// How long a refresh holds its connection's lease (`PLUGBOARD_REFRESH_LEASE_SECS`).
+pub fn lease_of(state: &AppState) -> Duration {
+    Duration::from_std(state.settings.background.refresh_lease).unwrap_or(Duration::minutes(2))
+}
+
 /// Waits until nobody holds the connection's lease (at most one lease's length).
 async fn wait_for_lease(state: &AppState, org_id: OrgId, existing: &Connection) -> ApiResult<()> {
-    let deadline = Utc::now() + Duration::seconds(LEASE_SECS);
+    let deadline = Utc::now() + lease_of(state);
     while Utc::now() < deadline {
         if !leases::is_leased(&state.db, org_id, existing.id, Utc::now()).await? {
             return Ok(());
@@ -109,17 +120,25 @@ async fn connected(state: &AppState, org_id: OrgId, provider: &Provider) -> ApiR
         })
 }
 
-/// The stored refresh token of a connection, opened.
-async fn stored_refresh_token(
+/// One stored secret of a connection, opened.
+async fn stored_secret(
     state: &AppState,
     org_id: OrgId,
     provider: &Provider,
     connection: &Connection,
+    field: &str,
 ) -> ApiResult<Option<SecretString>> {
     Ok(open_secrets(state, org_id, provider, Some(connection))
         .await?
         .secrets
-        .remove(REFRESH_TOKEN))
+        .remove(field))
+}
+
+/// What a renewal presents to the provider: the refresh token, or — for a Shopify connection
+/// still on a non-expiring token — that token, exchanged once for expiring ones.
+struct Presented {
+    field: &'static str,
+    token: SecretString,
 }
 
 /// Renews a connection's token; the caller holds its lease.
@@ -131,14 +150,27 @@ pub(crate) async fn renew(
     existing: Connection,
 ) -> ApiResult<(Outcome, Event)> {
     let oauth = oauth_of(provider)?;
-    let Some(presented) = stored_refresh_token(state, org_id, provider, &existing).await? else {
-        return Err(ApiError::conflict(
-            ErrorCode::NoRefreshToken,
-            format!(
-                "{} gave Plugboard no refresh token, so there is nothing to renew: its access stays valid until the provider ends it. Reconnect {} to replace it.",
-                provider.name, provider.name
-            ),
-        ));
+    let mut stored = open_secrets(state, org_id, provider, Some(&existing))
+        .await?
+        .secrets;
+    let presented = match (stored.remove(REFRESH_TOKEN), stored.remove(ACCESS_TOKEN)) {
+        (Some(token), _) => Presented {
+            field: REFRESH_TOKEN,
+            token,
+        },
+        (None, Some(token)) if requests::exchanges_non_expiring_tokens(oauth) => Presented {
+            field: ACCESS_TOKEN,
+            token,
+        },
+        _ => {
+            return Err(ApiError::conflict(
+                ErrorCode::NoRefreshToken,
+                format!(
+                    "{} gave Plugboard no refresh token, so there is nothing to renew: its access stays valid until the provider ends it. Reconnect {} to replace it.",
+                    provider.name, provider.name
+                ),
+            ));
+        }
     };
     let (client_id, client_secret) = platform_credentials(state, provider)?;
     let exchange = TokenExchange {
@@ -149,7 +181,11 @@ pub(crate) async fn renew(
         client_id,
         client_secret,
     };
-    let answer = exchange.refresh(&presented).await?;
+    let answer = if presented.field == REFRESH_TOKEN {
+        exchange.refresh(&presented.token).await?
+    } else {
+        exchange.to_expiring(&presented.token).await?
+    };
     let mut put = Vec::new();
     let outcome = match answer {
         Ok(body) => match domain::oauth::read_token_answer(oauth, &body, Utc::now()) {
@@ -201,26 +237,35 @@ pub(crate) async fn renew(
     .await
 }
 
-/// A refusal is a revocation unless the stored refresh token moved on meanwhile: then another
+/// A refusal is a revocation unless what was presented moved on meanwhile: then another
 /// refresh won the race and its token stands.
 async fn refused(
     state: &AppState,
     org_id: OrgId,
     provider: &Provider,
-    presented: &SecretString,
+    presented: &Presented,
     code: &str,
 ) -> ApiResult<Refresh> {
-    let now = connections::find(&state.db, org_id, &provider.id).await?;
-    let stored = match &now {
-        Some(c) => stored_refresh_token(state, org_id, provider, c).await?,
-        None => None,
-    };
-    if stored.is_some_and(|s| s.expose_secret() != presented.expose_secret()) {
+    if moved_on(state, org_id, provider, presented).await? {
         tracing::info!(provider = %provider.id, "refresh lost a race to another renewal; its token stands");
         return Ok(Refresh::LostRace);
     }
     tracing::warn!(provider = %provider.id, code = %code, "refresh refused; the connection needs a reconnect");
     Ok(Refresh::Revoked)
+}
+
+/// Whether the stored secret a renewal presented was replaced since (another renewal won).
+async fn moved_on(
+    state: &AppState,
+    org_id: OrgId,
+    provider: &Provider,
+    presented: &Presented,
+) -> ApiResult<bool> {
+    let Some(now) = connections::find(&state.db, org_id, &provider.id).await? else {
+        return Ok(false);
+    };
+    let stored = stored_secret(state, org_id, provider, &now, presented.field).await?;
+    Ok(stored.is_some_and(|s| s.expose_secret() != presented.token.expose_secret()))
 }
 
 struct Fresh<'a> {
@@ -230,8 +275,8 @@ struct Fresh<'a> {
     read: Connection,
     outcome: Refresh,
     put: Vec<SealedSecret>,
-    /// The refresh token this attempt sent.
-    presented: &'a SecretString,
+    /// What this attempt sent.
+    presented: &'a Presented,
 }
 
 fn outcome_of(refresh: &Refresh) -> Outcome {
@@ -258,7 +303,7 @@ async fn store_fresh(state: &AppState, fresh: Fresh<'_>) -> ApiResult<(Outcome, 
     } = fresh;
     let mut attempts = 0;
     loop {
-        let decision = lifecycle::decide(
+        let mut decision = lifecycle::decide(
             &read,
             provider,
             Input::Refreshed(outcome.clone()),
@@ -267,6 +312,12 @@ async fn store_fresh(state: &AppState, fresh: Fresh<'_>) -> ApiResult<(Outcome, 
         .map_err(|r| {
             ApiError::internal(anyhow::anyhow!("a refresh was refused: {}", r.problem.code))
         })?;
+        if presented.field == ACCESS_TOKEN && matches!(outcome, Refresh::Renewed { .. }) {
+            decision.event.message = format!(
+                "{}'s non-expiring token was exchanged for an expiring one that Plugboard renews from now on. {}",
+                provider.name, decision.event.message
+            );
+        }
         let event = decision.event.clone();
         match store(
             state,
@@ -297,10 +348,8 @@ async fn store_fresh(state: &AppState, fresh: Fresh<'_>) -> ApiResult<(Outcome, 
                 if read.status == ConnectionStatus::NotConnected {
                     return Err(disconnected());
                 }
-                let stored = stored_refresh_token(state, org_id, provider, &read).await?;
-                let moved_on =
-                    stored.is_some_and(|s| s.expose_secret() != presented.expose_secret());
-                if moved_on {
+                let stored = stored_secret(state, org_id, provider, &read, presented.field).await?;
+                if stored.is_some_and(|s| s.expose_secret() != presented.token.expose_secret()) {
                     outcome = Refresh::LostRace;
                     put.clear();
                 }

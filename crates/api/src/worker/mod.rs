@@ -50,6 +50,14 @@ impl Worker {
     pub fn spawn(self) {
         let worker = Arc::new(self);
         tracing::info!(owner = %worker.owner, "background worker started");
+        let settings = &worker.state.settings;
+        if settings.background.refresh_lease <= settings.provider_timeout {
+            tracing::warn!(
+                lease_secs = settings.background.refresh_lease.as_secs(),
+                timeout_secs = settings.provider_timeout.as_secs(),
+                "PLUGBOARD_REFRESH_LEASE_SECS is not longer than a provider request may take: another replica may take over a refresh still in flight (its write is refused, but the provider may see the old refresh token twice)"
+            );
+        }
         let delivery = worker.clone();
         tokio::spawn(async move {
             let every = delivery.state.settings.background.delivery_interval;
@@ -72,6 +80,15 @@ impl Worker {
                 }
                 if let Err(err) = health::run_once(&sweeper).await {
                     tracing::warn!(error = ?err, "health-check round failed");
+                }
+                // Answers kept for Idempotency-Key retries last a day.
+                if let Err(err) = persistence::idempotency::platform_forget_expired(
+                    &sweeper.state.db,
+                    chrono::Utc::now(),
+                )
+                .await
+                {
+                    tracing::warn!(error = ?err, "forgetting expired idempotency keys failed");
                 }
                 tokio::time::sleep(every).await;
             }

@@ -1,11 +1,13 @@
-//! The refresh sweep: claims connections whose token is due (by lease, across replicas),
-//! renews each with no transaction held across the provider call, and releases the lease
+//! The refresh sweep: claims connections whose token is due (by lease, across replicas) and
+//! Shopify connections still on a non-expiring token (moved to expiring tokens once), renews
+//! each with no transaction held across the provider call, and releases the lease
 //! compare-and-set, with backoff after an outage. A token that expires while the provider is
 //! down turns the connection `error` (renewals go on); a refusal turns it `expired`.
 
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use domain::lifecycle::{self, Input};
 use domain::model::Actor;
+use domain::oauth::requests::exchanges_non_expiring_tokens;
 use domain::schedule::{DAILY_REFRESH_ATTEMPTS, refresh_backoff};
 use futures_util::StreamExt;
 use persistence::connections;
@@ -14,7 +16,7 @@ use persistence::leases::{self, Lease, Released, Sweep};
 use super::Worker;
 use super::metrics::RefreshClass;
 use crate::services::lifecycle::{Secrets, store};
-use crate::services::refresh::{LEASE_SECS, Outcome, renew};
+use crate::services::refresh::{Outcome, lease_of, renew};
 
 const BATCH: u64 = 200;
 /// Refreshes run at once per replica.
@@ -22,6 +24,14 @@ const CONCURRENCY: usize = 8;
 
 /// One sweep: claims and renews until nothing due is left; how many were claimed.
 pub async fn sweep(worker: &Worker) -> anyhow::Result<usize> {
+    let exchangeable: Vec<&str> = worker
+        .state
+        .registry
+        .providers()
+        .iter()
+        .filter(|p| p.oauth().is_some_and(exchanges_non_expiring_tokens))
+        .map(|p| p.id.as_str())
+        .collect();
     let mut total = 0;
     loop {
         let now = Utc::now();
@@ -30,9 +40,10 @@ pub async fn sweep(worker: &Worker) -> anyhow::Result<usize> {
             Sweep {
                 owner: &worker.owner,
                 now,
-                lease: Duration::seconds(LEASE_SECS),
+                lease: lease_of(&worker.state),
                 daily_cap: DAILY_REFRESH_ATTEMPTS,
                 limit: BATCH,
+                exchangeable: &exchangeable,
             },
         )
         .await?;
@@ -78,6 +89,21 @@ async fn one(worker: &Worker, lease: &Lease) -> anyhow::Result<()> {
         release(Released::Settled).await?;
         return Ok(());
     };
+    // A lease claimed in this batch may have lapsed while earlier ones were renewed (or while
+    // this process was paused) and been taken over: the connection is someone else's now, and
+    // its refresh token may already be a newer one that must not be presented twice.
+    if !leases::holds(
+        &state.db,
+        lease.org_id,
+        lease.connection_id,
+        &worker.owner,
+        Utc::now(),
+    )
+    .await?
+    {
+        tracing::info!(provider = %provider.id, "the refresh lease lapsed before its turn; left to its new holder");
+        return Ok(());
+    }
     let renewed = renew(state, lease.org_id, &Actor::System, provider, existing).await;
     let outcome = match renewed {
         Ok((outcome, _)) => outcome,

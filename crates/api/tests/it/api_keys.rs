@@ -49,6 +49,39 @@ async fn partner_keys_open_their_own_organization_only() {
     )
     .await;
     problem(app.get(&keys, &secret).await, 403).await;
+    // Nor does an integrations scope open who belongs to the organization.
+    let members = format!("/api/v1/orgs/{org}/members");
+    let invitations = format!("/api/v1/orgs/{org}/invitations");
+    for path in [&members, &invitations] {
+        let refused = problem(app.get(path, &secret).await, 403).await;
+        assert!(
+            refused["detail"].as_str().unwrap().contains("members:read"),
+            "{refused}"
+        );
+    }
+    // A key with `members:read` reads them, and nothing else.
+    let people = json_body(
+        app.post(
+            &keys,
+            &owner.token,
+            json!({"name": "Directory", "scopes": ["members:read"]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let people = people["secret"].as_str().unwrap();
+    let listed = json_body(app.get(&members, people).await, 200).await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1);
+    json_body(app.get(&invitations, people).await, 200).await;
+    let refused = problem(app.get(&integrations, people).await, 403).await;
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("integrations:read"),
+        "{refused}"
+    );
 
     // Another organization does not exist for this key, as for any non-member.
     let (_, other_org) = app.owner_with_org().await;
@@ -163,4 +196,67 @@ async fn bad_key_requests_are_explained() {
     .await;
     let (other, _) = app.owner_with_org().await;
     problem(app.get(&keys, &other.token).await, 404).await;
+}
+
+#[tokio::test]
+async fn a_partner_front_end_on_an_allowed_origin_may_call_from_a_browser() {
+    let app = crate::helpers::spawn_app_with(crate::helpers::Options {
+        configure: |s| s.cors_origins = vec!["https://partner.example".to_owned()],
+        ..Default::default()
+    })
+    .await;
+    let (owner, org) = app.owner_with_org().await;
+    let integrations = app.url(&format!("/api/v1/orgs/{org}/integrations"));
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(Method::OPTIONS, &integrations)
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "GET")
+            .header(
+                "Access-Control-Request-Headers",
+                "authorization, if-none-match",
+            )
+            .send()
+    };
+    let allowed = preflight("https://partner.example").await.unwrap();
+    assert!(allowed.status().is_success(), "{}", allowed.status());
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://partner.example"
+    );
+    let read = app
+        .client
+        .get(&integrations)
+        .bearer_auth(&owner.token)
+        .header("Origin", "https://partner.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    assert_eq!(
+        read.headers()["access-control-allow-origin"],
+        "https://partner.example"
+    );
+    let exposed = read.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(exposed.contains("etag"), "{exposed}");
+    // Another origin is not allowed.
+    let other = preflight("https://elsewhere.example").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+
+    // Off by default: no origin is allowed.
+    let closed = spawn_app().await;
+    let (owner, org) = closed.owner_with_org().await;
+    let read = closed
+        .client
+        .get(closed.url(&format!("/api/v1/orgs/{org}/integrations")))
+        .bearer_auth(&owner.token)
+        .header("Origin", "https://partner.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    assert!(read.headers().get("access-control-allow-origin").is_none());
 }

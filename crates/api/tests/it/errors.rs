@@ -120,6 +120,11 @@ async fn health_readiness_and_request_ids() {
     )
     .await;
     assert_eq!(spec["openapi"], "3.1.0");
+    // The served document is the committed one, shared answers included.
+    assert_eq!(
+        spec,
+        serde_json::from_str::<serde_json::Value>(&api::openapi::document_json().unwrap()).unwrap()
+    );
 }
 
 /// The one field a 422 problem names.

@@ -161,6 +161,8 @@ pub fn test_settings(database_url: &str, provider_base_urls: String, options: Op
         public_url_explicit: false,
         admin_emails: options.admin_emails,
         allow_private_network: options.allow_private_network,
+        cors_origins: Vec::new(),
+        rate_limits: Default::default(),
         provider_base_urls,
         provider_timeout: options.timeout,
         platform_env: options

@@ -417,3 +417,68 @@ async fn platform_level_providers_are_not_connected_per_organization() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn polling_with_if_none_match_costs_a_304_until_something_changes() {
+    let app = spawn_app().await;
+    let (owner, org) = app.owner_with_org().await;
+    let (other, other_org) = app.owner_with_org().await;
+    let conditional = |path: String, token: String, tag: Option<String>| {
+        let mut request = app.client.get(app.url(&path)).bearer_auth(token);
+        if let Some(tag) = tag {
+            request = request.header("If-None-Match", tag);
+        }
+        request.send()
+    };
+    for path in [
+        format!("/api/v1/orgs/{org}/integrations"),
+        format!("/api/v1/orgs/{org}/integrations/linkedin"),
+    ] {
+        let first = conditional(path.clone(), owner.token.clone(), None)
+            .await
+            .unwrap();
+        assert_eq!(first.status(), 200);
+        let tag = first.headers()["etag"].to_str().unwrap().to_owned();
+        assert!(tag.starts_with('"') && tag.ends_with('"'), "{tag}");
+        let again = conditional(path.clone(), owner.token.clone(), Some(tag.clone()))
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304, "{path}");
+        assert_eq!(again.headers()["etag"], tag.as_str());
+        assert!(again.bytes().await.unwrap().is_empty());
+        // Weak and listed forms match too; another tag does not.
+        let listed = conditional(
+            path.clone(),
+            owner.token.clone(),
+            Some(format!("\"x\", W/{tag}")),
+        )
+        .await
+        .unwrap();
+        assert_eq!(listed.status(), 304);
+        let stale = conditional(path.clone(), owner.token.clone(), Some("\"stale\"".into()))
+            .await
+            .unwrap();
+        assert_eq!(stale.status(), 200);
+        // A change makes the tag stale.
+        app.seed_oauth_connection(&org, "linkedin", &format!("at-{tag}"), &[])
+            .await;
+        let changed = conditional(path.clone(), owner.token.clone(), Some(tag.clone()))
+            .await
+            .unwrap();
+        assert_eq!(changed.status(), 200, "{path}");
+        assert_ne!(changed.headers()["etag"], tag.as_str());
+        // The tag opens nothing in another organization.
+        let foreign = conditional(path.clone(), other.token.clone(), Some(tag))
+            .await
+            .unwrap();
+        assert_eq!(foreign.status(), 404);
+    }
+    let theirs = conditional(
+        format!("/api/v1/orgs/{other_org}/integrations"),
+        other.token.clone(),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(theirs.status(), 200);
+}

@@ -85,6 +85,86 @@ fn closed_sets_are_enums_in_the_document() {
     let scopes = &schemas["ApiKeyOut"]["properties"]["scopes"]["items"];
     assert_eq!(
         enum_of(&doc, &ref_of(scopes)),
-        ["integrations:read", "integrations:write"]
+        ["integrations:read", "integrations:write", "members:read"]
     );
+    // What a new key asks for is the same enum, at least one.
+    let asked = &schemas["ApiKeyIn"]["properties"]["scopes"];
+    assert_eq!(asked["minItems"], 1);
+    assert_eq!(ref_of(&asked["items"]), ref_of(scopes));
+}
+
+/// Every operation of the document, as `(method path, operation)`.
+fn operations(doc: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
+    let mut found = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if ["get", "put", "post", "patch", "delete"].contains(&method.as_str()) {
+                found.push((
+                    format!("{} {path}", method.to_uppercase()),
+                    operation.clone(),
+                ));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn every_operation_is_named_once_and_documents_what_the_server_answers() {
+    let doc = document();
+    let operations = operations(&doc);
+    let mut ids = std::collections::HashSet::new();
+    for (name, operation) in &operations {
+        let id = operation["operationId"].as_str().unwrap();
+        assert!(
+            ids.insert(id.to_owned()),
+            "{name}: operationId {id} is used twice"
+        );
+        let responses = operation["responses"].as_object().unwrap();
+        for (status, response) in responses {
+            assert!(
+                response["description"]
+                    .as_str()
+                    .is_some_and(|d| !d.is_empty()),
+                "{name} {status}: no description"
+            );
+            if status.starts_with('4') || status.starts_with('5') {
+                let content = response["content"].as_object().unwrap();
+                assert_eq!(
+                    content.keys().collect::<Vec<_>>(),
+                    ["application/problem+json"],
+                    "{name} {status}"
+                );
+            }
+        }
+        // Credentials are required unless one of the choices is none (`{}`).
+        let secured = operation["security"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty() && s.iter().all(|r| !r.as_object().unwrap().is_empty()));
+        if secured {
+            assert!(responses.contains_key("401"), "{name}: no 401");
+        }
+        if operation.get("requestBody").is_some() {
+            for status in ["400", "415", "422"] {
+                assert!(responses.contains_key(status), "{name}: no {status}");
+            }
+        }
+        if name.contains("/api/v1/orgs/{org_id}") {
+            let schemes: Vec<&str> = operation["security"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|r| r.as_object().unwrap().keys())
+                .map(String::as_str)
+                .collect();
+            assert_eq!(schemes, ["bearer", "api_key"], "{name}");
+            for status in ["403", "404"] {
+                assert!(responses.contains_key(status), "{name}: no {status}");
+            }
+        }
+    }
+    assert!(operations.len() >= 40);
+    let schemes = doc["components"]["securitySchemes"].as_object().unwrap();
+    assert_eq!(schemes["refresh_cookie"]["in"], "cookie");
+    assert_eq!(schemes["refresh_cookie"]["name"], "pb_refresh");
 }

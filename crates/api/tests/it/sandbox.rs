@@ -221,7 +221,7 @@ async fn consent_is_refused_for_a_redirect_uri_the_app_did_not_register() {
 }
 
 /// The code the sandbox issues for an approved consent, and the token endpoint it belongs to.
-async fn approved_code(app: &TestApp, consent: &Url) -> (String, Url) {
+pub(crate) async fn approved_code(app: &TestApp, consent: &Url) -> (String, Url) {
     let callback = decide(app, consent, "approve").await;
     let code = callback
         .query_pairs()
@@ -353,9 +353,9 @@ async fn only_a_platform_admin_switches_modes() {
     let (other, other_org) = app.owner_with_org().await;
     connect(&app, &other.token, &other_org, "linkedin", json!({})).await;
 
-    // Nobody, and a tenant's owner, cannot break another tenant's provider: the switch does
-    // not exist for them.
-    problem(post_mode(&app, None, "linkedin", "revoked").await, 404).await;
+    // Nobody, and a tenant's owner, cannot break another tenant's provider: without a token
+    // the answer is the 401 of every route, and for a tenant the switch does not exist.
+    problem(post_mode(&app, None, "linkedin", "revoked").await, 401).await;
     problem(
         post_mode(&app, Some(&owner.token), "linkedin", "revoked").await,
         404,

@@ -197,3 +197,42 @@ pub fn long_lived_exchange(
         basic_auth: None,
     })
 }
+
+/// Whether a connection holding a non-expiring token is moved to expiring tokens by a token
+/// exchange: Shopify, whose public apps must use expiring offline tokens from 2027-01-01.
+pub fn exchanges_non_expiring_tokens(oauth: &OAuth2) -> bool {
+    oauth.has_quirk(Quirk::Shopify)
+        && oauth.token_params.get("expiring").map(String::as_str) == Some("1")
+}
+
+/// Shopify's token exchange of a non-expiring offline token for an expiring one with a refresh
+/// token (JSON, client authenticated in the body); `None` for every other provider. Once it
+/// succeeds the old token no longer works.
+pub fn expiring_token_exchange(
+    oauth: &OAuth2,
+    token_url: Url,
+    client: &ClientCredentials<'_>,
+    offline_token: &SecretString,
+) -> Option<TokenRequest> {
+    const OFFLINE_TOKEN: &str = "urn:shopify:params:oauth:token-type:offline-access-token";
+    if !exchanges_non_expiring_tokens(oauth) {
+        return None;
+    }
+    Some(TokenRequest {
+        method: Method::Post,
+        url: token_url,
+        body: TokenBody::Json(serde_json::json!({
+            "client_id": client.id.expose_secret(),
+            "client_secret": client.secret.expose_secret(),
+            "grant_type": TOKEN_EXCHANGE_GRANT,
+            "subject_token": offline_token.expose_secret(),
+            "subject_token_type": OFFLINE_TOKEN,
+            "requested_token_type": OFFLINE_TOKEN,
+            "expiring": "1",
+        })),
+        basic_auth: None,
+    })
+}
+
+/// RFC 8693's grant type.
+pub const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";

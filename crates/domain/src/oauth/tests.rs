@@ -325,4 +325,35 @@ mod token_requests {
             long_lived_exchange(&oauth("meta_ads"), token_url(), &client, &json!({})).is_none()
         );
     }
+
+    #[test]
+    fn shopify_swaps_a_non_expiring_token_by_token_exchange_and_nobody_else_does() {
+        let (id, key) = (secret("app"), secret("shh"));
+        let client = ClientCredentials {
+            id: &id,
+            secret: &key,
+        };
+        let token = secret("shpat_old");
+        let shopify = oauth("shopify");
+        assert!(exchanges_non_expiring_tokens(&shopify));
+        let request = expiring_token_exchange(&shopify, token_url(), &client, &token).unwrap();
+        assert_eq!(request.method, Method::Post);
+        let TokenBody::Json(body) = &request.body else {
+            panic!("Shopify's token exchange takes JSON");
+        };
+        assert_eq!(body["grant_type"], TOKEN_EXCHANGE_GRANT);
+        assert_eq!(body["subject_token"], "shpat_old");
+        assert_eq!(
+            body["subject_token_type"],
+            "urn:shopify:params:oauth:token-type:offline-access-token"
+        );
+        assert_eq!(body["requested_token_type"], body["subject_token_type"]);
+        assert_eq!(body["expiring"], "1");
+        assert_eq!(body["client_id"], "app");
+        assert!(!format!("{request:?}").contains("shpat_old"));
+        for other in ["slack", "calendly", "meta_ads"] {
+            assert!(!exchanges_non_expiring_tokens(&oauth(other)));
+            assert!(expiring_token_exchange(&oauth(other), token_url(), &client, &token).is_none());
+        }
+    }
 }

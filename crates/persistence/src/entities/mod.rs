@@ -7,6 +7,7 @@ pub mod connection_secrets;
 pub mod connections;
 pub mod custom_domains;
 pub mod feature_flags;
+pub mod idempotency_keys;
 pub mod incidents;
 pub mod invitations;
 pub mod memberships;

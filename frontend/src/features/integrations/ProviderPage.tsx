@@ -55,10 +55,10 @@ function Details({ orgId, integration: i }: { orgId: string; integration: Integr
     queryFn: ({ pageParam }) =>
       unwrap(
         api.GET("/api/v1/orgs/{org_id}/integrations/{provider}/events", {
-          params: { path: { org_id: orgId, provider: i.provider }, query: { limit: PAGE, before: pageParam } },
+          params: { path: { org_id: orgId, provider: i.provider }, query: { limit: PAGE, cursor: pageParam } },
         }),
       ),
-    getNextPageParam: (last) => (last.data.length === PAGE ? last.data[last.data.length - 1]?.created_at : undefined),
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
   });
   const history: EventItem[] = events.data?.pages.flatMap((p) => p.data) ?? [];
 

@@ -9,7 +9,7 @@ import { useToast } from "../../components/Toasts";
 import { useOrgId, useSession } from "../../session";
 import { dateTime, relativeTime } from "../../time";
 
-export const KEY_SCOPES: ApiKeyIn["scopes"] = ["integrations:read", "integrations:write"];
+export const KEY_SCOPES: ApiKeyIn["scopes"] = ["integrations:read", "integrations:write", "members:read"];
 
 export default function ApiKeys() {
   const orgId = useOrgId();
@@ -62,7 +62,7 @@ export default function ApiKeys() {
             <div className="scope-grid">
               {KEY_SCOPES.map((s) => (
                 <label key={s} className="check">
-                  <input type="checkbox" name="scopes" value={s} defaultChecked={s.endsWith(":read")} /> <code>{s}</code>
+                  <input type="checkbox" name="scopes" value={s} defaultChecked={s === "integrations:read"} /> <code>{s}</code>
                 </label>
               ))}
             </div>

@@ -2929,7 +2929,10 @@ export interface paths {
             };
         };
         put?: never;
-        /** Adds an existing user by e-mail. */
+        /**
+         * Invites someone to join, exactly as `POST …/invitations` does: nobody becomes a member
+         *     without accepting, and the answer is the same whether or not the address has an account.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -2944,17 +2947,17 @@ export interface paths {
             };
             requestBody: {
                 content: {
-                    "application/json": components["schemas"]["MemberIn"];
+                    "application/json": components["schemas"]["InvitationIn"];
                 };
             };
             responses: {
-                /** @description Created */
+                /** @description An invitation; its token is shown this once. */
                 201: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["MemberOut"];
+                        "application/json": components["schemas"]["InvitationCreatedOut"];
                     };
                 };
                 /** @description The body is not valid JSON. Or: `Idempotency-Key` is not 1 to 255 visible characters. */
@@ -2993,7 +2996,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description A request with this `Idempotency-Key` is still running. */
+                /** @description Already a member, or an invitation is pending. Or: A request with this `Idempotency-Key` is still running. */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -4512,7 +4515,7 @@ export interface components {
          * @description Every `code` a problem answer can carry: stable, machine-readable, one per kind of problem.
          * @enum {string}
          */
-        ErrorCode: "account_not_found" | "address_not_allowed" | "already_invited" | "already_member" | "body_too_large" | "conflict" | "connection_required" | "credentials_rejected" | "credentials_unreadable" | "database_unavailable" | "domain_taken" | "duplicate_invitation" | "email_taken" | "forbidden" | "idempotency_in_flight" | "idempotency_key_reused" | "internal_error" | "invalid_body" | "invalid_idempotency_key" | "invalid_query" | "invitation_accepted" | "invitation_expired" | "invitation_revoked" | "invitation_used" | "last_owner" | "malformed_json" | "method_not_allowed" | "missing_values" | "no_channel" | "no_refresh_token" | "not_connected" | "not_found" | "not_oauth" | "platform_level" | "platform_not_ready" | "provider_rate_limited" | "provider_refused" | "provider_timeout" | "provider_unavailable" | "provider_unreachable" | "rate_limited" | "refresh_in_progress" | "refresh_refused" | "shopify_not_connected" | "shopify_token_rejected" | "step_required" | "steps_missing" | "stripe_not_connected" | "tenant_level" | "token_expired" | "too_many_attempts" | "unauthorized" | "unexpected_redirect" | "unknown_user" | "unreadable_body" | "unsupported_media_type" | "validation_failed";
+        ErrorCode: "account_not_found" | "address_not_allowed" | "already_invited" | "already_member" | "body_too_large" | "conflict" | "connection_required" | "credentials_rejected" | "credentials_unreadable" | "database_unavailable" | "domain_taken" | "duplicate_invitation" | "email_taken" | "forbidden" | "idempotency_in_flight" | "idempotency_key_reused" | "internal_error" | "invalid_body" | "invalid_idempotency_key" | "invalid_query" | "invitation_accepted" | "invitation_expired" | "invitation_revoked" | "invitation_used" | "last_owner" | "malformed_json" | "method_not_allowed" | "missing_values" | "no_channel" | "no_refresh_token" | "not_connected" | "not_found" | "not_oauth" | "platform_level" | "platform_not_ready" | "provider_rate_limited" | "provider_refused" | "provider_timeout" | "provider_unavailable" | "provider_unreachable" | "rate_limited" | "refresh_in_progress" | "refresh_refused" | "shopify_not_connected" | "shopify_token_rejected" | "step_required" | "steps_missing" | "stripe_not_connected" | "tenant_level" | "token_expired" | "too_many_attempts" | "unauthorized" | "unexpected_redirect" | "unreadable_body" | "unsupported_media_type" | "validation_failed";
         /**
          * @description What happened to a connection.
          * @enum {string}
@@ -4829,14 +4832,6 @@ export interface components {
             /** @description Whether this user may see platform readiness. */
             platform_admin: boolean;
             user: components["schemas"]["UserOut"];
-        };
-        MemberIn: {
-            /**
-             * Format: email
-             * @description The e-mail of an existing Plugboard account.
-             */
-            email: string;
-            role: components["schemas"]["Role"];
         };
         MemberOut: {
             email: string;

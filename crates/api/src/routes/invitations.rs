@@ -145,11 +145,17 @@ pub async fn create(
     admin: OrgOwnerOrAdmin,
     body: web::Json<InvitationIn>,
 ) -> ApiResult<HttpResponse> {
-    let invite = body
-        .into_inner()
-        .parse("")
-        .map_err(|e| ApiError::validation(vec![e]))?;
-    let created = service::create(&state, admin.org_id, admin.user_id, invite).await?;
+    invite(&state, &admin, body.into_inner()).await
+}
+
+/// Creates one invitation and answers it with its token (here and for `POST …/members`).
+pub(crate) async fn invite(
+    state: &AppState,
+    admin: &OrgOwnerOrAdmin,
+    input: InvitationIn,
+) -> ApiResult<HttpResponse> {
+    let invite = input.parse("").map_err(|e| ApiError::validation(vec![e]))?;
+    let created = service::create(state, admin.org_id, admin.user_id, invite).await?;
     Ok(HttpResponse::Created().json(InvitationCreatedOut::from(created)))
 }
 

@@ -6,24 +6,15 @@ use chrono::{DateTime, Utc};
 use domain::model::Membership;
 use domain::{Role, UserId};
 use persistence::orgs::{self, MemberChange};
-use persistence::{StoreError, users};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::invitations::{self, InvitationCreatedOut, InvitationIn};
 use super::paging::{PageOut, PageQuery};
 use crate::auth::{MembersReader, OrgOwnerOrAdmin};
 use crate::contract::Role as RoleOut;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MemberIn {
-    /// The e-mail of an existing Plugboard account.
-    #[schema(format = Email, max_length = 254)]
-    pub email: String,
-    pub role: RoleOut,
-}
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -93,46 +84,30 @@ pub async fn list(
     Ok(web::Json(PageOut::from_page(page, MemberOut::from)))
 }
 
-/// Adds an existing user by e-mail.
+/// Invites someone to join, exactly as `POST …/invitations` does: nobody becomes a member
+/// without accepting, and the answer is the same whether or not the address has an account.
 #[utoipa::path(
     operation_id = "addMember",
     tag = "members",
     params(("org_id" = uuid::Uuid, Path)),
-    request_body = MemberIn,
-    responses((status = 201, body = MemberOut), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    request_body = InvitationIn,
+    responses(
+        (status = 201, body = InvitationCreatedOut, description = "An invitation; its token is shown this once."),
+        (status = 403, body = Problem),
+        (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "Already a member, or an invitation is pending."),
+        (status = 422, body = Problem),
+    ),
     security(("bearer" = []))
 )]
 #[post("/members")]
+#[tracing::instrument(skip_all)]
 pub async fn add(
     state: web::Data<AppState>,
     admin: OrgOwnerOrAdmin,
-    body: web::Json<MemberIn>,
+    body: web::Json<InvitationIn>,
 ) -> ApiResult<HttpResponse> {
-    let input = body.into_inner();
-    let role = Role::from(input.role);
-    if role == Role::Owner && admin.role != Role::Owner {
-        return Err(owners_only());
-    }
-    let user = users::find_by_email(&state.db, input.email.trim())
-        .await?
-        .ok_or_else(|| {
-            ApiError::unprocessable(
-                ErrorCode::UnknownUser,
-                "No Plugboard account uses that e-mail. Ask them to sign up first, then add them.",
-            )
-        })?;
-    orgs::add_member(&state.db, admin.org_id, user.id, role)
-        .await
-        .map_err(|err| match err {
-            StoreError::Duplicate(_) => ApiError::conflict(
-                ErrorCode::AlreadyMember,
-                "That user is already a member of this organization.",
-            ),
-            other => other.into(),
-        })?;
-    Ok(HttpResponse::Created().json(MemberOut::from(
-        member(&state, admin.org_id, user.id).await?,
-    )))
+    invitations::invite(&state, &admin, body.into_inner()).await
 }
 
 /// Changes a member's role.

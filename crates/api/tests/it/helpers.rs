@@ -340,17 +340,44 @@ impl TestApp {
         (owner, org)
     }
 
-    /// Adds a new user to the organization with a role.
+    /// Adds a new user to the organization with a role, as a person joins: invited, then
+    /// accepting. Invitations grant admin at most; an owner is then promoted by the owner.
     pub async fn add_member(&self, owner: &TestUser, org: &str, role: &str) -> TestUser {
         let user = self.signup(role).await;
-        let response = self
-            .post(
-                &format!("/api/v1/orgs/{org}/members"),
+        let invited_as = if role == "owner" { "admin" } else { role };
+        let invitation = json_body(
+            self.post(
+                &format!("/api/v1/orgs/{org}/invitations"),
                 &owner.token,
-                json!({"email": user.email, "role": role}),
+                json!({"email": user.email, "role": invited_as}),
+            )
+            .await,
+            201,
+        )
+        .await;
+        let token = invitation["token"].as_str().unwrap();
+        json_body(
+            self.post(
+                &format!("/api/v1/invitations/{token}/accept"),
+                &user.token,
+                json!({}),
+            )
+            .await,
+            200,
+        )
+        .await;
+        if role == "owner" {
+            json_body(
+                self.patch(
+                    &format!("/api/v1/orgs/{org}/members/{}", user.id),
+                    &owner.token,
+                    json!({"role": "owner"}),
+                )
+                .await,
+                200,
             )
             .await;
-        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+        }
         user
     }
 

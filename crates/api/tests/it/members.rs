@@ -16,7 +16,19 @@ async fn owners_and_admins_manage_members() {
             json!({"email": member.email, "role": "member"}),
         )
         .await;
-    assert_eq!(json_body(added, 201).await["role"], "member");
+    let invitation = json_body(added, 201).await;
+    assert_eq!(invitation["role"], "member");
+    let accepted = app
+        .post(
+            &format!(
+                "/api/v1/invitations/{}/accept",
+                invitation["token"].as_str().unwrap()
+            ),
+            &member.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(json_body(accepted, 200).await["role"], "member");
 
     let list = json_body(
         app.get(&format!("/api/v1/orgs/{org}/members"), &owner.token)
@@ -71,7 +83,7 @@ async fn member_rules_are_enforced() {
         403,
     )
     .await;
-    // Admins cannot create or touch owners.
+    // Nobody is invited as an owner (an owner promotes a member), and admins cannot touch owners.
     problem(
         app.post(
             &members,
@@ -79,7 +91,7 @@ async fn member_rules_are_enforced() {
             json!({"email": other.email, "role": "owner"}),
         )
         .await,
-        403,
+        422,
     )
     .await;
     problem(
@@ -92,20 +104,7 @@ async fn member_rules_are_enforced() {
         403,
     )
     .await;
-    // Unknown e-mail, duplicate, bad role.
-    assert_eq!(
-        problem(
-            app.post(
-                &members,
-                &owner.token,
-                json!({"email": "ghost@example.com", "role": "member"})
-            )
-            .await,
-            422
-        )
-        .await["code"],
-        "unknown_user"
-    );
+    // Duplicate, bad role.
     assert_eq!(
         problem(
             app.post(
@@ -269,4 +268,43 @@ async fn concurrent_role_changes_wait_for_each_other_instead_of_failing() {
         .filter(|m| m["role"] == "owner")
         .count();
     assert_eq!(owners, 1);
+}
+
+#[tokio::test]
+async fn adding_someone_is_an_invitation_with_one_answer_for_every_address() {
+    let app = spawn_app().await;
+    let (owner, org) = app.owner_with_org().await;
+    let members = format!("/api/v1/orgs/{org}/members");
+    let known = app.signup("known").await;
+    let unknown = format!("nobody-{}@example.com", uuid::Uuid::new_v4().simple());
+
+    let mut answers = Vec::new();
+    for email in [known.email.as_str(), unknown.as_str()] {
+        let added = json_body(
+            app.post(
+                &members,
+                &owner.token,
+                json!({"email": email, "role": "member"}),
+            )
+            .await,
+            201,
+        )
+        .await;
+        assert_eq!(added["status"], "pending", "{added}");
+        assert!(added["token"].as_str().unwrap().starts_with("pbi_"));
+        let mut keys: Vec<String> = added.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        answers.push(keys);
+    }
+    // Nothing in the answer tells an account from an unknown address.
+    assert_eq!(answers[0], answers[1]);
+
+    // Nobody joins without consent: the account is not a member until it accepts.
+    let listed = json_body(app.get(&members, &owner.token).await, 200).await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1);
+    problem(
+        app.get(&format!("/api/v1/orgs/{org}"), &known.token).await,
+        404,
+    )
+    .await;
 }

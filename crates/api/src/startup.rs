@@ -187,7 +187,7 @@ impl Application {
                     !state.settings.cors_origins.is_empty(),
                     cors(&state.settings.cors_origins),
                 ))
-                .wrap(from_fn(crate::input::refuse_control_characters))
+                .wrap(from_fn(crate::input::outside_organizations))
                 .wrap(from_fn(crate::telemetry::request_id))
                 .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
         })

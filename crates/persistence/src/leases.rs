@@ -12,7 +12,7 @@ use domain::{ConnectionId, ConnectionStatus, OrgId};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 use crate::StoreError;
@@ -70,7 +70,7 @@ pub async fn claim_due(
     } = sweep;
     // The longest window is a day: nothing expiring later can be due.
     let horizon = now + Duration::hours(24);
-    let txn = db.begin().await?;
+    let txn = crate::begin_write(db).await?;
     let mut pick = leases::Entity::find()
         .filter(leases::Column::Enabled.eq(true))
         .filter(leases::Column::Status.is_in([
@@ -330,7 +330,7 @@ pub async fn claim_health_checks(
     limit: u64,
 ) -> Result<Vec<HealthCheckDue>, StoreError> {
     let stale = now - every;
-    let txn = db.begin().await?;
+    let txn = crate::begin_write(db).await?;
     let mut pick = leases::Entity::find()
         .filter(leases::Column::Enabled.eq(true))
         .filter(leases::Column::Status.eq(ConnectionStatus::Connected.as_str()))

@@ -43,10 +43,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(platform::test)
                 .service(invitations::accept)
                 .service(
-                    // The tenant guard runs first: rate limits and idempotency need the
-                    // caller it checked.
+                    // The tenant guard runs first: another tenant's routes are a 404 before
+                    // any body is read, and rate limits and idempotency need the caller.
                     scope("/orgs/{org_id}")
                         .wrap(from_fn(crate::idempotency::idempotency))
+                        .wrap(from_fn(crate::input::refuse_control_characters))
                         .wrap(from_fn(crate::ratelimit::rate_limit))
                         .wrap(from_fn(tenant_guard))
                         .service(orgs::get)

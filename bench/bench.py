@@ -808,6 +808,28 @@ def phase_spa(deadline):
 # ---------------------------------------------------------------------------------------------
 
 
+def busiest(seconds=2.0, top=8):
+    """The processes that used the most CPU over the next `seconds` (percent of one CPU)."""
+    def sample():
+        ticks = {}
+        for pid in os.listdir("/proc"):
+            if pid.isdigit():
+                try:
+                    raw = open(f"/proc/{pid}/stat").read()
+                except OSError:
+                    continue
+                name = raw[raw.index("(") + 1:raw.rindex(")")]
+                fields = raw[raw.rindex(")") + 2:].split()
+                ticks[pid] = (name, int(fields[11]) + int(fields[12]))
+        return ticks
+    first = sample()
+    time.sleep(seconds)
+    second = sample()
+    hz = os.sysconf("SC_CLK_TCK")
+    used = [(name, (t - first[pid][1]) / hz / seconds * 100) for pid, (name, t) in second.items() if pid in first]
+    return sorted(used, key=lambda u: -u[1])[:top]
+
+
 def machine():
     def first(path, key):
         try:
@@ -818,16 +840,15 @@ def machine():
             pass
         return "unknown"
 
-    busy = subprocess.run(["ps", "-eo", "pcpu,comm", "--sort=-pcpu", "--no-headers"], capture_output=True, text=True).stdout.splitlines()
-    busy = ", ".join(" ".join(line.split()[::-1]) + "%" for line in busy[:6] if line.split() and float(line.split()[0]) >= 5)
+    busy = ", ".join(f"{name} {pct:.0f}%" for name, pct in busiest() if pct >= 5)
     return {
         "nproc": os.cpu_count(),
-        "memory": first("/proc/meminfo", "MemTotal"),
+        "memory": f"{int(first('/proc/meminfo', 'MemTotal').split()[0]) / 1048576:.1f} GiB",
         "cpu": first("/proc/cpuinfo", "model name"),
         "kernel": platform.release(),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "load": open("/proc/loadavg").read().split()[:3],
-        "busy": busy or "none above 5 %",
+        "busy": busy or "none above 5 % of a CPU",
         "postgres": psql(ADMIN_URL, "SHOW server_version", check=False),
         "wrk": (subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines() or ["?"])[0].split(" [")[0],
     }
@@ -848,7 +869,7 @@ def write_results(before, after, elapsed):
         f"- {before['nproc']} CPUs: {before['cpu']}; memory {before['memory']}; kernel {before['kernel']}",
         f"- PostgreSQL {before['postgres']} (the server the binary uses, also `pgbench`'s), {before['wrk']}",
         f"- load average at start {' '.join(before['load'])}, at the end {' '.join(after['load'])}",
-        f"- busiest processes at start: {before['busy']}; at the end: {after['busy']}",
+        f"- busiest processes over 2 s at start: {before['busy']}; at the end: {after['busy']}",
         f"- binary: {os.path.relpath(BIN, ROOT) if BIN.startswith(ROOT) else BIN}",
         f"- sizes: {sizes}",
         "",

@@ -1,6 +1,7 @@
 # Plugboard: `make run` starts the product on the embedded SQLite default; `make test` runs
 # every check (format, lints, the SPA's type check, lint and unit tests, the Rust suites on
-# SQLite and on PostgreSQL, the quick start end to end, the SPA in Chromium against the binary).
+# SQLite and on PostgreSQL, the quick start end to end, the SPA in Chromium against the binary,
+# the benchmark harness once at a tiny size). `make bench` measures (README, "Benchmarks").
 
 CARGO ?= cargo
 # cargo-nextest runs each test in its own process; plain cargo test is the fallback.
@@ -17,7 +18,7 @@ OAUTH_PEER := tests/oauth-peer/node_modules/.package-lock.json
 # The SPA's tools (npm, pinned by frontend/package-lock.json).
 WEB_DEPS := frontend/node_modules/.package-lock.json
 
-.PHONY: run build web test lint test-contract contract test-sqlite test-postgres test-e2e test-web test-browser openapi
+.PHONY: run build web test lint test-contract contract test-sqlite test-postgres test-e2e test-web test-browser test-bench bench openapi
 
 # One URL for the whole product: the binary serves the built SPA (frontend/dist) and the API.
 run: web
@@ -32,7 +33,7 @@ web: $(WEB_DEPS)
 build:
 	$(CARGO) build --workspace
 
-test: lint test-contract test-web test-sqlite test-postgres test-e2e test-browser
+test: lint test-contract test-web test-sqlite test-postgres test-e2e test-browser test-bench
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -73,6 +74,22 @@ test-browser: web
 	@echo "==> SPA in Chromium against the built binary (journeys, accessibility, screenshots)"
 	$(CARGO) build --bin plugboard
 	cd frontend && npm run e2e
+
+# Where cargo puts binaries (CARGO_TARGET_DIR when set).
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+
+# Benchmarks on the release binary: fresh PostgreSQL databases, a stand-in provider, wrk and
+# pgbench; prints a table and writes bench/results/latest.md. Sizes: BENCH_* (bench/bench.py).
+bench:
+	$(CARGO) build --release --bin plugboard
+	BENCH_BIN=$(TARGET_DIR)/release/plugboard scripts/with-postgres.sh python3 bench/bench.py
+
+# The harness once at a tiny size on the debug binary: proves every phase runs (no timing is
+# asserted); writes bench/results/tiny.md (not committed).
+test-bench:
+	@echo "==> Benchmark harness, tiny size"
+	$(CARGO) build --bin plugboard
+	BENCH_SIZE=tiny BENCH_BIN=$(TARGET_DIR)/debug/plugboard scripts/with-postgres.sh python3 bench/bench.py
 
 openapi:
 	$(CARGO) run -q --bin plugboard -- openapi > openapi/openapi.json

@@ -1,5 +1,5 @@
 //! `Idempotency-Key` on the POSTs of an organization's routes: the first answer to a caller's
-//! key is kept for a day (sealed, since some answers show a secret once) and given again to a
+//! key for one operation is kept for a day (sealed, since some answers show a secret once) and given again to a
 //! retry of the same request; the same key with another request is a 422, and a retry while the
 //! first request still runs is a 409. A request that fails on Plugboard's side (5xx) frees its
 //! key, so a retry does the work.
@@ -33,7 +33,7 @@ pub async fn idempotency(
     let (Some(key), Some(context), true) = (key, context, req.method() == Method::POST) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    let key = valid_key(&key)?;
+    let key = scoped(&req, &valid_key(&key)?);
     let state = req
         .app_data::<web::Data<AppState>>()
         .cloned()
@@ -133,6 +133,17 @@ async fn read_body(req: &mut ServiceRequest) -> Result<web::Bytes, ApiError> {
             "The body could not be read.",
         )),
     }
+}
+
+/// A key belongs to one operation (method and path): the same value sent to another endpoint
+/// is another key. Stored as a digest, so keys a client sends are never kept as they are.
+fn scoped(req: &ServiceRequest, key: &str) -> String {
+    let mut context = ring::digest::Context::new(&ring::digest::SHA256);
+    for part in [req.method().as_str(), req.path(), key] {
+        context.update(part.as_bytes());
+        context.update(b"\n");
+    }
+    hex::encode(context.finish())
 }
 
 /// What makes two requests the same: method, path with query, and body.

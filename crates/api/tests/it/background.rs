@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::helpers::{Options, TestApp, json_body, problem, spawn_app_with};
-use crate::sandbox::connect;
+use crate::sandbox::{connect, non_expiring_shopify_token};
 
 async fn app(shopify_token_secs: u64) -> TestApp {
     static SECS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
@@ -439,30 +439,7 @@ async fn a_shopify_store_on_a_non_expiring_token_is_moved_to_expiring_tokens_onc
     let (owner, org) = app.owner_with_org().await;
     let (other, other_org) = app.owner_with_org().await;
     const SHOP: &str = "old-install.myshopify.com";
-    // A token as Shopify issued them before expiring offline tokens: asked for without
-    // `expiring=1`, it has no expiry and no refresh token.
-    let consent =
-        crate::sandbox::start(&app, &owner.token, &org, "shopify", json!({"shop": SHOP})).await;
-    let (code, token_url) = crate::sandbox::approved_code(&app, &consent).await;
-    let old: Value = app
-        .client
-        .post(token_url.clone())
-        .form(&[
-            ("client_id", "sandbox-shopify-api-key"),
-            ("client_secret", "sandbox-shopify-api-secret"),
-            ("code", code.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(
-        old.get("refresh_token").is_none() && old.get("expires_in").is_none(),
-        "{old}"
-    );
-    let old_token = old["access_token"].as_str().unwrap();
+    let old_token = &non_expiring_shopify_token(&app, &owner.token, &org, SHOP).await;
     app.seed_oauth_connection(&org, "shopify", old_token, &[("shop", SHOP)])
         .await;
 

@@ -118,6 +118,17 @@ async fn keys_belong_to_one_caller_in_one_organization() {
     .await;
     assert_ne!(foreign["id"], mine["id"]);
     assert_ne!(foreign["secret"], mine["secret"]);
+    // A key belongs to one operation: the same value sent elsewhere is another key.
+    let invited = post_with_key(
+        &app,
+        &format!("/api/v1/orgs/{org}/invitations"),
+        &owner.token,
+        "shared",
+        json!({"email": "guest@example.com", "role": "member"}),
+    )
+    .await;
+    assert_eq!(invited.status(), 201);
+    assert!(invited.headers().get("idempotent-replayed").is_none());
     // And a stranger's key on this organization is still a 404.
     problem(
         post_with_key(&app, &path(&org), &other.token, "shared", body).await,

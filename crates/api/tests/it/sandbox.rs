@@ -220,8 +220,39 @@ async fn consent_is_refused_for_a_redirect_uri_the_app_did_not_register() {
     assert!(page.text().await.unwrap().contains("is not registered"));
 }
 
+/// A Shopify token as the sandbox issued them before expiring offline tokens: asked for
+/// without `expiring=1`, it has no expiry and no refresh token.
+pub(crate) async fn non_expiring_shopify_token(
+    app: &TestApp,
+    token: &str,
+    org: &str,
+    shop: &str,
+) -> String {
+    let consent = start(app, token, org, "shopify", json!({"shop": shop})).await;
+    let (code, token_url) = approved_code(app, &consent).await;
+    let answer: Value = app
+        .client
+        .post(token_url)
+        .form(&[
+            ("client_id", "sandbox-shopify-api-key"),
+            ("client_secret", "sandbox-shopify-api-secret"),
+            ("code", code.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        answer.get("refresh_token").is_none() && answer.get("expires_in").is_none(),
+        "{answer}"
+    );
+    answer["access_token"].as_str().unwrap().to_owned()
+}
+
 /// The code the sandbox issues for an approved consent, and the token endpoint it belongs to.
-pub(crate) async fn approved_code(app: &TestApp, consent: &Url) -> (String, Url) {
+async fn approved_code(app: &TestApp, consent: &Url) -> (String, Url) {
     let callback = decide(app, consent, "approve").await;
     let code = callback
         .query_pairs()

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::helpers::{Options, TestApp, is_postgres, spawn_app, spawn_app_with};
-use crate::sandbox::{approved_code, connect, start};
+use crate::sandbox::{connect, non_expiring_shopify_token};
 
 const CONNECTIONS: usize = 1000;
 
@@ -298,6 +298,18 @@ async fn requests_to(server: &MockServer) -> usize {
     server.received_requests().await.unwrap_or_default().len()
 }
 
+/// Waits (up to 30 s) until the first replica's provider has been asked something: it has
+/// claimed its leases and started renewing.
+async fn first_request_to(server: &MockServer) {
+    for _ in 0..300 {
+        if requests_to(server).await > 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the first replica never started renewing");
+}
+
 const LEASE_SECS: u64 = 3;
 
 #[tokio::test]
@@ -307,16 +319,7 @@ async fn a_replica_killed_mid_sweep_loses_nothing_and_no_token_is_presented_twic
     // The first replica claims every connection; its provider has not answered when it dies.
     let unanswered = slow_server(Duration::from_secs(120)).await;
     let first = Replica::linkedin(&app, &unanswered.uri(), LEASE_SECS);
-    for _ in 0..300 {
-        if requests_to(&unanswered).await > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(
-        requests_to(&unanswered).await > 0,
-        "the first replica started renewing"
-    );
+    first_request_to(&unanswered).await;
     first.signal("KILL");
     let claimed = app
         .raw_rows("SELECT id FROM connections WHERE refresh_claimed_until IS NOT NULL")
@@ -341,16 +344,7 @@ async fn a_replica_paused_past_its_leases_overwrites_nothing_when_it_resumes() {
     // The first replica claims every connection and is paused while its provider answers.
     let slow = slow_server(Duration::from_secs(6)).await;
     let paused = Replica::linkedin(&app, &slow.uri(), LEASE_SECS);
-    for _ in 0..300 {
-        if requests_to(&slow).await > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(
-        requests_to(&slow).await > 0,
-        "the first replica started renewing"
-    );
+    first_request_to(&slow).await;
     paused.signal("STOP");
     let in_flight = requests_to(&slow).await;
 
@@ -412,29 +406,9 @@ async fn two_replicas_keep_shopify_connected_across_five_token_lifetimes() {
             let shopify = connect(&app, &owner.token, &org, "shopify", json!({"shop": shop})).await;
             assert_eq!(shopify["status"], "connected");
         } else {
-            let consent = start(&app, &owner.token, &org, "shopify", json!({"shop": shop})).await;
-            let (code, token_url) = approved_code(&app, &consent).await;
-            let old: Value = app
-                .client
-                .post(token_url)
-                .form(&[
-                    ("client_id", "sandbox-shopify-api-key"),
-                    ("client_secret", "sandbox-shopify-api-secret"),
-                    ("code", code.as_str()),
-                ])
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            app.seed_oauth_connection(
-                &org,
-                "shopify",
-                old["access_token"].as_str().unwrap(),
-                &[("shop", &shop)],
-            )
-            .await;
+            let old = non_expiring_shopify_token(&app, &owner.token, &org, &shop).await;
+            app.seed_oauth_connection(&org, "shopify", &old, &[("shop", &shop)])
+                .await;
         }
         owners.push((owner, org));
     }

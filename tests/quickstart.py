@@ -193,7 +193,7 @@ def main():
             status, _, page = visit(f"{base}/sandbox")
             check("the sandbox control page opens", status == 200 and "Provider sandbox" in page and "<form" in page, f"{status} {page[:300]}")
             status, _, _ = visit(f"{base}/sandbox/_modes/google_ads", {"mode": "revoked"})
-            check("switching a sandbox mode needs a platform admin", status == 404, status)
+            check("switching a sandbox mode needs a signed-in platform admin", status == 401, status)
             status, location, _ = visit(f"{base}/sandbox/_modes/google_ads", {"mode": "revoked"}, token)
             check("the platform admin revokes Google Ads", status == 303 and location == "/sandbox", f"{status} {location}")
             status, expired = call(base, "POST", refresh, token, {})

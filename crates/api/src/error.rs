@@ -264,16 +264,18 @@ impl ApiError {
 
     /// Too many attempts in a short time; `retry_after` seconds until the next one counts.
     pub fn too_many_attempts(retry_after: u64) -> Self {
-        ApiError {
-            retry_after: Some(retry_after),
-            ..Self::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                ErrorCode::TooManyAttempts,
-                format!(
-                    "Too many attempts to sign in. Wait {retry_after} seconds, then try again."
-                ),
-            )
-        }
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::TooManyAttempts,
+            format!("Too many attempts to sign in. Wait {retry_after} seconds, then try again."),
+        )
+        .retry_after(retry_after)
+    }
+
+    /// Sends `Retry-After` with the problem: the seconds to wait before trying again.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     /// A failure of ours: logged with its cause, answered with nothing internal.

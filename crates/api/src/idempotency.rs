@@ -15,7 +15,7 @@ use domain::crypto::SecretAad;
 use persistence::idempotency::{self, Begun, Claim, Kept};
 use secrecy::ExposeSecret;
 
-use crate::auth::{Caller, TenantContext};
+use crate::auth::TenantContext;
 use crate::error::{ApiError, ErrorCode};
 use crate::request_errors::JSON_LIMIT;
 use crate::state::AppState;
@@ -40,10 +40,7 @@ pub async fn idempotency(
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state is missing")))?;
     let body = read_body(&mut req).await?;
     let fingerprint = fingerprint(&req, &body);
-    let caller = match context.caller {
-        Caller::User { id, .. } => format!("user:{}", id.0),
-        Caller::ApiKey { id, .. } => format!("key:{}", id.0),
-    };
+    let caller = context.caller_id();
     let org_id = context.org_id;
     let claim = Claim {
         caller: &caller,
@@ -138,22 +135,26 @@ async fn read_body(req: &mut ServiceRequest) -> Result<web::Bytes, ApiError> {
 /// A key belongs to one operation (method and path): the same value sent to another endpoint
 /// is another key. Stored as a digest, so keys a client sends are never kept as they are.
 fn scoped(req: &ServiceRequest, key: &str) -> String {
-    let mut context = ring::digest::Context::new(&ring::digest::SHA256);
-    for part in [req.method().as_str(), req.path(), key] {
-        context.update(part.as_bytes());
-        context.update(b"\n");
-    }
-    hex::encode(context.finish())
+    digest(&[
+        req.method().as_str().as_bytes(),
+        req.path().as_bytes(),
+        key.as_bytes(),
+    ])
 }
 
 /// What makes two requests the same: method, path with query, and body.
 fn fingerprint(req: &ServiceRequest, body: &[u8]) -> String {
+    let uri = req.uri().to_string();
+    digest(&[req.method().as_str().as_bytes(), uri.as_bytes(), body])
+}
+
+/// SHA-256 of the parts, each followed by a line break, in hex.
+fn digest(parts: &[&[u8]]) -> String {
     let mut context = ring::digest::Context::new(&ring::digest::SHA256);
-    context.update(req.method().as_str().as_bytes());
-    context.update(b"\n");
-    context.update(req.uri().to_string().as_bytes());
-    context.update(b"\n");
-    context.update(body);
+    for part in parts {
+        context.update(part);
+        context.update(b"\n");
+    }
     hex::encode(context.finish())
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{HeaderName, HeaderValue, RETRY_AFTER};
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, ResponseError, web};
 use governor::clock::{Clock, DefaultClock};
@@ -18,7 +18,7 @@ use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter};
 
-use crate::auth::{Caller, TenantContext};
+use crate::auth::TenantContext;
 use crate::error::{ApiError, ErrorCode};
 
 /// `PLUGBOARD_RATE_LIMIT_ORG_PER_MINUTE` / `PLUGBOARD_RATE_LIMIT_CALLER_PER_MINUTE`.
@@ -53,7 +53,7 @@ pub struct RateLimits {
 }
 
 /// Where one budget stands after a request.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Standing {
     name: &'static str,
     remaining: u32,
@@ -146,12 +146,12 @@ pub async fn rate_limit(
     let (Some(limits), Some(context)) = (limits, context) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    let caller = match context.caller {
-        Caller::User { id, .. } => format!("user:{}", id.0),
-        Caller::ApiKey { id, .. } => format!("key:{}", id.0),
-    };
+    let caller = context.caller_id();
     let (standing, mut response) = match limits.check(context.org_id.0, &caller) {
-        Ok(standing) => (standing, next.call(req).await?.map_into_boxed_body()),
+        Ok(standing) => (
+            standing.to_vec(),
+            next.call(req).await?.map_into_boxed_body(),
+        ),
         Err((retry_after, spent)) => {
             let (quota, whose) = match spent {
                 "org" => (
@@ -166,22 +166,14 @@ pub async fn rate_limit(
                 format!(
                     "{whose} went over {quota} a minute. Wait {retry_after} seconds, then try again."
                 ),
-            );
-            let mut answer = refused.error_response();
-            answer
-                .headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from(retry_after));
-            let standing = [Standing {
+            )
+            .retry_after(retry_after);
+            let spent = Standing {
                 name: spent,
                 remaining: 0,
                 quota,
-            }];
-            let headers = answer.headers_mut();
-            headers.insert(RATELIMIT_POLICY, limits.policy.clone());
-            if let Ok(value) = HeaderValue::from_str(&standing[0].field()) {
-                headers.insert(RATELIMIT, value);
-            }
-            return Ok(req.into_response(answer));
+            };
+            (vec![spent], req.into_response(refused.error_response()))
         }
     };
     let headers = response.headers_mut();

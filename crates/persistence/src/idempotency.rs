@@ -46,17 +46,12 @@ pub enum Begun {
     OtherRequest,
 }
 
-fn one<'a>(
-    org_id: OrgId,
-    caller: &'a str,
-    key: &'a str,
-) -> impl Fn(sea_orm::Select<keys::Entity>) -> sea_orm::Select<keys::Entity> + 'a {
-    move |query| {
-        query
-            .filter(keys::Column::OrgId.eq(org_id.0))
-            .filter(keys::Column::Caller.eq(caller))
-            .filter(keys::Column::Key.eq(key))
-    }
+/// Narrows a query to one caller's key in one organization.
+fn this_key<Q: QueryFilter>(query: Q, org_id: OrgId, caller: &str, key: &str) -> Q {
+    query
+        .filter(keys::Column::OrgId.eq(org_id.0))
+        .filter(keys::Column::Caller.eq(caller))
+        .filter(keys::Column::Key.eq(key))
 }
 
 /// Claims the key for this request, or says why not.
@@ -72,10 +67,7 @@ pub async fn begin(
         now,
     } = claim;
     // A use older than a day is forgotten, and so is a first request that never finished.
-    keys::Entity::delete_many()
-        .filter(keys::Column::OrgId.eq(org_id.0))
-        .filter(keys::Column::Caller.eq(caller))
-        .filter(keys::Column::Key.eq(key))
+    this_key(keys::Entity::delete_many(), org_id, caller, key)
         .filter(
             sea_orm::Condition::any()
                 .add(keys::Column::CreatedAt.lt(now - KEPT_FOR))
@@ -107,7 +99,7 @@ pub async fn begin(
         Err(StoreError::Duplicate(_)) => {}
         Err(other) => return Err(other),
     }
-    let Some(row) = one(org_id, caller, key)(keys::Entity::find())
+    let Some(row) = this_key(keys::Entity::find(), org_id, caller, key)
         .one(db)
         .await?
     else {
@@ -136,17 +128,13 @@ pub async fn complete(
     key: &str,
     kept: Kept,
 ) -> Result<(), StoreError> {
-    keys::Entity::update_many()
+    let update = keys::Entity::update_many()
         .col_expr(keys::Column::Status, Expr::value(i32::from(kept.status)))
         .col_expr(keys::Column::ContentType, Expr::value(kept.content_type))
         .col_expr(keys::Column::Body, Expr::value(kept.body))
         .col_expr(keys::Column::KeyId, Expr::value(kept.key_id))
-        .col_expr(keys::Column::CompletedAt, Expr::value(Utc::now()))
-        .filter(keys::Column::OrgId.eq(org_id.0))
-        .filter(keys::Column::Caller.eq(caller))
-        .filter(keys::Column::Key.eq(key))
-        .exec(db)
-        .await?;
+        .col_expr(keys::Column::CompletedAt, Expr::value(Utc::now()));
+    this_key(update, org_id, caller, key).exec(db).await?;
     Ok(())
 }
 
@@ -157,10 +145,7 @@ pub async fn abandon(
     caller: &str,
     key: &str,
 ) -> Result<(), StoreError> {
-    keys::Entity::delete_many()
-        .filter(keys::Column::OrgId.eq(org_id.0))
-        .filter(keys::Column::Caller.eq(caller))
-        .filter(keys::Column::Key.eq(key))
+    this_key(keys::Entity::delete_many(), org_id, caller, key)
         .filter(keys::Column::Status.is_null())
         .exec(db)
         .await?;

@@ -37,6 +37,15 @@ pub struct TenantContext {
 }
 
 impl TenantContext {
+    /// Who is calling, as a stable string (`user:<id>` or `key:<id>`): the caller's own rate
+    /// budget and idempotency keys are kept under it.
+    pub fn caller_id(&self) -> String {
+        match &self.caller {
+            Caller::User { id, .. } => format!("user:{}", id.0),
+            Caller::ApiKey { id, .. } => format!("key:{}", id.0),
+        }
+    }
+
     pub fn actor(&self) -> Actor {
         match &self.caller {
             Caller::User { id, .. } => Actor::User(*id),

@@ -141,6 +141,13 @@ struct Presented {
     token: SecretString,
 }
 
+impl Presented {
+    /// Whether the secret stored now is another one: a renewal that presented this one lost.
+    fn replaced_by(&self, stored: Option<&SecretString>) -> bool {
+        stored.is_some_and(|s| s.expose_secret() != self.token.expose_secret())
+    }
+}
+
 /// Renews a connection's token; the caller holds its lease.
 pub(crate) async fn renew(
     state: &AppState,
@@ -265,7 +272,7 @@ async fn moved_on(
         return Ok(false);
     };
     let stored = stored_secret(state, org_id, provider, &now, presented.field).await?;
-    Ok(stored.is_some_and(|s| s.expose_secret() != presented.token.expose_secret()))
+    Ok(presented.replaced_by(stored.as_ref()))
 }
 
 struct Fresh<'a> {
@@ -349,7 +356,7 @@ async fn store_fresh(state: &AppState, fresh: Fresh<'_>) -> ApiResult<(Outcome, 
                     return Err(disconnected());
                 }
                 let stored = stored_secret(state, org_id, provider, &read, presented.field).await?;
-                if stored.is_some_and(|s| s.expose_secret() != presented.token.expose_secret()) {
+                if presented.replaced_by(stored.as_ref()) {
                     outcome = Refresh::LostRace;
                     put.clear();
                 }

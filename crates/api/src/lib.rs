@@ -8,6 +8,7 @@ mod fallback;
 mod idempotency;
 mod input;
 pub mod openapi;
+pub mod operator;
 pub mod outbound;
 pub mod ratelimit;
 mod request_errors;

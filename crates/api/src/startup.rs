@@ -33,6 +33,14 @@ pub struct Application {
 
 /// Opens the database, runs migrations and checks that the key ring opens every stored secret.
 pub async fn prepare(settings: &Settings) -> anyhow::Result<(DatabaseConnection, KeyRing)> {
+    let (db, keys) = open(settings).await?;
+    check_key_ring(&db, &keys).await?;
+    Ok((db, keys))
+}
+
+/// The key ring and the database, migrated; nothing is opened yet (`check-keys` reports on a
+/// ring that may be missing a key).
+pub async fn open(settings: &Settings) -> anyhow::Result<(DatabaseConnection, KeyRing)> {
     let keys = KeyRing::parse(&settings.encryption_keys).context("PLUGBOARD_ENCRYPTION_KEYS")?;
     let db = persistence::connect(&settings.database_url)
         .await
@@ -40,8 +48,13 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<(DatabaseConnection,
     persistence::migrate(&db)
         .await
         .context("applying migrations")?;
-    let mut samples = persistence::connections::one_sealed_per_key(&db).await?;
-    samples.extend(persistence::notifications::one_sealed_per_key(&db).await?);
+    Ok((db, keys))
+}
+
+/// Opens one stored secret per key id: the ring must hold the very keys that sealed them.
+async fn check_key_ring(db: &DatabaseConnection, keys: &KeyRing) -> anyhow::Result<()> {
+    let mut samples = persistence::connections::one_sealed_per_key(db).await?;
+    samples.extend(persistence::notifications::one_sealed_per_key(db).await?);
     for sample in samples {
         let aad = SecretAad {
             org_id: sample.org_id,
@@ -51,7 +64,7 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<(DatabaseConnection,
         match keys.decrypt(&aad, &sample.ciphertext) {
             Ok(_) => {}
             Err(CryptoError::UnknownKey(kid)) => bail!(
-                "stored secrets are sealed with key `{kid}`, which PLUGBOARD_ENCRYPTION_KEYS does not hold; add it back (after the active key) and re-encrypt before retiring it"
+                "stored secrets are sealed with key `{kid}`, which PLUGBOARD_ENCRYPTION_KEYS does not hold; add it back (after the active key) and run `plugboard rotate-keys` before retiring it"
             ),
             Err(_) => bail!(
                 "key `{}` in PLUGBOARD_ENCRYPTION_KEYS is not the key that sealed the stored secrets (they do not open with it); restore the original key material",
@@ -59,7 +72,7 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<(DatabaseConnection,
             ),
         }
     }
-    Ok((db, keys))
+    Ok(())
 }
 
 /// The registry with the sandbox and the operator's host redirects applied.

@@ -20,6 +20,7 @@ pub mod oauth_states;
 pub mod onboarding;
 pub mod orgs;
 pub mod page;
+pub mod sealed;
 pub mod sessions;
 pub mod users;
 

@@ -10,6 +10,11 @@ use crate::error::ApiError;
 /// A hash to check against when the e-mail is unknown, so both paths take the same time.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3pVbYyIuYN0Dzg8MJ1M3C5m3rqQ4m9cIJ0Ijd6kYy7E";
 
+/// Whether a new password is of an accepted length (10 to 200 characters).
+pub fn acceptable(password: &SecretString) -> bool {
+    (10..=200).contains(&password.expose_secret().chars().count())
+}
+
 pub async fn hash(password: SecretString) -> Result<String, ApiError> {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);

@@ -39,9 +39,7 @@ pub struct SignupIn {
 }
 
 fn password_problem(password: &SecretString) -> Option<FieldError> {
-    use secrecy::ExposeSecret;
-    let length = password.expose_secret().chars().count();
-    (!(10..=200).contains(&length))
+    (!password::acceptable(password))
         .then(|| FieldError::new("password", "Use a password of 10 to 200 characters."))
 }
 

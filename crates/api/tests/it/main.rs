@@ -19,6 +19,7 @@ mod oauth;
 mod oauth_server;
 mod onboarding;
 mod openapi;
+mod operator;
 mod paging;
 mod platform;
 mod postgres_only;

@@ -4300,7 +4300,8 @@ export interface paths {
         };
         /**
          * Prometheus text: refreshes and failures by class, health checks, notifications sent,
-         *     failed and pending, outbox depth and oldest age, lease claims and lag.
+         *     failed and pending, outbox depth and oldest age, lease claims and lag; HTTP answer times by
+         *     method, route and status.
          */
         get: {
             parameters: {

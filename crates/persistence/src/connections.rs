@@ -333,24 +333,33 @@ async fn hints_where(
     org_id: OrgId,
     connection_id: Option<ConnectionId>,
 ) -> Result<BTreeMap<ConnectionId, Vec<SecretHint>>, StoreError> {
-    let mut query =
-        connection_secrets::Entity::find().filter(connection_secrets::Column::OrgId.eq(org_id.0));
+    // Only the columns a hint shows: the ciphertexts stay in the database.
+    let mut query = connection_secrets::Entity::find()
+        .select_only()
+        .columns([
+            connection_secrets::Column::ConnectionId,
+            connection_secrets::Column::Field,
+            connection_secrets::Column::Last4,
+            connection_secrets::Column::KeyId,
+        ])
+        .filter(connection_secrets::Column::OrgId.eq(org_id.0));
     if let Some(connection_id) = connection_id {
         query = query.filter(connection_secrets::Column::ConnectionId.eq(connection_id.0));
     }
-    let rows = query
+    let rows: Vec<(sea_orm::prelude::Uuid, String, Option<String>, String)> = query
         .order_by_asc(connection_secrets::Column::Field)
+        .into_tuple()
         .all(db)
         .await?;
     let mut hints: BTreeMap<ConnectionId, Vec<SecretHint>> = BTreeMap::new();
-    for row in rows {
+    for (connection_id, field, last4, key_id) in rows {
         hints
-            .entry(ConnectionId(row.connection_id))
+            .entry(ConnectionId(connection_id))
             .or_default()
             .push(SecretHint {
-                field: row.field,
-                last4: row.last4,
-                key_id: row.key_id,
+                field,
+                last4,
+                key_id,
             });
     }
     Ok(hints)

@@ -14,8 +14,10 @@ impl<T: Serialize> Responder for Tagged<T> {
     type Body = BoxBody;
 
     fn respond_to(self, req: &HttpRequest) -> HttpResponse {
-        let body = match serde_json::to_vec(&self.0) {
-            Ok(body) => body,
+        // Lists run to tens of kilobytes: start big enough to skip most regrowth.
+        let mut body = Vec::with_capacity(16 * 1024);
+        let body = match serde_json::to_writer(&mut body, &self.0) {
+            Ok(()) => body,
             Err(err) => {
                 return actix_web::ResponseError::error_response(
                     &crate::error::ApiError::internal(err),

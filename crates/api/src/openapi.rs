@@ -163,7 +163,13 @@ fn constrain_inputs(doc: &mut serde_json::Value) {
                 let parameters = operation
                     .get_mut("parameters")
                     .and_then(|p| p.as_array_mut());
-                for parameter in parameters.into_iter().flatten() {
+                // Headers are HTTP's own business (an `If-None-Match` is compared, never
+                // stored); the rule is for what a request carries in its path and query.
+                let carried = parameters
+                    .into_iter()
+                    .flatten()
+                    .filter(|p| p["in"] == "path" || p["in"] == "query");
+                for parameter in carried {
                     if let Some(schema) = parameter.get_mut("schema") {
                         no_controls(schema);
                     }
@@ -203,9 +209,12 @@ fn no_controls(schema: &mut serde_json::Value) {
         Some(serde_json::Value::Array(types)) => types.iter().any(|t| t == "string"),
         _ => false,
     };
-    let constrained = ["format", "pattern", "enum", "const"]
-        .iter()
-        .any(|k| fields.contains_key(*k));
+    // `password` is a hint to show dots, not a rule on the characters.
+    let validating_format = fields.get("format").is_some_and(|f| f != "password");
+    let constrained = validating_format
+        || ["pattern", "enum", "const"]
+            .iter()
+            .any(|k| fields.contains_key(*k));
     if is_string && !constrained {
         fields.insert("pattern".to_owned(), NO_CONTROLS.into());
     }

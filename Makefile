@@ -1,7 +1,8 @@
 # Plugboard: `make run` starts the product on the embedded SQLite default; `make test` runs
 # every check (format, lints, the API document and schemathesis against it, the SPA's type
-# check, lint and unit tests, the Rust suites on SQLite and on PostgreSQL, the quick start end
-# to end, the SPA in Chromium against the binary, the benchmark harness once at a tiny size). `make bench` measures (README, "Benchmarks").
+# check, lint and unit tests, the Rust suites on SQLite and on PostgreSQL, the quick start and
+# the README's partner lines end to end, the SPA in Chromium against the binary, the benchmark
+# harness once at a tiny size). `make bench` measures (README, "Benchmarks").
 
 CARGO ?= cargo
 # cargo-nextest runs each test in its own process; plain cargo test is the fallback.
@@ -72,6 +73,8 @@ test-e2e:
 	@echo "==> The quick start against the built binary"
 	$(CARGO) build --bin plugboard
 	python3 tests/quickstart.py $(TARGET_DIR)/debug/plugboard
+	@echo "==> The README's Partner API lines against the built binary"
+	python3 tests/partner.py $(TARGET_DIR)/debug/plugboard
 
 test-web: $(WEB_DEPS)
 	@echo "==> SPA: type check, lint, generated client up to date, unit tests"

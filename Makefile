@@ -40,14 +40,15 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-# The committed API document is valid OpenAPI (PyPI's openapi-spec-validator); then the server
-# is held to it by schemathesis (`contract`), at a depth of CONTRACT_EXAMPLES examples an
-# operation, failing below CONTRACT_MIN_CASES cases in all.
+# The committed API document is valid OpenAPI (PyPI's openapi-spec-validator) and its examples
+# fit their schemas; then the server is held to it by schemathesis (`contract`), at a depth of
+# CONTRACT_EXAMPLES examples an operation, failing below CONTRACT_MIN_CASES cases in all.
 CONTRACT_EXAMPLES ?= 10
 CONTRACT_MIN_CASES ?= 1000
 test-contract:
 	@echo "==> The API document validates"
 	python3 -m openapi_spec_validator openapi/openapi.json
+	python3 tests/contract/document.py openapi/openapi.json
 	@echo "==> The server against its document (schemathesis)"
 	$(CARGO) build --bin plugboard
 	CONTRACT_MIN_CASES=$(CONTRACT_MIN_CASES) python3 tests/contract/run.py $(TARGET_DIR)/debug/plugboard $(CONTRACT_EXAMPLES)

@@ -2,8 +2,10 @@
 
 use actix_web::App;
 use utoipa::openapi::Required;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::security::{
     ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
 };
@@ -118,9 +120,251 @@ fn finish(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
                 idempotent(operation);
             }
             problems_and_descriptions(operation);
+            response_headers(tenant, idempotent_post, operation);
+            links(operation);
         }
     }
+    add_header_components(&mut api);
     api
+}
+
+/// The headers a client reads, each defined once under `components/headers`:
+/// `(component, description, schema)`.
+fn header_components() -> Vec<(&'static str, &'static str, ObjectBuilder)> {
+    let text = || ObjectBuilder::new().schema_type(Type::String);
+    vec![
+        (
+            "Location",
+            "The path of what was created (for a new member, their invitation; for a new account, `/api/v1/me`). A replayed answer (`Idempotent-Replayed`) has the body only.",
+            text().format(Some(SchemaFormat::Custom("uri-reference".into()))),
+        ),
+        (
+            "SetRefreshCookie",
+            "The refresh cookie `pb_refresh` (HttpOnly, SameSite=Strict, `Path=/api/v1/auth`, 30 days): `POST /api/v1/auth/refresh` trades it for a new access token.",
+            text(),
+        ),
+        (
+            "ClearRefreshCookie",
+            "Clears the refresh cookie `pb_refresh`.",
+            text(),
+        ),
+        (
+            "RetryAfter",
+            "Seconds to wait before trying again.",
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(0)),
+        ),
+        (
+            "RateLimitPolicy",
+            "The request budgets that apply (IETF draft-ietf-httpapi-ratelimit-headers), e.g. `\"org\";q=1200;w=60, \"caller\";q=600;w=60`: requests a minute for the organization and for this caller. On every answer once the caller is known.",
+            text(),
+        ),
+        (
+            "RateLimit",
+            "What is left of each budget, e.g. `\"org\";r=1187;t=60, \"caller\";r=593;t=60`: `r` requests remain, all of them again in `t` seconds.",
+            text(),
+        ),
+        (
+            "IdempotentReplayed",
+            "`true` when this is the kept first answer to the same `Idempotency-Key` and body, sent again instead of doing the work twice.",
+            text().enum_values(Some(["true"])),
+        ),
+    ]
+}
+
+fn add_header_components(api: &mut utoipa::openapi::OpenApi) {
+    let components = api.components.get_or_insert_with(Default::default);
+    for (name, description, schema) in header_components() {
+        components.headers.insert(
+            name.to_owned(),
+            RefOr::T(
+                HeaderBuilder::new()
+                    .schema(Some(schema))
+                    .description(Some(description))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Which answers carry which header: `Location` on a 201, the refresh cookie on the session
+/// routes, `Retry-After` on 429 and 503, the rate-limit fields on an organization's routes,
+/// `Idempotent-Replayed` on an idempotent POST's success.
+fn response_headers(tenant: bool, idempotent_post: bool, operation: &mut Operation) {
+    let id = operation.operation_id.clone().unwrap_or_default();
+    let session = matches!(id.as_str(), "signUp" | "logIn" | "refreshSession");
+    for (status, response) in operation.responses.responses.iter_mut() {
+        let RefOr::T(response) = response else {
+            continue;
+        };
+        let code = status.parse::<u16>().unwrap_or_default();
+        let success = (200..300).contains(&code);
+        let carried = [
+            ("Location", "Location", code == 201),
+            ("Set-Cookie", "SetRefreshCookie", session && success),
+            (
+                "Set-Cookie",
+                "ClearRefreshCookie",
+                id == "logOut" && success,
+            ),
+            ("Retry-After", "RetryAfter", code == 429 || code == 503),
+            ("RateLimit-Policy", "RateLimitPolicy", tenant && code != 401),
+            ("RateLimit", "RateLimit", tenant && code != 401),
+            (
+                "Idempotent-Replayed",
+                "IdempotentReplayed",
+                idempotent_post && success,
+            ),
+        ];
+        for (name, component, applies) in carried {
+            if applies {
+                response.headers.entry(name.to_owned()).or_insert_with(|| {
+                    RefOr::Ref(Ref::new(format!("#/components/headers/{component}")))
+                });
+            }
+        }
+    }
+}
+
+/// Where an answer leads: the operation `to` (also the link's name), with each parameter taken
+/// from the answer (`$response.body#/id`) or from the request that made it.
+struct LinkSpec {
+    from: &'static str,
+    status: &'static str,
+    to: &'static str,
+    parameters: &'static [(&'static str, &'static str)],
+}
+
+/// The create → get flows (and a connection's history from the connection).
+const LINKS: &[LinkSpec] = &[
+    LinkSpec {
+        from: "createOrganization",
+        status: "201",
+        to: "getOrganization",
+        parameters: &[("org_id", "$response.body#/id")],
+    },
+    LinkSpec {
+        from: "createOrganization",
+        status: "201",
+        to: "listIntegrations",
+        parameters: &[("org_id", "$response.body#/id")],
+    },
+    LinkSpec {
+        from: "createOrganization",
+        status: "201",
+        to: "createApiKey",
+        parameters: &[("org_id", "$response.body#/id")],
+    },
+    LinkSpec {
+        from: "createApiKey",
+        status: "201",
+        to: "listApiKeys",
+        parameters: &[("org_id", "$request.path.org_id")],
+    },
+    LinkSpec {
+        from: "createApiKey",
+        status: "201",
+        to: "revokeApiKey",
+        parameters: &[
+            ("org_id", "$request.path.org_id"),
+            ("key_id", "$response.body#/id"),
+        ],
+    },
+    LinkSpec {
+        from: "createInvitation",
+        status: "201",
+        to: "listInvitations",
+        parameters: &[("org_id", "$request.path.org_id")],
+    },
+    LinkSpec {
+        from: "createInvitation",
+        status: "201",
+        to: "revokeInvitation",
+        parameters: &[
+            ("org_id", "$request.path.org_id"),
+            ("invitation_id", "$response.body#/id"),
+        ],
+    },
+    LinkSpec {
+        from: "createInvitation",
+        status: "201",
+        to: "acceptInvitation",
+        parameters: &[("token", "$response.body#/token")],
+    },
+    LinkSpec {
+        from: "addMember",
+        status: "201",
+        to: "listInvitations",
+        parameters: &[("org_id", "$request.path.org_id")],
+    },
+    LinkSpec {
+        from: "addMember",
+        status: "201",
+        to: "revokeInvitation",
+        parameters: &[
+            ("org_id", "$request.path.org_id"),
+            ("invitation_id", "$response.body#/id"),
+        ],
+    },
+    LinkSpec {
+        from: "addMember",
+        status: "201",
+        to: "acceptInvitation",
+        parameters: &[("token", "$response.body#/token")],
+    },
+    LinkSpec {
+        from: "updateIntegration",
+        status: "200",
+        to: "getIntegration",
+        parameters: &[
+            ("org_id", "$request.path.org_id"),
+            ("provider", "$request.path.provider"),
+        ],
+    },
+    LinkSpec {
+        from: "updateIntegration",
+        status: "200",
+        to: "testIntegration",
+        parameters: &[
+            ("org_id", "$request.path.org_id"),
+            ("provider", "$request.path.provider"),
+        ],
+    },
+    LinkSpec {
+        from: "updateIntegration",
+        status: "200",
+        to: "listIntegrationEvents",
+        parameters: &[
+            ("org_id", "$request.path.org_id"),
+            ("provider", "$request.path.provider"),
+        ],
+    },
+    LinkSpec {
+        from: "getIntegration",
+        status: "200",
+        to: "listIntegrationEvents",
+        parameters: &[
+            ("org_id", "$request.path.org_id"),
+            ("provider", "$request.path.provider"),
+        ],
+    },
+];
+
+fn links(operation: &mut Operation) {
+    let id = operation.operation_id.clone().unwrap_or_default();
+    for spec in LINKS.iter().filter(|s| s.from == id) {
+        let Some(RefOr::T(response)) = operation.responses.responses.get_mut(spec.status) else {
+            continue;
+        };
+        let link = spec.parameters.iter().fold(
+            LinkBuilder::new().operation_id(spec.to),
+            |link, (parameter, value)| link.parameter(*parameter, *value),
+        );
+        response
+            .links
+            .insert(spec.to.to_owned(), RefOr::T(link.build()));
+    }
 }
 
 /// No string a request carries may hold a control character other than tab and line breaks
@@ -392,7 +636,65 @@ fn problems_and_descriptions(operation: &mut Operation) {
 pub fn document_value() -> anyhow::Result<serde_json::Value> {
     let mut doc = serde_json::to_value(document())?;
     constrain_inputs(&mut doc);
+    wrapper_examples(&mut doc);
+    metrics_example(&mut doc);
     Ok(doc)
+}
+
+/// An opaque `next_cursor`, as the lists give them.
+const CURSOR_EXAMPLE: &str =
+    "MjAyNi0xMS0yNFQwOTozMjowNVp8YTk0ZjNiMmMtNmQxZS00YTg3LTljMDUtZTJiOGY3MWQ0YzM2";
+
+/// The generic wrappers (`PageOut_EventOut`, `ListOut_ProviderOut`, …) get their example from
+/// their item's, so each list in the document shows a page of real-looking items.
+fn wrapper_examples(doc: &mut serde_json::Value) {
+    let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(|s| s.as_object_mut())
+    else {
+        return;
+    };
+    let made: Vec<(String, serde_json::Value)> = schemas
+        .iter()
+        .filter(|(_, schema)| schema.get("examples").is_none())
+        .filter_map(|(name, _)| {
+            let (paged, item) = match name.split_once('_') {
+                Some(("PageOut", item)) => (true, item),
+                Some(("ListOut", item)) => (false, item),
+                _ => return None,
+            };
+            let example = schemas.get(item)?.get("examples")?.get(0)?.clone();
+            let mut page = serde_json::json!({ "data": [example] });
+            if paged {
+                page["next_cursor"] = CURSOR_EXAMPLE.into();
+            }
+            Some((name.clone(), page))
+        })
+        .collect();
+    for (name, example) in made {
+        if let Some(schema) = schemas.get_mut(&name).and_then(|s| s.as_object_mut()) {
+            schema.insert("examples".to_owned(), serde_json::json!([example]));
+        }
+    }
+}
+
+/// `/metrics` answers Prometheus text, which no schema describes: an excerpt instead.
+fn metrics_example(doc: &mut serde_json::Value) {
+    let content = doc
+        .pointer_mut("/paths/~1metrics/get/responses/200/content")
+        .and_then(|c| c.as_object_mut());
+    for media in content.into_iter().flat_map(|c| c.values_mut()) {
+        media["example"] = concat!(
+            "# HELP plugboard_refreshes_total Token refreshes by how they ended.\n",
+            "# TYPE plugboard_refreshes_total counter\n",
+            "plugboard_refreshes_total{class=\"renewed\"} 42\n",
+            "plugboard_refreshes_total{class=\"refused\"} 1\n",
+            "# HELP plugboard_outbox_depth Notifications waiting to be delivered.\n",
+            "# TYPE plugboard_outbox_depth gauge\n",
+            "plugboard_outbox_depth 0\n",
+        )
+        .into();
+    }
 }
 
 /// The document as committed in `openapi/openapi.json`.

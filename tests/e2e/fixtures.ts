@@ -6,10 +6,23 @@ import { join } from "node:path";
 export const SHOTS = join(__dirname, "artifacts/screenshots");
 mkdirSync(SHOTS, { recursive: true });
 
-// The server global-setup.ts started for this run.
-export const test = base.extend({
+// The server global-setup.ts started for this run. Every page a test opens (the SPA, the
+// sandbox's pages, the API reference) keeps to the Content-Security-Policy the server sends:
+// anything the browser blocks fails the test.
+export const test = base.extend<{ keepsToThePagePolicy: void }>({
   // eslint-disable-next-line no-empty-pattern
   baseURL: async ({}, use) => use(readFileSync(join(__dirname, ".base-url"), "utf8").trim()),
+  keepsToThePagePolicy: [
+    async ({ page }, use) => {
+      const blocked: string[] = [];
+      page.on("console", (message) => {
+        if (message.type() === "error" && message.text().includes("Content Security Policy")) blocked.push(message.text());
+      });
+      await use();
+      expect(blocked, "blocked by the Content-Security-Policy").toEqual([]);
+    },
+    { auto: true },
+  ],
 });
 export { expect };
 

@@ -32,3 +32,9 @@ test("sign up, create an organization, log out and back in", async ({ page }) =>
   await page.getByRole("button", { name: "Log in" }).click();
   await expect(page.getByRole("heading", { name: "Basic information" })).toBeVisible();
 });
+
+test("the API reference renders under the page policy", async ({ page }) => {
+  await page.goto("/api/docs/");
+  await expect(page.locator(".swagger-ui .info .title")).toContainText("Plugboard");
+  await expect(page.getByText("/api/v1/orgs/{org_id}/integrations").first()).toBeVisible();
+});

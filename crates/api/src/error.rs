@@ -41,6 +41,7 @@ pub enum ErrorCode {
     ConnectionRequired,
     CredentialsRejected,
     CredentialsUnreadable,
+    DatabaseFull,
     DatabaseUnavailable,
     DomainTaken,
     DuplicateInvitation,
@@ -67,6 +68,7 @@ pub enum ErrorCode {
     NotOauth,
     PlatformLevel,
     PlatformNotReady,
+    ProviderAnswerTooLarge,
     ProviderRateLimited,
     ProviderRefused,
     ProviderTimeout,
@@ -102,6 +104,7 @@ impl ErrorCode {
             ErrorCode::ConnectionRequired => "connection_required",
             ErrorCode::CredentialsRejected => "credentials_rejected",
             ErrorCode::CredentialsUnreadable => "credentials_unreadable",
+            ErrorCode::DatabaseFull => "database_full",
             ErrorCode::DatabaseUnavailable => "database_unavailable",
             ErrorCode::DomainTaken => "domain_taken",
             ErrorCode::DuplicateInvitation => "duplicate_invitation",
@@ -128,6 +131,7 @@ impl ErrorCode {
             ErrorCode::NotOauth => "not_oauth",
             ErrorCode::PlatformLevel => "platform_level",
             ErrorCode::PlatformNotReady => "platform_not_ready",
+            ErrorCode::ProviderAnswerTooLarge => "provider_answer_too_large",
             ErrorCode::ProviderRateLimited => "provider_rate_limited",
             ErrorCode::ProviderRefused => "provider_refused",
             ErrorCode::ProviderTimeout => "provider_timeout",
@@ -328,6 +332,13 @@ impl From<StoreError> for ApiError {
                 ApiError::unavailable(
                     ErrorCode::DatabaseUnavailable,
                     "The database is not reachable right now. Try again in a moment.",
+                )
+            }
+            StoreError::Full(_) => {
+                tracing::error!(error = ?anyhow::Error::from(err), "the database is full");
+                ApiError::unavailable(
+                    ErrorCode::DatabaseFull,
+                    "Plugboard's database has no space left, so nothing was saved. Try again once space has been freed.",
                 )
             }
             StoreError::Conflict => ApiError::conflict(

@@ -12,7 +12,8 @@ use domain::verify::{RequestBody, TransportFailure, VerifyRequest};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::redirect::Policy;
 
-/// The largest provider answer read; more is cut off (an account lookup is small).
+/// The largest provider answer read (an account lookup or a token answer is small); a larger
+/// one is a failure, read no further, so a hostile or broken provider cannot fill memory.
 const MAX_BODY: usize = 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
@@ -169,19 +170,25 @@ impl ProviderHttp {
         let status = response.status().as_u16();
         Ok(Answer {
             status,
-            body: read_capped(response).await.map_err(classify)?,
+            body: read_body(response).await?,
         })
     }
 }
 
-async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
+/// Reads a provider's answer whole, within the client's deadline, up to `MAX_BODY`.
+pub async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, TransportFailure> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > MAX_BODY as u64)
+    {
+        return Err(TransportFailure::TooLarge);
+    }
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        let room = MAX_BODY.saturating_sub(body.len());
-        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if room <= chunk.len() {
-            break;
+    while let Some(chunk) = response.chunk().await.map_err(classify)? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(TransportFailure::TooLarge);
         }
+        body.extend_from_slice(&chunk);
     }
     Ok(body)
 }

@@ -161,6 +161,7 @@ impl Application {
         let metrics = web::Data::from(metrics);
         let routes = web::Data::new(fallback::RouteTable::from_openapi(&openapi::document()));
         let logins = web::Data::new(LoginThrottle::default());
+        let latencies = web::Data::new(crate::latency::Latencies::default());
         let rate_limits = web::Data::new(crate::ratelimit::RateLimits::new(
             state.settings.rate_limits,
         ));
@@ -175,6 +176,7 @@ impl Application {
                 .app_data(logins.clone())
                 .app_data(rate_limits.clone())
                 .app_data(metrics.clone())
+                .app_data(latencies.clone())
                 .app_data(request_errors::json_config())
                 .app_data(request_errors::path_config())
                 .app_data(request_errors::query_config())
@@ -201,7 +203,9 @@ impl Application {
                     cors(&state.settings.cors_origins),
                 ))
                 .wrap(from_fn(crate::input::outside_organizations))
+                .wrap(from_fn(crate::headers::security_headers))
                 .wrap(from_fn(crate::telemetry::request_id))
+                .wrap(from_fn(crate::latency::measure))
                 .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
         })
         .listen(listener)?

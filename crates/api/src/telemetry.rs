@@ -69,13 +69,11 @@ pub async fn request_id(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let id = req.extensions().get::<RequestId>().copied();
-    let mut response = next.call(req).await?;
-    if let Some(id) = id
-        && let Ok(value) = HeaderValue::from_str(&id.to_string())
-    {
-        response
-            .headers_mut()
-            .insert(HeaderName::from_static("x-request-id"), value);
-    }
-    Ok(response)
+    crate::headers::with_headers(next.call(req).await, |headers| {
+        if let Some(id) = id
+            && let Ok(value) = HeaderValue::from_str(&id.to_string())
+        {
+            headers.insert(HeaderName::from_static("x-request-id"), value);
+        }
+    })
 }

@@ -74,7 +74,8 @@ pub fn verify(
     header: &str,
     now: i64,
 ) -> bool {
-    if (now - timestamp).abs() > TOLERANCE_SECS {
+    // `abs_diff`: a timestamp at either end of i64 must not overflow (or, wrapped, pass).
+    if now.abs_diff(timestamp) > TOLERANCE_SECS.unsigned_abs() {
         return false;
     }
     let Ok(key) = key_of(secret) else {

@@ -6,6 +6,10 @@ pub enum StoreError {
     /// The database cannot be reached or has no free connection: a 503, never a 4xx.
     #[error("the database is unavailable")]
     Unavailable(#[source] DbErr),
+    /// The database has no space left to write (SQLite's `SQLITE_FULL`, PostgreSQL's class 53
+    /// "insufficient resources"): a 503 until the operator frees space.
+    #[error("the database has no space left")]
+    Full(#[source] DbErr),
     /// A unique constraint refused the write.
     #[error("a record with the same unique value already exists")]
     Duplicate(#[source] DbErr),
@@ -23,6 +27,9 @@ impl From<DbErr> for StoreError {
     fn from(err: DbErr) -> Self {
         if is_unavailable(&err) {
             return StoreError::Unavailable(err);
+        }
+        if is_full(&err) {
+            return StoreError::Full(err);
         }
         if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
             return StoreError::Duplicate(err);
@@ -54,4 +61,15 @@ fn is_admin_shutdown(err: &sea_orm::sqlx::Error) -> bool {
     err.as_database_error()
         .and_then(|db| db.code())
         .is_some_and(|code| code.starts_with("57P") || code == "3D000")
+}
+
+/// SQLite's `SQLITE_FULL` (13) and PostgreSQL's `disk_full` / `out_of_memory` (53100, 53200).
+fn is_full(err: &DbErr) -> bool {
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e
+            .as_database_error()
+            .and_then(|db| db.code())
+            .is_some_and(|code| matches!(code.as_ref(), "13" | "53100" | "53200")),
+        _ => false,
+    }
 }

@@ -3,7 +3,7 @@
 //! body, so a poll that finds nothing new costs one small answer.
 
 use actix_web::body::BoxBody;
-use actix_web::http::header::{ETAG, IF_NONE_MATCH};
+use actix_web::http::header::{CACHE_CONTROL, ETAG, IF_NONE_MATCH};
 use actix_web::{HttpRequest, HttpResponse, Responder};
 use serde::Serialize;
 
@@ -24,14 +24,18 @@ impl<T: Serialize> Responder for Tagged<T> {
         };
         let digest = ring::digest::digest(&ring::digest::SHA256, &body);
         let tag = format!("\"{}\"", hex::encode(&digest.as_ref()[..16]));
+        // The caller's own browser may keep the answer to revalidate it; nothing shared may.
+        let cache = (CACHE_CONTROL, "private, no-cache");
         if matches(req, &tag) {
             return HttpResponse::NotModified()
                 .insert_header((ETAG, tag))
+                .insert_header(cache)
                 .finish();
         }
         HttpResponse::Ok()
             .content_type("application/json")
             .insert_header((ETAG, tag))
+            .insert_header(cache)
             .body(body)
     }
 }

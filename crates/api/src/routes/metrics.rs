@@ -1,11 +1,13 @@
 use actix_web::{HttpResponse, get, web};
 
 use crate::error::ApiResult;
+use crate::latency::Latencies;
 use crate::state::AppState;
 use crate::worker::metrics::Metrics;
 
 /// Prometheus text: refreshes and failures by class, health checks, notifications sent,
-/// failed and pending, outbox depth and oldest age, lease claims and lag.
+/// failed and pending, outbox depth and oldest age, lease claims and lag; HTTP answer times by
+/// method, route and status.
 #[utoipa::path(
     operation_id = "getMetrics",
     tag = "operations",
@@ -15,8 +17,10 @@ use crate::worker::metrics::Metrics;
 pub async fn metrics(
     state: web::Data<AppState>,
     metrics: web::Data<Metrics>,
+    latencies: web::Data<Latencies>,
 ) -> ApiResult<HttpResponse> {
-    let text = metrics.render(&state.db).await?;
+    let mut text = metrics.render(&state.db).await?;
+    latencies.render(&mut text);
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(text))

@@ -454,7 +454,15 @@ impl TokenExchange<'_> {
                 Refusal("provider_unavailable")
             })?;
         let status = response.status();
-        let body: serde_json::Value = response.json().await.unwrap_or(serde_json::Value::Null);
+        let body = crate::outbound::read_body(response)
+            .await
+            .map_err(|failure| {
+                tracing::warn!(?failure, "token answer unread");
+                Refusal("provider_unavailable")
+            })?;
+        // An answer that is not JSON is read as an empty one: refused, or missing its token.
+        let body: serde_json::Value =
+            serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
         if status.is_server_error() {
             return Err(Refusal("provider_unavailable"));
         }

@@ -13,7 +13,7 @@ use super::catalog::provider;
 use super::checks::ACCESS_TOKEN;
 use super::vault::Vault;
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::outbound::classify;
+use crate::outbound::{classify, read_body};
 use crate::state::AppState;
 
 pub const SHOPIFY: &str = "shopify";
@@ -66,6 +66,20 @@ fn unavailable(detail: &str) -> ApiError {
     )
 }
 
+/// Shopify's answer did not arrive whole: an outage (503), or the guard's refusal.
+fn unreached(failure: TransportFailure) -> ApiError {
+    match failure {
+        TransportFailure::Timeout => unavailable("Shopify did not answer in time."),
+        TransportFailure::Blocked => not_connected(Some(ConnectionStatus::Error)),
+        TransportFailure::TooLarge => {
+            unavailable("Shopify sent a far larger answer than a product count.")
+        }
+        TransportFailure::Connect | TransportFailure::Other => {
+            unavailable("Plugboard could not reach Shopify.")
+        }
+    }
+}
+
 /// How many products the store has: GraphQL Admin `productsCount` at the registry's verify
 /// endpoint (`https://{shop}/admin/api/{api_version}/graphql.json`, the version the registry
 /// pins) with the connection's access token. Shopify's outage is a 503, never a 4xx.
@@ -107,16 +121,11 @@ pub async fn product_count(state: &AppState, org_id: OrgId) -> ApiResult<u64> {
         .json(&serde_json::json!({ "query": COUNT_QUERY }))
         .send()
         .await
-        .map_err(|err| match classify(err) {
-            TransportFailure::Timeout => unavailable("Shopify did not answer in time."),
-            TransportFailure::Blocked => not_connected(Some(ConnectionStatus::Error)),
-            TransportFailure::Connect | TransportFailure::Other => {
-                unavailable("Plugboard could not reach Shopify.")
-            }
-        })?;
+        .map_err(|err| unreached(classify(err)))?;
     match response.status().as_u16() {
         200 => {
-            let answer = response.json::<CountAnswer>().await.map_err(|_| {
+            let body = read_body(response).await.map_err(unreached)?;
+            let answer = serde_json::from_slice::<CountAnswer>(&body).map_err(|_| {
                 unavailable("Shopify answered the product count in an unexpected form.")
             })?;
             match (

@@ -211,6 +211,8 @@ async fn post(worker: &Worker, url: &str, body: Vec<u8>, headers: &[(&str, Strin
         }
         Err(err) => failed(match crate::outbound::classify(err) {
             domain::verify::TransportFailure::Timeout => "The endpoint did not answer in time.",
+            // Never raised here: a delivery does not read the answer's body.
+            domain::verify::TransportFailure::TooLarge => "The endpoint's answer was too large.",
             domain::verify::TransportFailure::Connect => "The endpoint could not be reached.",
             domain::verify::TransportFailure::Blocked => {
                 "The URL resolves to a private address, which Plugboard does not call."

@@ -6,14 +6,15 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use api::startup::Application;
 use domain::crypto::{KeyRing, SecretAad};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-use crate::helpers::{Options, TestApp, TestUser, json_body, spawn_app_with, test_settings};
+use crate::helpers::{
+    Options, TestApp, TestUser, json_body, spawn_app_with, start_server, test_settings,
+};
 
 const JWT_SECRET: &str = "test-jwt-secret-that-is-long-enough-to-sign";
 
@@ -77,10 +78,7 @@ async fn server_with_keys(app: &TestApp, keys: &str) -> anyhow::Result<String> {
         open_network(),
     );
     settings.encryption_keys = SecretString::from(keys.to_owned());
-    let server = Application::build(settings).await?;
-    let address = format!("http://127.0.0.1:{}", server.port());
-    tokio::spawn(server.run_until_stopped());
-    Ok(address)
+    start_server(settings).await
 }
 
 fn call(

@@ -23,6 +23,11 @@ pub const STATE_TTL_MINUTES: i64 = 10;
 /// `default_expires_in`: a day, so the token is still re-checked daily rather than trusted forever.
 pub const FALLBACK_EXPIRES_IN_SECS: i64 = 24 * 60 * 60;
 
+/// The longest token lifetime believed: ten years. A larger `expires_in` (a provider's way of
+/// saying "never", or garbage) is read as this, and a negative one as zero, so adding it to a
+/// date cannot overflow.
+pub const MAX_EXPIRES_IN_SECS: i64 = 10 * 365 * 24 * 60 * 60;
+
 /// Signs state tokens so that a state made for one provider's callback is refused on another's
 /// before anything is looked up, and a forged one is refused outright.
 pub struct StateSigner {
@@ -155,7 +160,9 @@ pub fn shopify_hmac(query: &BTreeMap<String, String>, app_secret: &SecretString)
 }
 
 fn decode_hex(text: &str) -> Result<Vec<u8>, ()> {
-    if !text.len().is_multiple_of(2) {
+    // Hex digits only: `from_str_radix` alone takes a sign (`+a`), and slicing a multi-byte
+    // character in two panics.
+    if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(());
     }
     (0..text.len())
@@ -231,7 +238,8 @@ pub fn read_token_answer(
         .get("expires_in")
         .and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok()))
         .or(oauth.default_expires_in)
-        .unwrap_or(FALLBACK_EXPIRES_IN_SECS);
+        .unwrap_or(FALLBACK_EXPIRES_IN_SECS)
+        .clamp(0, MAX_EXPIRES_IN_SECS);
     let scope_text = text(body, "/scope").or_else(|| text(body, "/authed_user/scope"));
     let scopes = match scope_text {
         Some(scopes) => scopes

@@ -274,6 +274,8 @@ pub enum TransportFailure {
     Connect,
     /// The SSRF guard refused the address.
     Blocked,
+    /// The answer was larger than any answer Plugboard reads (it stops reading there).
+    TooLarge,
     Other,
 }
 
@@ -424,6 +426,11 @@ pub fn transport_failure(
             FailureKind::Rejected,
             "address_not_allowed",
             "The address points to a private or local network, which Plugboard does not call. Use the service's public address.".to_owned(),
+        ),
+        TransportFailure::TooLarge => (
+            FailureKind::Unavailable,
+            "provider_answer_too_large",
+            format!("{name} sent a far larger answer than an account check returns, so Plugboard stopped reading it. Try again later."),
         ),
         TransportFailure::Other => (
             FailureKind::Unavailable,

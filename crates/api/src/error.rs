@@ -187,6 +187,10 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
 }
 
+/// Seconds a `503` asks a client to wait: outages of the database or a provider are usually
+/// short, and a client that waits at least this long does not add to one.
+pub const UNAVAILABLE_RETRY_SECS: u64 = 5;
+
 pub struct ApiError {
     status: StatusCode,
     code: ErrorCode,
@@ -251,8 +255,9 @@ impl ApiError {
         }
     }
 
+    /// Something Plugboard depends on is down; `Retry-After` says when to try again.
     pub fn unavailable(code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, code, detail)
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, code, detail).retry_after(UNAVAILABLE_RETRY_SECS)
     }
 
     pub fn method_not_allowed(allow: String) -> Self {

@@ -118,6 +118,9 @@ fn cors(origins: &[String]) -> Cors {
             header::ETAG,
             header::LOCATION,
             header::RETRY_AFTER,
+            header::HeaderName::from_static("ratelimit"),
+            header::HeaderName::from_static("ratelimit-policy"),
+            header::HeaderName::from_static("idempotent-replayed"),
             header::HeaderName::from_static("x-request-id"),
         ])
         .max_age(3600);

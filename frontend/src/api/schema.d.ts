@@ -30,6 +30,7 @@ export interface paths {
                 /** @description Signed in; a refresh cookie is set. */
                 200: {
                     headers: {
+                        "Set-Cookie": components["headers"]["SetRefreshCookie"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -104,6 +105,7 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -140,6 +142,7 @@ export interface paths {
                 /** @description Logged out. */
                 204: {
                     headers: {
+                        "Set-Cookie": components["headers"]["ClearRefreshCookie"];
                         [name: string]: unknown;
                     };
                     content?: never;
@@ -156,6 +159,7 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -192,6 +196,7 @@ export interface paths {
                 /** @description OK */
                 200: {
                     headers: {
+                        "Set-Cookie": components["headers"]["SetRefreshCookie"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -219,6 +224,7 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -259,6 +265,8 @@ export interface paths {
                 /** @description Signed up; a refresh cookie is set. */
                 201: {
                     headers: {
+                        Location: components["headers"]["Location"];
+                        "Set-Cookie": components["headers"]["SetRefreshCookie"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -322,6 +330,7 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -427,6 +436,7 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -488,6 +498,7 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -576,6 +587,7 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -618,6 +630,7 @@ export interface paths {
                 /** @description Created */
                 201: {
                     headers: {
+                        Location: components["headers"]["Location"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -681,6 +694,7 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -718,6 +732,8 @@ export interface paths {
                 /** @description OK */
                 200: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -736,6 +752,8 @@ export interface paths {
                 /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -745,6 +763,8 @@ export interface paths {
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -754,6 +774,9 @@ export interface paths {
                 /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
                 429: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -763,6 +786,8 @@ export interface paths {
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -772,6 +797,9 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -815,6 +843,8 @@ export interface paths {
                 /** @description OK */
                 200: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -824,6 +854,8 @@ export interface paths {
                 /** @description A query parameter is unknown or not valid. */
                 400: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -842,6 +874,8 @@ export interface paths {
                 /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -851,6 +885,8 @@ export interface paths {
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -860,6 +896,8 @@ export interface paths {
                 /** @description A query value holds a control character. */
                 422: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -869,6 +907,9 @@ export interface paths {
                 /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
                 429: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -878,6 +919,8 @@ export interface paths {
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -887,6 +930,9 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -918,6 +964,10 @@ export interface paths {
                 /** @description Created */
                 201: {
                     headers: {
+                        "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                        Location: components["headers"]["Location"];
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -927,6 +977,8 @@ export interface paths {
                 /** @description The body is not valid JSON. Or: `Idempotency-Key` is not 1 to 255 visible characters. */
                 400: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -945,6 +997,8 @@ export interface paths {
                 /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -954,6 +1008,8 @@ export interface paths {
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -963,6 +1019,8 @@ export interface paths {
                 /** @description A request with this `Idempotency-Key` is still running. */
                 409: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -972,6 +1030,8 @@ export interface paths {
                 /** @description The body is larger than 64 KiB. */
                 413: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -981,6 +1041,8 @@ export interface paths {
                 /** @description The body is not sent as `application/json`. */
                 415: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -990,6 +1052,8 @@ export interface paths {
                 /** @description The body does not fit: `errors` names each field and what to change. Or: This `Idempotency-Key` was used for a different request. */
                 422: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -999,6 +1063,9 @@ export interface paths {
                 /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
                 429: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1008,6 +1075,8 @@ export interface paths {
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1017,6 +1086,9 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1057,6 +1129,8 @@ export interface paths {
                 /** @description No Content */
                 204: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content?: never;
@@ -1073,6 +1147,8 @@ export interface paths {
                 /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1082,6 +1158,8 @@ export interface paths {
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1091,6 +1169,9 @@ export interface paths {
                 /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
                 429: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1100,6 +1181,8 @@ export interface paths {
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1109,6 +1192,9 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1144,6 +1230,8 @@ export interface paths {
                 /** @description OK */
                 200: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1162,6 +1250,8 @@ export interface paths {
                 /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1171,6 +1261,8 @@ export interface paths {
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1180,6 +1272,9 @@ export interface paths {
                 /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
                 429: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1189,6 +1284,8 @@ export interface paths {
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1198,6 +1295,9 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1248,6 +1348,8 @@ export interface paths {
                 /** @description OK */
                 200: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1257,6 +1359,8 @@ export interface paths {
                 /** @description The body is not valid JSON. */
                 400: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1275,6 +1379,8 @@ export interface paths {
                 /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1284,6 +1390,8 @@ export interface paths {
                 /** @description No such flag. Or: Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1293,6 +1401,8 @@ export interface paths {
                 /** @description The flag needs a provider that is not connected. */
                 409: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1302,6 +1412,8 @@ export interface paths {
                 /** @description The body is larger than 64 KiB. */
                 413: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1311,6 +1423,8 @@ export interface paths {
                 /** @description The body is not sent as `application/json`. */
                 415: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1320,6 +1434,8 @@ export interface paths {
                 /** @description The body does not fit: `errors` names each field and what to change. */
                 422: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1329,6 +1445,9 @@ export interface paths {
                 /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
                 429: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1338,6 +1457,8 @@ export interface paths {
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1347,6 +1468,9 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1389,6 +1513,8 @@ export interface paths {
                     headers: {
                         /** @description Changes whenever the answer does; send it back as `If-None-Match`. */
                         ETag?: string;
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1399,6 +1525,8 @@ export interface paths {
                 304: {
                     headers: {
                         ETag?: string;
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content?: never;
@@ -1406,6 +1534,8 @@ export interface paths {
                 /** @description A query parameter is unknown or not valid. */
                 400: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1424,6 +1554,8 @@ export interface paths {
                 /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1433,6 +1565,8 @@ export interface paths {
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1442,6 +1576,8 @@ export interface paths {
                 /** @description A query value holds a control character. */
                 422: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1451,6 +1587,9 @@ export interface paths {
                 /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
                 429: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1460,6 +1599,8 @@ export interface paths {
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1469,6 +1610,9 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1513,6 +1657,8 @@ export interface paths {
                     headers: {
                         /** @description Changes whenever the answer does; send it back as `If-None-Match`. */
                         ETag?: string;
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1523,6 +1669,8 @@ export interface paths {
                 304: {
                     headers: {
                         ETag?: string;
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content?: never;
@@ -1539,6 +1687,8 @@ export interface paths {
                 /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1548,6 +1698,8 @@ export interface paths {
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1557,6 +1709,9 @@ export interface paths {
                 /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
                 429: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1566,6 +1721,8 @@ export interface paths {
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1575,6 +1732,9 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1611,6 +1771,8 @@ export interface paths {
                 /** @description OK */
                 200: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1620,6 +1782,8 @@ export interface paths {
                 /** @description The body is not valid JSON. */
                 400: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1638,6 +1802,8 @@ export interface paths {
                 /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1647,6 +1813,8 @@ export interface paths {
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1656,6 +1824,8 @@ export interface paths {
                 /** @description The body is larger than 64 KiB. */
                 413: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1665,6 +1835,8 @@ export interface paths {
                 /** @description The body is not sent as `application/json`. */
                 415: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1674,6 +1846,8 @@ export interface paths {
                 /** @description Invalid fields, or the provider refused the credentials. Or: The body does not fit: `errors` names each field and what to change. */
                 422: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1683,6 +1857,9 @@ export interface paths {
                 /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
                 429: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1692,6 +1869,8 @@ export interface paths {
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1701,6 +1880,9 @@ export interface paths {
                 /** @description The provider could not be reached; nothing was saved. Or: A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1739,6 +1921,9 @@ export interface paths {
                 /** @description OK */
                 200: {
                     headers: {
+                        "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1748,6 +1933,8 @@ export interface paths {
                 /** @description `Idempotency-Key` is not 1 to 255 visible characters. */
                 400: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1766,6 +1953,8 @@ export interface paths {
                 /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1775,6 +1964,8 @@ export interface paths {
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1784,6 +1975,8 @@ export interface paths {
                 /** @description A request with this `Idempotency-Key` is still running. */
                 409: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1793,6 +1986,8 @@ export interface paths {
                 /** @description This `Idempotency-Key` was used for a different request. */
                 422: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1802,6 +1997,9 @@ export interface paths {
                 /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
                 429: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1811,6 +2009,8 @@ export interface paths {
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1820,6 +2020,9 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1866,6 +2069,8 @@ export interface paths {
                 /** @description OK */
                 200: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1875,6 +2080,8 @@ export interface paths {
                 /** @description A query parameter is unknown or not valid. */
                 400: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1893,6 +2100,8 @@ export interface paths {
                 /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1902,6 +2111,8 @@ export interface paths {
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1911,6 +2122,8 @@ export interface paths {
                 /** @description A query value holds a control character. */
                 422: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1920,6 +2133,9 @@ export interface paths {
                 /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
                 429: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1929,6 +2145,8 @@ export interface paths {
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1938,6 +2156,9 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1990,6 +2211,9 @@ export interface paths {
                 /** @description OK */
                 200: {
                     headers: {
+                        "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1999,6 +2223,8 @@ export interface paths {
                 /** @description The body is not valid JSON. Or: `Idempotency-Key` is not 1 to 255 visible characters. */
                 400: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2017,6 +2243,8 @@ export interface paths {
                 /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2026,6 +2254,8 @@ export interface paths {
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2035,6 +2265,8 @@ export interface paths {
                 /** @description The platform's app for this provider is not configured, or the provider does not use OAuth. Or: A request with this `Idempotency-Key` is still running. */
                 409: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2044,6 +2276,8 @@ export interface paths {
                 /** @description The body is larger than 64 KiB. */
                 413: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2053,6 +2287,8 @@ export interface paths {
                 /** @description The body is not sent as `application/json`. */
                 415: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2062,6 +2298,8 @@ export interface paths {
                 /** @description The body does not fit: `errors` names each field and what to change. Or: This `Idempotency-Key` was used for a different request. */
                 422: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2071,6 +2309,9 @@ export interface paths {
                 /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
                 429: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2080,6 +2321,8 @@ export interface paths {
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2089,6 +2332,9 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2134,6 +2380,9 @@ export interface paths {
                 /** @description OK */
                 200: {
                     headers: {
+                        "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2143,6 +2392,8 @@ export interface paths {
                 /** @description `Idempotency-Key` is not 1 to 255 visible characters. */
                 400: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2161,6 +2412,8 @@ export interface paths {
                 /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2170,6 +2423,8 @@ export interface paths {
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2179,6 +2434,8 @@ export interface paths {
                 /** @description A request with this `Idempotency-Key` is still running. */
                 409: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2188,6 +2445,8 @@ export interface paths {
                 /** @description This `Idempotency-Key` was used for a different request. */
                 422: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2197,6 +2456,9 @@ export interface paths {
                 /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
                 429: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2206,6 +2468,8 @@ export interface paths {
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2215,6 +2479,9 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2260,6 +2527,9 @@ export interface paths {
                 /** @description OK */
                 200: {
                     headers: {
+                        "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2269,6 +2539,8 @@ export interface paths {
                 /** @description `Idempotency-Key` is not 1 to 255 visible characters. */
                 400: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2287,6 +2559,8 @@ export interface paths {
                 /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2296,6 +2570,8 @@ export interface paths {
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2305,6 +2581,8 @@ export interface paths {
                 /** @description Not connected: nothing to sync. Or: A request with this `Idempotency-Key` is still running. */
                 409: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2314,6 +2592,8 @@ export interface paths {
                 /** @description This `Idempotency-Key` was used for a different request. */
                 422: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2323,6 +2603,9 @@ export interface paths {
                 /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
                 429: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2332,6 +2615,8 @@ export interface paths {
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2341,6 +2626,9 @@ export interface paths {
                 /** @description The provider could not be reached to renew the token. Or: A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2383,6 +2671,9 @@ export interface paths {
                 /** @description OK */
                 200: {
                     headers: {
+                        "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2392,6 +2683,8 @@ export interface paths {
                 /** @description `Idempotency-Key` is not 1 to 255 visible characters. */
                 400: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2410,6 +2703,8 @@ export interface paths {
                 /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2419,6 +2714,8 @@ export interface paths {
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2428,6 +2725,8 @@ export interface paths {
                 /** @description A request with this `Idempotency-Key` is still running. */
                 409: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2437,6 +2736,8 @@ export interface paths {
                 /** @description This `Idempotency-Key` was used for a different request. */
                 422: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2446,6 +2747,9 @@ export interface paths {
                 /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
                 429: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2455,6 +2759,8 @@ export interface paths {
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2464,6 +2770,9 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2505,6 +2814,8 @@ export interface paths {
                 /** @description OK */
                 200: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2514,6 +2825,8 @@ export interface paths {
                 /** @description A query parameter is unknown or not valid. */
                 400: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2532,6 +2845,8 @@ export interface paths {
                 /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2541,6 +2856,8 @@ export interface paths {
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2550,6 +2867,8 @@ export interface paths {
                 /** @description A query value holds a control character. */
                 422: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2559,6 +2878,9 @@ export interface paths {
                 /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
                 429: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2568,6 +2890,8 @@ export interface paths {
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2577,6 +2901,9 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2608,6 +2935,10 @@ export interface paths {
                 /** @description Created */
                 201: {
                     headers: {
+                        "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                        Location: components["headers"]["Location"];
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2617,6 +2948,8 @@ export interface paths {
                 /** @description The body is not valid JSON. Or: `Idempotency-Key` is not 1 to 255 visible characters. */
                 400: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2635,6 +2968,8 @@ export interface paths {
                 /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2644,6 +2979,8 @@ export interface paths {
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2653,6 +2990,8 @@ export interface paths {
                 /** @description Already a member, or an invitation is pending. Or: A request with this `Idempotency-Key` is still running. */
                 409: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2662,6 +3001,8 @@ export interface paths {
                 /** @description The body is larger than 64 KiB. */
                 413: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2671,6 +3012,8 @@ export interface paths {
                 /** @description The body is not sent as `application/json`. */
                 415: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2680,6 +3023,8 @@ export interface paths {
                 /** @description The body does not fit: `errors` names each field and what to change. Or: This `Idempotency-Key` was used for a different request. */
                 422: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2689,6 +3034,9 @@ export interface paths {
                 /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
                 429: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2698,6 +3046,8 @@ export interface paths {
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2707,6 +3057,9 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2747,6 +3100,8 @@ export interface paths {
                 /** @description No Content */
                 204: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content?: never;
@@ -2763,6 +3118,8 @@ export interface paths {
                 /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2772,6 +3129,8 @@ export interface paths {
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2781,6 +3140,8 @@ export interface paths {
                 /** @description Already accepted. */
                 409: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2790,6 +3151,9 @@ export interface paths {
                 /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
                 429: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2799,6 +3163,8 @@ export interface paths {
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2808,6 +3174,9 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2848,6 +3217,8 @@ export interface paths {
                 /** @description OK */
                 200: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2857,6 +3228,8 @@ export interface paths {
                 /** @description A query parameter is unknown or not valid. */
                 400: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2875,6 +3248,8 @@ export interface paths {
                 /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2884,6 +3259,8 @@ export interface paths {
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2893,6 +3270,8 @@ export interface paths {
                 /** @description A query value holds a control character. */
                 422: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2902,6 +3281,9 @@ export interface paths {
                 /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
                 429: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2911,6 +3293,8 @@ export interface paths {
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2920,6 +3304,9 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2954,6 +3341,10 @@ export interface paths {
                 /** @description An invitation; its token is shown this once. */
                 201: {
                     headers: {
+                        "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                        Location: components["headers"]["Location"];
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2963,6 +3354,8 @@ export interface paths {
                 /** @description The body is not valid JSON. Or: `Idempotency-Key` is not 1 to 255 visible characters. */
                 400: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2981,6 +3374,8 @@ export interface paths {
                 /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2990,6 +3385,8 @@ export interface paths {
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2999,6 +3396,8 @@ export interface paths {
                 /** @description Already a member, or an invitation is pending. Or: A request with this `Idempotency-Key` is still running. */
                 409: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3008,6 +3407,8 @@ export interface paths {
                 /** @description The body is larger than 64 KiB. */
                 413: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3017,6 +3418,8 @@ export interface paths {
                 /** @description The body is not sent as `application/json`. */
                 415: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3026,6 +3429,8 @@ export interface paths {
                 /** @description The body does not fit: `errors` names each field and what to change. Or: This `Idempotency-Key` was used for a different request. */
                 422: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3035,6 +3440,9 @@ export interface paths {
                 /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
                 429: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3044,6 +3452,8 @@ export interface paths {
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3053,6 +3463,9 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3093,6 +3506,8 @@ export interface paths {
                 /** @description No Content */
                 204: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content?: never;
@@ -3109,6 +3524,8 @@ export interface paths {
                 /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3118,6 +3535,8 @@ export interface paths {
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3127,6 +3546,8 @@ export interface paths {
                 /** @description Conflict */
                 409: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3136,6 +3557,9 @@ export interface paths {
                 /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
                 429: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3145,6 +3569,8 @@ export interface paths {
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3154,6 +3580,9 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3184,6 +3613,8 @@ export interface paths {
                 /** @description OK */
                 200: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3193,6 +3624,8 @@ export interface paths {
                 /** @description The body is not valid JSON. */
                 400: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3211,6 +3644,8 @@ export interface paths {
                 /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3220,6 +3655,8 @@ export interface paths {
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3229,6 +3666,8 @@ export interface paths {
                 /** @description Conflict */
                 409: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3238,6 +3677,8 @@ export interface paths {
                 /** @description The body is larger than 64 KiB. */
                 413: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3247,6 +3688,8 @@ export interface paths {
                 /** @description The body is not sent as `application/json`. */
                 415: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3256,6 +3699,8 @@ export interface paths {
                 /** @description The body does not fit: `errors` names each field and what to change. */
                 422: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3265,6 +3710,9 @@ export interface paths {
                 /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
                 429: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3274,6 +3722,8 @@ export interface paths {
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3283,6 +3733,9 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3315,6 +3768,8 @@ export interface paths {
                 /** @description OK */
                 200: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3333,6 +3788,8 @@ export interface paths {
                 /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3342,6 +3799,8 @@ export interface paths {
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3351,6 +3810,9 @@ export interface paths {
                 /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
                 429: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3360,6 +3822,8 @@ export interface paths {
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3369,6 +3833,9 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3396,6 +3863,8 @@ export interface paths {
                 /** @description OK */
                 200: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3405,6 +3874,8 @@ export interface paths {
                 /** @description The body is not valid JSON. */
                 400: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3423,6 +3894,8 @@ export interface paths {
                 /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3432,6 +3905,8 @@ export interface paths {
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3441,6 +3916,8 @@ export interface paths {
                 /** @description The body is larger than 64 KiB. */
                 413: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3450,6 +3927,8 @@ export interface paths {
                 /** @description The body is not sent as `application/json`. */
                 415: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3459,6 +3938,8 @@ export interface paths {
                 /** @description A field is invalid; `errors` names it. Or: The body does not fit: `errors` names each field and what to change. */
                 422: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3468,6 +3949,9 @@ export interface paths {
                 /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
                 429: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3477,6 +3961,8 @@ export interface paths {
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3486,6 +3972,9 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3528,6 +4017,9 @@ export interface paths {
                 /** @description Accepted */
                 202: {
                     headers: {
+                        "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3537,6 +4029,8 @@ export interface paths {
                 /** @description `Idempotency-Key` is not 1 to 255 visible characters. */
                 400: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3555,6 +4049,8 @@ export interface paths {
                 /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3564,6 +4060,8 @@ export interface paths {
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3573,6 +4071,8 @@ export interface paths {
                 /** @description No channel is set up yet. Or: A request with this `Idempotency-Key` is still running. */
                 409: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3582,6 +4082,8 @@ export interface paths {
                 /** @description This `Idempotency-Key` was used for a different request. */
                 422: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3591,6 +4093,9 @@ export interface paths {
                 /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
                 429: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3600,6 +4105,8 @@ export interface paths {
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3609,6 +4116,9 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3650,6 +4160,8 @@ export interface paths {
                 /** @description OK */
                 200: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3659,6 +4171,8 @@ export interface paths {
                 /** @description A query parameter is unknown or not valid. */
                 400: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3677,6 +4191,8 @@ export interface paths {
                 /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3686,6 +4202,8 @@ export interface paths {
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3695,6 +4213,8 @@ export interface paths {
                 /** @description A query value holds a control character. */
                 422: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3704,6 +4224,9 @@ export interface paths {
                 /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
                 429: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3713,6 +4236,8 @@ export interface paths {
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3722,6 +4247,9 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3760,6 +4288,8 @@ export interface paths {
                 /** @description OK */
                 200: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3778,6 +4308,8 @@ export interface paths {
                 /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3787,6 +4319,8 @@ export interface paths {
                 /** @description Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3796,6 +4330,9 @@ export interface paths {
                 /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
                 429: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3805,6 +4342,8 @@ export interface paths {
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3814,6 +4353,9 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3867,6 +4409,8 @@ export interface paths {
                 /** @description OK */
                 200: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3876,6 +4420,8 @@ export interface paths {
                 /** @description The body is not valid JSON. */
                 400: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3894,6 +4440,8 @@ export interface paths {
                 /** @description Your role, or the API key's scopes, do not allow this. */
                 403: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3903,6 +4451,8 @@ export interface paths {
                 /** @description No such step. Or: Nothing exists at this path for you (another organization's resources included). */
                 404: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3912,6 +4462,8 @@ export interface paths {
                 /** @description The step's condition is not met: Shopify or Stripe not connected, required steps missing before launch, a domain held by another organization, a flag's provider not connected, an invitation already pending. */
                 409: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3921,6 +4473,8 @@ export interface paths {
                 /** @description The body is larger than 64 KiB. */
                 413: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3930,6 +4484,8 @@ export interface paths {
                 /** @description The body is not sent as `application/json`. */
                 415: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3939,6 +4495,8 @@ export interface paths {
                 /** @description Invalid data, or skipping a required step. Or: The body does not fit: `errors` names each field and what to change. */
                 422: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3948,6 +4506,9 @@ export interface paths {
                 /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
                 429: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3957,6 +4518,8 @@ export interface paths {
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3966,6 +4529,9 @@ export interface paths {
                 /** @description Shopify could not be reached (import products now). Or: A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -4058,6 +4624,7 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -4187,6 +4754,7 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -4239,6 +4807,7 @@ export interface paths {
                 /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -4318,12 +4887,22 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
+                        /**
+                         * @example # HELP plugboard_refreshes_total Token refreshes by how they ended.
+                         *     # TYPE plugboard_refreshes_total counter
+                         *     plugboard_refreshes_total{class="renewed"} 42
+                         *     plugboard_refreshes_total{class="refused"} 1
+                         *     # HELP plugboard_outbox_depth Notifications waiting to be delivered.
+                         *     # TYPE plugboard_outbox_depth gauge
+                         *     plugboard_outbox_depth 0
+                         */
                         "text/plain; version=0.0.4": string;
                     };
                 };
                 /** @description Service Unavailable */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -4369,6 +4948,7 @@ export interface paths {
                 /** @description Service Unavailable */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["RetryAfter"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -4389,6 +4969,13 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @example {
+         *       "org_id": "5f0c2a9e-8d3b-4b71-9a64-2f1e7c3d9b10",
+         *       "org_name": "Acme",
+         *       "role": "admin"
+         *     }
+         */
         AcceptedOut: {
             /** Format: uuid */
             org_id: string;
@@ -4401,15 +4988,53 @@ export interface components {
          * @enum {string}
          */
         ActorType: "user" | "api_key" | "system";
+        /**
+         * @example {
+         *       "created_at": "2026-11-24T09:30:00Z",
+         *       "id": "c3a7d1e4-92b6-4f08-8e5d-1b7f3a6c2d49",
+         *       "last_used_at": null,
+         *       "name": "Partner app",
+         *       "prefix": "pb_Xq3vT9k",
+         *       "revoked_at": null,
+         *       "scopes": [
+         *         "integrations:read",
+         *         "integrations:write"
+         *       ],
+         *       "secret": "pb_Xq3vT9k…WXYZ"
+         *     }
+         */
         ApiKeyCreatedOut: components["schemas"]["ApiKeyOut"] & {
             /** @description The whole key. Shown this once; store it now. */
             secret: string;
         };
+        /**
+         * @example {
+         *       "name": "Partner app",
+         *       "scopes": [
+         *         "integrations:read",
+         *         "integrations:write"
+         *       ]
+         *     }
+         */
         ApiKeyIn: {
             name: string;
             /** @description What the key may do: at least one scope. */
             scopes: components["schemas"]["Scope"][];
         };
+        /**
+         * @example {
+         *       "created_at": "2026-11-24T09:30:00Z",
+         *       "id": "c3a7d1e4-92b6-4f08-8e5d-1b7f3a6c2d49",
+         *       "last_used_at": "2026-11-24T09:32:05Z",
+         *       "name": "Partner app",
+         *       "prefix": "pb_Xq3vT9k",
+         *       "revoked_at": null,
+         *       "scopes": [
+         *         "integrations:read",
+         *         "integrations:write"
+         *       ]
+         *     }
+         */
         ApiKeyOut: {
             /** Format: date-time */
             created_at: string;
@@ -4522,6 +5147,19 @@ export interface components {
          * @enum {string}
          */
         EventAction: "connect" | "configure" | "test" | "refresh" | "health_check" | "enable" | "disable" | "disconnect" | "sync" | "notification";
+        /**
+         * @example {
+         *       "action": "test",
+         *       "actor_id": "c3a7d1e4-92b6-4f08-8e5d-1b7f3a6c2d49",
+         *       "actor_type": "api_key",
+         *       "code": null,
+         *       "created_at": "2026-11-24T09:32:05Z",
+         *       "id": "a94f3b2c-6d1e-4a87-9c05-e2b8f71d4c36",
+         *       "message": "Connected to OpenAI as Acme Inc.",
+         *       "provider": "openai",
+         *       "success": true
+         *     }
+         */
         EventOut: {
             action: components["schemas"]["EventAction"];
             /** Format: uuid */
@@ -4537,6 +5175,17 @@ export interface components {
             provider: string;
             success: boolean;
         };
+        /**
+         * @example {
+         *       "default": false,
+         *       "description": "AI-written recommendations and content on top of your own data.",
+         *       "effective": true,
+         *       "enabled": true,
+         *       "key": "integrations.openai",
+         *       "name": "OpenAI",
+         *       "requires_connection": "openai"
+         *     }
+         */
         FeatureFlagOut: {
             /** @description What the flag is when the organization never chose. */
             default: boolean;
@@ -4551,6 +5200,11 @@ export interface components {
             /** @description The provider that must be connected for the flag to take effect, if any. */
             requires_connection?: string | null;
         };
+        /**
+         * @example {
+         *       "enabled": true
+         *     }
+         */
         FeatureFlagPatch: {
             enabled: boolean;
         };
@@ -4588,6 +5242,11 @@ export interface components {
             /** @description Secrets are write-only: they are never shown back. */
             secret: boolean;
         };
+        /**
+         * @example {
+         *       "status": "ok"
+         *     }
+         */
         HealthOut: {
             status: string;
         };
@@ -4601,6 +5260,37 @@ export interface components {
         ImportProductsIn: {
             choice: components["schemas"]["ImportChoiceIn"];
         };
+        /**
+         * @example {
+         *       "account_id": "org-8fK2mQ4sLw9Z",
+         *       "account_name": "Acme Inc.",
+         *       "auth_type": "api_key",
+         *       "category": "ai",
+         *       "category_label": "AI",
+         *       "config": {},
+         *       "connected_at": "2026-11-24T09:31:12Z",
+         *       "credentials": {
+         *         "api_key": {
+         *           "configured": true,
+         *           "last4": "WXYZ"
+         *         }
+         *       },
+         *       "description": "AI-written recommendations and content on top of your own data.",
+         *       "disconnected_at": null,
+         *       "docs_url": "https://platform.openai.com/docs/api-reference/models/list",
+         *       "enabled": true,
+         *       "last_error": null,
+         *       "last_sync_at": null,
+         *       "last_tested_at": "2026-11-24T09:31:12Z",
+         *       "logo": "openai",
+         *       "name": "OpenAI",
+         *       "onboarding": "optional",
+         *       "provider": "openai",
+         *       "scopes": [],
+         *       "status": "connected",
+         *       "token_expires_at": null
+         *     }
+         */
         IntegrationOut: {
             account_id?: string | null;
             account_name?: string | null;
@@ -4636,7 +5326,14 @@ export interface components {
             /** Format: date-time */
             token_expires_at?: string | null;
         };
-        /** @description A change to a connection. Credentials are write-only; `null` removes an optional value. */
+        /**
+         * @description A change to a connection. Credentials are write-only; `null` removes an optional value.
+         * @example {
+         *       "credentials": {
+         *         "api_key": "sk-proj-4fJ9kQ2mX7vL0pR8sT3wWXYZ"
+         *       }
+         *     }
+         */
         IntegrationPatch: {
             /** @description Non-secret settings by key. */
             config?: {
@@ -4649,6 +5346,20 @@ export interface components {
             /** @description `false` disables the connection and keeps its credentials. */
             enabled?: boolean | null;
         };
+        /**
+         * @example {
+         *       "accepted_at": null,
+         *       "created_at": "2026-11-24T09:31:12Z",
+         *       "email": "bo@acme.example",
+         *       "expires_at": "2026-12-01T09:31:12Z",
+         *       "id": "7e2d9c41-5a8b-4c36-b1f0-93e6d2a7c845",
+         *       "invited_by": "0b8e6f52-3c1d-4e2a-9f57-6a4d2c8e1b93",
+         *       "revoked_at": null,
+         *       "role": "admin",
+         *       "status": "pending",
+         *       "token": "pbi_…WXYZ"
+         *     }
+         */
         InvitationCreatedOut: components["schemas"]["InvitationOut"] & {
             /**
              * @description The invitation's token (`pbi_…`). Shown this once: send it to the person, who accepts
@@ -4656,6 +5367,12 @@ export interface components {
              */
             token: string;
         };
+        /**
+         * @example {
+         *       "email": "bo@acme.example",
+         *       "role": "admin"
+         *     }
+         */
         InvitationIn: {
             /**
              * Format: email
@@ -4664,6 +5381,19 @@ export interface components {
             email: string;
             role: components["schemas"]["InvitationRoleIn"];
         };
+        /**
+         * @example {
+         *       "accepted_at": null,
+         *       "created_at": "2026-11-24T09:31:12Z",
+         *       "email": "bo@acme.example",
+         *       "expires_at": "2026-12-01T09:31:12Z",
+         *       "id": "7e2d9c41-5a8b-4c36-b1f0-93e6d2a7c845",
+         *       "invited_by": "0b8e6f52-3c1d-4e2a-9f57-6a4d2c8e1b93",
+         *       "revoked_at": null,
+         *       "role": "admin",
+         *       "status": "pending"
+         *     }
+         */
         InvitationOut: {
             /** Format: date-time */
             accepted_at?: string | null;
@@ -4721,7 +5451,22 @@ export interface components {
          * @enum {string}
          */
         Level: "tenant" | "platform";
-        /** @description The list wrapper every collection answer uses. */
+        /**
+         * @description The list wrapper every collection answer uses.
+         * @example {
+         *       "data": [
+         *         {
+         *           "default": false,
+         *           "description": "AI-written recommendations and content on top of your own data.",
+         *           "effective": true,
+         *           "enabled": true,
+         *           "key": "integrations.openai",
+         *           "name": "OpenAI",
+         *           "requires_connection": "openai"
+         *         }
+         *       ]
+         *     }
+         */
         ListOut_FeatureFlagOut: {
             data: {
                 /** @description What the flag is when the organization never chose. */
@@ -4738,7 +5483,42 @@ export interface components {
                 requires_connection?: string | null;
             }[];
         };
-        /** @description The list wrapper every collection answer uses. */
+        /**
+         * @description The list wrapper every collection answer uses.
+         * @example {
+         *       "data": [
+         *         {
+         *           "account_id": "org-8fK2mQ4sLw9Z",
+         *           "account_name": "Acme Inc.",
+         *           "auth_type": "api_key",
+         *           "category": "ai",
+         *           "category_label": "AI",
+         *           "config": {},
+         *           "connected_at": "2026-11-24T09:31:12Z",
+         *           "credentials": {
+         *             "api_key": {
+         *               "configured": true,
+         *               "last4": "WXYZ"
+         *             }
+         *           },
+         *           "description": "AI-written recommendations and content on top of your own data.",
+         *           "disconnected_at": null,
+         *           "docs_url": "https://platform.openai.com/docs/api-reference/models/list",
+         *           "enabled": true,
+         *           "last_error": null,
+         *           "last_sync_at": null,
+         *           "last_tested_at": "2026-11-24T09:31:12Z",
+         *           "logo": "openai",
+         *           "name": "OpenAI",
+         *           "onboarding": "optional",
+         *           "provider": "openai",
+         *           "scopes": [],
+         *           "status": "connected",
+         *           "token_expires_at": null
+         *         }
+         *       ]
+         *     }
+         */
         ListOut_IntegrationOut: {
             data: {
                 account_id?: string | null;
@@ -4776,7 +5556,52 @@ export interface components {
                 token_expires_at?: string | null;
             }[];
         };
-        /** @description The list wrapper every collection answer uses. */
+        /**
+         * @description The list wrapper every collection answer uses.
+         * @example {
+         *       "data": [
+         *         {
+         *           "api_version": "2026-10",
+         *           "auth_type": "oauth2",
+         *           "category": "commerce",
+         *           "category_label": "Commerce",
+         *           "description": "Products, orders and checkout from your Shopify store.",
+         *           "docs_url": "https://shopify.dev/docs/apps/build/authentication-authorization/access-tokens/authorization-code-grant",
+         *           "feature_flag": "integrations.shopify",
+         *           "fields": [
+         *             {
+         *               "before_consent": true,
+         *               "default": null,
+         *               "help": "Shop domain must look like your-store.myshopify.com (lower-case letters, digits and hyphens).",
+         *               "key": "shop",
+         *               "kind": "host",
+         *               "label": "Shop domain",
+         *               "pattern": "^[a-z0-9][a-z0-9-]*\\.myshopify\\.com$",
+         *               "placeholder": "your-store.myshopify.com",
+         *               "required": true,
+         *               "secret": false
+         *             }
+         *           ],
+         *           "id": "shopify",
+         *           "level": "tenant",
+         *           "logo": "shopify",
+         *           "name": "Shopify",
+         *           "onboarding": "required",
+         *           "platform_missing": [],
+         *           "platform_ready": true,
+         *           "scopes": [
+         *             "read_products",
+         *             "read_orders",
+         *             "read_customers",
+         *             "read_inventory"
+         *           ],
+         *           "sunset_note": null,
+         *           "sunsets_on": "2027-10-01",
+         *           "version_source": "https://shopify.dev/docs/api/usage/versioning"
+         *         }
+         *       ]
+         *     }
+         */
         ListOut_ProviderOut: {
             data: {
                 /**
@@ -4815,6 +5640,12 @@ export interface components {
                 version_source?: string | null;
             }[];
         };
+        /**
+         * @example {
+         *       "sandbox": false,
+         *       "status": "ok"
+         *     }
+         */
         LiveOut: {
             /**
              * @description The provider sandbox is on: every provider points at it, not at the real service
@@ -4823,17 +5654,50 @@ export interface components {
             sandbox: boolean;
             status: string;
         };
+        /**
+         * @example {
+         *       "email": "ann@acme.example",
+         *       "password": "correct horse battery"
+         *     }
+         */
         LoginIn: {
             email: string;
             /** Format: password */
             password: string;
         };
+        /**
+         * @example {
+         *       "memberships": [
+         *         {
+         *           "org_id": "5f0c2a9e-8d3b-4b71-9a64-2f1e7c3d9b10",
+         *           "org_name": "Acme",
+         *           "role": "owner"
+         *         }
+         *       ],
+         *       "platform_admin": false,
+         *       "user": {
+         *         "created_at": "2026-11-24T09:30:00Z",
+         *         "email": "ann@acme.example",
+         *         "id": "0b8e6f52-3c1d-4e2a-9f57-6a4d2c8e1b93",
+         *         "name": "Ann Lee"
+         *       }
+         *     }
+         */
         MeOut: {
             memberships: components["schemas"]["MembershipOut"][];
             /** @description Whether this user may see platform readiness. */
             platform_admin: boolean;
             user: components["schemas"]["UserOut"];
         };
+        /**
+         * @example {
+         *       "email": "ann@acme.example",
+         *       "joined_at": "2026-11-24T09:30:00Z",
+         *       "name": "Ann Lee",
+         *       "role": "owner",
+         *       "user_id": "0b8e6f52-3c1d-4e2a-9f57-6a4d2c8e1b93"
+         *     }
+         */
         MemberOut: {
             email: string;
             /** Format: date-time */
@@ -4843,6 +5707,11 @@ export interface components {
             /** Format: uuid */
             user_id: string;
         };
+        /**
+         * @example {
+         *       "role": "admin"
+         *     }
+         */
         MemberPatch: {
             role: components["schemas"]["Role"];
         };
@@ -4854,6 +5723,51 @@ export interface components {
         };
         /** @enum {string} */
         NotificationKindOut: "broken" | "recovered" | "test";
+        /**
+         * @example {
+         *       "attempts": 1,
+         *       "channel": "webhook",
+         *       "created_at": "2026-11-24T09:32:05Z",
+         *       "delivered_at": "2026-11-24T09:32:05Z",
+         *       "history": [
+         *         {
+         *           "attempted_at": "2026-11-24T09:32:05Z",
+         *           "duration_ms": 143,
+         *           "error": null,
+         *           "number": 1,
+         *           "status_code": 200,
+         *           "success": true
+         *         }
+         *       ],
+         *       "id": "e1c5a8d2-7b4f-4093-a6e1-5d2c9f8b3a70",
+         *       "incident_id": "3d8b1f6e-2c4a-4e97-8b15-c6a0f9d2e473",
+         *       "kind": "broken",
+         *       "last_error": null,
+         *       "next_attempt_at": null,
+         *       "payload": {
+         *         "data": {
+         *           "connection_id": "9c4e7a21-3f8d-4b52-a6e0-d17b5c2f8e94",
+         *           "error": {
+         *             "code": "refresh_refused",
+         *             "message": "Google Ads refused the refresh token; reconnect to restore the connection."
+         *           },
+         *           "incident_id": "3d8b1f6e-2c4a-4e97-8b15-c6a0f9d2e473",
+         *           "new_status": "expired",
+         *           "old_status": "connected",
+         *           "org_id": "5f0c2a9e-8d3b-4b71-9a64-2f1e7c3d9b10",
+         *           "org_name": "Acme",
+         *           "provider": "google_ads",
+         *           "provider_name": "Google Ads",
+         *           "settings_url": "https://plugboard.example.com/settings/integrations/google_ads"
+         *         },
+         *         "timestamp": "2026-11-24T09:32:05Z",
+         *         "type": "connection.broken"
+         *       },
+         *       "provider": "google_ads",
+         *       "status": "delivered",
+         *       "webhook_id": "msg_e1c5a8d27b4f4093a6e15d2c9f8b3a70"
+         *     }
+         */
         NotificationOut: {
             /** Format: int32 */
             attempts: number;
@@ -4885,7 +5799,15 @@ export interface components {
             /** @description The `webhook-id` header it is sent with; receivers deduplicate by it. */
             webhook_id: string;
         };
-        /** @description A change to the settings. An absent field keeps its value; `null` removes it. */
+        /**
+         * @description A change to the settings. An absent field keeps its value; `null` removes it.
+         * @example {
+         *       "email_recipients": [
+         *         "ops@acme.example"
+         *       ],
+         *       "webhook_url": "https://hooks.acme.example/plugboard"
+         *     }
+         */
         NotificationSettingsIn: {
             /** @description Addresses that get notification e-mails. */
             email_recipients?: string[] | null;
@@ -4897,6 +5819,18 @@ export interface components {
              */
             webhook_url?: string | null;
         };
+        /**
+         * @example {
+         *       "email_recipients": [
+         *         "ops@acme.example"
+         *       ],
+         *       "slack_webhook_configured": true,
+         *       "updated_at": "2026-11-24T09:31:12Z",
+         *       "webhook_disabled": null,
+         *       "webhook_secret_configured": true,
+         *       "webhook_url": "https://hooks.acme.example/plugboard"
+         *     }
+         */
         NotificationSettingsOut: {
             email_recipients: string[];
             slack_webhook_configured: boolean;
@@ -4907,6 +5841,19 @@ export interface components {
             webhook_secret_configured: boolean;
             webhook_url?: string | null;
         };
+        /**
+         * @example {
+         *       "email_recipients": [
+         *         "ops@acme.example"
+         *       ],
+         *       "slack_webhook_configured": true,
+         *       "updated_at": "2026-11-24T09:31:12Z",
+         *       "webhook_disabled": null,
+         *       "webhook_secret": "whsec_…WXYZ",
+         *       "webhook_secret_configured": true,
+         *       "webhook_url": "https://hooks.acme.example/plugboard"
+         *     }
+         */
         NotificationSettingsSavedOut: components["schemas"]["NotificationSettingsOut"] & {
             /**
              * @description The new webhook's signing secret (`whsec_…`), only in the answer that set the URL.
@@ -4914,6 +5861,14 @@ export interface components {
              */
             webhook_secret?: string | null;
         };
+        /**
+         * @example {
+         *       "config": {
+         *         "shop": "acme.myshopify.com"
+         *       },
+         *       "return_to": "/settings/integrations/shopify"
+         *     }
+         */
         OAuthStartIn: {
             /** @description Settings the provider needs before consent, e.g. `{"shop": "acme.myshopify.com"}`. */
             config?: {
@@ -4922,6 +5877,13 @@ export interface components {
             /** @description A path on this site to come back to, e.g. `/onboarding/integrations`. */
             return_to?: string | null;
         };
+        /**
+         * @example {
+         *       "authorization_url": "https://acme.myshopify.com/admin/oauth/authorize?client_id=4b1d3f9e2a7c&scope=read_products%2Cread_orders&redirect_uri=https%3A%2F%2Fplugboard.example.com%2Fapi%2Fv1%2Foauth%2Fshopify%2Fcallback&state=Vq1dWz8sKx3nRb6yTf0aLp5mHc2gJe9u.Qy4wZ7",
+         *       "expires_at": "2026-11-24T09:40:00Z",
+         *       "state": "Vq1dWz8sKx3nRb6yTf0aLp5mHc2gJe9u.Qy4wZ7"
+         *     }
+         */
         OAuthStartOut: {
             /** @description Send the browser here. */
             authorization_url: string;
@@ -4929,6 +5891,119 @@ export interface components {
             expires_at: string;
             state: string;
         };
+        /**
+         * @example {
+         *       "invitations": [],
+         *       "launched_at": null,
+         *       "steps": [
+         *         {
+         *           "can_skip": false,
+         *           "completed_at": "2026-11-24T09:30:00Z",
+         *           "data": {
+         *             "currency": "USD",
+         *             "name": "Acme",
+         *             "timezone": "America/New_York",
+         *             "website": "https://www.acme.example"
+         *           },
+         *           "id": "basic_info",
+         *           "recommended": false,
+         *           "required": true,
+         *           "status": "completed",
+         *           "updated_at": "2026-11-24T09:30:00Z"
+         *         },
+         *         {
+         *           "can_skip": false,
+         *           "completed_at": "2026-11-24T09:31:12Z",
+         *           "data": null,
+         *           "id": "connect_shopify",
+         *           "recommended": false,
+         *           "required": true,
+         *           "status": "completed",
+         *           "updated_at": "2026-11-24T09:31:12Z"
+         *         },
+         *         {
+         *           "can_skip": false,
+         *           "completed_at": null,
+         *           "data": null,
+         *           "id": "shopify_setup",
+         *           "recommended": false,
+         *           "required": true,
+         *           "status": "pending",
+         *           "updated_at": null
+         *         },
+         *         {
+         *           "can_skip": true,
+         *           "completed_at": null,
+         *           "data": null,
+         *           "id": "domains",
+         *           "recommended": false,
+         *           "required": false,
+         *           "status": "pending",
+         *           "updated_at": null
+         *         },
+         *         {
+         *           "can_skip": true,
+         *           "completed_at": null,
+         *           "data": null,
+         *           "id": "payments",
+         *           "recommended": true,
+         *           "required": false,
+         *           "status": "pending",
+         *           "updated_at": null
+         *         },
+         *         {
+         *           "can_skip": true,
+         *           "completed_at": null,
+         *           "data": null,
+         *           "id": "integrations",
+         *           "recommended": false,
+         *           "required": false,
+         *           "status": "pending",
+         *           "updated_at": null
+         *         },
+         *         {
+         *           "can_skip": false,
+         *           "completed_at": null,
+         *           "data": null,
+         *           "id": "features",
+         *           "recommended": false,
+         *           "required": true,
+         *           "status": "pending",
+         *           "updated_at": null
+         *         },
+         *         {
+         *           "can_skip": true,
+         *           "completed_at": null,
+         *           "data": null,
+         *           "id": "import_products",
+         *           "recommended": false,
+         *           "required": false,
+         *           "status": "pending",
+         *           "updated_at": null
+         *         },
+         *         {
+         *           "can_skip": true,
+         *           "completed_at": null,
+         *           "data": null,
+         *           "id": "invite_users",
+         *           "recommended": false,
+         *           "required": false,
+         *           "status": "pending",
+         *           "updated_at": null
+         *         },
+         *         {
+         *           "can_skip": false,
+         *           "completed_at": null,
+         *           "data": null,
+         *           "id": "review_launch",
+         *           "recommended": false,
+         *           "required": true,
+         *           "status": "pending",
+         *           "updated_at": null
+         *         }
+         *       ]
+         *     }
+         */
         OnboardingChangeOut: components["schemas"]["OnboardingOut"] & {
             /** @description Invitations the `invite_users` step just made, with their tokens, shown this once. */
             invitations?: components["schemas"]["InvitationCreatedOut"][];
@@ -4938,6 +6013,118 @@ export interface components {
          * @enum {string}
          */
         OnboardingClass: "required" | "recommended" | "optional";
+        /**
+         * @example {
+         *       "launched_at": null,
+         *       "steps": [
+         *         {
+         *           "can_skip": false,
+         *           "completed_at": "2026-11-24T09:30:00Z",
+         *           "data": {
+         *             "currency": "USD",
+         *             "name": "Acme",
+         *             "timezone": "America/New_York",
+         *             "website": "https://www.acme.example"
+         *           },
+         *           "id": "basic_info",
+         *           "recommended": false,
+         *           "required": true,
+         *           "status": "completed",
+         *           "updated_at": "2026-11-24T09:30:00Z"
+         *         },
+         *         {
+         *           "can_skip": false,
+         *           "completed_at": "2026-11-24T09:31:12Z",
+         *           "data": null,
+         *           "id": "connect_shopify",
+         *           "recommended": false,
+         *           "required": true,
+         *           "status": "completed",
+         *           "updated_at": "2026-11-24T09:31:12Z"
+         *         },
+         *         {
+         *           "can_skip": false,
+         *           "completed_at": null,
+         *           "data": null,
+         *           "id": "shopify_setup",
+         *           "recommended": false,
+         *           "required": true,
+         *           "status": "pending",
+         *           "updated_at": null
+         *         },
+         *         {
+         *           "can_skip": true,
+         *           "completed_at": null,
+         *           "data": null,
+         *           "id": "domains",
+         *           "recommended": false,
+         *           "required": false,
+         *           "status": "pending",
+         *           "updated_at": null
+         *         },
+         *         {
+         *           "can_skip": true,
+         *           "completed_at": null,
+         *           "data": null,
+         *           "id": "payments",
+         *           "recommended": true,
+         *           "required": false,
+         *           "status": "pending",
+         *           "updated_at": null
+         *         },
+         *         {
+         *           "can_skip": true,
+         *           "completed_at": null,
+         *           "data": null,
+         *           "id": "integrations",
+         *           "recommended": false,
+         *           "required": false,
+         *           "status": "pending",
+         *           "updated_at": null
+         *         },
+         *         {
+         *           "can_skip": false,
+         *           "completed_at": null,
+         *           "data": null,
+         *           "id": "features",
+         *           "recommended": false,
+         *           "required": true,
+         *           "status": "pending",
+         *           "updated_at": null
+         *         },
+         *         {
+         *           "can_skip": true,
+         *           "completed_at": null,
+         *           "data": null,
+         *           "id": "import_products",
+         *           "recommended": false,
+         *           "required": false,
+         *           "status": "pending",
+         *           "updated_at": null
+         *         },
+         *         {
+         *           "can_skip": true,
+         *           "completed_at": null,
+         *           "data": null,
+         *           "id": "invite_users",
+         *           "recommended": false,
+         *           "required": false,
+         *           "status": "pending",
+         *           "updated_at": null
+         *         },
+         *         {
+         *           "can_skip": false,
+         *           "completed_at": null,
+         *           "data": null,
+         *           "id": "review_launch",
+         *           "recommended": false,
+         *           "required": true,
+         *           "status": "pending",
+         *           "updated_at": null
+         *         }
+         *       ]
+         *     }
+         */
         OnboardingOut: {
             /**
              * Format: date-time
@@ -4971,13 +6158,37 @@ export interface components {
             /** Format: date-time */
             updated_at?: string | null;
         };
+        /**
+         * @example {
+         *       "action": "complete",
+         *       "data": {
+         *         "currency": "USD",
+         *         "name": "Acme",
+         *         "timezone": "America/New_York",
+         *         "website": "https://www.acme.example"
+         *       }
+         *     }
+         */
         OnboardingStepPatch: {
             action: components["schemas"]["StepAction"];
             data?: components["schemas"]["StepDataIn"] | null;
         };
+        /**
+         * @example {
+         *       "name": "Acme"
+         *     }
+         */
         OrgIn: {
             name: string;
         };
+        /**
+         * @example {
+         *       "created_at": "2026-11-24T09:30:00Z",
+         *       "id": "5f0c2a9e-8d3b-4b71-9a64-2f1e7c3d9b10",
+         *       "name": "Acme",
+         *       "role": "owner"
+         *     }
+         */
         OrgOut: {
             /** Format: date-time */
             created_at: string;
@@ -4986,7 +6197,26 @@ export interface components {
             name: string;
             role?: components["schemas"]["Role"] | null;
         };
-        /** @description A page of a list that grows. */
+        /**
+         * @description A page of a list that grows.
+         * @example {
+         *       "data": [
+         *         {
+         *           "created_at": "2026-11-24T09:30:00Z",
+         *           "id": "c3a7d1e4-92b6-4f08-8e5d-1b7f3a6c2d49",
+         *           "last_used_at": "2026-11-24T09:32:05Z",
+         *           "name": "Partner app",
+         *           "prefix": "pb_Xq3vT9k",
+         *           "revoked_at": null,
+         *           "scopes": [
+         *             "integrations:read",
+         *             "integrations:write"
+         *           ]
+         *         }
+         *       ],
+         *       "next_cursor": "MjAyNi0xMS0yNFQwOTozMjowNVp8YTk0ZjNiMmMtNmQxZS00YTg3LTljMDUtZTJiOGY3MWQ0YzM2"
+         *     }
+         */
         PageOut_ApiKeyOut: {
             data: {
                 /** Format: date-time */
@@ -5005,7 +6235,25 @@ export interface components {
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list that grows. */
+        /**
+         * @description A page of a list that grows.
+         * @example {
+         *       "data": [
+         *         {
+         *           "action": "test",
+         *           "actor_id": "c3a7d1e4-92b6-4f08-8e5d-1b7f3a6c2d49",
+         *           "actor_type": "api_key",
+         *           "code": null,
+         *           "created_at": "2026-11-24T09:32:05Z",
+         *           "id": "a94f3b2c-6d1e-4a87-9c05-e2b8f71d4c36",
+         *           "message": "Connected to OpenAI as Acme Inc.",
+         *           "provider": "openai",
+         *           "success": true
+         *         }
+         *       ],
+         *       "next_cursor": "MjAyNi0xMS0yNFQwOTozMjowNVp8YTk0ZjNiMmMtNmQxZS00YTg3LTljMDUtZTJiOGY3MWQ0YzM2"
+         *     }
+         */
         PageOut_EventOut: {
             data: {
                 action: components["schemas"]["EventAction"];
@@ -5048,7 +6296,25 @@ export interface components {
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list that grows. */
+        /**
+         * @description A page of a list that grows.
+         * @example {
+         *       "data": [
+         *         {
+         *           "accepted_at": null,
+         *           "created_at": "2026-11-24T09:31:12Z",
+         *           "email": "bo@acme.example",
+         *           "expires_at": "2026-12-01T09:31:12Z",
+         *           "id": "7e2d9c41-5a8b-4c36-b1f0-93e6d2a7c845",
+         *           "invited_by": "0b8e6f52-3c1d-4e2a-9f57-6a4d2c8e1b93",
+         *           "revoked_at": null,
+         *           "role": "admin",
+         *           "status": "pending"
+         *         }
+         *       ],
+         *       "next_cursor": "MjAyNi0xMS0yNFQwOTozMjowNVp8YTk0ZjNiMmMtNmQxZS00YTg3LTljMDUtZTJiOGY3MWQ0YzM2"
+         *     }
+         */
         PageOut_InvitationOut: {
             data: {
                 /** Format: date-time */
@@ -5070,7 +6336,21 @@ export interface components {
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list that grows. */
+        /**
+         * @description A page of a list that grows.
+         * @example {
+         *       "data": [
+         *         {
+         *           "email": "ann@acme.example",
+         *           "joined_at": "2026-11-24T09:30:00Z",
+         *           "name": "Ann Lee",
+         *           "role": "owner",
+         *           "user_id": "0b8e6f52-3c1d-4e2a-9f57-6a4d2c8e1b93"
+         *         }
+         *       ],
+         *       "next_cursor": "MjAyNi0xMS0yNFQwOTozMjowNVp8YTk0ZjNiMmMtNmQxZS00YTg3LTljMDUtZTJiOGY3MWQ0YzM2"
+         *     }
+         */
         PageOut_MemberOut: {
             data: {
                 email: string;
@@ -5084,7 +6364,57 @@ export interface components {
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list that grows. */
+        /**
+         * @description A page of a list that grows.
+         * @example {
+         *       "data": [
+         *         {
+         *           "attempts": 1,
+         *           "channel": "webhook",
+         *           "created_at": "2026-11-24T09:32:05Z",
+         *           "delivered_at": "2026-11-24T09:32:05Z",
+         *           "history": [
+         *             {
+         *               "attempted_at": "2026-11-24T09:32:05Z",
+         *               "duration_ms": 143,
+         *               "error": null,
+         *               "number": 1,
+         *               "status_code": 200,
+         *               "success": true
+         *             }
+         *           ],
+         *           "id": "e1c5a8d2-7b4f-4093-a6e1-5d2c9f8b3a70",
+         *           "incident_id": "3d8b1f6e-2c4a-4e97-8b15-c6a0f9d2e473",
+         *           "kind": "broken",
+         *           "last_error": null,
+         *           "next_attempt_at": null,
+         *           "payload": {
+         *             "data": {
+         *               "connection_id": "9c4e7a21-3f8d-4b52-a6e0-d17b5c2f8e94",
+         *               "error": {
+         *                 "code": "refresh_refused",
+         *                 "message": "Google Ads refused the refresh token; reconnect to restore the connection."
+         *               },
+         *               "incident_id": "3d8b1f6e-2c4a-4e97-8b15-c6a0f9d2e473",
+         *               "new_status": "expired",
+         *               "old_status": "connected",
+         *               "org_id": "5f0c2a9e-8d3b-4b71-9a64-2f1e7c3d9b10",
+         *               "org_name": "Acme",
+         *               "provider": "google_ads",
+         *               "provider_name": "Google Ads",
+         *               "settings_url": "https://plugboard.example.com/settings/integrations/google_ads"
+         *             },
+         *             "timestamp": "2026-11-24T09:32:05Z",
+         *             "type": "connection.broken"
+         *           },
+         *           "provider": "google_ads",
+         *           "status": "delivered",
+         *           "webhook_id": "msg_e1c5a8d27b4f4093a6e15d2c9f8b3a70"
+         *         }
+         *       ],
+         *       "next_cursor": "MjAyNi0xMS0yNFQwOTozMjowNVp8YTk0ZjNiMmMtNmQxZS00YTg3LTljMDUtZTJiOGY3MWQ0YzM2"
+         *     }
+         */
         PageOut_NotificationOut: {
             data: {
                 /** Format: int32 */
@@ -5120,7 +6450,14 @@ export interface components {
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
-        /** @description Settings for a platform provider's check. */
+        /**
+         * @description Settings for a platform provider's check.
+         * @example {
+         *       "config": {
+         *         "region": "de.sentry.io"
+         *       }
+         *     }
+         */
         PlatformCheckIn: {
             /**
              * @description The provider's settings by key, e.g. `{"region": "de.sentry.io"}` for an EU Sentry
@@ -5130,7 +6467,18 @@ export interface components {
                 [key: string]: string;
             };
         };
-        /** @description A platform-level provider's live check with the platform's own variables. */
+        /**
+         * @description A platform-level provider's live check with the platform's own variables.
+         * @example {
+         *       "account_id": "4508112",
+         *       "account_name": "acme",
+         *       "checked_at": "2026-11-24T09:32:05Z",
+         *       "code": null,
+         *       "message": "Connected to Sentry as acme.",
+         *       "ok": true,
+         *       "provider": "sentry"
+         *     }
+         */
         PlatformCheckOut: {
             account_id?: string | null;
             account_name?: string | null;
@@ -5171,6 +6519,47 @@ export interface components {
             name: string;
             provider: string;
         };
+        /**
+         * @example {
+         *       "api_version": "2026-10",
+         *       "auth_type": "oauth2",
+         *       "category": "commerce",
+         *       "category_label": "Commerce",
+         *       "description": "Products, orders and checkout from your Shopify store.",
+         *       "docs_url": "https://shopify.dev/docs/apps/build/authentication-authorization/access-tokens/authorization-code-grant",
+         *       "feature_flag": "integrations.shopify",
+         *       "fields": [
+         *         {
+         *           "before_consent": true,
+         *           "default": null,
+         *           "help": "Shop domain must look like your-store.myshopify.com (lower-case letters, digits and hyphens).",
+         *           "key": "shop",
+         *           "kind": "host",
+         *           "label": "Shop domain",
+         *           "pattern": "^[a-z0-9][a-z0-9-]*\\.myshopify\\.com$",
+         *           "placeholder": "your-store.myshopify.com",
+         *           "required": true,
+         *           "secret": false
+         *         }
+         *       ],
+         *       "id": "shopify",
+         *       "level": "tenant",
+         *       "logo": "shopify",
+         *       "name": "Shopify",
+         *       "onboarding": "required",
+         *       "platform_missing": [],
+         *       "platform_ready": true,
+         *       "scopes": [
+         *         "read_products",
+         *         "read_orders",
+         *         "read_customers",
+         *         "read_inventory"
+         *       ],
+         *       "sunset_note": null,
+         *       "sunsets_on": "2027-10-01",
+         *       "version_source": "https://shopify.dev/docs/api/usage/versioning"
+         *     }
+         */
         ProviderOut: {
             /**
              * @description The provider API version Plugboard calls, for a provider that versions its API.
@@ -5207,7 +6596,105 @@ export interface components {
             /** @description The provider's page that gives the version and its sunset. */
             version_source?: string | null;
         };
-        /** @description The platform readiness page. */
+        /**
+         * @description The platform readiness page.
+         * @example {
+         *       "checklist": [
+         *         {
+         *           "collect": [
+         *             "Approved platform admin e-mail list",
+         *             "Long random secret for signing access tokens (48 bytes or more)"
+         *           ],
+         *           "description": "Decides who sees platform readiness, and signs every user's access token.",
+         *           "key": "admin_security",
+         *           "missing": [],
+         *           "notes": "Keep secrets in the deployment environment or a password manager only. Changing the JWT secret signs everybody out.",
+         *           "priority": "required",
+         *           "providers": [],
+         *           "status": "ready",
+         *           "title": "Platform admin security",
+         *           "variables": [
+         *             {
+         *               "configured": true,
+         *               "name": "PLUGBOARD_ADMIN_EMAILS"
+         *             },
+         *             {
+         *               "configured": true,
+         *               "name": "PLUGBOARD_JWT_SECRET"
+         *             }
+         *           ]
+         *         }
+         *       ],
+         *       "health": [
+         *         {
+         *           "counts": {
+         *             "connected": 10,
+         *             "disabled": 0,
+         *             "error": 1,
+         *             "expired": 1,
+         *             "not_connected": 0,
+         *             "total": 12
+         *           },
+         *           "guidance": "2 connections need attention: ask those organizations to reconnect.",
+         *           "health": "needs_attention",
+         *           "latest_event": {
+         *             "action": "refresh",
+         *             "code": "refresh_refused",
+         *             "created_at": "2026-11-24T09:32:05Z",
+         *             "message": "Google Ads refused the refresh token; reconnect to restore the connection.",
+         *             "org_id": "5f0c2a9e-8d3b-4b71-9a64-2f1e7c3d9b10",
+         *             "success": false
+         *           },
+         *           "missing": [],
+         *           "name": "Google Ads",
+         *           "provider": "google_ads"
+         *         }
+         *       ],
+         *       "history": {
+         *         "data": [
+         *           {
+         *             "action": "refresh",
+         *             "code": "refresh_refused",
+         *             "created_at": "2026-11-24T09:32:05Z",
+         *             "id": "a94f3b2c-6d1e-4a87-9c05-e2b8f71d4c36",
+         *             "message": "Google Ads refused the refresh token; reconnect to restore the connection.",
+         *             "missing": [],
+         *             "org_id": "5f0c2a9e-8d3b-4b71-9a64-2f1e7c3d9b10",
+         *             "org_name": "Acme",
+         *             "provider": "google_ads",
+         *             "provider_name": "Google Ads",
+         *             "success": false
+         *           }
+         *         ],
+         *         "next_cursor": null
+         *       },
+         *       "services": [
+         *         {
+         *           "category": "commerce",
+         *           "description": "Products, orders and checkout from your Shopify store.",
+         *           "level": "tenant",
+         *           "missing": [
+         *             "SHOPIFY_API_SECRET"
+         *           ],
+         *           "name": "Shopify",
+         *           "provider": "shopify",
+         *           "status": "setup_needed",
+         *           "summary": "Missing 1 required environment variable.",
+         *           "variables": [
+         *             {
+         *               "configured": true,
+         *               "name": "SHOPIFY_API_KEY"
+         *             },
+         *             {
+         *               "configured": false,
+         *               "name": "SHOPIFY_API_SECRET"
+         *             }
+         *           ]
+         *         }
+         *       ],
+         *       "versions": []
+         *     }
+         */
         ReadinessOut: {
             /** @description Accounts and keys to collect. */
             checklist: components["schemas"]["ChecklistItemOut"][];
@@ -5262,6 +6749,13 @@ export interface components {
             /** @description Default `true`. */
             sync_products?: boolean | null;
         };
+        /**
+         * @example {
+         *       "email": "ann@acme.example",
+         *       "name": "Ann Lee",
+         *       "password": "correct horse battery"
+         *     }
+         */
         SignupIn: {
             /** Format: email */
             email: string;
@@ -5272,6 +6766,19 @@ export interface components {
              */
             password: string;
         };
+        /**
+         * @example {
+         *       "access_token": "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.…",
+         *       "expires_in": 900,
+         *       "token_type": "Bearer",
+         *       "user": {
+         *         "created_at": "2026-11-24T09:30:00Z",
+         *         "email": "ann@acme.example",
+         *         "id": "0b8e6f52-3c1d-4e2a-9f57-6a4d2c8e1b93",
+         *         "name": "Ann Lee"
+         *       }
+         *     }
+         */
         SignupOut: components["schemas"]["TokenOut"] & {
             user: components["schemas"]["UserOut"];
         };
@@ -5289,6 +6796,15 @@ export interface components {
          * @enum {string}
          */
         StepStatus: "pending" | "completed" | "skipped";
+        /**
+         * @example {
+         *       "checked_at": "2026-11-24T09:32:05Z",
+         *       "code": null,
+         *       "message": "Connected to OpenAI as Acme Inc.",
+         *       "ok": true,
+         *       "status": "connected"
+         *     }
+         */
         TestOut: {
             /** Format: date-time */
             checked_at: string;
@@ -5298,10 +6814,22 @@ export interface components {
             /** @description The connection's status after the test. */
             status: components["schemas"]["ConnectionStatus"];
         };
+        /**
+         * @example {
+         *       "queued": 2
+         *     }
+         */
         TestQueuedOut: {
             /** @description How many channels a test notification was queued for. */
             queued: number;
         };
+        /**
+         * @example {
+         *       "access_token": "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.…",
+         *       "expires_in": 900,
+         *       "token_type": "Bearer"
+         *     }
+         */
         TokenOut: {
             access_token: string;
             /**
@@ -5355,7 +6883,22 @@ export interface components {
     responses: never;
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description Clears the refresh cookie `pb_refresh`. */
+        ClearRefreshCookie: string;
+        /** @description `true` when this is the kept first answer to the same `Idempotency-Key` and body, sent again instead of doing the work twice. */
+        IdempotentReplayed: "true";
+        /** @description The path of what was created (for a new member, their invitation; for a new account, `/api/v1/me`). A replayed answer (`Idempotent-Replayed`) has the body only. */
+        Location: string;
+        /** @description What is left of each budget, e.g. `"org";r=1187;t=60, "caller";r=593;t=60`: `r` requests remain, all of them again in `t` seconds. */
+        RateLimit: string;
+        /** @description The request budgets that apply (IETF draft-ietf-httpapi-ratelimit-headers), e.g. `"org";q=1200;w=60, "caller";q=600;w=60`: requests a minute for the organization and for this caller. On every answer once the caller is known. */
+        RateLimitPolicy: string;
+        /** @description Seconds to wait before trying again. */
+        RetryAfter: number;
+        /** @description The refresh cookie `pb_refresh` (HttpOnly, SameSite=Strict, `Path=/api/v1/auth`, 30 days): `POST /api/v1/auth/refresh` trades it for a new access token. */
+        SetRefreshCookie: string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;

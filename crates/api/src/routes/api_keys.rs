@@ -1,5 +1,6 @@
 //! Organization API keys for partner developers: shown once, stored as a hash, revocable.
 
+use actix_web::http::header;
 use actix_web::{HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
 use domain::ids::ApiKeyId;
@@ -18,6 +19,13 @@ use crate::validation::validated;
 
 #[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "name": "Partner app",
+    "scopes": [
+        "integrations:read",
+        "integrations:write"
+    ]
+})))]
 pub struct ApiKeyIn {
     #[validate(length(
         min = 1,
@@ -32,6 +40,18 @@ pub struct ApiKeyIn {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(examples(json!({
+    "id": "c3a7d1e4-92b6-4f08-8e5d-1b7f3a6c2d49",
+    "name": "Partner app",
+    "prefix": "pb_Xq3vT9k",
+    "scopes": [
+        "integrations:read",
+        "integrations:write"
+    ],
+    "created_at": "2026-11-24T09:30:00Z",
+    "last_used_at": "2026-11-24T09:32:05Z",
+    "revoked_at": null
+})))]
 pub struct ApiKeyOut {
     pub id: uuid::Uuid,
     pub name: String,
@@ -58,6 +78,19 @@ impl From<ApiKey> for ApiKeyOut {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(examples(json!({
+    "id": "c3a7d1e4-92b6-4f08-8e5d-1b7f3a6c2d49",
+    "name": "Partner app",
+    "prefix": "pb_Xq3vT9k",
+    "scopes": [
+        "integrations:read",
+        "integrations:write"
+    ],
+    "created_at": "2026-11-24T09:30:00Z",
+    "last_used_at": null,
+    "revoked_at": null,
+    "secret": "pb_Xq3vT9k…WXYZ"
+})))]
 pub struct ApiKeyCreatedOut {
     #[serde(flatten)]
     pub key: ApiKeyOut,
@@ -126,10 +159,13 @@ pub async fn create(
         },
     )
     .await?;
-    Ok(HttpResponse::Created().json(ApiKeyCreatedOut {
-        key: key.into(),
-        secret,
-    }))
+    let location = format!("/api/v1/orgs/{}/api-keys/{}", admin.org_id.0, key.id.0);
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, location))
+        .json(ApiKeyCreatedOut {
+            key: key.into(),
+            secret,
+        }))
 }
 
 /// Revokes a key at once.

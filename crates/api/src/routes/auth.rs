@@ -1,6 +1,7 @@
 //! Sign-up, log-in, token refresh by httpOnly cookie, log-out, and who am I.
 
 use actix_web::cookie::{Cookie, SameSite, time};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::Utc;
 use domain::UserId;
@@ -23,6 +24,11 @@ const REFRESH_TTL_DAYS: i64 = 30;
 
 #[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "email": "ann@acme.example",
+    "password": "correct horse battery",
+    "name": "Ann Lee"
+})))]
 pub struct SignupIn {
     #[validate(
         email(message = "Enter a valid e-mail address."),
@@ -45,6 +51,10 @@ fn password_problem(password: &SecretString) -> Option<FieldError> {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "email": "ann@acme.example",
+    "password": "correct horse battery"
+})))]
 pub struct LoginIn {
     pub email: String,
     #[schema(value_type = String, format = Password)]
@@ -71,6 +81,11 @@ impl From<User> for UserOut {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(examples(json!({
+    "access_token": "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.…",
+    "token_type": "Bearer",
+    "expires_in": 900
+})))]
 pub struct TokenOut {
     pub access_token: String,
     /// Always `Bearer`.
@@ -80,6 +95,17 @@ pub struct TokenOut {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(examples(json!({
+    "user": {
+        "id": "0b8e6f52-3c1d-4e2a-9f57-6a4d2c8e1b93",
+        "email": "ann@acme.example",
+        "name": "Ann Lee",
+        "created_at": "2026-11-24T09:30:00Z"
+    },
+    "access_token": "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.…",
+    "token_type": "Bearer",
+    "expires_in": 900
+})))]
 pub struct SignupOut {
     pub user: UserOut,
     #[serde(flatten)]
@@ -94,6 +120,22 @@ pub struct MembershipOut {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(examples(json!({
+    "user": {
+        "id": "0b8e6f52-3c1d-4e2a-9f57-6a4d2c8e1b93",
+        "email": "ann@acme.example",
+        "name": "Ann Lee",
+        "created_at": "2026-11-24T09:30:00Z"
+    },
+    "memberships": [
+        {
+            "org_id": "5f0c2a9e-8d3b-4b71-9a64-2f1e7c3d9b10",
+            "org_name": "Acme",
+            "role": "owner"
+        }
+    ],
+    "platform_admin": false
+})))]
 pub struct MeOut {
     pub user: UserOut,
     pub memberships: Vec<MembershipOut>,
@@ -162,10 +204,13 @@ pub async fn signup(
             other => other.into(),
         })?;
     let (token, cookie) = session(&state, user.id).await?;
-    Ok(HttpResponse::Created().cookie(cookie).json(SignupOut {
-        user: user.into(),
-        token,
-    }))
+    Ok(HttpResponse::Created()
+        .cookie(cookie)
+        .insert_header((header::LOCATION, "/api/v1/me"))
+        .json(SignupOut {
+            user: user.into(),
+            token,
+        }))
 }
 
 /// Signs in with e-mail and password.

@@ -12,6 +12,15 @@ use crate::services::features::{self as service, FlagView};
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
+#[schema(examples(json!({
+    "key": "integrations.openai",
+    "name": "OpenAI",
+    "description": "AI-written recommendations and content on top of your own data.",
+    "default": false,
+    "requires_connection": "openai",
+    "enabled": true,
+    "effective": true
+})))]
 pub struct FeatureFlagOut {
     /// `integrations.<provider>` or a built-in such as `integrations.reviews_email`.
     pub key: String,
@@ -43,6 +52,9 @@ impl From<FlagView> for FeatureFlagOut {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "enabled": true
+})))]
 pub struct FeatureFlagPatch {
     pub enabled: bool,
 }

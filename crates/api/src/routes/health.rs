@@ -6,11 +6,18 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
+#[schema(examples(json!({
+    "status": "ok"
+})))]
 pub struct HealthOut {
     pub status: &'static str,
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(examples(json!({
+    "status": "ok",
+    "sandbox": false
+})))]
 pub struct LiveOut {
     pub status: &'static str,
     /// The provider sandbox is on: every provider points at it, not at the real service

@@ -40,6 +40,35 @@ pub struct LastErrorOut {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(examples(json!({
+    "provider": "openai",
+    "name": "OpenAI",
+    "description": "AI-written recommendations and content on top of your own data.",
+    "category": "ai",
+    "category_label": "AI",
+    "logo": "openai",
+    "docs_url": "https://platform.openai.com/docs/api-reference/models/list",
+    "auth_type": "api_key",
+    "onboarding": "optional",
+    "status": "connected",
+    "enabled": true,
+    "credentials": {
+        "api_key": {
+            "configured": true,
+            "last4": "WXYZ"
+        }
+    },
+    "config": {},
+    "account_name": "Acme Inc.",
+    "account_id": "org-8fK2mQ4sLw9Z",
+    "scopes": [],
+    "token_expires_at": null,
+    "last_tested_at": "2026-11-24T09:31:12Z",
+    "last_sync_at": null,
+    "last_error": null,
+    "connected_at": "2026-11-24T09:31:12Z",
+    "disconnected_at": null
+})))]
 pub struct IntegrationOut {
     pub provider: String,
     pub name: String,
@@ -134,6 +163,11 @@ impl From<IntegrationView<'_>> for IntegrationOut {
 /// A change to a connection. Credentials are write-only; `null` removes an optional value.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "credentials": {
+        "api_key": "sk-proj-4fJ9kQ2mX7vL0pR8sT3wWXYZ"
+    }
+})))]
 pub struct IntegrationPatch {
     /// Secret fields by key, e.g. `{"api_key": "sk-…"}`. Verified with the provider before saving.
     #[schema(value_type = Option<BTreeMap<String, Option<String>>>)]
@@ -145,6 +179,13 @@ pub struct IntegrationPatch {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(examples(json!({
+    "ok": true,
+    "status": "connected",
+    "code": null,
+    "message": "Connected to OpenAI as Acme Inc.",
+    "checked_at": "2026-11-24T09:32:05Z"
+})))]
 pub struct TestOut {
     pub ok: bool,
     /// The connection's status after the test.
@@ -156,6 +197,17 @@ pub struct TestOut {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(examples(json!({
+    "id": "a94f3b2c-6d1e-4a87-9c05-e2b8f71d4c36",
+    "provider": "openai",
+    "action": "test",
+    "success": true,
+    "code": null,
+    "message": "Connected to OpenAI as Acme Inc.",
+    "actor_type": "api_key",
+    "actor_id": "c3a7d1e4-92b6-4f08-8e5d-1b7f3a6c2d49",
+    "created_at": "2026-11-24T09:32:05Z"
+})))]
 pub struct EventOut {
     pub id: uuid::Uuid,
     pub provider: String,
@@ -209,6 +261,7 @@ pub struct EventsQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
     /// The previous page's `next_cursor`, as it was given.
+    #[param(pattern = "^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
     /// Only events of this action.
     pub action: Option<EventAction>,

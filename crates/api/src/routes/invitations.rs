@@ -1,6 +1,7 @@
 //! Invitations: `/orgs/{org_id}/invitations` for admins (members may list them) and
 //! `/invitations/{token}/accept` for the invited person, signed in with the invited address.
 
+use actix_web::http::header;
 use actix_web::{HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
 use domain::Role;
@@ -25,6 +26,10 @@ pub enum InvitationRoleIn {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "email": "bo@acme.example",
+    "role": "admin"
+})))]
 pub struct InvitationIn {
     /// The address the person will sign in with to accept.
     #[schema(format = Email, max_length = 254)]
@@ -51,6 +56,17 @@ impl InvitationIn {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(examples(json!({
+    "id": "7e2d9c41-5a8b-4c36-b1f0-93e6d2a7c845",
+    "email": "bo@acme.example",
+    "role": "admin",
+    "status": "pending",
+    "invited_by": "0b8e6f52-3c1d-4e2a-9f57-6a4d2c8e1b93",
+    "created_at": "2026-11-24T09:31:12Z",
+    "expires_at": "2026-12-01T09:31:12Z",
+    "accepted_at": null,
+    "revoked_at": null
+})))]
 pub struct InvitationOut {
     pub id: uuid::Uuid,
     pub email: String,
@@ -80,6 +96,18 @@ impl From<Invitation> for InvitationOut {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(examples(json!({
+    "id": "7e2d9c41-5a8b-4c36-b1f0-93e6d2a7c845",
+    "email": "bo@acme.example",
+    "role": "admin",
+    "status": "pending",
+    "invited_by": "0b8e6f52-3c1d-4e2a-9f57-6a4d2c8e1b93",
+    "created_at": "2026-11-24T09:31:12Z",
+    "expires_at": "2026-12-01T09:31:12Z",
+    "accepted_at": null,
+    "revoked_at": null,
+    "token": "pbi_…WXYZ"
+})))]
 pub struct InvitationCreatedOut {
     #[serde(flatten)]
     pub invitation: InvitationOut,
@@ -98,6 +126,11 @@ impl From<CreatedInvitation> for InvitationCreatedOut {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(examples(json!({
+    "org_id": "5f0c2a9e-8d3b-4b71-9a64-2f1e7c3d9b10",
+    "org_name": "Acme",
+    "role": "admin"
+})))]
 pub struct AcceptedOut {
     pub org_id: uuid::Uuid,
     pub org_name: String,
@@ -156,7 +189,16 @@ pub(crate) async fn invite(
 ) -> ApiResult<HttpResponse> {
     let invite = input.parse("").map_err(|e| ApiError::validation(vec![e]))?;
     let created = service::create(state, admin.org_id, admin.user_id, invite).await?;
-    Ok(HttpResponse::Created().json(InvitationCreatedOut::from(created)))
+    let out = InvitationCreatedOut::from(created);
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!(
+                "/api/v1/orgs/{}/invitations/{}",
+                admin.org_id.0, out.invitation.id
+            ),
+        ))
+        .json(out))
 }
 
 /// Revokes an invitation: its token stops working.

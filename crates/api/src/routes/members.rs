@@ -18,11 +18,21 @@ use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "role": "admin"
+})))]
 pub struct MemberPatch {
     pub role: RoleOut,
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(examples(json!({
+    "user_id": "0b8e6f52-3c1d-4e2a-9f57-6a4d2c8e1b93",
+    "email": "ann@acme.example",
+    "name": "Ann Lee",
+    "role": "owner",
+    "joined_at": "2026-11-24T09:30:00Z"
+})))]
 pub struct MemberOut {
     pub user_id: uuid::Uuid,
     pub email: String,

@@ -28,6 +28,12 @@ where
 /// A change to the settings. An absent field keeps its value; `null` removes it.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "webhook_url": "https://hooks.acme.example/plugboard",
+    "email_recipients": [
+        "ops@acme.example"
+    ]
+})))]
 pub struct NotificationSettingsIn {
     /// Where signed webhooks (Standard Webhooks) are POSTed. A new URL gets a new signing
     /// secret, answered once as `webhook_secret`.
@@ -52,6 +58,16 @@ pub struct WebhookDisabledOut {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(examples(json!({
+    "webhook_url": "https://hooks.acme.example/plugboard",
+    "webhook_secret_configured": true,
+    "webhook_disabled": null,
+    "slack_webhook_configured": true,
+    "email_recipients": [
+        "ops@acme.example"
+    ],
+    "updated_at": "2026-11-24T09:31:12Z"
+})))]
 pub struct NotificationSettingsOut {
     pub webhook_url: Option<String>,
     /// Whether a signing secret is set (it is shown once, when the URL is saved).
@@ -80,6 +96,17 @@ impl From<SettingsView> for NotificationSettingsOut {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(examples(json!({
+    "webhook_url": "https://hooks.acme.example/plugboard",
+    "webhook_secret_configured": true,
+    "webhook_disabled": null,
+    "slack_webhook_configured": true,
+    "email_recipients": [
+        "ops@acme.example"
+    ],
+    "updated_at": "2026-11-24T09:31:12Z",
+    "webhook_secret": "whsec_…WXYZ"
+})))]
 pub struct NotificationSettingsSavedOut {
     #[serde(flatten)]
     pub settings: NotificationSettingsOut,
@@ -90,6 +117,9 @@ pub struct NotificationSettingsSavedOut {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(examples(json!({
+    "queued": 2
+})))]
 pub struct TestQueuedOut {
     /// How many channels a test notification was queued for.
     pub queued: usize,
@@ -144,6 +174,49 @@ impl From<Attempt> for AttemptOut {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(examples(json!({
+    "id": "e1c5a8d2-7b4f-4093-a6e1-5d2c9f8b3a70",
+    "webhook_id": "msg_e1c5a8d27b4f4093a6e15d2c9f8b3a70",
+    "kind": "broken",
+    "channel": "webhook",
+    "status": "delivered",
+    "provider": "google_ads",
+    "incident_id": "3d8b1f6e-2c4a-4e97-8b15-c6a0f9d2e473",
+    "attempts": 1,
+    "next_attempt_at": null,
+    "last_error": null,
+    "delivered_at": "2026-11-24T09:32:05Z",
+    "created_at": "2026-11-24T09:32:05Z",
+    "payload": {
+        "type": "connection.broken",
+        "timestamp": "2026-11-24T09:32:05Z",
+        "data": {
+            "org_id": "5f0c2a9e-8d3b-4b71-9a64-2f1e7c3d9b10",
+            "org_name": "Acme",
+            "connection_id": "9c4e7a21-3f8d-4b52-a6e0-d17b5c2f8e94",
+            "provider": "google_ads",
+            "provider_name": "Google Ads",
+            "old_status": "connected",
+            "new_status": "expired",
+            "error": {
+                "code": "refresh_refused",
+                "message": "Google Ads refused the refresh token; reconnect to restore the connection."
+            },
+            "incident_id": "3d8b1f6e-2c4a-4e97-8b15-c6a0f9d2e473",
+            "settings_url": "https://plugboard.example.com/settings/integrations/google_ads"
+        }
+    },
+    "history": [
+        {
+            "number": 1,
+            "success": true,
+            "status_code": 200,
+            "duration_ms": 143,
+            "error": null,
+            "attempted_at": "2026-11-24T09:32:05Z"
+        }
+    ]
+})))]
 pub struct NotificationOut {
     pub id: uuid::Uuid,
     /// The `webhook-id` header it is sent with; receivers deduplicate by it.

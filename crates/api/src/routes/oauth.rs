@@ -16,6 +16,12 @@ use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "config": {
+        "shop": "acme.myshopify.com"
+    },
+    "return_to": "/settings/integrations/shopify"
+})))]
 pub struct OAuthStartIn {
     /// A path on this site to come back to, e.g. `/onboarding/integrations`.
     pub return_to: Option<String>,
@@ -24,6 +30,11 @@ pub struct OAuthStartIn {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(examples(json!({
+    "authorization_url": "https://acme.myshopify.com/admin/oauth/authorize?client_id=4b1d3f9e2a7c&scope=read_products%2Cread_orders&redirect_uri=https%3A%2F%2Fplugboard.example.com%2Fapi%2Fv1%2Foauth%2Fshopify%2Fcallback&state=Vq1dWz8sKx3nRb6yTf0aLp5mHc2gJe9u.Qy4wZ7",
+    "state": "Vq1dWz8sKx3nRb6yTf0aLp5mHc2gJe9u.Qy4wZ7",
+    "expires_at": "2026-11-24T09:40:00Z"
+})))]
 pub struct OAuthStartOut {
     /// Send the browser here.
     pub authorization_url: String,

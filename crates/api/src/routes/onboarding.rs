@@ -60,6 +60,21 @@ impl From<StepView> for OnboardingStepOut {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(examples(json!({
+    "steps": [
+        {"id": "basic_info", "status": "completed", "required": true, "recommended": false, "can_skip": false, "data": {"name": "Acme", "website": "https://www.acme.example", "currency": "USD", "timezone": "America/New_York"}, "completed_at": "2026-11-24T09:30:00Z", "updated_at": "2026-11-24T09:30:00Z"},
+        {"id": "connect_shopify", "status": "completed", "required": true, "recommended": false, "can_skip": false, "data": null, "completed_at": "2026-11-24T09:31:12Z", "updated_at": "2026-11-24T09:31:12Z"},
+        {"id": "shopify_setup", "status": "pending", "required": true, "recommended": false, "can_skip": false, "data": null, "completed_at": null, "updated_at": null},
+        {"id": "domains", "status": "pending", "required": false, "recommended": false, "can_skip": true, "data": null, "completed_at": null, "updated_at": null},
+        {"id": "payments", "status": "pending", "required": false, "recommended": true, "can_skip": true, "data": null, "completed_at": null, "updated_at": null},
+        {"id": "integrations", "status": "pending", "required": false, "recommended": false, "can_skip": true, "data": null, "completed_at": null, "updated_at": null},
+        {"id": "features", "status": "pending", "required": true, "recommended": false, "can_skip": false, "data": null, "completed_at": null, "updated_at": null},
+        {"id": "import_products", "status": "pending", "required": false, "recommended": false, "can_skip": true, "data": null, "completed_at": null, "updated_at": null},
+        {"id": "invite_users", "status": "pending", "required": false, "recommended": false, "can_skip": true, "data": null, "completed_at": null, "updated_at": null},
+        {"id": "review_launch", "status": "pending", "required": true, "recommended": false, "can_skip": false, "data": null, "completed_at": null, "updated_at": null}
+    ],
+    "launched_at": null
+})))]
 pub struct OnboardingOut {
     /// Every step, in wizard order.
     pub steps: Vec<OnboardingStepOut>,
@@ -77,6 +92,22 @@ impl From<Progress> for OnboardingOut {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(examples(json!({
+    "steps": [
+        {"id": "basic_info", "status": "completed", "required": true, "recommended": false, "can_skip": false, "data": {"name": "Acme", "website": "https://www.acme.example", "currency": "USD", "timezone": "America/New_York"}, "completed_at": "2026-11-24T09:30:00Z", "updated_at": "2026-11-24T09:30:00Z"},
+        {"id": "connect_shopify", "status": "completed", "required": true, "recommended": false, "can_skip": false, "data": null, "completed_at": "2026-11-24T09:31:12Z", "updated_at": "2026-11-24T09:31:12Z"},
+        {"id": "shopify_setup", "status": "pending", "required": true, "recommended": false, "can_skip": false, "data": null, "completed_at": null, "updated_at": null},
+        {"id": "domains", "status": "pending", "required": false, "recommended": false, "can_skip": true, "data": null, "completed_at": null, "updated_at": null},
+        {"id": "payments", "status": "pending", "required": false, "recommended": true, "can_skip": true, "data": null, "completed_at": null, "updated_at": null},
+        {"id": "integrations", "status": "pending", "required": false, "recommended": false, "can_skip": true, "data": null, "completed_at": null, "updated_at": null},
+        {"id": "features", "status": "pending", "required": true, "recommended": false, "can_skip": false, "data": null, "completed_at": null, "updated_at": null},
+        {"id": "import_products", "status": "pending", "required": false, "recommended": false, "can_skip": true, "data": null, "completed_at": null, "updated_at": null},
+        {"id": "invite_users", "status": "pending", "required": false, "recommended": false, "can_skip": true, "data": null, "completed_at": null, "updated_at": null},
+        {"id": "review_launch", "status": "pending", "required": true, "recommended": false, "can_skip": false, "data": null, "completed_at": null, "updated_at": null}
+    ],
+    "launched_at": null,
+    "invitations": []
+})))]
 pub struct OnboardingChangeOut {
     #[serde(flatten)]
     pub onboarding: OnboardingOut,
@@ -94,6 +125,15 @@ pub enum StepAction {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "action": "complete",
+    "data": {
+        "name": "Acme",
+        "website": "https://www.acme.example",
+        "currency": "USD",
+        "timezone": "America/New_York"
+    }
+})))]
 pub struct OnboardingStepPatch {
     pub action: StepAction,
     /// What the step saves, for `complete`; its shape depends on the step (see the schemas).

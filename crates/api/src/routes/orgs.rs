@@ -1,3 +1,4 @@
+use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use domain::model::Organization;
@@ -13,6 +14,9 @@ use crate::validation::validated;
 
 #[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "name": "Acme"
+})))]
 pub struct OrgIn {
     #[validate(length(
         min = 1,
@@ -24,6 +28,12 @@ pub struct OrgIn {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(examples(json!({
+    "id": "5f0c2a9e-8d3b-4b71-9a64-2f1e7c3d9b10",
+    "name": "Acme",
+    "created_at": "2026-11-24T09:30:00Z",
+    "role": "owner"
+})))]
 pub struct OrgOut {
     pub id: uuid::Uuid,
     pub name: String,
@@ -57,7 +67,9 @@ pub async fn create(
 ) -> ApiResult<HttpResponse> {
     let input = validated(body.into_inner())?;
     let org = orgs::create_with_owner(&state.db, input.name.trim(), caller.0.id).await?;
-    Ok(HttpResponse::Created().json(org_out(org, Some(domain::Role::Owner))))
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/orgs/{}", org.id.0)))
+        .json(org_out(org, Some(domain::Role::Owner))))
 }
 
 /// One organization the caller belongs to.

@@ -272,6 +272,102 @@ impl From<VersionAlert<'_>> for VersionSunsetOut {
 
 /// The platform readiness page.
 #[derive(Serialize, ToSchema)]
+#[schema(examples(json!({
+    "services": [
+        {
+            "provider": "shopify",
+            "name": "Shopify",
+            "description": "Products, orders and checkout from your Shopify store.",
+            "category": "commerce",
+            "level": "tenant",
+            "status": "setup_needed",
+            "variables": [
+                {
+                    "name": "SHOPIFY_API_KEY",
+                    "configured": true
+                },
+                {
+                    "name": "SHOPIFY_API_SECRET",
+                    "configured": false
+                }
+            ],
+            "missing": [
+                "SHOPIFY_API_SECRET"
+            ],
+            "summary": "Missing 1 required environment variable."
+        }
+    ],
+    "health": [
+        {
+            "provider": "google_ads",
+            "name": "Google Ads",
+            "health": "needs_attention",
+            "counts": {
+                "total": 12,
+                "not_connected": 0,
+                "connected": 10,
+                "expired": 1,
+                "error": 1,
+                "disabled": 0
+            },
+            "missing": [],
+            "latest_event": {
+                "org_id": "5f0c2a9e-8d3b-4b71-9a64-2f1e7c3d9b10",
+                "action": "refresh",
+                "success": false,
+                "code": "refresh_refused",
+                "message": "Google Ads refused the refresh token; reconnect to restore the connection.",
+                "created_at": "2026-11-24T09:32:05Z"
+            },
+            "guidance": "2 connections need attention: ask those organizations to reconnect."
+        }
+    ],
+    "checklist": [
+        {
+            "key": "admin_security",
+            "title": "Platform admin security",
+            "description": "Decides who sees platform readiness, and signs every user's access token.",
+            "priority": "required",
+            "collect": [
+                "Approved platform admin e-mail list",
+                "Long random secret for signing access tokens (48 bytes or more)"
+            ],
+            "variables": [
+                {
+                    "name": "PLUGBOARD_ADMIN_EMAILS",
+                    "configured": true
+                },
+                {
+                    "name": "PLUGBOARD_JWT_SECRET",
+                    "configured": true
+                }
+            ],
+            "status": "ready",
+            "missing": [],
+            "providers": [],
+            "notes": "Keep secrets in the deployment environment or a password manager only. Changing the JWT secret signs everybody out."
+        }
+    ],
+    "history": {
+        "data": [
+            {
+                "id": "a94f3b2c-6d1e-4a87-9c05-e2b8f71d4c36",
+                "created_at": "2026-11-24T09:32:05Z",
+                "provider": "google_ads",
+                "provider_name": "Google Ads",
+                "org_id": "5f0c2a9e-8d3b-4b71-9a64-2f1e7c3d9b10",
+                "org_name": "Acme",
+                "action": "refresh",
+                "success": false,
+                "code": "refresh_refused",
+                "message": "Google Ads refused the refresh token; reconnect to restore the connection.",
+                "missing": []
+            }
+        ],
+        "next_cursor": null
+    },
+    "versions": []
+})))]
 pub struct ReadinessOut {
     /// Provider API versions that sunset within 90 days (or have), soonest first, with the date
     /// and what breaks.
@@ -288,6 +384,15 @@ pub struct ReadinessOut {
 
 /// A platform-level provider's live check with the platform's own variables.
 #[derive(Serialize, ToSchema)]
+#[schema(examples(json!({
+    "provider": "sentry",
+    "ok": true,
+    "code": null,
+    "message": "Connected to Sentry as acme.",
+    "account_name": "acme",
+    "account_id": "4508112",
+    "checked_at": "2026-11-24T09:32:05Z"
+})))]
 pub struct PlatformCheckOut {
     pub provider: String,
     pub ok: bool,
@@ -381,6 +486,11 @@ pub async fn test(
 /// Settings for a platform provider's check.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "config": {
+        "region": "de.sentry.io"
+    }
+})))]
 pub struct PlatformCheckIn {
     /// The provider's settings by key, e.g. `{"region": "de.sentry.io"}` for an EU Sentry
     /// organization (GET /api/v1/providers lists the fields, their options and defaults).

@@ -48,6 +48,45 @@ impl From<&Field> for FieldOut {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(examples(json!({
+    "id": "shopify",
+    "name": "Shopify",
+    "description": "Products, orders and checkout from your Shopify store.",
+    "category": "commerce",
+    "category_label": "Commerce",
+    "logo": "shopify",
+    "docs_url": "https://shopify.dev/docs/apps/build/authentication-authorization/access-tokens/authorization-code-grant",
+    "auth_type": "oauth2",
+    "onboarding": "required",
+    "level": "tenant",
+    "fields": [
+        {
+            "key": "shop",
+            "label": "Shop domain",
+            "secret": false,
+            "required": true,
+            "kind": "host",
+            "pattern": "^[a-z0-9][a-z0-9-]*\\.myshopify\\.com$",
+            "placeholder": "your-store.myshopify.com",
+            "help": "Shop domain must look like your-store.myshopify.com (lower-case letters, digits and hyphens).",
+            "before_consent": true,
+            "default": null
+        }
+    ],
+    "scopes": [
+        "read_products",
+        "read_orders",
+        "read_customers",
+        "read_inventory"
+    ],
+    "feature_flag": "integrations.shopify",
+    "platform_ready": true,
+    "platform_missing": [],
+    "api_version": "2026-10",
+    "sunsets_on": "2027-10-01",
+    "sunset_note": null,
+    "version_source": "https://shopify.dev/docs/api/usage/versioning"
+})))]
 pub struct ProviderOut {
     pub id: String,
     pub name: String,

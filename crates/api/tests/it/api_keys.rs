@@ -241,7 +241,20 @@ async fn a_partner_front_end_on_an_allowed_origin_may_call_from_a_browser() {
         .to_str()
         .unwrap()
         .to_lowercase();
-    assert!(exposed.contains("etag"), "{exposed}");
+    // Every header the document says a client reads, it can read from a page.
+    for header in [
+        "etag",
+        "location",
+        "retry-after",
+        "ratelimit",
+        "ratelimit-policy",
+        "idempotent-replayed",
+    ] {
+        assert!(
+            exposed.split(',').any(|h| h.trim() == header),
+            "{header} not in {exposed}"
+        );
+    }
     // Another origin is not allowed.
     let other = preflight("https://elsewhere.example").await.unwrap();
     assert!(other.headers().get("access-control-allow-origin").is_none());
@@ -259,4 +272,87 @@ async fn a_partner_front_end_on_an_allowed_origin_may_call_from_a_browser() {
         .unwrap();
     assert_eq!(read.status(), 200);
     assert!(read.headers().get("access-control-allow-origin").is_none());
+}
+
+/// Every 201 says where the new thing is, and the path answers for it.
+#[tokio::test]
+async fn what_is_created_is_located() {
+    let app = spawn_app().await;
+    let location = |response: &reqwest::Response| {
+        assert_eq!(response.status(), 201);
+        response.headers()["location"].to_str().unwrap().to_owned()
+    };
+    let signup = app
+        .request(
+            Method::POST,
+            "/api/v1/auth/signup",
+            None,
+            Some(json!({"email": "lou@example.com", "password": "correct horse battery", "name": "Lou"})),
+        )
+        .await;
+    assert_eq!(location(&signup), "/api/v1/me");
+    let token = json_body(signup, 201).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    json_body(app.get("/api/v1/me", &token).await, 200).await;
+
+    let created = app
+        .post("/api/v1/orgs", &token, json!({"name": "Lou's"}))
+        .await;
+    let org_at = location(&created);
+    let org = json_body(created, 201).await;
+    assert_eq!(
+        org_at,
+        format!("/api/v1/orgs/{}", org["id"].as_str().unwrap())
+    );
+    assert_eq!(
+        json_body(app.get(&org_at, &token).await, 200).await["id"],
+        org["id"]
+    );
+
+    let created = app
+        .post(
+            &format!("{org_at}/api-keys"),
+            &token,
+            json!({"name": "Partner", "scopes": ["integrations:read"]}),
+        )
+        .await;
+    let key_at = location(&created);
+    let key = json_body(created, 201).await;
+    assert_eq!(
+        key_at,
+        format!("{org_at}/api-keys/{}", key["id"].as_str().unwrap())
+    );
+    let revoked = app
+        .request(Method::DELETE, &key_at, Some(&token), None)
+        .await;
+    assert_eq!(revoked.status(), 204);
+
+    for (route, email) in [
+        ("invitations", "ana@example.com"),
+        ("members", "bo@example.com"),
+    ] {
+        let created = app
+            .post(
+                &format!("{org_at}/{route}"),
+                &token,
+                json!({"email": email, "role": "member"}),
+            )
+            .await;
+        let invitation_at = location(&created);
+        let invitation = json_body(created, 201).await;
+        assert_eq!(
+            invitation_at,
+            format!(
+                "{org_at}/invitations/{}",
+                invitation["id"].as_str().unwrap()
+            ),
+            "{route}"
+        );
+        let revoked = app
+            .request(Method::DELETE, &invitation_at, Some(&token), None)
+            .await;
+        assert_eq!(revoked.status(), 204, "{route}");
+    }
 }

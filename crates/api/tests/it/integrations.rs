@@ -159,7 +159,9 @@ async fn a_provider_that_does_not_answer_in_time_is_a_503_and_nothing_is_stored(
         .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(4)))
         .mount(&app.provider)
         .await;
-    let body = problem(save_key(&app, &owner.token, &org).await, 503).await;
+    let answer = save_key(&app, &owner.token, &org).await;
+    assert_eq!(answer.headers()["retry-after"], "5");
+    let body = problem(answer, 503).await;
     assert_eq!(body["code"], "provider_timeout");
     assert!(
         app.raw_rows("SELECT id FROM connection_secrets")

@@ -168,3 +168,205 @@ fn every_operation_is_named_once_and_documents_what_the_server_answers() {
     assert_eq!(schemes["refresh_cookie"]["in"], "cookie");
     assert_eq!(schemes["refresh_cookie"]["name"], "pb_refresh");
 }
+
+/// An answer's documented header names (`$ref`s to `components/headers` followed by name).
+fn headers_of(response: &serde_json::Value) -> Vec<String> {
+    response["headers"]
+        .as_object()
+        .map(|h| h.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_headers_a_client_reads_are_documented() {
+    let doc = document();
+    for (name, operation) in operations(&doc) {
+        let id = operation["operationId"].as_str().unwrap();
+        for (status, response) in operation["responses"].as_object().unwrap() {
+            let headers = headers_of(response);
+            let has = |h: &str| headers.iter().any(|x| x == h);
+            if status == "201" {
+                assert!(has("Location"), "{name} {status}: no Location");
+            }
+            if ["429", "503"].contains(&status.as_str()) {
+                assert!(has("Retry-After"), "{name} {status}: no Retry-After");
+            }
+            if name.contains("/api/v1/orgs/{org_id}") && status != "401" {
+                assert!(
+                    has("RateLimit") && has("RateLimit-Policy"),
+                    "{name} {status}: no rate-limit fields"
+                );
+            }
+            if name.starts_with("POST /api/v1/orgs/{org_id}") && status.starts_with('2') {
+                assert!(has("Idempotent-Replayed"), "{name} {status}");
+            }
+            let session = ["signUp", "logIn", "refreshSession", "logOut"].contains(&id);
+            if session && status.starts_with('2') {
+                assert!(has("Set-Cookie"), "{name} {status}: no Set-Cookie");
+            }
+            if ["getIntegration", "listIntegrations"].contains(&id)
+                && ["200", "304"].contains(&status.as_str())
+            {
+                assert!(has("ETag"), "{name} {status}: no ETag");
+            }
+            for reference in response["headers"]
+                .as_object()
+                .into_iter()
+                .flat_map(|h| h.values())
+                .filter_map(|h| h["$ref"].as_str())
+            {
+                let component = reference.rsplit('/').next().unwrap();
+                assert!(
+                    doc["components"]["headers"][component]["schema"].is_object(),
+                    "{name} {status}: {reference} is not defined"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn create_flows_link_to_what_they_made() {
+    let doc = document();
+    let links: std::collections::HashMap<String, serde_json::Value> = operations(&doc)
+        .into_iter()
+        .map(|(_, operation)| {
+            let id = operation["operationId"].as_str().unwrap().to_owned();
+            let links = operation["responses"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .filter(|(status, _)| status.starts_with('2'))
+                .flat_map(|(_, r)| r["links"].as_object().cloned().unwrap_or_default())
+                .collect();
+            (id, links)
+        })
+        .collect();
+    for (from, to, parameter, value) in [
+        (
+            "createOrganization",
+            "getOrganization",
+            "org_id",
+            "$response.body#/id",
+        ),
+        (
+            "createApiKey",
+            "listApiKeys",
+            "org_id",
+            "$request.path.org_id",
+        ),
+        (
+            "createApiKey",
+            "revokeApiKey",
+            "key_id",
+            "$response.body#/id",
+        ),
+        (
+            "createInvitation",
+            "acceptInvitation",
+            "token",
+            "$response.body#/token",
+        ),
+        (
+            "createInvitation",
+            "revokeInvitation",
+            "invitation_id",
+            "$response.body#/id",
+        ),
+        (
+            "addMember",
+            "revokeInvitation",
+            "invitation_id",
+            "$response.body#/id",
+        ),
+        (
+            "updateIntegration",
+            "getIntegration",
+            "provider",
+            "$request.path.provider",
+        ),
+        (
+            "updateIntegration",
+            "listIntegrationEvents",
+            "provider",
+            "$request.path.provider",
+        ),
+    ] {
+        let link = &links[from][to];
+        assert_eq!(link["operationId"], to, "{from} → {to}");
+        assert_eq!(link["parameters"][parameter], value, "{from} → {to}");
+    }
+}
+
+/// Every request body and every success with a body shows an example (on the media type or
+/// its schema); `make test-contract` checks each fits its schema (tests/contract/document.py).
+#[test]
+fn bodies_have_examples() {
+    let doc = document();
+    let schemas = &doc["components"]["schemas"];
+    let has_example = |media: &serde_json::Value| {
+        let schema = &media["schema"];
+        let named = |s: &serde_json::Value| {
+            s["$ref"]
+                .as_str()
+                .map(|r| schemas[r.rsplit('/').next().unwrap()].clone())
+        };
+        let mut candidates = vec![schema.clone()];
+        candidates.extend(named(schema));
+        for alternative in schema["oneOf"].as_array().into_iter().flatten() {
+            candidates.extend(named(alternative));
+        }
+        media.get("example").is_some()
+            || candidates
+                .iter()
+                .any(|s| s["examples"].as_array().is_some_and(|e| !e.is_empty()))
+    };
+    for (name, operation) in operations(&doc) {
+        for (media_type, media) in operation["requestBody"]["content"]
+            .as_object()
+            .into_iter()
+            .flatten()
+        {
+            assert!(
+                has_example(media),
+                "{name} request ({media_type}): no example"
+            );
+        }
+        for (status, response) in operation["responses"].as_object().unwrap() {
+            if !status.starts_with('2') {
+                continue;
+            }
+            for (media_type, media) in response["content"].as_object().into_iter().flatten() {
+                assert!(
+                    has_example(media),
+                    "{name} {status} ({media_type}): no example"
+                );
+            }
+        }
+    }
+}
+
+/// Examples show secrets only where a caller writes them: answers show hints (`…WXYZ`) or a
+/// key's public prefix.
+#[test]
+fn examples_show_no_secret_in_an_answer() {
+    let doc = document();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for (name, schema) in schemas {
+        if name.ends_with("In") || name.ends_with("Patch") {
+            continue;
+        }
+        let text = schema["examples"].to_string();
+        for secret in ["sk-", "pb_", "pbi_", "whsec_", "eyJ"] {
+            for found in text.match_indices(secret) {
+                let rest = &text[found.0..];
+                let shown: String = rest.chars().take_while(|c| *c != '"').collect();
+                // A key's prefix (its first ten characters) is how keys are told apart.
+                assert!(
+                    shown.contains('…') || shown.chars().count() <= 10,
+                    "{name}: the example shows a secret ({shown}); show a hint like `…WXYZ`"
+                );
+            }
+        }
+    }
+}

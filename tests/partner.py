@@ -16,7 +16,6 @@ Usage: partner.py BINARY
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,22 +23,13 @@ import time
 import urllib.error
 import urllib.request
 
+from support import check, finish, free_port
+
 BINARY = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "target/debug/plugboard")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README_BASE = "http://127.0.0.1:8080"
-results = []
 
 
-def check(name, condition, detail=""):
-    condition = bool(condition)
-    results.append(condition)
-    print(("ok   " if condition else "FAIL ") + name + ("" if condition else f": {detail}"))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def call(base, method, path, token=None, body=None):
@@ -140,10 +130,7 @@ def main():
             process.terminate()
             process.wait(timeout=30)
 
-    passed = sum(results)
-    failed = len(results) - passed
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    finish()
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ token still open. Checks that PostgreSQL without keys refuses to start. Prints
 import http.cookiejar
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,21 +24,12 @@ import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
+from support import check, finish, free_port
+
 BINARY = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "target/debug/plugboard")
 KEY = "sk-quickstart-0123456789abcdWXYZ"
-results = []
 
 
-def check(name, condition, detail=""):
-    condition = bool(condition)
-    results.append(condition)
-    print(("ok   " if condition else "FAIL ") + name + ("" if condition else f": {detail}"))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class StandInOpenAI(BaseHTTPRequestHandler):
@@ -230,10 +220,7 @@ def main():
         refused = subprocess.run([BINARY, "serve"], cwd=folder, env=env, capture_output=True, text=True, timeout=60)
         check("PostgreSQL without keys refuses to start", refused.returncode != 0 and "PLUGBOARD_ENCRYPTION_KEYS" in refused.stderr, refused.stderr[-500:])
 
-    passed = sum(results)
-    failed = len(results) - passed
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    finish()
 
 
 if __name__ == "__main__":

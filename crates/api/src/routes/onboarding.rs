@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use domain::onboarding::{BasicInfo, MAX_DOMAINS, Step, parse_host};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use super::invitations::{InvitationCreatedOut, InvitationIn};
@@ -59,22 +59,34 @@ impl From<StepView> for OnboardingStepOut {
     }
 }
 
+/// The wizard of a brand that has done its first two steps.
+fn onboarding_example() -> Value {
+    json!({
+        "steps": [
+            {"id": "basic_info", "status": "completed", "required": true, "recommended": false, "can_skip": false, "data": {"name": "Acme", "website": "https://www.acme.example", "currency": "USD", "timezone": "America/New_York"}, "completed_at": "2026-11-24T09:30:00Z", "updated_at": "2026-11-24T09:30:00Z"},
+            {"id": "connect_shopify", "status": "completed", "required": true, "recommended": false, "can_skip": false, "data": null, "completed_at": "2026-11-24T09:31:12Z", "updated_at": "2026-11-24T09:31:12Z"},
+            {"id": "shopify_setup", "status": "pending", "required": true, "recommended": false, "can_skip": false, "data": null, "completed_at": null, "updated_at": null},
+            {"id": "domains", "status": "pending", "required": false, "recommended": false, "can_skip": true, "data": null, "completed_at": null, "updated_at": null},
+            {"id": "payments", "status": "pending", "required": false, "recommended": true, "can_skip": true, "data": null, "completed_at": null, "updated_at": null},
+            {"id": "integrations", "status": "pending", "required": false, "recommended": false, "can_skip": true, "data": null, "completed_at": null, "updated_at": null},
+            {"id": "features", "status": "pending", "required": true, "recommended": false, "can_skip": false, "data": null, "completed_at": null, "updated_at": null},
+            {"id": "import_products", "status": "pending", "required": false, "recommended": false, "can_skip": true, "data": null, "completed_at": null, "updated_at": null},
+            {"id": "invite_users", "status": "pending", "required": false, "recommended": false, "can_skip": true, "data": null, "completed_at": null, "updated_at": null},
+            {"id": "review_launch", "status": "pending", "required": true, "recommended": false, "can_skip": false, "data": null, "completed_at": null, "updated_at": null}
+        ],
+        "launched_at": null
+    })
+}
+
+/// The same, as a change answers it (no invitations were made).
+fn onboarding_change_example() -> Value {
+    let mut example = onboarding_example();
+    example["invitations"] = json!([]);
+    example
+}
+
 #[derive(Serialize, ToSchema)]
-#[schema(examples(json!({
-    "steps": [
-        {"id": "basic_info", "status": "completed", "required": true, "recommended": false, "can_skip": false, "data": {"name": "Acme", "website": "https://www.acme.example", "currency": "USD", "timezone": "America/New_York"}, "completed_at": "2026-11-24T09:30:00Z", "updated_at": "2026-11-24T09:30:00Z"},
-        {"id": "connect_shopify", "status": "completed", "required": true, "recommended": false, "can_skip": false, "data": null, "completed_at": "2026-11-24T09:31:12Z", "updated_at": "2026-11-24T09:31:12Z"},
-        {"id": "shopify_setup", "status": "pending", "required": true, "recommended": false, "can_skip": false, "data": null, "completed_at": null, "updated_at": null},
-        {"id": "domains", "status": "pending", "required": false, "recommended": false, "can_skip": true, "data": null, "completed_at": null, "updated_at": null},
-        {"id": "payments", "status": "pending", "required": false, "recommended": true, "can_skip": true, "data": null, "completed_at": null, "updated_at": null},
-        {"id": "integrations", "status": "pending", "required": false, "recommended": false, "can_skip": true, "data": null, "completed_at": null, "updated_at": null},
-        {"id": "features", "status": "pending", "required": true, "recommended": false, "can_skip": false, "data": null, "completed_at": null, "updated_at": null},
-        {"id": "import_products", "status": "pending", "required": false, "recommended": false, "can_skip": true, "data": null, "completed_at": null, "updated_at": null},
-        {"id": "invite_users", "status": "pending", "required": false, "recommended": false, "can_skip": true, "data": null, "completed_at": null, "updated_at": null},
-        {"id": "review_launch", "status": "pending", "required": true, "recommended": false, "can_skip": false, "data": null, "completed_at": null, "updated_at": null}
-    ],
-    "launched_at": null
-})))]
+#[schema(examples(onboarding_example))]
 pub struct OnboardingOut {
     /// Every step, in wizard order.
     pub steps: Vec<OnboardingStepOut>,
@@ -92,22 +104,7 @@ impl From<Progress> for OnboardingOut {
 }
 
 #[derive(Serialize, ToSchema)]
-#[schema(examples(json!({
-    "steps": [
-        {"id": "basic_info", "status": "completed", "required": true, "recommended": false, "can_skip": false, "data": {"name": "Acme", "website": "https://www.acme.example", "currency": "USD", "timezone": "America/New_York"}, "completed_at": "2026-11-24T09:30:00Z", "updated_at": "2026-11-24T09:30:00Z"},
-        {"id": "connect_shopify", "status": "completed", "required": true, "recommended": false, "can_skip": false, "data": null, "completed_at": "2026-11-24T09:31:12Z", "updated_at": "2026-11-24T09:31:12Z"},
-        {"id": "shopify_setup", "status": "pending", "required": true, "recommended": false, "can_skip": false, "data": null, "completed_at": null, "updated_at": null},
-        {"id": "domains", "status": "pending", "required": false, "recommended": false, "can_skip": true, "data": null, "completed_at": null, "updated_at": null},
-        {"id": "payments", "status": "pending", "required": false, "recommended": true, "can_skip": true, "data": null, "completed_at": null, "updated_at": null},
-        {"id": "integrations", "status": "pending", "required": false, "recommended": false, "can_skip": true, "data": null, "completed_at": null, "updated_at": null},
-        {"id": "features", "status": "pending", "required": true, "recommended": false, "can_skip": false, "data": null, "completed_at": null, "updated_at": null},
-        {"id": "import_products", "status": "pending", "required": false, "recommended": false, "can_skip": true, "data": null, "completed_at": null, "updated_at": null},
-        {"id": "invite_users", "status": "pending", "required": false, "recommended": false, "can_skip": true, "data": null, "completed_at": null, "updated_at": null},
-        {"id": "review_launch", "status": "pending", "required": true, "recommended": false, "can_skip": false, "data": null, "completed_at": null, "updated_at": null}
-    ],
-    "launched_at": null,
-    "invitations": []
-})))]
+#[schema(examples(onboarding_change_example))]
 pub struct OnboardingChangeOut {
     #[serde(flatten)]
     pub onboarding: OnboardingOut,

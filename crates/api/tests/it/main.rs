@@ -30,4 +30,5 @@ mod providers;
 mod rate_limits;
 mod sandbox;
 mod secrets;
+mod ssrf;
 mod tenancy;

@@ -410,10 +410,13 @@ impl TestApp {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         let stored = connections::find(&self.db, org_id, provider).await.unwrap();
+        // As the connect flow leaves it, verified just now: a running worker's health check
+        // leaves it alone instead of testing it against a provider the test has not mocked.
         let connection = domain::model::Connection {
             status: domain::ConnectionStatus::Connected,
             enabled: true,
             config,
+            last_tested_at: Some(now),
             connected_at: Some(now),
             disconnected_at: None,
             last_error: None,

@@ -39,19 +39,32 @@ pub struct ApiKeyIn {
     pub scopes: Vec<String>,
 }
 
+/// A key in use.
+fn api_key_example() -> serde_json::Value {
+    serde_json::json!({
+        "id": "c3a7d1e4-92b6-4f08-8e5d-1b7f3a6c2d49",
+        "name": "Partner app",
+        "prefix": "pb_Xq3vT9k",
+        "scopes": [
+            "integrations:read",
+            "integrations:write"
+        ],
+        "created_at": "2026-11-24T09:30:00Z",
+        "last_used_at": "2026-11-24T09:32:05Z",
+        "revoked_at": null
+    })
+}
+
+/// A key as its creation answers it: never used yet, its secret shown once.
+fn api_key_created_example() -> serde_json::Value {
+    let mut example = api_key_example();
+    example["last_used_at"] = serde_json::Value::Null;
+    example["secret"] = "pb_Xq3vT9k…WXYZ".into();
+    example
+}
+
 #[derive(Serialize, ToSchema)]
-#[schema(examples(json!({
-    "id": "c3a7d1e4-92b6-4f08-8e5d-1b7f3a6c2d49",
-    "name": "Partner app",
-    "prefix": "pb_Xq3vT9k",
-    "scopes": [
-        "integrations:read",
-        "integrations:write"
-    ],
-    "created_at": "2026-11-24T09:30:00Z",
-    "last_used_at": "2026-11-24T09:32:05Z",
-    "revoked_at": null
-})))]
+#[schema(examples(api_key_example))]
 pub struct ApiKeyOut {
     pub id: uuid::Uuid,
     pub name: String,
@@ -78,19 +91,7 @@ impl From<ApiKey> for ApiKeyOut {
 }
 
 #[derive(Serialize, ToSchema)]
-#[schema(examples(json!({
-    "id": "c3a7d1e4-92b6-4f08-8e5d-1b7f3a6c2d49",
-    "name": "Partner app",
-    "prefix": "pb_Xq3vT9k",
-    "scopes": [
-        "integrations:read",
-        "integrations:write"
-    ],
-    "created_at": "2026-11-24T09:30:00Z",
-    "last_used_at": null,
-    "revoked_at": null,
-    "secret": "pb_Xq3vT9k…WXYZ"
-})))]
+#[schema(examples(api_key_created_example))]
 pub struct ApiKeyCreatedOut {
     #[serde(flatten)]
     pub key: ApiKeyOut,

@@ -55,18 +55,30 @@ impl InvitationIn {
     }
 }
 
+/// A pending invitation.
+fn invitation_example() -> serde_json::Value {
+    serde_json::json!({
+        "id": "7e2d9c41-5a8b-4c36-b1f0-93e6d2a7c845",
+        "email": "bo@acme.example",
+        "role": "admin",
+        "status": "pending",
+        "invited_by": "0b8e6f52-3c1d-4e2a-9f57-6a4d2c8e1b93",
+        "created_at": "2026-11-24T09:31:12Z",
+        "expires_at": "2026-12-01T09:31:12Z",
+        "accepted_at": null,
+        "revoked_at": null
+    })
+}
+
+/// The same invitation as its creation answers it, with its token shown once.
+fn invitation_created_example() -> serde_json::Value {
+    let mut example = invitation_example();
+    example["token"] = "pbi_…WXYZ".into();
+    example
+}
+
 #[derive(Serialize, ToSchema)]
-#[schema(examples(json!({
-    "id": "7e2d9c41-5a8b-4c36-b1f0-93e6d2a7c845",
-    "email": "bo@acme.example",
-    "role": "admin",
-    "status": "pending",
-    "invited_by": "0b8e6f52-3c1d-4e2a-9f57-6a4d2c8e1b93",
-    "created_at": "2026-11-24T09:31:12Z",
-    "expires_at": "2026-12-01T09:31:12Z",
-    "accepted_at": null,
-    "revoked_at": null
-})))]
+#[schema(examples(invitation_example))]
 pub struct InvitationOut {
     pub id: uuid::Uuid,
     pub email: String,
@@ -96,18 +108,7 @@ impl From<Invitation> for InvitationOut {
 }
 
 #[derive(Serialize, ToSchema)]
-#[schema(examples(json!({
-    "id": "7e2d9c41-5a8b-4c36-b1f0-93e6d2a7c845",
-    "email": "bo@acme.example",
-    "role": "admin",
-    "status": "pending",
-    "invited_by": "0b8e6f52-3c1d-4e2a-9f57-6a4d2c8e1b93",
-    "created_at": "2026-11-24T09:31:12Z",
-    "expires_at": "2026-12-01T09:31:12Z",
-    "accepted_at": null,
-    "revoked_at": null,
-    "token": "pbi_…WXYZ"
-})))]
+#[schema(examples(invitation_created_example))]
 pub struct InvitationCreatedOut {
     #[serde(flatten)]
     pub invitation: InvitationOut,

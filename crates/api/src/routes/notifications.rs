@@ -57,17 +57,29 @@ pub struct WebhookDisabledOut {
     pub reason: String,
 }
 
+/// An organization's notification settings.
+fn settings_example() -> serde_json::Value {
+    serde_json::json!({
+        "webhook_url": "https://hooks.acme.example/plugboard",
+        "webhook_secret_configured": true,
+        "webhook_disabled": null,
+        "slack_webhook_configured": true,
+        "email_recipients": [
+            "ops@acme.example"
+        ],
+        "updated_at": "2026-11-24T09:31:12Z"
+    })
+}
+
+/// The same settings as the save that set the webhook answers them, its secret shown once.
+fn settings_saved_example() -> serde_json::Value {
+    let mut example = settings_example();
+    example["webhook_secret"] = "whsec_…WXYZ".into();
+    example
+}
+
 #[derive(Serialize, ToSchema)]
-#[schema(examples(json!({
-    "webhook_url": "https://hooks.acme.example/plugboard",
-    "webhook_secret_configured": true,
-    "webhook_disabled": null,
-    "slack_webhook_configured": true,
-    "email_recipients": [
-        "ops@acme.example"
-    ],
-    "updated_at": "2026-11-24T09:31:12Z"
-})))]
+#[schema(examples(settings_example))]
 pub struct NotificationSettingsOut {
     pub webhook_url: Option<String>,
     /// Whether a signing secret is set (it is shown once, when the URL is saved).
@@ -96,17 +108,7 @@ impl From<SettingsView> for NotificationSettingsOut {
 }
 
 #[derive(Serialize, ToSchema)]
-#[schema(examples(json!({
-    "webhook_url": "https://hooks.acme.example/plugboard",
-    "webhook_secret_configured": true,
-    "webhook_disabled": null,
-    "slack_webhook_configured": true,
-    "email_recipients": [
-        "ops@acme.example"
-    ],
-    "updated_at": "2026-11-24T09:31:12Z",
-    "webhook_secret": "whsec_…WXYZ"
-})))]
+#[schema(examples(settings_saved_example))]
 pub struct NotificationSettingsSavedOut {
     #[serde(flatten)]
     pub settings: NotificationSettingsOut,

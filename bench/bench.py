@@ -563,6 +563,7 @@ def phase_read(deadline):
         check_time(deadline)
         health.append(wrk(f"{server.base}/healthz", CLIENTS, DURATION)["rps"])
     hwm = server.hwm()
+    afresh = list_made_afresh(server, tenant, token, deadline)
     non2xx = sum(f["non2xx"] for f in lists)
     p = "read"
     RESULTS.add(p, f"list throughput at {CLIENTS} connections", fmt(median([f["rps"] for f in lists]), 0, " req/s"), note=f"{len(providers)} providers, {size:,} bytes per answer; {non2xx} non-2xx")
@@ -578,11 +579,36 @@ def phase_read(deadline):
     RESULTS.add(p, "one connection, p50", fmt(one, 3, " ms"), "≤ 0.3 ms", one <= 0.3)
     RESULTS.add(p, f"/healthz at {CLIENTS} connections", fmt(median(health), 0, " req/s"), note="the HTTP stack alone")
     RESULTS.add(p, "peak RSS under the read load (VmHWM)", fmt(hwm, 1, " MB"), "≤ 40 MB", hwm <= 40)
+    note = "a server that keeps no list (PLUGBOARD_KEPT_LISTS=0): what a list costs when a connection changed since the last one"
+    RESULTS.add(p, f"list made afresh every time, throughput at {CLIENTS} connections", fmt(afresh["rps"], 0, " req/s"), note=note)
+    RESULTS.add(p, "list made afresh every time, CPU time per answer", fmt(afresh["cpu"] * 1000, 3, " ms"))
+    RESULTS.add(p, "list made afresh every time, one connection p50", fmt(afresh["one"], 3, " ms"))
+
+
+def list_made_afresh(server, tenant, token, deadline):
+    """The same list from a second server on the same database that keeps no rendered list."""
+    afresh = Server("afresh", server.database_url, extra={"PLUGBOARD_KEPT_LISTS": "0"})
+    try:
+        afresh.wait_ready()
+        url = tenant.list_url(afresh.base)
+        wrk(url, CLIENTS, 1, token)
+        rates, cpu, ones = [], [], []
+        for _ in range(RUNS):
+            check_time(deadline)
+            before = afresh.cpu()
+            figures = wrk(url, CLIENTS, DURATION, token)
+            cpu.append((afresh.cpu() - before) / max(figures["requests"], 1))
+            rates.append(figures["rps"])
+            ones.append(wrk(url, 1, DURATION, token)["p50"])
+        return {"rps": median(rates), "cpu": median(cpu), "one": median(ones)}
+    finally:
+        afresh.stop()
 
 
 EXPLAIN_QUERIES = {
     "membership (tenant check)": "SELECT role FROM memberships WHERE org_id = '{org}' AND user_id = '{user}'",
-    "connections of the organization": "SELECT * FROM connections WHERE org_id = '{org}'",
+    "version of the organization's connections (a kept answer is current)": "SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM connections WHERE org_id = '{org}'",
+    "connections of the organization (the answer made again)": "SELECT * FROM connections WHERE org_id = '{org}'",
     "secret hints of the organization": "SELECT * FROM connection_secrets WHERE org_id = '{org}' ORDER BY field",
 }
 

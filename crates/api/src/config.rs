@@ -44,6 +44,8 @@ pub struct Settings {
     /// `provider=http://host:port,…`, set by operators for tests.
     pub provider_base_urls: String,
     pub provider_timeout: Duration,
+    /// `PLUGBOARD_KEPT_LISTS`: how many organizations' integration lists are kept rendered.
+    pub kept_lists: usize,
     /// The platform's own provider credentials, by variable name; only the set ones.
     pub platform_env: BTreeMap<String, SecretString>,
     /// `PLUGBOARD_SANDBOX`: the provider sandbox is mounted and every provider points at it.
@@ -94,6 +96,9 @@ impl Default for Background {
         }
     }
 }
+
+/// Integration lists kept rendered by default: about 25 KB each, so at most some 6 MB.
+pub const KEPT_LISTS: u32 = 256;
 
 impl Settings {
     /// Reads the environment. In the embedded default (no `DATABASE_URL`) missing keys are
@@ -216,18 +221,21 @@ impl Settings {
             rate_limits: {
                 let defaults = crate::ratelimit::RateLimitSettings::default();
                 crate::ratelimit::RateLimitSettings {
-                    org_per_minute: count(
+                    org_per_minute: number(
                         "PLUGBOARD_RATE_LIMIT_ORG_PER_MINUTE",
                         defaults.org_per_minute,
+                        1,
                     )?,
-                    caller_per_minute: count(
+                    caller_per_minute: number(
                         "PLUGBOARD_RATE_LIMIT_CALLER_PER_MINUTE",
                         defaults.caller_per_minute,
+                        1,
                     )?,
                 }
             },
             provider_base_urls: var("PLUGBOARD_PROVIDER_BASE_URLS").unwrap_or_default(),
             provider_timeout: Duration::from_secs(10),
+            kept_lists: number("PLUGBOARD_KEPT_LISTS", KEPT_LISTS, 0)? as usize,
             platform_env,
             sandbox: false,
             sandbox_env: BTreeSet::new(),
@@ -346,12 +354,12 @@ pub struct PlatformApp<'p> {
 }
 
 /// A whole number above 0 from the environment, or `default` when unset.
-fn count(name: &str, default: u32) -> anyhow::Result<u32> {
+fn number(name: &str, default: u32, least: u32) -> anyhow::Result<u32> {
     match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
         None => Ok(default),
         Some(text) => match text.trim().parse::<u32>() {
-            Ok(n) if n > 0 => Ok(n),
-            _ => bail!("{name} must be a whole number above 0, not `{text}`"),
+            Ok(n) if n >= least => Ok(n),
+            _ => bail!("{name} must be a whole number of at least {least}, not `{text}`"),
         },
     }
 }

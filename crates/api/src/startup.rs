@@ -165,6 +165,7 @@ impl Application {
         let routes = web::Data::new(fallback::RouteTable::from_openapi(&openapi::document()));
         let logins = web::Data::new(LoginThrottle::default());
         let latencies = web::Data::new(crate::latency::Latencies::default());
+        let answers = web::Data::new(routes::AnswerCache::new(state.settings.kept_lists));
         let rate_limits = web::Data::new(crate::ratelimit::RateLimits::new(
             state.settings.rate_limits,
         ));
@@ -180,6 +181,7 @@ impl Application {
                 .app_data(rate_limits.clone())
                 .app_data(metrics.clone())
                 .app_data(latencies.clone())
+                .app_data(answers.clone())
                 .app_data(request_errors::json_config())
                 .app_data(request_errors::path_config())
                 .app_data(request_errors::query_config())

@@ -59,6 +59,24 @@ pub async fn list(db: &impl ConnectionTrait, org_id: OrgId) -> Result<Vec<Connec
         .collect()
 }
 
+/// A number that grows with every change to the organization's connections and their secrets:
+/// the sum of the connections' versions. Every save adds one to a version and stores the
+/// secrets in the same transaction, and connections are never deleted while their organization
+/// exists, so the same number means the same connections.
+pub async fn list_version(db: &impl ConnectionTrait, org_id: OrgId) -> Result<i64, StoreError> {
+    let version: Option<i64> = connections::Entity::find()
+        .select_only()
+        .column_as(
+            Expr::cust("CAST(COALESCE(SUM(version), 0) AS BIGINT)"),
+            "list_version",
+        )
+        .filter(connections::Column::OrgId.eq(org_id.0))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(version.unwrap_or_default())
+}
+
 pub async fn find(
     db: &impl ConnectionTrait,
     org_id: OrgId,

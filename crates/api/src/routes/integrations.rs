@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::ListOut;
-use super::conditional::Tagged;
+use super::conditional::{AnswerCache, Rendered, Tagged};
 use super::paging::{self, PageOut};
 use crate::auth::{OrgAdmin, OrgMember};
 use crate::contract::{
@@ -22,6 +22,7 @@ use crate::services::catalog::{self, IntegrationView};
 use crate::services::checks::{ACCESS_TOKEN, REFRESH_TOKEN};
 use crate::services::integrations::{self as service, Change};
 use crate::state::AppState;
+use persistence::connections;
 use persistence::events::EventFilter;
 
 /// Whether a secret is set; at most its last four characters are ever shown.
@@ -291,17 +292,33 @@ type ProviderPath = web::Path<(uuid::Uuid, String)>;
 #[get("/integrations")]
 pub async fn list(
     state: web::Data<AppState>,
+    answers: web::Data<AnswerCache>,
     member: OrgMember,
     query: web::Query<IntegrationsQuery>,
-) -> ApiResult<Tagged<ListOut<IntegrationOut>>> {
-    let data = catalog::list(&state, member.0.org_id)
-        .await?
-        .into_iter()
-        .map(IntegrationOut::from)
-        .filter(|i| query.status.is_none_or(|s| s == i.status))
-        .filter(|i| query.category.is_none_or(|c| c == i.category))
-        .collect();
-    Ok(Tagged(ListOut { data }))
+) -> ApiResult<Rendered> {
+    let org_id = member.0.org_id;
+    let render = || async {
+        let data = catalog::list(&state, org_id)
+            .await?
+            .into_iter()
+            .map(IntegrationOut::from)
+            .filter(|i| query.status.is_none_or(|s| s == i.status))
+            .filter(|i| query.category.is_none_or(|c| c == i.category))
+            .collect();
+        Rendered::of(&ListOut::<IntegrationOut> { data })
+    };
+    if query.status.is_some() || query.category.is_some() {
+        return render().await;
+    }
+    // The whole list is what the SPA and partners poll: it is kept, and made again only
+    // once a connection has changed.
+    let version = connections::list_version(&state.db, org_id).await?;
+    if let Some(kept) = answers.get(org_id, version) {
+        return Ok(kept);
+    }
+    let answer = render().await?;
+    answers.put(org_id, version, answer.clone());
+    Ok(answer)
 }
 
 /// One provider with the organization's connection.

@@ -19,6 +19,8 @@ pub mod providers;
 pub mod sandbox;
 pub mod sync;
 
+pub use conditional::AnswerCache;
+
 use actix_web::middleware::from_fn;
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
 

@@ -289,7 +289,7 @@ async fn seed_linkedin_due(app: &TestApp, org: &str) {
     .await;
     app.execute_with(
         // Tested just now, so the daily health check leaves it alone.
-        "UPDATE connections SET token_expires_at = $1, last_tested_at = $2 WHERE id = $3",
+        "UPDATE connections SET token_expires_at = $1, last_tested_at = $2, version = version + 1 WHERE id = $3",
         vec![
             (chrono::Utc::now() + chrono::Duration::minutes(1)).into(),
             chrono::Utc::now().into(),

@@ -165,6 +165,7 @@ pub fn test_settings(database_url: &str, provider_base_urls: String, options: Op
         rate_limits: Default::default(),
         provider_base_urls,
         provider_timeout: options.timeout,
+        kept_lists: api::config::KEPT_LISTS as usize,
         platform_env: options
             .platform_env
             .into_iter()

@@ -1,3 +1,4 @@
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -483,4 +484,74 @@ async fn polling_with_if_none_match_costs_a_304_until_something_changes() {
     .await
     .unwrap();
     assert_eq!(theirs.status(), 200);
+}
+
+/// The list of one organization's integrations, by provider.
+async fn listed(app: &TestApp, token: &str, org: &str) -> BTreeMap<String, Value> {
+    let list = json_body(
+        app.get(&format!("/api/v1/orgs/{org}/integrations"), token)
+            .await,
+        200,
+    )
+    .await;
+    list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["provider"].as_str().unwrap().to_owned(), i.clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_list_asked_again_is_each_organizations_own_and_shows_every_change() {
+    let app = spawn_app().await;
+    let (owner, org) = app.owner_with_org().await;
+    let (other, other_org) = app.owner_with_org().await;
+    // Both lists are asked, and kept, before anything is connected.
+    assert_eq!(
+        listed(&app, &owner.token, &org).await["linkedin"]["status"],
+        "not_connected"
+    );
+    assert_eq!(
+        listed(&app, &other.token, &other_org).await["linkedin"]["status"],
+        "not_connected"
+    );
+
+    // A write by another process (another replica's, say) shows at once in its organization
+    // only, though both organizations now have connections at the same version.
+    app.seed_oauth_connection(&org, "linkedin", "at-ours", &[])
+        .await;
+    app.seed_oauth_connection(&other_org, "tiktok_ads", "at-theirs", &[])
+        .await;
+    for _ in 0..2 {
+        let ours = listed(&app, &owner.token, &org).await;
+        assert_eq!(ours["linkedin"]["status"], "connected");
+        assert_eq!(ours["tiktok_ads"]["status"], "not_connected");
+        let theirs = listed(&app, &other.token, &other_org).await;
+        assert_eq!(theirs["linkedin"]["status"], "not_connected");
+        assert_eq!(theirs["tiktok_ads"]["status"], "connected");
+    }
+
+    // A change through the API, and a filtered list, show the same.
+    let url = format!("/api/v1/orgs/{org}/integrations/linkedin");
+    json_body(
+        app.patch(&url, &owner.token, json!({"enabled": false}))
+            .await,
+        200,
+    )
+    .await;
+    let linkedin = listed(&app, &owner.token, &org).await["linkedin"].clone();
+    assert_eq!(linkedin["enabled"], false);
+    assert_eq!(linkedin["status"], "disabled");
+    let filtered = json_body(
+        app.get(
+            &format!("/api/v1/orgs/{org}/integrations?status=disabled"),
+            &owner.token,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(filtered["data"].as_array().unwrap().len(), 1);
+    assert_eq!(filtered["data"][0], linkedin);
 }

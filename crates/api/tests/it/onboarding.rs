@@ -195,7 +195,7 @@ async fn the_whole_wizard_from_first_step_to_launch_and_back_later() {
     )
     .await;
     app.execute_with(
-        "UPDATE connections SET status = 'expired' WHERE provider = $1",
+        "UPDATE connections SET status = 'expired', version = version + 1 WHERE provider = $1",
         vec!["google_ads".into()],
     )
     .await;
@@ -319,7 +319,7 @@ async fn without_shopify_its_steps_and_launch_refuse_with_a_sentence_to_show() {
     app.seed_oauth_connection(&org, "shopify", "shpat_old", &[("shop", SHOP)])
         .await;
     app.execute_with(
-        "UPDATE connections SET status = 'expired' WHERE provider = $1",
+        "UPDATE connections SET status = 'expired', version = version + 1 WHERE provider = $1",
         vec!["shopify".into()],
     )
     .await;

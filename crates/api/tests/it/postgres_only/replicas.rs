@@ -298,6 +298,20 @@ async fn requests_to(server: &MockServer) -> usize {
     server.received_requests().await.unwrap_or_default().len()
 }
 
+/// What a server has received once a stopped sender's last writes have landed: requests written
+/// before the stop may still be on their way, so the count is read when it holds for a second.
+async fn settled_requests_to(server: &MockServer) -> usize {
+    let mut seen = requests_to(server).await;
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = requests_to(server).await;
+        if now == seen {
+            return now;
+        }
+        seen = now;
+    }
+}
+
 /// Waits (up to 30 s) until the first replica's provider has been asked something: it has
 /// claimed its leases and started renewing.
 async fn first_request_to(server: &MockServer) {
@@ -346,7 +360,7 @@ async fn a_replica_paused_past_its_leases_overwrites_nothing_when_it_resumes() {
     let paused = Replica::linkedin(&app, &slow.uri(), LEASE_SECS);
     first_request_to(&slow).await;
     paused.signal("STOP");
-    let in_flight = requests_to(&slow).await;
+    let in_flight = settled_requests_to(&slow).await;
 
     // Its leases lapse; the second replica renews every connection.
     let (token_server, presented) = counting_server().await;

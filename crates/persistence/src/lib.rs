@@ -52,6 +52,9 @@ impl Backend {
     }
 }
 
+/// How long a pooled connection may sit unused before it is checked with a ping on its way out.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(30);
+
 /// How long a SQLite writer waits for another one to finish before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -69,6 +72,10 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, StoreError> {
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(5))
+        // A connection in use is known to work: pinging it before every query doubled the
+        // round trips of a short query. One idle long enough to have been dropped by the
+        // server, a proxy or a firewall is still checked before it is handed out.
+        .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|sqlite| {
             sqlite

@@ -18,7 +18,7 @@ use persistence::DatabaseConnection;
 use sandbox::{Sandbox, SandboxConfig};
 use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::AppExt;
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::auth::{JwtKeys, LoginThrottle};
 use crate::config::Settings;
@@ -170,7 +170,7 @@ impl Application {
             state.settings.rate_limits,
         ));
         let web_dir = state.settings.web_dir.clone();
-        let document = openapi::document_value()?;
+        let document = web::Data::new(openapi::Served::new()?);
         let server = HttpServer::new(move || {
             let (app, _) = App::new()
                 .into_utoipa_app()
@@ -189,8 +189,16 @@ impl Application {
                 .split_for_parts();
             app.service(web::redirect("/api/docs", "/api/docs/"))
                 .service(
+                    // Guarded as a whole, so another method falls through to the
+                    // fallback's 405 problem like every other route.
+                    web::resource("/api/openapi.json")
+                        .guard(actix_web::guard::Get())
+                        .app_data(document.clone())
+                        .to(openapi::serve),
+                )
+                .service(
                     SwaggerUi::new("/api/docs/{_:.*}")
-                        .external_url_unchecked("/api/openapi.json", document.clone()),
+                        .config(SwaggerConfig::from("/api/openapi.json")),
                 )
                 .configure(|cfg| {
                     if let Some(sandbox) = &sandbox {

@@ -1,6 +1,8 @@
 //! The OpenAPI 3.1 document, collected from the registered routes (paths are written once).
 
-use actix_web::App;
+use actix_web::http::header::ContentType;
+use actix_web::web::{self, Bytes};
+use actix_web::{App, HttpResponse};
 use utoipa::openapi::Required;
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
@@ -296,6 +298,23 @@ pub fn document_value() -> anyhow::Result<serde_json::Value> {
     wrapper_examples(&mut doc);
     metrics_example(&mut doc);
     Ok(doc)
+}
+
+/// The document served at `/api/openapi.json`, serialized once at start and shared by every
+/// worker.
+pub struct Served(Bytes);
+
+impl Served {
+    pub fn new() -> anyhow::Result<Self> {
+        Ok(Served(serde_json::to_vec(&document_value()?)?.into()))
+    }
+}
+
+/// `GET /api/openapi.json`.
+pub async fn serve(document: web::Data<Served>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(document.0.clone())
 }
 
 /// The document as committed in `openapi/openapi.json`.

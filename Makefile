@@ -97,7 +97,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 
 # Benchmarks on the release binary: fresh PostgreSQL databases, a stand-in provider, wrk and
 # pgbench; prints a table and writes bench/results/latest.md. Sizes: BENCH_* (bench/bench.py).
-bench:
+bench: web
 	$(CARGO) build --release --bin plugboard
 	BENCH_BIN=$(TARGET_DIR)/release/plugboard scripts/with-postgres.sh python3 bench/bench.py
 

@@ -1024,6 +1024,15 @@ def machine():
     }
 
 
+def source_revision():
+    """The commit the tree is at, and whether it has changes beside it."""
+    def git(*args):
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+    commit = git("rev-parse", "--short", "HEAD") or "an unknown commit"
+    return commit + (" with uncommitted changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
 def write_results(before, after, elapsed):
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     sizes = (f"BENCH_SIZE={'tiny' if TINY else 'full'}: {RUNS} run(s) of {DURATION} s per figure, {CLIENTS} connections, "
@@ -1040,7 +1049,7 @@ def write_results(before, after, elapsed):
         f"- PostgreSQL {before['postgres']} (the server the binary uses, also `pgbench`'s), {before['wrk']}",
         f"- load average at start {' '.join(before['load'])}, at the end {' '.join(after['load'])}",
         f"- busiest processes over 2 s at start: {before['busy']}; at the end: {after['busy']}",
-        f"- binary: {os.path.relpath(BIN, ROOT) if BIN.startswith(ROOT) else BIN}",
+        f"- binary: {os.path.relpath(BIN, ROOT) if BIN.startswith(ROOT) else BIN}, of the code at {source_revision()}",
         f"- sizes: {sizes}",
         "",
         "## Figures",

@@ -1030,7 +1030,7 @@ def source_revision():
         done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
         return done.stdout.strip() if done.returncode == 0 else ""
     commit = git("rev-parse", "--short", "HEAD") or "an unknown commit"
-    return commit + (" with uncommitted changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+    return commit + (" with uncommitted changes" if git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/results") else "")
 
 
 def write_results(before, after, elapsed):

@@ -48,11 +48,6 @@ impl Rendered {
             etag: HeaderValue::from_str(&tag).map_err(ApiError::internal)?,
         })
     }
-
-    /// The answer's size in bytes.
-    pub fn len(&self) -> usize {
-        self.body.len()
-    }
 }
 
 impl Responder for Rendered {

@@ -353,7 +353,7 @@ pub struct PlatformApp<'p> {
     pub usable: bool,
 }
 
-/// A whole number above 0 from the environment, or `default` when unset.
+/// A whole number of at least `least` from the environment, or `default` when unset.
 fn number(name: &str, default: u32, least: u32) -> anyhow::Result<u32> {
     match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
         None => Ok(default),

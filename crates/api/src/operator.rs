@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use anyhow::{Context, bail};
 use domain::crypto::{CryptoError, KeyRing, SecretAad};
 use persistence::sealed::{self, Place};
-use persistence::{DatabaseConnection, StoreError};
+use persistence::{Db, StoreError};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::auth::password;
@@ -28,7 +28,7 @@ pub struct Rotated {
 /// point, it starts again where it was: what is done is under the active key and is not read
 /// again. A key id the ring does not hold stops it with the key's name.
 pub async fn rotate_keys(
-    db: &DatabaseConnection,
+    db: &Db,
     keys: &KeyRing,
     batch: u64,
     mut progress: impl FnMut(Place, &Rotated),
@@ -97,10 +97,7 @@ pub struct KeyInUse {
 }
 
 /// Every key id that seals something, the active one first.
-pub async fn keys_in_use(
-    db: &DatabaseConnection,
-    keys: &KeyRing,
-) -> Result<Vec<KeyInUse>, StoreError> {
+pub async fn keys_in_use(db: &Db, keys: &KeyRing) -> Result<Vec<KeyInUse>, StoreError> {
     let mut by_key: BTreeMap<String, BTreeMap<Place, u64>> = BTreeMap::new();
     for ((key_id, place), count) in sealed::key_usage(db).await? {
         by_key.entry(key_id).or_default().insert(place, count);
@@ -160,7 +157,7 @@ pub fn describe_keys(used: &[KeyInUse], keys: &KeyRing) -> (String, bool) {
 /// what makes an account a platform admin. An address that already has an account is left as
 /// it is. Whether an account was created.
 pub async fn create_admin(
-    db: &DatabaseConnection,
+    db: &Db,
     settings: &Settings,
     email: &str,
     name: &str,

@@ -14,7 +14,7 @@ use anyhow::{Context, bail};
 use domain::crypto::{CryptoError, KeyRing, Purpose, PurposeKey, SecretAad};
 use domain::oauth::StateSigner;
 use domain::registry::Registry;
-use persistence::DatabaseConnection;
+use persistence::Db;
 use sandbox::{Sandbox, SandboxConfig};
 use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::AppExt;
@@ -32,7 +32,7 @@ pub struct Application {
 }
 
 /// Opens the database, runs migrations and checks that the key ring opens every stored secret.
-pub async fn prepare(settings: &Settings) -> anyhow::Result<(DatabaseConnection, KeyRing)> {
+pub async fn prepare(settings: &Settings) -> anyhow::Result<(Db, KeyRing)> {
     let (db, keys) = open(settings).await?;
     check_key_ring(&db, &keys).await?;
     Ok((db, keys))
@@ -40,7 +40,7 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<(DatabaseConnection,
 
 /// The key ring and the database, migrated; nothing is opened yet (`check-keys` reports on a
 /// ring that may be missing a key).
-pub async fn open(settings: &Settings) -> anyhow::Result<(DatabaseConnection, KeyRing)> {
+pub async fn open(settings: &Settings) -> anyhow::Result<(Db, KeyRing)> {
     let keys = KeyRing::parse(&settings.encryption_keys).context("PLUGBOARD_ENCRYPTION_KEYS")?;
     let db = persistence::connect(&settings.database_url)
         .await
@@ -52,7 +52,7 @@ pub async fn open(settings: &Settings) -> anyhow::Result<(DatabaseConnection, Ke
 }
 
 /// Opens one stored secret per key id: the ring must hold the very keys that sealed them.
-async fn check_key_ring(db: &DatabaseConnection, keys: &KeyRing) -> anyhow::Result<()> {
+async fn check_key_ring(db: &Db, keys: &KeyRing) -> anyhow::Result<()> {
     let mut samples = persistence::connections::one_sealed_per_key(db).await?;
     samples.extend(persistence::notifications::one_sealed_per_key(db).await?);
     for sample in samples {

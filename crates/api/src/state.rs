@@ -5,14 +5,14 @@ use std::sync::Arc;
 use domain::crypto::KeyRing;
 use domain::oauth::StateSigner;
 use domain::registry::Registry;
-use persistence::DatabaseConnection;
+use persistence::Db;
 
 use crate::auth::JwtKeys;
 use crate::config::Settings;
 use crate::outbound::ProviderHttp;
 
 pub struct AppState {
-    pub db: DatabaseConnection,
+    pub db: Db,
     pub registry: Arc<Registry>,
     pub keys: Arc<KeyRing>,
     pub jwt: JwtKeys,

@@ -6,13 +6,14 @@
 //! was taken over changes nothing. Backoff after outages and the daily attempt cap live in the
 //! same columns. These functions touch only the lease columns, never the connection's state.
 
+use crate::Db;
 use chrono::{DateTime, Duration, Utc};
 use domain::schedule::{day_of, refresh_due_at, within_daily_cap};
 use domain::{ConnectionId, ConnectionStatus, OrgId};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use crate::StoreError;
@@ -56,10 +57,7 @@ fn free(now: DateTime<Utc>) -> Condition {
 /// token is due for renewal (see `domain::schedule::refresh_window`) and that have a refresh
 /// token — or a non-expiring token of an `exchangeable` provider to move to expiring ones —
 /// and are not leased, not backing off and under the daily cap.
-pub async fn claim_due(
-    db: &DatabaseConnection,
-    sweep: Sweep<'_>,
-) -> Result<Vec<Lease>, StoreError> {
+pub async fn claim_due(db: &Db, sweep: Sweep<'_>) -> Result<Vec<Lease>, StoreError> {
     let Sweep {
         owner,
         now,
@@ -324,7 +322,7 @@ pub struct HealthCheckDue {
 /// connected connections neither checked nor tested within `every`, by stamping `last_health_check_at`
 /// (compare-and-set, so two replicas never check the same connection in one round).
 pub async fn claim_health_checks(
-    db: &DatabaseConnection,
+    db: &Db,
     now: DateTime<Utc>,
     every: Duration,
     limit: u64,

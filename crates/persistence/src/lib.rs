@@ -8,6 +8,7 @@
 pub mod api_keys;
 pub mod connections;
 pub mod custom_domains;
+mod db;
 mod entities;
 mod error;
 pub mod events;
@@ -24,14 +25,17 @@ pub mod sealed;
 pub mod sessions;
 pub mod users;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::Connection;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, SqliteTransactionMode, TransactionOptions};
+use sea_orm::{ConnectOptions, Database};
 
+pub use db::Db;
 pub use error::StoreError;
-pub use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+pub use sea_orm::{DatabaseTransaction, TransactionTrait};
 
 /// Which database engine a URL names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,7 +65,8 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Opens the pool. SQLite gets a small pool (one writer at a time anyway) in WAL mode, so
 /// readers never wait for the writer, with a busy timeout, so a writer waits for another
 /// instead of failing with `database is locked`; PostgreSQL a larger pool.
-pub async fn connect(url: &str) -> Result<DatabaseConnection, StoreError> {
+pub async fn connect(url: &str) -> Result<Db, StoreError> {
+    let health = Arc::new(db::PoolHealth::new());
     let mut options = ConnectOptions::new(url.to_owned());
     let max = match Backend::of(url) {
         Some(Backend::Postgres) => 10,
@@ -77,33 +82,40 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, StoreError> {
         // server, a proxy or a firewall is still checked before it is handed out.
         .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR)
         .sqlx_logging(false)
+        .map_sqlx_postgres_before_acquire({
+            // Right after a connection was lost, the others are likely gone too (a restart
+            // ends them all): check each before handing it out, dropping the dead ones.
+            let health = health.clone();
+            move |conn, _meta| {
+                let suspect = health.suspect();
+                Box::pin(async move {
+                    if suspect {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            }
+        })
         .map_sqlx_sqlite_opts(|sqlite| {
             sqlite
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
         });
-    Ok(Database::connect(options).await?)
+    Ok(Db::new(Database::connect(options).await?, health))
 }
 
-/// Starts a transaction that is going to write. SQLite takes the write lock at its start
-/// (`BEGIN IMMEDIATE`), so concurrent writers queue on the busy timeout; a deferred one that
-/// read first would fail with `database is locked` when it tried to write. PostgreSQL
-/// ignores the mode.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, sea_orm::DbErr> {
-    db.begin_with_options(TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..TransactionOptions::default()
-    })
-    .await
+/// Starts a transaction that is going to write (see [`Db::begin_write`]).
+pub async fn begin_write(db: &Db) -> Result<DatabaseTransaction, sea_orm::DbErr> {
+    db.begin_write().await
 }
 
 /// Applies every pending migration.
-pub async fn migrate(db: &DatabaseConnection) -> Result<(), StoreError> {
-    Ok(Migrator::up(db, None).await?)
+pub async fn migrate(db: &Db) -> Result<(), StoreError> {
+    Ok(Migrator::up(db.connection(), None).await?)
 }
 
 /// Whether the database answers (readiness).
-pub async fn ping(db: &DatabaseConnection) -> Result<(), StoreError> {
+pub async fn ping(db: &Db) -> Result<(), StoreError> {
     Ok(db.ping().await?)
 }

@@ -3,13 +3,14 @@
 //! `platform_outbox_stats`) spans organizations by nature: each claimed row carries its org id
 //! and everything done with it afterwards is scoped by that id.
 
+use crate::Db;
 use chrono::{DateTime, Utc};
 use domain::notifications::{Channel, DeliveryStatus, NotificationKind};
 use domain::{ConnectionId, OrgId};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement,
 };
 
 use crate::StoreError;
@@ -91,7 +92,7 @@ pub async fn put_settings(
 /// Turns the webhook endpoint off (it answered 410 Gone), unless its URL changed meanwhile;
 /// every pending webhook notification of the organization is disabled with it.
 pub async fn disable_webhook(
-    db: &DatabaseConnection,
+    db: &Db,
     org_id: OrgId,
     url: &str,
     reason: &str,
@@ -339,7 +340,7 @@ pub struct AttemptRecord {
 /// Records an attempt and releases the claim, compare-and-set on the owner: a sender whose
 /// claim lapsed and was taken over records nothing (false).
 pub async fn record_attempt(
-    db: &DatabaseConnection,
+    db: &Db,
     org_id: OrgId,
     id: uuid::Uuid,
     owner: &str,

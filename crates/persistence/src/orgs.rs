@@ -1,11 +1,12 @@
 //! Organizations and their memberships.
 
+use crate::Db;
 use chrono::Utc;
 use domain::model::{Membership, Organization};
 use domain::{OrgId, Role, UserId};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 use crate::StoreError;
@@ -27,7 +28,7 @@ fn to_role(text: &str) -> Result<Role, StoreError> {
 
 /// Creates an organization with its first owner, in one transaction.
 pub async fn create_with_owner(
-    db: &DatabaseConnection,
+    db: &Db,
     name: &str,
     owner: UserId,
 ) -> Result<Organization, StoreError> {
@@ -211,7 +212,7 @@ pub enum MemberChange {
 
 /// Changes a member's role, refusing to demote the last owner.
 pub async fn set_role(
-    db: &DatabaseConnection,
+    db: &Db,
     org_id: OrgId,
     user_id: UserId,
     role: Role,
@@ -239,7 +240,7 @@ pub async fn set_role(
 
 /// Removes a member, refusing to remove the last owner.
 pub async fn remove_member(
-    db: &DatabaseConnection,
+    db: &Db,
     org_id: OrgId,
     user_id: UserId,
 ) -> Result<MemberChange, StoreError> {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use domain::OrgId;
 use domain::model::{Connection, SecretHint};
 use domain::registry::{Level, Provider};
-use persistence::DatabaseConnection;
+use persistence::Db;
 use persistence::connections;
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -79,7 +79,7 @@ pub async fn get<'r>(
 }
 
 pub(crate) async fn view<'r>(
-    db: &DatabaseConnection,
+    db: &Db,
     org_id: OrgId,
     provider: &'r Provider,
 ) -> ApiResult<IntegrationView<'r>> {

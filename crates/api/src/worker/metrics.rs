@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::Utc;
 use domain::notifications::{Channel, DeliveryStatus};
-use persistence::{DatabaseConnection, StoreError};
+use persistence::{Db, StoreError};
 
 /// How a refresh ended, as counted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,7 +94,7 @@ impl Metrics {
     }
 
     /// The whole exposition, with the database's figures read now.
-    pub async fn render(&self, db: &DatabaseConnection) -> Result<String, StoreError> {
+    pub async fn render(&self, db: &Db) -> Result<String, StoreError> {
         let now = Utc::now();
         let outbox = persistence::notifications::platform_outbox_stats(db).await?;
         let live_leases = persistence::leases::platform_live_leases(db, now).await?;

@@ -9,6 +9,76 @@ mod replicas;
 
 use crate::helpers::{is_postgres, problem, spawn_app};
 
+/// The admin connection to the test server, and the name of the app's own database.
+async fn admin_and_name(app: &crate::helpers::TestApp) -> (sea_orm::DatabaseConnection, String) {
+    let name: String = app.raw_rows("SELECT current_database() AS name").await[0]
+        .try_get("", "name")
+        .unwrap();
+    let admin = sea_orm::Database::connect(std::env::var("TEST_DATABASE_URL").unwrap())
+        .await
+        .unwrap();
+    (admin, name)
+}
+
+async fn terminate_backends(admin: &sea_orm::DatabaseConnection, name: &str) {
+    use sea_orm::ConnectionTrait;
+    admin
+        .execute_unprepared(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        ))
+        .await
+        .unwrap();
+}
+
+/// A restart or failover ends every pooled connection; the requests after it see nothing of
+/// it: each statement that finds its connection gone runs again on a live one.
+#[tokio::test]
+async fn a_database_restart_is_absorbed_by_the_next_requests() {
+    assert!(is_postgres(), "this module runs only against PostgreSQL");
+    let app = spawn_app().await;
+    let (owner, org) = app.owner_with_org().await;
+    // Several pooled connections, all idle when the backends end.
+    let path = format!("/api/v1/orgs/{org}/integrations");
+    let lists = (0..6).map(|_| app.get(&path, &owner.token));
+    for listed in futures_util::future::join_all(lists).await {
+        assert_eq!(listed.status(), 200);
+    }
+    let (admin, name) = admin_and_name(&app).await;
+    terminate_backends(&admin, &name).await;
+
+    for i in 0..20 {
+        let answer = match i % 4 {
+            0 => {
+                app.get(&format!("/api/v1/orgs/{org}/integrations"), &owner.token)
+                    .await
+            }
+            1 => app.get("/api/v1/me", &owner.token).await,
+            2 => {
+                app.post(
+                    "/api/v1/orgs",
+                    &owner.token,
+                    json!({"name": format!("Acme {i}")}),
+                )
+                .await
+            }
+            _ => {
+                app.patch(
+                    &format!("/api/v1/orgs/{org}/integrations/openai"),
+                    &owner.token,
+                    json!({"enabled": false}),
+                )
+                .await
+            }
+        };
+        let status = answer.status();
+        assert!(
+            status.is_success(),
+            "request {i}: {status} {}",
+            answer.text().await.unwrap()
+        );
+    }
+}
+
 /// With the database gone, the API says 503, never 401 or 404.
 #[tokio::test]
 async fn a_database_outage_is_a_503() {
@@ -18,12 +88,7 @@ async fn a_database_outage_is_a_503() {
     );
     let app = spawn_app().await;
     let (owner, org) = app.owner_with_org().await;
-    let name: String = app.raw_rows("SELECT current_database() AS name").await[0]
-        .try_get("", "name")
-        .unwrap();
-    let admin = sea_orm::Database::connect(std::env::var("TEST_DATABASE_URL").unwrap())
-        .await
-        .unwrap();
+    let (admin, name) = admin_and_name(&app).await;
     use sea_orm::ConnectionTrait;
     admin
         .execute_unprepared(&format!(
@@ -31,17 +96,22 @@ async fn a_database_outage_is_a_503() {
         ))
         .await
         .unwrap();
-    admin
-        .execute_unprepared(&format!(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-        ))
-        .await
-        .unwrap();
+    terminate_backends(&admin, &name).await;
 
     let listed = app
         .get(&format!("/api/v1/orgs/{org}/integrations"), &owner.token)
         .await;
+    assert!(listed.headers().contains_key("retry-after"));
     assert_eq!(problem(listed, 503).await["code"], "database_unavailable");
+    let created = app
+        .post(
+            "/api/v1/orgs",
+            &owner.token,
+            json!({"name": "Half written"}),
+        )
+        .await;
+    assert!(created.headers().contains_key("retry-after"));
+    problem(created, 503).await;
     problem(app.request(Method::GET, "/readyz", None, None).await, 503).await;
     let login = app
         .request(
@@ -52,4 +122,23 @@ async fn a_database_outage_is_a_503() {
         )
         .await;
     problem(login, 503).await;
+
+    // Back again: the write that was refused left nothing behind.
+    admin
+        .execute_unprepared(&format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true"))
+        .await
+        .unwrap();
+    let me: serde_json::Value = app
+        .get("/api/v1/me", &owner.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = me["memberships"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["org_name"].as_str().unwrap())
+        .collect();
+    assert!(!names.contains(&"Half written"), "{names:?}");
 }

@@ -12,6 +12,7 @@ mod m20261201_000010_background_work;
 mod m20261202_000001_one_pending_invitation;
 mod m20261202_000002_oauth_state_browser;
 mod m20261202_000010_idempotency_keys;
+mod m20261206_000001_throttles;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000001_one_pending_invitation::Migration),
             Box::new(m20261202_000002_oauth_state_browser::Migration),
             Box::new(m20261202_000010_idempotency_keys::Migration),
+            Box::new(m20261206_000001_throttles::Migration),
         ]
     }
 }

@@ -55,6 +55,11 @@ pub struct Settings {
     pub sandbox_env: BTreeSet<String>,
     /// The background worker's settings.
     pub background: Background,
+    /// `PLUGBOARD_PASSWORD_HASH_CONCURRENCY` (default: the number of CPUs): how many passwords
+    /// are hashed at once, each with 19 MiB of memory.
+    pub password_hash_threads: usize,
+    /// Log-in and sign-up allowances.
+    pub throttles: crate::auth::ThrottleSettings,
 }
 
 /// The background worker: token refresh, health checks and notification delivery.
@@ -240,6 +245,12 @@ impl Settings {
             sandbox: false,
             sandbox_env: BTreeSet::new(),
             background,
+            password_hash_threads: number(
+                "PLUGBOARD_PASSWORD_HASH_CONCURRENCY",
+                default_hash_threads(),
+                1,
+            )? as usize,
+            throttles: Default::default(),
         };
         if sandbox {
             settings.enable_sandbox(registry);
@@ -354,6 +365,13 @@ pub struct PlatformApp<'p> {
 }
 
 /// A whole number of at least `least` from the environment, or `default` when unset.
+/// One password hash at a time per CPU: more would only queue inside the kernel.
+pub fn default_hash_threads() -> u32 {
+    std::thread::available_parallelism()
+        .map(|n| u32::try_from(n.get()).unwrap_or(u32::MAX))
+        .unwrap_or(1)
+}
+
 fn number(name: &str, default: u32, least: u32) -> anyhow::Result<u32> {
     match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
         None => Ok(default),

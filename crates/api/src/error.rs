@@ -37,6 +37,7 @@ pub enum ErrorCode {
     AlreadyInvited,
     AlreadyMember,
     BodyTooLarge,
+    Busy,
     Conflict,
     ConnectionRequired,
     CredentialsRejected,
@@ -100,6 +101,7 @@ impl ErrorCode {
             ErrorCode::AlreadyInvited => "already_invited",
             ErrorCode::AlreadyMember => "already_member",
             ErrorCode::BodyTooLarge => "body_too_large",
+            ErrorCode::Busy => "busy",
             ErrorCode::Conflict => "conflict",
             ErrorCode::ConnectionRequired => "connection_required",
             ErrorCode::CredentialsRejected => "credentials_rejected",
@@ -281,6 +283,16 @@ impl ApiError {
         .retry_after(retry_after)
     }
 
+    /// Every password-hashing thread is taken and the queue behind them is full.
+    pub fn busy() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Busy,
+            "The server is busy checking other passwords. Wait a second, then try again.",
+        )
+        .retry_after(1)
+    }
+
     /// Sends `Retry-After` with the problem: the seconds to wait before trying again.
     pub fn retry_after(mut self, seconds: u64) -> Self {
         self.retry_after = Some(seconds);
@@ -345,6 +357,15 @@ impl From<StoreError> for ApiError {
                 ErrorCode::Conflict,
                 "This record was changed by another request at the same time, and nothing of yours was saved. Load it again and repeat your change.",
             ),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<crate::auth::password::PasswordError> for ApiError {
+    fn from(err: crate::auth::password::PasswordError) -> Self {
+        match err {
+            crate::auth::password::PasswordError::Busy => ApiError::busy(),
             other => ApiError::internal(other),
         }
     }

@@ -78,9 +78,14 @@ type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>>;
 async fn read_small_body(mut stream: BodyStream) -> Result<Bytes, Payload> {
     let mut body = BytesMut::new();
     while let Some(chunk) = stream.next().await {
-        let Ok(chunk) = chunk else {
-            // Unreadable: let the extractor meet the same failure and answer it.
-            return Err(prepend(body.freeze(), stream));
+        let chunk = match chunk {
+            Ok(chunk) => chunk,
+            // Unreadable (cut short, say): the extractor meets the same failure and answers it.
+            Err(err) => {
+                let failed: BodyStream =
+                    Box::pin(futures_util::stream::once(async move { Err(err) }));
+                return Err(prepend(body.freeze(), failed));
+            }
         };
         body.extend_from_slice(&chunk);
         if body.len() > JSON_LIMIT {

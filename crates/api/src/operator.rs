@@ -178,9 +178,7 @@ pub async fn create_admin(
     {
         return Ok(false);
     }
-    let hash = password::hash(password_text)
-        .await
-        .map_err(|err| anyhow::anyhow!("{err}"))?;
+    let hash = password::Passwords::new(1)?.hash(password_text).await?;
     let name = if name.trim().is_empty() {
         email.split('@').next().unwrap_or(email)
     } else {

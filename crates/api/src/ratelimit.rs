@@ -116,8 +116,7 @@ impl RateLimits {
             .map_err(wait("caller"))?;
         let org_state = self.orgs.check_key(&org).map_err(wait("org"))?;
         if self.orgs.len() > MAX_KEYS || self.callers.len() > MAX_KEYS {
-            self.orgs.retain_recent();
-            self.callers.retain_recent();
+            self.forget_idle();
         }
         Ok([
             Standing {
@@ -131,6 +130,33 @@ impl RateLimits {
                 quota: self.settings.caller_per_minute,
             },
         ])
+    }
+}
+
+impl RateLimits {
+    /// Drops the buckets whose allowance is whole again (they hold nothing a new one would
+    /// not) and gives their memory back. Keys are organizations and their authenticated
+    /// callers, so what remains is bounded by the callers active in the last minute.
+    pub fn forget_idle(&self) {
+        self.orgs.retain_recent();
+        self.callers.retain_recent();
+        self.orgs.shrink_to_fit();
+        self.callers.shrink_to_fit();
+    }
+
+    /// Calls `forget_idle` every minute for as long as the server runs.
+    pub async fn forget_idle_every_minute(limits: std::sync::Arc<RateLimits>) {
+        let mut every = tokio::time::interval(Duration::from_secs(WINDOW_SECS));
+        loop {
+            every.tick().await;
+            limits.forget_idle();
+        }
+    }
+
+    /// How many buckets are held, organizations' and callers' together.
+    #[cfg(test)]
+    fn buckets(&self) -> usize {
+        self.orgs.len() + self.callers.len()
     }
 }
 
@@ -219,5 +245,21 @@ mod tests {
             .field(),
             "\"org\";r=2;t=36"
         );
+    }
+
+    #[test]
+    fn idle_buckets_are_forgotten() {
+        let limits = RateLimits::new(RateLimitSettings {
+            org_per_minute: 60_000,
+            caller_per_minute: 60_000,
+        });
+        for _ in 0..1_000 {
+            limits.check(uuid::Uuid::new_v4(), "key:a").unwrap();
+        }
+        assert_eq!(limits.buckets(), 2_000);
+        // One request a minute's allowance comes back each millisecond at this rate.
+        std::thread::sleep(Duration::from_millis(20));
+        limits.forget_idle();
+        assert_eq!(limits.buckets(), 0);
     }
 }

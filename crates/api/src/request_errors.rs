@@ -1,7 +1,12 @@
-//! Extractor failures (bad JSON, bad path or query) answered as problem+json too.
+//! Extractor failures (bad JSON, bad path or query, a body over its limit) answered as
+//! problem+json too.
 
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
-use actix_web::{HttpRequest, web};
+use actix_web::http::{StatusCode, header};
+use actix_web::middleware::Next;
+use actix_web::{HttpRequest, ResponseError, web};
 
 use crate::error::{ApiError, ErrorCode};
 
@@ -83,4 +88,50 @@ pub(crate) fn optional_json<T: serde::de::DeserializeOwned + Default>(
         return Err(json_error(JsonPayloadError::ContentType));
     }
     serde_json::from_slice(body).map_err(|e| json_error(JsonPayloadError::Deserialize(e)))
+}
+
+/// Every error answer under `/api/` is problem+json, whoever made it: a refusal raised inside
+/// actix (a body over an extractor's limit, a body cut short, a malformed header) arrives as
+/// plain text and is rewritten here, keeping its status.
+pub async fn problems_only(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let response = next.call(req).await?.map_into_boxed_body();
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error())
+        || is_problem
+        || !response.request().path().starts_with("/api/")
+    {
+        return Ok(response);
+    }
+    let problem = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            status,
+            ErrorCode::BodyTooLarge,
+            format!("The request body is larger than {} KiB.", JSON_LIMIT / 1024),
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
+            status,
+            ErrorCode::UnsupportedMediaType,
+            "Send the body as JSON with `Content-Type: application/json`.",
+        ),
+        _ if status.is_client_error() => ApiError::new(
+            status,
+            ErrorCode::UnreadableBody,
+            "The request could not be read: check its headers, and that the body is whole and matches its Content-Length.",
+        ),
+        _ => ApiError::internal(anyhow::anyhow!("a {status} answer that was not a problem")),
+    };
+    let (req, _) = response.into_parts();
+    Ok(ServiceResponse::new(req, problem.error_response()))
+}
+
+/// Raw bodies (`web::Bytes`, forms) are held to the JSON limit too: no route takes more.
+pub fn payload_config() -> web::PayloadConfig {
+    web::PayloadConfig::new(JSON_LIMIT)
 }

@@ -20,7 +20,7 @@ use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
-use crate::auth::{JwtKeys, LoginThrottle};
+use crate::auth::{JwtKeys, Passwords, Throttles};
 use crate::config::Settings;
 use crate::outbound::ProviderHttp;
 use crate::state::AppState;
@@ -163,11 +163,19 @@ impl Application {
         }
         let metrics = web::Data::from(metrics);
         let routes = web::Data::new(fallback::RouteTable::from_openapi(&openapi::document()));
-        let logins = web::Data::new(LoginThrottle::default());
+        let throttles = web::Data::new(Throttles::new(state.settings.throttles));
+        tokio::spawn(Throttles::forget_lapsed(state.db.clone()));
+        let passwords = web::Data::new(
+            Passwords::new(state.settings.password_hash_threads)
+                .context("starting the password hashing threads")?,
+        );
         let latencies = web::Data::new(crate::latency::Latencies::default());
         let answers = web::Data::new(routes::AnswerCache::new(state.settings.kept_lists));
         let rate_limits = web::Data::new(crate::ratelimit::RateLimits::new(
             state.settings.rate_limits,
+        ));
+        tokio::spawn(crate::ratelimit::RateLimits::forget_idle_every_minute(
+            rate_limits.clone().into_inner(),
         ));
         let web_dir = state.settings.web_dir.clone();
         let document = web::Data::new(openapi::Served::new()?);
@@ -177,12 +185,14 @@ impl Application {
                 .openapi(openapi::base())
                 .app_data(state.clone())
                 .app_data(routes.clone())
-                .app_data(logins.clone())
+                .app_data(throttles.clone())
+                .app_data(passwords.clone())
                 .app_data(rate_limits.clone())
                 .app_data(metrics.clone())
                 .app_data(latencies.clone())
                 .app_data(answers.clone())
                 .app_data(request_errors::json_config())
+                .app_data(request_errors::payload_config())
                 .app_data(request_errors::path_config())
                 .app_data(request_errors::query_config())
                 .configure(routes::configure)
@@ -216,6 +226,7 @@ impl Application {
                     cors(&state.settings.cors_origins),
                 ))
                 .wrap(from_fn(crate::input::outside_organizations))
+                .wrap(from_fn(request_errors::problems_only))
                 .wrap(from_fn(crate::headers::security_headers))
                 .wrap(from_fn(crate::telemetry::request_id))
                 .wrap(from_fn(crate::latency::measure))

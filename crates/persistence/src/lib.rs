@@ -23,6 +23,7 @@ pub mod orgs;
 pub mod page;
 pub mod sealed;
 pub mod sessions;
+pub mod throttles;
 pub mod users;
 
 use std::sync::Arc;

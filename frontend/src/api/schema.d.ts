@@ -102,10 +102,11 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
+                /** @description The server is busy hashing other passwords (`busy`) or its database is unavailable; `Retry-After` says when to try again. Or: A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
-                        "Retry-After": components["headers"]["RetryAfter"];
+                        /** @description Seconds to wait */
+                        "Retry-After"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -318,6 +319,17 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Too many sign-ups from this address, or from everyone at once; `Retry-After` says how many seconds to wait. */
+                429: {
+                    headers: {
+                        /** @description Seconds to wait */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description Something failed on Plugboard's side; the answer says nothing more. */
                 500: {
                     headers: {
@@ -327,10 +339,11 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
+                /** @description The server is busy hashing other passwords (`busy`) or its database is unavailable; `Retry-After` says when to try again. Or: A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
                 503: {
                     headers: {
-                        "Retry-After": components["headers"]["RetryAfter"];
+                        /** @description Seconds to wait */
+                        "Retry-After"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -5141,7 +5154,7 @@ export interface components {
          * @description Every `code` a problem answer can carry: stable, machine-readable, one per kind of problem.
          * @enum {string}
          */
-        ErrorCode: "account_not_found" | "address_not_allowed" | "already_invited" | "already_member" | "body_too_large" | "conflict" | "connection_required" | "credentials_rejected" | "credentials_unreadable" | "database_full" | "database_unavailable" | "domain_taken" | "duplicate_invitation" | "email_taken" | "forbidden" | "idempotency_in_flight" | "idempotency_key_reused" | "internal_error" | "invalid_body" | "invalid_idempotency_key" | "invalid_query" | "invitation_accepted" | "invitation_expired" | "invitation_revoked" | "invitation_used" | "last_owner" | "malformed_json" | "method_not_allowed" | "missing_values" | "no_channel" | "no_refresh_token" | "not_connected" | "not_found" | "not_oauth" | "platform_level" | "platform_not_ready" | "provider_answer_too_large" | "provider_rate_limited" | "provider_refused" | "provider_timeout" | "provider_unavailable" | "provider_unreachable" | "rate_limited" | "refresh_in_progress" | "refresh_refused" | "shopify_not_connected" | "shopify_token_rejected" | "step_required" | "steps_missing" | "stripe_not_connected" | "tenant_level" | "token_expired" | "too_many_attempts" | "unauthorized" | "unexpected_redirect" | "unreadable_body" | "unsupported_media_type" | "validation_failed";
+        ErrorCode: "account_not_found" | "address_not_allowed" | "already_invited" | "already_member" | "body_too_large" | "busy" | "conflict" | "connection_required" | "credentials_rejected" | "credentials_unreadable" | "database_full" | "database_unavailable" | "domain_taken" | "duplicate_invitation" | "email_taken" | "forbidden" | "idempotency_in_flight" | "idempotency_key_reused" | "internal_error" | "invalid_body" | "invalid_idempotency_key" | "invalid_query" | "invitation_accepted" | "invitation_expired" | "invitation_revoked" | "invitation_used" | "last_owner" | "malformed_json" | "method_not_allowed" | "missing_values" | "no_channel" | "no_refresh_token" | "not_connected" | "not_found" | "not_oauth" | "platform_level" | "platform_not_ready" | "provider_answer_too_large" | "provider_rate_limited" | "provider_refused" | "provider_timeout" | "provider_unavailable" | "provider_unreachable" | "rate_limited" | "refresh_in_progress" | "refresh_refused" | "shopify_not_connected" | "shopify_token_rejected" | "step_required" | "steps_missing" | "stripe_not_connected" | "tenant_level" | "token_expired" | "too_many_attempts" | "unauthorized" | "unexpected_redirect" | "unreadable_body" | "unsupported_media_type" | "validation_failed";
         /**
          * @description What happened to a connection.
          * @enum {string}

@@ -8,12 +8,13 @@ mod tenant;
 mod throttle;
 
 pub use jwt::{ACCESS_TOKEN_TTL_SECS, JwtKeys};
+pub use password::Passwords;
 pub use platform::PlatformAdmin;
 pub use tenant::{
     AuthUser, Caller, MembersReader, OrgAdmin, OrgMember, OrgOwnerOrAdmin, TenantContext,
     tenant_guard,
 };
-pub use throttle::LoginThrottle;
+pub use throttle::{ThrottleSettings, Throttled, Throttles};
 
 use sha2_digest::sha256_hex;
 

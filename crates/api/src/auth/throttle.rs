@@ -1,71 +1,163 @@
-//! Log-in throttling: a small burst of attempts per account and per client address, then one
-//! more every few seconds. Guessing slows to a crawl, while the owner of an account someone
-//! else is guessing at waits seconds, not hours (nothing is locked).
+//! Sign-in and sign-up throttling: a small burst of attempts per account and per client
+//! address, then one more every few seconds; sign-ups also per address and for everyone at
+//! once. Guessing slows to a crawl, while the owner of an account someone else is guessing at
+//! waits seconds, not hours (nothing is locked).
+//!
+//! The counts live in the database (`persistence::throttles`), so every replica on one
+//! PostgreSQL spends the same allowance: three replicas behind a load balancer give an attacker
+//! no more guesses than one. Keys are digests, so the table holds no address or e-mail, and a
+//! key is forgotten once its allowance is whole again, so the table stays as small as the
+//! attempts of the last minute.
 
 use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::time::Duration;
 
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use chrono::Utc;
+use persistence::throttles::{self, Allowance};
+use persistence::{Db, StoreError};
 
-/// Attempts per account: 5 at once, then one every 10 seconds.
-const ACCOUNT_BURST: u32 = 5;
-const ACCOUNT_EVERY: Duration = Duration::from_secs(10);
-/// Attempts per client address, over every account: 20 at once, then one every 3 seconds.
-const ADDRESS_BURST: u32 = 20;
-const ADDRESS_EVERY: Duration = Duration::from_secs(3);
-/// Keys whose allowance is whole again are dropped past this many, so memory stays bounded.
-const MAX_KEYS: usize = 10_000;
+use super::sha2_digest::sha256_hex;
 
-pub struct LoginThrottle {
-    accounts: DefaultKeyedRateLimiter<String>,
-    addresses: DefaultKeyedRateLimiter<IpAddr>,
-    clock: DefaultClock,
+/// How often lapsed keys are deleted.
+pub const FORGET_EVERY: Duration = Duration::from_secs(60);
+
+/// The allowances, one per thing counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThrottleSettings {
+    /// Log-ins per account (whoever sends them): 5 at once, then one every 10 seconds.
+    pub login_account: Allowance,
+    /// Log-ins per client address, over every account: 20 at once, then one every 3 seconds.
+    pub login_address: Allowance,
+    /// Sign-ups per client address: 10 at once, then one every 6 seconds.
+    pub signup_address: Allowance,
+    /// Sign-ups from everyone together: 100 at once, then 10 a second.
+    pub signup_everyone: Allowance,
 }
 
-fn limiter<K: std::hash::Hash + Eq + Clone>(
-    burst: u32,
-    every: Duration,
-) -> DefaultKeyedRateLimiter<K> {
-    let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
-    let quota = Quota::with_period(every)
-        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
-        .allow_burst(burst);
-    RateLimiter::keyed(quota)
+const fn allowance(burst: u32, period: Duration) -> Allowance {
+    Allowance {
+        burst,
+        period_ms: period.as_millis() as i64,
+    }
 }
 
-impl Default for LoginThrottle {
+impl Default for ThrottleSettings {
     fn default() -> Self {
-        LoginThrottle {
-            accounts: limiter(ACCOUNT_BURST, ACCOUNT_EVERY),
-            addresses: limiter(ADDRESS_BURST, ADDRESS_EVERY),
-            clock: DefaultClock::default(),
+        ThrottleSettings {
+            login_account: allowance(5, Duration::from_secs(10)),
+            login_address: allowance(20, Duration::from_secs(3)),
+            signup_address: allowance(10, Duration::from_secs(6)),
+            signup_everyone: allowance(100, Duration::from_millis(100)),
         }
     }
 }
 
-impl LoginThrottle {
-    /// Counts one attempt; `Err` with the whole seconds to wait when either allowance is spent.
-    pub fn attempt(&self, email: &str, address: Option<IpAddr>) -> Result<(), u64> {
-        let wait = |not_until: governor::NotUntil<_>| {
-            not_until
-                .wait_time_from(self.clock.now())
-                .as_secs_f64()
-                .ceil()
-                .max(1.0) as u64
+/// Why an attempt may not go ahead.
+#[derive(Debug, thiserror::Error)]
+pub enum Throttled {
+    #[error("too many attempts; wait {0} seconds")]
+    Wait(u64),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What is counted, each under its own key space.
+enum Counted<'a> {
+    LoginAccount(&'a str),
+    LoginAddress(IpAddr),
+    SignupAddress(IpAddr),
+    SignupEveryone,
+}
+
+impl Counted<'_> {
+    fn key(&self) -> String {
+        let text = match self {
+            Counted::LoginAccount(email) => {
+                format!("login-account:{}", email.trim().to_lowercase())
+            }
+            Counted::LoginAddress(ip) => format!("login-address:{}", network(*ip)),
+            Counted::SignupAddress(ip) => format!("signup-address:{}", network(*ip)),
+            Counted::SignupEveryone => "signup-everyone".to_owned(),
         };
-        if let Some(address) = address {
-            self.addresses.check_key(&address).map_err(wait)?;
-        }
-        self.accounts
-            .check_key(&email.trim().to_lowercase())
-            .map_err(wait)?;
-        if self.accounts.len() > MAX_KEYS || self.addresses.len() > MAX_KEYS {
-            self.accounts.retain_recent();
-            self.addresses.retain_recent();
+        sha256_hex(text.as_bytes())
+    }
+}
+
+/// The unit an address is counted by: an IPv4 address, or an IPv6 /64 (what one subscriber
+/// gets, so hopping between its addresses buys nothing).
+fn network(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let mut segments = v6.segments();
+                segments[4..].fill(0);
+                IpAddr::V6(segments.into())
+            }
+        },
+    }
+}
+
+pub struct Throttles {
+    settings: ThrottleSettings,
+}
+
+impl Throttles {
+    pub fn new(settings: ThrottleSettings) -> Throttles {
+        Throttles { settings }
+    }
+
+    /// Counts one attempt against each allowance in turn; the first one spent refuses it (and
+    /// the later ones are not counted, so a refused address costs an account nothing).
+    async fn spend(&self, db: &Db, counted: &[(Counted<'_>, Allowance)]) -> Result<(), Throttled> {
+        let now = Utc::now().timestamp_millis();
+        for (what, allowance) in counted {
+            if let Some(wait_ms) = throttles::attempt(db, &what.key(), *allowance, now).await? {
+                return Err(Throttled::Wait((wait_ms.max(1) as u64).div_ceil(1000)));
+            }
         }
         Ok(())
+    }
+
+    /// One log-in attempt for `email` from `address` (the TCP peer).
+    pub async fn login(
+        &self,
+        db: &Db,
+        email: &str,
+        address: Option<IpAddr>,
+    ) -> Result<(), Throttled> {
+        let mut counted = Vec::with_capacity(2);
+        if let Some(address) = address {
+            counted.push((Counted::LoginAddress(address), self.settings.login_address));
+        }
+        counted.push((Counted::LoginAccount(email), self.settings.login_account));
+        self.spend(db, &counted).await
+    }
+
+    /// One sign-up from `address`.
+    pub async fn signup(&self, db: &Db, address: Option<IpAddr>) -> Result<(), Throttled> {
+        let mut counted = Vec::with_capacity(2);
+        if let Some(address) = address {
+            counted.push((
+                Counted::SignupAddress(address),
+                self.settings.signup_address,
+            ));
+        }
+        counted.push((Counted::SignupEveryone, self.settings.signup_everyone));
+        self.spend(db, &counted).await
+    }
+
+    /// Deletes the keys whose allowance is whole again, every `FORGET_EVERY`, for as long as
+    /// the server runs.
+    pub async fn forget_lapsed(db: Db) {
+        let mut every = tokio::time::interval(FORGET_EVERY);
+        loop {
+            every.tick().await;
+            if let Err(err) = throttles::forget_lapsed(&db, Utc::now().timestamp_millis()).await {
+                tracing::warn!(error = %err, "forgetting lapsed throttle keys");
+            }
+        }
     }
 }
 
@@ -74,13 +166,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_account_gets_a_burst_then_waits_seconds() {
-        let throttle = LoginThrottle::default();
-        for _ in 0..ACCOUNT_BURST {
-            assert!(throttle.attempt("ann@example.com", None).is_ok());
-        }
-        let wait = throttle.attempt("ANN@example.com ", None).unwrap_err();
-        assert!((1..=ACCOUNT_EVERY.as_secs()).contains(&wait), "{wait}");
-        assert!(throttle.attempt("bob@example.com", None).is_ok());
+    fn an_address_is_counted_by_its_network() {
+        let ip = |text: &str| text.parse::<IpAddr>().unwrap();
+        assert_eq!(network(ip("203.0.113.9")), ip("203.0.113.9"));
+        assert_eq!(network(ip("::ffff:203.0.113.9")), ip("203.0.113.9"));
+        assert_eq!(
+            network(ip("2001:db8:1:2:aaaa:bbbb:cccc:dddd")),
+            ip("2001:db8:1:2::")
+        );
+    }
+
+    #[test]
+    fn keys_are_digests_that_ignore_case_and_spaces_in_an_email() {
+        let a = Counted::LoginAccount("Ann@Example.com ").key();
+        assert_eq!(a, Counted::LoginAccount("ann@example.com").key());
+        assert_eq!(a.len(), 64);
+        assert!(!a.contains("ann"));
+        assert_ne!(
+            Counted::LoginAddress(IpAddr::from([127, 0, 0, 1])).key(),
+            Counted::SignupAddress(IpAddr::from([127, 0, 0, 1])).key()
+        );
     }
 }

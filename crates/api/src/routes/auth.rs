@@ -13,7 +13,8 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use crate::auth::{
-    ACCESS_TOKEN_TTL_SECS, AuthUser, LoginThrottle, hash_token, password, random_token,
+    ACCESS_TOKEN_TTL_SECS, AuthUser, Passwords, Throttled, Throttles, hash_token, password,
+    random_token,
 };
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, Problem};
 use crate::state::AppState;
@@ -180,11 +181,18 @@ async fn session(state: &AppState, user: UserId) -> ApiResult<(TokenOut, Cookie<
         (status = 201, body = SignupOut, description = "Signed up; a refresh cookie is set."),
         (status = 409, body = Problem, description = "The e-mail is taken."),
         (status = 422, body = Problem),
+        (status = 429, body = Problem, description = "Too many sign-ups from this address, or from everyone at once; `Retry-After` says how many seconds to wait.",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, body = Problem, description = "The server is busy hashing other passwords (`busy`) or its database is unavailable; `Retry-After` says when to try again.",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 #[post("/auth/signup")]
 pub async fn signup(
     state: web::Data<AppState>,
+    throttles: web::Data<Throttles>,
+    passwords: web::Data<Passwords>,
+    req: HttpRequest,
     body: web::Json<SignupIn>,
 ) -> ApiResult<HttpResponse> {
     let input = body.into_inner();
@@ -193,7 +201,20 @@ pub async fn signup(
     if !problems.is_empty() {
         return Err(ApiError::validation(problems));
     }
-    let hash = password::hash(input.password).await?;
+    // The TCP peer, not a forwarded header a client could set to dodge the limit.
+    throttles
+        .signup(&state.db, req.peer_addr().map(|addr| addr.ip()))
+        .await
+        .map_err(|throttled| match throttled {
+            Throttled::Wait(secs) => ApiError::new(
+                actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::TooManyAttempts,
+                format!("Too many sign-ups at once. Wait {secs} seconds, then try again."),
+            )
+            .retry_after(secs),
+            Throttled::Store(err) => err.into(),
+        })?;
+    let hash = passwords.hash(input.password).await?;
     let user = users::create(&state.db, input.email.trim(), input.name.trim(), &hash)
         .await
         .map_err(|err| match err {
@@ -224,26 +245,37 @@ pub async fn signup(
         (status = 422, body = Problem),
         (status = 429, body = Problem, description = "Too many attempts for this account or from this address; `Retry-After` says how many seconds to wait.",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, body = Problem, description = "The server is busy hashing other passwords (`busy`) or its database is unavailable; `Retry-After` says when to try again.",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 #[post("/auth/login")]
 pub async fn login(
     state: web::Data<AppState>,
-    throttle: web::Data<LoginThrottle>,
+    throttles: web::Data<Throttles>,
+    passwords: web::Data<Passwords>,
     req: HttpRequest,
     body: web::Json<LoginIn>,
 ) -> ApiResult<HttpResponse> {
     let input = body.into_inner();
     // The TCP peer, not a forwarded header a client could set to dodge the limit.
-    throttle
-        .attempt(&input.email, req.peer_addr().map(|addr| addr.ip()))
-        .map_err(ApiError::too_many_attempts)?;
+    throttles
+        .login(
+            &state.db,
+            &input.email,
+            req.peer_addr().map(|addr| addr.ip()),
+        )
+        .await
+        .map_err(|throttled| match throttled {
+            Throttled::Wait(secs) => ApiError::too_many_attempts(secs),
+            Throttled::Store(err) => err.into(),
+        })?;
     let found = users::find_login(&state.db, input.email.trim()).await?;
     let (user, hash) = match found {
         Some(login) => (Some(login.user), Some(login.password_hash)),
         None => (None, None),
     };
-    let user = match (password::verify(input.password, hash).await?, user) {
+    let user = match (passwords.verify(input.password, hash).await?, user) {
         (true, Some(user)) => user,
         _ => return Err(ApiError::unauthorized("The e-mail or password is wrong.")),
     };

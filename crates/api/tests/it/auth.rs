@@ -264,3 +264,130 @@ async fn one_address_guessing_many_accounts_is_throttled() {
         "{refused} attempts answered before the limit"
     );
 }
+
+/// The process's resident memory in KiB (`VmRSS`) and its peak (`VmHWM`), from `/proc`.
+fn memory_kib() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let field = |name: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|kib| kib.parse().ok())
+            .unwrap()
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Every sign-up's password takes 19 MiB to hash; three hundred at once used to take several
+/// GB. Hashes now run a few at a time with a short queue, past which the answer is a `503 busy`
+/// at once. (The address throttle is opened wide here so the hashing bound is what holds.)
+#[tokio::test]
+async fn three_hundred_concurrent_signups_keep_memory_bounded() {
+    let app = crate::helpers::spawn_app_with(crate::helpers::Options {
+        configure: |settings| {
+            let wide = persistence::throttles::Allowance {
+                burst: 1_000,
+                period_ms: 1,
+            };
+            settings.throttles.signup_address = wide;
+            settings.throttles.signup_everyone = wide;
+        },
+        ..Default::default()
+    })
+    .await;
+    let signups = (0..300).map(|i| {
+        let app = &app;
+        async move {
+            let email = format!("load-{i}-{}@example.com", uuid::Uuid::new_v4().simple());
+            let answer = app
+                .request(
+                    Method::POST,
+                    "/api/v1/auth/signup",
+                    None,
+                    Some(json!({"email": email, "password": "correct horse battery", "name": "Load"})),
+                )
+                .await;
+            let status = answer.status().as_u16();
+            let retry_after = answer.headers().get("retry-after").is_some();
+            let body: serde_json::Value = answer.json().await.unwrap();
+            (status, retry_after, body)
+        }
+    });
+    let answers = futures_util::future::join_all(signups).await;
+    let count = |status: u16| answers.iter().filter(|(s, _, _)| *s == status).count();
+    assert_eq!(
+        count(201) + count(429) + count(503),
+        300,
+        "{:?}",
+        answers.iter().map(|a| a.0).collect::<Vec<_>>()
+    );
+    assert!(count(201) >= 1);
+    for (_, retry_after, body) in answers.iter().filter(|(s, _, _)| *s == 503) {
+        assert_eq!(body["code"], "busy");
+        assert!(retry_after);
+    }
+    let (_, peak_kib) = memory_kib();
+    assert!(peak_kib < 256 * 1024, "peak RSS {} MiB", peak_kib / 1024);
+}
+
+/// Sign-ups from one address get a burst, then wait their turn.
+#[tokio::test]
+async fn signups_from_one_address_are_throttled() {
+    let app = spawn_app().await;
+    let mut throttled = None;
+    for i in 0..30 {
+        let answer = app
+            .request(
+                Method::POST,
+                "/api/v1/auth/signup",
+                None,
+                Some(json!({"email": format!("many-{i}@example.com"), "password": "correct horse battery", "name": "Many"})),
+            )
+            .await;
+        if answer.status() == 429 {
+            throttled = Some((i, answer));
+            break;
+        }
+        assert_eq!(answer.status(), 201);
+    }
+    let (allowed, throttled) = throttled.expect("30 sign-ups from one address are throttled");
+    assert_eq!(
+        allowed,
+        api::auth::ThrottleSettings::default().signup_address.burst as usize
+    );
+    assert!(throttled.headers().contains_key("retry-after"));
+    assert_eq!(problem(throttled, 429).await["code"], "too_many_attempts");
+}
+
+/// A hundred thousand distinct e-mails tried against the log-in throttle: each is a row only
+/// until its allowance is whole again, then forgotten, and the server's memory does not grow
+/// with them (the counts live in the database, not in a map in memory).
+#[tokio::test]
+async fn a_hundred_thousand_login_keys_leave_memory_flat_and_are_forgotten() {
+    let app = spawn_app().await;
+    let db = persistence::connect(&app.database_url).await.unwrap();
+    let throttles = api::auth::Throttles::new(Default::default());
+    let (before_kib, _) = memory_kib();
+    for batch in 0..100 {
+        let tries = (0..1_000).map(|i| {
+            let (throttles, db) = (&throttles, &db);
+            async move {
+                let email = format!("nobody-{batch}-{i}@example.com");
+                throttles.login(db, &email, None).await.unwrap();
+            }
+        });
+        futures_util::future::join_all(tries).await;
+    }
+    let (after_kib, _) = memory_kib();
+    assert!(
+        after_kib < before_kib + 16 * 1024,
+        "RSS grew from {before_kib} KiB to {after_kib} KiB"
+    );
+    assert_eq!(persistence::throttles::count(&db).await.unwrap(), 100_000);
+    let later = chrono::Utc::now().timestamp_millis() + 3_600_000;
+    persistence::throttles::forget_lapsed(&db, later)
+        .await
+        .unwrap();
+    assert_eq!(persistence::throttles::count(&db).await.unwrap(), 0);
+}

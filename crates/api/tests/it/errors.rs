@@ -267,3 +267,98 @@ async fn every_wrong_method_is_a_problem_naming_the_allowed_ones() {
         assert_eq!(body["code"], "method_not_allowed", "{method} {path}");
     }
 }
+
+/// A body over the limit is a 413 problem on every kind of route: outside an organization, an
+/// organization's JSON body, and a raw body read whole (OAuth start), whatever the size.
+#[tokio::test]
+async fn a_body_over_the_limit_is_a_413_problem_on_every_route_kind() {
+    let app = spawn_app().await;
+    let (owner, org) = app.owner_with_org().await;
+    for size in [70 * 1024, 300 * 1024, 1024 * 1024] {
+        let big = "x".repeat(size);
+        let routes = [
+            (
+                Method::POST,
+                "/api/v1/auth/signup".to_owned(),
+                json!({"email": "a@example.com", "password": "correct horse battery", "name": big}),
+            ),
+            (
+                Method::PATCH,
+                format!("/api/v1/orgs/{org}/integrations/openai"),
+                json!({"credentials": {"api_key": big}}),
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/orgs/{org}/integrations/shopify/oauth/start"),
+                json!({"return_to": big}),
+            ),
+            (
+                Method::POST,
+                "/api/v1/orgs".to_owned(),
+                json!({"name": big}),
+            ),
+        ];
+        for (method, path, body) in routes {
+            let answer = app
+                .request(method, &path, Some(&owner.token), Some(body))
+                .await;
+            let found = problem(answer, 413).await;
+            assert_eq!(found["code"], "body_too_large", "{path} at {size} bytes");
+        }
+    }
+}
+
+/// Sends `body` after headers whose `Content-Length` claims `claimed` bytes, then closes the
+/// sending side; the raw answer.
+async fn send_cut_short(
+    app: &crate::helpers::TestApp,
+    path: &str,
+    token: &str,
+    body: &str,
+    claimed: usize,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port))
+        .await
+        .unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {claimed}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body.as_bytes()).await.unwrap();
+    stream.shutdown().await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// A client that closes before sending all the bytes its `Content-Length` promised gets a 400
+/// problem, and what it did send is not acted on, even when it parses as a whole document.
+#[tokio::test]
+async fn a_body_shorter_than_its_content_length_is_a_400_and_nothing_is_stored() {
+    let app = spawn_app().await;
+    let (owner, _) = app.owner_with_org().await;
+    let signup = r#"{"email":"cut@example.com","password":"correct horse battery","name":"Cut"}"#;
+    let answer = send_cut_short(&app, "/api/v1/auth/signup", "", signup, signup.len() + 40).await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("application/problem+json"), "{answer}");
+    let org = r#"{"name":"Cut short"}"#;
+    let answer = send_cut_short(&app, "/api/v1/orgs", &owner.token, org, org.len() + 10).await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+
+    let login = app
+        .request(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": "cut@example.com", "password": "correct horse battery"})),
+        )
+        .await;
+    problem(login, 401).await;
+    assert!(
+        app.column_text("organizations", "name")
+            .await
+            .iter()
+            .all(|n| n != "Cut short")
+    );
+}

@@ -177,6 +177,8 @@ pub fn test_settings(database_url: &str, provider_base_urls: String, options: Op
             enabled: false,
             ..Default::default()
         },
+        password_hash_threads: api::config::default_hash_threads() as usize,
+        throttles: Default::default(),
     };
     if options.sandbox {
         settings.enable_sandbox(&Registry::builtin().unwrap());

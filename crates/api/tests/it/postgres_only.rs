@@ -142,3 +142,43 @@ async fn a_database_outage_is_a_503() {
         .collect();
     assert!(!names.contains(&"Half written"), "{names:?}");
 }
+
+/// Wrong passwords for one account, sent to two servers on one database in turn, are
+/// throttled after as many attempts as on one server: the counts are the database's.
+#[tokio::test]
+async fn two_servers_share_one_login_throttle() {
+    assert!(is_postgres(), "this module runs only against PostgreSQL");
+    let app = spawn_app().await;
+    let user = app.signup("guessed").await;
+    let second = crate::helpers::start_server(crate::helpers::test_settings(
+        &app.database_url,
+        String::new(),
+        Default::default(),
+    ))
+    .await
+    .unwrap();
+    let client = reqwest::Client::new();
+    let mut allowed = 0;
+    for attempt in 0..20 {
+        let base = if attempt % 2 == 0 {
+            app.address.clone()
+        } else {
+            second.clone()
+        };
+        let answer = client
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&json!({"email": user.email, "password": "wrong password!"}))
+            .send()
+            .await
+            .unwrap();
+        if answer.status() == 429 {
+            break;
+        }
+        assert_eq!(answer.status(), 401);
+        allowed += 1;
+    }
+    assert_eq!(
+        allowed,
+        api::auth::ThrottleSettings::default().login_account.burst
+    );
+}

@@ -2,7 +2,8 @@
 # every check (format, lints, the API document and schemathesis against it, the SPA's type
 # check, lint and unit tests, the Rust suites on SQLite and on PostgreSQL, the compose file, the
 # quick start and the README's partner lines end to end, the SPA in Chromium against the binary,
-# the benchmark harness once at a tiny size). `make bench` measures (README, "Benchmarks").
+# the benchmark harness once at a tiny size), after installing what they need when it is missing
+# (scripts/setup.sh). `make bench` measures (README, "Benchmarks").
 
 CARGO ?= cargo
 # cargo-nextest runs each test in its own process; plain cargo test is the fallback.
@@ -26,7 +27,7 @@ PYTHON := $(VENV)/bin/python
 PY_DEPS := $(VENV)/installed
 export PLUGBOARD_TEST_PYTHON := $(CURDIR)/$(PYTHON)
 
-.PHONY: run build web test lint test-contract test-compose contract test-sqlite test-postgres test-e2e test-web test-browser test-bench bench openapi
+.PHONY: run build web test setup lint test-contract test-compose contract test-sqlite test-postgres test-e2e test-web test-browser test-bench bench openapi
 
 # One URL for the whole product: the binary serves the built SPA (frontend/dist) and the API.
 run: web
@@ -41,7 +42,14 @@ web: $(WEB_DEPS)
 build:
 	$(CARGO) build --workspace
 
-test: lint test-contract test-compose test-web test-sqlite test-postgres test-e2e test-browser test-bench
+# First what the checks need, so that they find it (cargo-nextest among it); then every check.
+test: setup
+	@$(MAKE) --no-print-directory lint test-contract test-compose test-web test-sqlite test-postgres test-e2e test-browser test-bench
+
+# Rust's rustfmt, clippy and cargo-nextest, Debian's packages and PostgreSQL, each installed when
+# missing (as root with apt-get; otherwise each missing package is named).
+setup:
+	scripts/setup.sh
 
 $(PY_DEPS): tests/requirements.txt
 	scripts/setup.sh venv $(VENV) tests/requirements.txt

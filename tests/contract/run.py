@@ -113,7 +113,7 @@ def main():
     except importlib.metadata.PackageNotFoundError:
         version = None
     if version != PINNED:
-        sys.exit(f"schemathesis {PINNED} is needed (found {version}): python3 -m pip install schemathesis=={PINNED}")
+        sys.exit(f"schemathesis {PINNED} is needed (found {version}): run this through make, whose .venv has it (tests/requirements.txt)")
     started = time.monotonic()
     data_dir = tempfile.mkdtemp(prefix="plugboard-contract-")
     server, base = start(data_dir)

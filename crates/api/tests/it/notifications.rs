@@ -513,7 +513,9 @@ async fn slack_gets_a_sentence_and_a_429_retry_after_is_honoured() {
     );
 }
 
-/// A real SMTP server (PyPI's aiosmtpd) writing what it receives into a maildir.
+/// A real SMTP server (PyPI's aiosmtpd) writing what it receives into a maildir, run by the
+/// Python that PLUGBOARD_TEST_PYTHON names (make's virtual environment, which has it), else by
+/// python3.
 struct SmtpServer {
     child: std::process::Child,
     port: u16,
@@ -528,13 +530,14 @@ impl SmtpServer {
             .unwrap()
             .port();
         let maildir = std::env::temp_dir().join(format!("plugboard-mail-{}", uuid::Uuid::new_v4()));
-        let mut child = std::process::Command::new("python3")
+        let python = std::env::var("PLUGBOARD_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+        let mut child = std::process::Command::new(&python)
             .args(["-m", "aiosmtpd", "-n", "-l"])
             .arg(format!("127.0.0.1:{port}"))
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(&maildir)
             .spawn()
-            .expect("python3 -m aiosmtpd starts (pip install aiosmtpd)");
+            .unwrap_or_else(|e| panic!("{python} does not start: {e}"));
         for _ in 0..100 {
             if tokio::net::TcpStream::connect(("127.0.0.1", port))
                 .await
@@ -550,7 +553,9 @@ impl SmtpServer {
         }
         let _ = child.kill();
         let _ = child.wait();
-        panic!("aiosmtpd did not start");
+        panic!(
+            "aiosmtpd did not start with {python} (make installs it into .venv, from tests/requirements.txt)"
+        );
     }
 
     fn messages(&self) -> Vec<String> {

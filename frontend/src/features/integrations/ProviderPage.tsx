@@ -15,6 +15,7 @@ import { dateTime, relativeTime } from "../../time";
 import { ConnectButton } from "./ConnectDialog";
 import { FieldInput, readFields } from "./fields";
 import { HealthStrip } from "./HealthStrip";
+import { connectionState } from "./status";
 import { keys, useDisconnect, useIntegration, useOAuthLanding, usePatchIntegration, useProviders, useTestIntegration } from "./queries";
 
 const PAGE = 20;
@@ -41,7 +42,7 @@ function Details({ orgId, integration: i }: { orgId: string; integration: Integr
   const [tested, setTested] = useState<TestResult | null>(null);
   const [confirming, setConfirming] = useState(false);
   const isOAuth = i.auth_type === "oauth2";
-  const connected = i.status !== "not_connected";
+  const { live: connected, needsAttention } = connectionState(i);
   const editable = (provider?.fields ?? []).filter((f) => !isOAuth || !f.before_consent);
 
   const flags = useQuery({
@@ -89,7 +90,7 @@ function Details({ orgId, integration: i }: { orgId: string; integration: Integr
         </div>
         <StatusBadge status={i.status} />
       </div>
-      {i.last_error && (i.status === "expired" || i.status === "error") && (
+      {i.last_error && needsAttention && (
         <p className="error-note" role="alert">
           {i.last_error.message}
         </p>

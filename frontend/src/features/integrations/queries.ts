@@ -155,6 +155,3 @@ export function useOAuthLanding(names: Record<string, string> | undefined): Call
   }, [provider, result, code, names === undefined]);
   return provider && result ? { provider, ok: result === "connected", code } : null;
 }
-
-export const needsAttention = (i: Integration) => i.status === "expired" || i.status === "error";
-export const isConnectedish = (i: Integration) => i.status !== "not_connected";

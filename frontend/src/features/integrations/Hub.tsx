@@ -8,8 +8,10 @@ import { ErrorNote } from "../../components/FormField";
 import { categoryText, statusText } from "../../copy";
 import { useOrgId, useSession } from "../../session";
 import { relativeTime } from "../../time";
+import { groupByCategory } from "./catalog";
 import { ConnectButton } from "./ConnectDialog";
-import { useIntegrations, useOAuthLanding, useProviders } from "./queries";
+import { useOAuthLanding } from "./landing";
+import { useIntegrations, useProviders } from "./queries";
 import { RowMenu } from "./RowMenu";
 import { connectionState } from "./status";
 
@@ -98,12 +100,6 @@ export default function Hub() {
       {integrations.isSuccess && shown.length === 0 && <p>No integration matches these filters.</p>}
     </div>
   );
-}
-
-export function groupByCategory(list: Integration[]): [string, Integration[]][] {
-  const groups = new Map<string, Integration[]>();
-  for (const i of list) groups.set(i.category, [...(groups.get(i.category) ?? []), i]);
-  return [...groups.entries()];
 }
 
 interface RowProps {

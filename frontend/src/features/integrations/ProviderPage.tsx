@@ -1,8 +1,7 @@
 import * as Switch from "@radix-ui/react-switch";
 import { useState, type FormEvent } from "react";
 import { Link, useParams, useSearchParams } from "react-router";
-import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
-import { api, errorSentence, unwrap } from "../../api/client";
+import { errorSentence } from "../../api/client";
 import type { EventItem, Integration, TestResult } from "../../api/types";
 import { ErrorNote } from "../../components/FormField";
 import { Logo } from "../../components/Logo";
@@ -16,9 +15,9 @@ import { ConnectButton } from "./ConnectDialog";
 import { FieldInput, readFields } from "./fields";
 import { HealthStrip } from "./HealthStrip";
 import { connectionState } from "./status";
-import { keys, useDisconnect, useIntegration, useOAuthLanding, usePatchIntegration, useProviders, useTestIntegration } from "./queries";
-
-const PAGE = 20;
+import { useOAuthLanding } from "./landing";
+import { useDisconnect, useIntegration, useIntegrationEvents, usePatchIntegration, useProviders, useTestIntegration } from "./queries";
+import { useFeatureFlags } from "../settings/queries";
 
 export default function ProviderPage() {
   const { provider: id = "" } = useParams();
@@ -45,22 +44,8 @@ function Details({ orgId, integration: i }: { orgId: string; integration: Integr
   const { live: connected, needsAttention } = connectionState(i);
   const editable = (provider?.fields ?? []).filter((f) => !isOAuth || !f.before_consent);
 
-  const flags = useQuery({
-    queryKey: ["feature-flags", orgId],
-    queryFn: () => unwrap(api.GET("/api/v1/orgs/{org_id}/feature-flags", { params: { path: { org_id: orgId } } })),
-    select: (l) => l.data.filter((f) => f.requires_connection === i.provider || f.key === provider?.feature_flag),
-  });
-  const events = useInfiniteQuery({
-    queryKey: keys.events(orgId, i.provider),
-    initialPageParam: undefined as string | undefined,
-    queryFn: ({ pageParam }) =>
-      unwrap(
-        api.GET("/api/v1/orgs/{org_id}/integrations/{provider}/events", {
-          params: { path: { org_id: orgId, provider: i.provider }, query: { limit: PAGE, cursor: pageParam } },
-        }),
-      ),
-    getNextPageParam: (last) => last.next_cursor ?? undefined,
-  });
+  const flags = useFeatureFlags(orgId, (all) => all.filter((f) => f.requires_connection === i.provider || f.key === provider?.feature_flag));
+  const events = useIntegrationEvents(orgId, i.provider);
   const history: EventItem[] = events.data?.pages.flatMap((p) => p.data) ?? [];
 
   async function save(event: FormEvent<HTMLFormElement>) {

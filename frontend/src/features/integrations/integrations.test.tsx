@@ -5,7 +5,7 @@ import { oauthFailureSentence } from "../../copy";
 import { relativeTime } from "../../time";
 import { readFields } from "./fields";
 import { HealthStrip } from "./HealthStrip";
-import { groupByCategory } from "./Hub";
+import { groupByCategory } from "./catalog";
 
 const field = (over: Partial<Field>): Field => ({
   key: "api_key",

@@ -4,7 +4,7 @@ import { ErrorNote } from "../../components/FormField";
 import { Spinner } from "../../components/Spinner";
 import { categoryText, integrationsBanner, oauthFailureSentence } from "../../copy";
 import { ConnectButton } from "../integrations/ConnectDialog";
-import { groupByCategory } from "../integrations/Hub";
+import { groupByCategory } from "../integrations/catalog";
 import { useIntegrations, useProviders } from "../integrations/queries";
 import { connectionState } from "../integrations/status";
 import type { ScreenProps } from "./Wizard";

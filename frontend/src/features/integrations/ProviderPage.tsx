@@ -5,18 +5,18 @@ import { errorSentence } from "../../api/client";
 import type { EventItem, Integration, TestResult } from "../../api/types";
 import { ErrorNote } from "../../components/FormField";
 import { Logo } from "../../components/Logo";
-import { ConfirmDialog } from "../../components/Modal";
 import { Spinner } from "../../components/Spinner";
 import { StatusBadge } from "../../components/StatusBadge";
 import { useToast } from "../../components/Toasts";
 import { useOrgId, useSession } from "../../session";
 import { dateTime, relativeTime } from "../../time";
 import { ConnectButton } from "./ConnectDialog";
+import { DisconnectDialog } from "./DisconnectDialog";
 import { FieldInput, readFields } from "./fields";
 import { HealthStrip } from "./HealthStrip";
 import { connectionState } from "./status";
 import { useOAuthLanding } from "./landing";
-import { useDisconnect, useIntegration, useIntegrationEvents, usePatchIntegration, useProviders, useTestIntegration } from "./queries";
+import { useIntegration, useIntegrationEvents, usePatchIntegration, useProviders, useTestIntegration } from "./queries";
 import { useFeatureFlags } from "../settings/queries";
 
 export default function ProviderPage() {
@@ -35,7 +35,6 @@ function Details({ orgId, integration: i }: { orgId: string; integration: Integr
   const provider = useProviders().data?.find((p) => p.id === i.provider);
   const patch = usePatchIntegration(orgId);
   const test = useTestIntegration(orgId);
-  const disconnect = useDisconnect(orgId);
   const toast = useToast();
   const [saveError, setSaveError] = useState<unknown>(null);
   const [tested, setTested] = useState<TestResult | null>(null);
@@ -264,23 +263,7 @@ function Details({ orgId, integration: i }: { orgId: string; integration: Integr
         )}
       </section>
 
-      <ConfirmDialog
-        open={confirming}
-        onOpenChange={setConfirming}
-        title={`Disconnect ${i.name}?`}
-        description="Its credentials are deleted and the features it drives stop. The history stays; you can connect again later."
-        confirmLabel="Disconnect"
-        busy={disconnect.isPending}
-        onConfirm={() =>
-          disconnect.mutate(i.provider, {
-            onSuccess: () => {
-              setConfirming(false);
-              toast(`${i.name} is disconnected.`, "success");
-            },
-            onError: (e) => toast(`${i.name}: that did not work.`, "error", errorSentence(e)),
-          })
-        }
-      />
+      <DisconnectDialog orgId={orgId} integration={i} open={confirming} onOpenChange={setConfirming} />
     </div>
   );
 }

@@ -1,5 +1,5 @@
 import * as Switch from "@radix-ui/react-switch";
-import { useState, type FormEvent } from "react";
+import { useState } from "react";
 import { Link, useParams, useSearchParams } from "react-router";
 import { errorSentence } from "../../api/client";
 import type { EventItem, Integration, TestResult } from "../../api/types";
@@ -12,8 +12,8 @@ import { useOrgId, useSession } from "../../session";
 import { dateTime, relativeTime } from "../../time";
 import { ConnectButton } from "./ConnectDialog";
 import { DisconnectDialog } from "./DisconnectDialog";
-import { FieldInput, readFields } from "./fields";
 import { HealthStrip } from "./HealthStrip";
+import { SettingsForm } from "./provider/SettingsForm";
 import { connectionState } from "./status";
 import { useOAuthLanding } from "./landing";
 import { useIntegration, useIntegrationEvents, usePatchIntegration, useProviders, useTestIntegration } from "./queries";
@@ -36,7 +36,6 @@ function Details({ orgId, integration: i }: { orgId: string; integration: Integr
   const patch = usePatchIntegration(orgId);
   const test = useTestIntegration(orgId);
   const toast = useToast();
-  const [saveError, setSaveError] = useState<unknown>(null);
   const [tested, setTested] = useState<TestResult | null>(null);
   const [confirming, setConfirming] = useState(false);
   const isOAuth = i.auth_type === "oauth2";
@@ -46,20 +45,6 @@ function Details({ orgId, integration: i }: { orgId: string; integration: Integr
   const flags = useFeatureFlags(orgId, (all) => all.filter((f) => f.requires_connection === i.provider || f.key === provider?.feature_flag));
   const events = useIntegrationEvents(orgId, i.provider);
   const history: EventItem[] = events.data?.pages.flatMap((p) => p.data) ?? [];
-
-  async function save(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    setSaveError(null);
-    const { credentials, config, problem } = readFields(editable, new FormData(event.currentTarget), i);
-    if (problem) return setSaveError(new Error(problem));
-    try {
-      await patch.mutateAsync({ provider: i.provider, credentials, config });
-      toast(`${i.name}: settings saved.`, "success");
-      event.currentTarget?.reset();
-    } catch (e) {
-      setSaveError(e);
-    }
-  }
 
   return (
     <div>
@@ -148,7 +133,7 @@ function Details({ orgId, integration: i }: { orgId: string; integration: Integr
                   type="button"
                   className="btn"
                   disabled={test.isPending}
-                  onClick={() => test.mutate(i.provider, { onSuccess: setTested, onError: (e) => { setTested(null); setSaveError(e); } })}
+                  onClick={() => test.mutate(i.provider, { onSuccess: setTested, onError: () => setTested(null) })}
                 >
                   {test.isPending ? <Spinner label="Testing…" /> : "Test connection"}
                 </button>
@@ -175,6 +160,7 @@ function Details({ orgId, integration: i }: { orgId: string; integration: Integr
               {tested.message}
             </p>
           )}
+          <ErrorNote error={test.error} />
         </section>
 
         <section className="card" aria-labelledby="fields-title">
@@ -194,16 +180,8 @@ function Details({ orgId, integration: i }: { orgId: string; integration: Integr
             </p>
           ))}
           {isAdmin && editable.length > 0 && (
-            <form onSubmit={save} className="stack" noValidate>
-              {editable.map((f) => (
-                <FieldInput key={f.key} field={{ ...f, required: f.required && !connected }} integration={i} error={saveError} />
-              ))}
-              <button type="submit" className="btn btn-primary" disabled={patch.isPending}>
-                {patch.isPending ? <Spinner label="Checking with the provider…" /> : "Save"}
-              </button>
-            </form>
+            <SettingsForm orgId={orgId} integration={i} fields={editable} keepsSaved={connected} />
           )}
-          <ErrorNote error={saveError} />
           {editable.length === 0 && <p className="muted">Nothing to set here: access comes from the provider's consent.</p>}
         </section>
       </div>

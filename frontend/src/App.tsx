@@ -1,7 +1,5 @@
 import { lazy, Suspense } from "react";
 import { Navigate, Outlet, Route, Routes, useLocation } from "react-router";
-import { useQuery } from "@tanstack/react-query";
-import { api, unwrap } from "./api/client";
 import { Layout } from "./components/Layout";
 import { Spinner } from "./components/Spinner";
 import { SandboxBanner } from "./components/SandboxBanner";
@@ -11,6 +9,7 @@ const Login = lazy(() => import("./features/auth/Login"));
 const Signup = lazy(() => import("./features/auth/Signup"));
 const NewOrg = lazy(() => import("./features/orgs/NewOrg"));
 const AcceptInvitation = lazy(() => import("./features/orgs/AcceptInvitation"));
+const Home = lazy(() => import("./features/onboarding/Home"));
 const Wizard = lazy(() => import("./features/onboarding/Wizard"));
 const Hub = lazy(() => import("./features/integrations/Hub"));
 const ProviderPage = lazy(() => import("./features/integrations/ProviderPage"));
@@ -35,19 +34,6 @@ function RequireOrg() {
   const { org } = useSession();
   if (!org) return <Navigate to="/orgs/new" replace />;
   return <Outlet />;
-}
-
-/** The brand's first stop: the wizard until it has launched, then the hub. */
-function Home() {
-  const { org } = useSession();
-  const onboarding = useQuery({
-    queryKey: ["onboarding", org?.org_id],
-    queryFn: () => unwrap(api.GET("/api/v1/orgs/{org_id}/onboarding", { params: { path: { org_id: org!.org_id } } })),
-    enabled: !!org,
-  });
-  if (!org) return <Navigate to="/orgs/new" replace />;
-  if (onboarding.isPending) return <Spinner label="Loading…" />;
-  return <Navigate to={onboarding.data?.launched_at ? "/settings/integrations" : "/onboarding"} replace />;
 }
 
 export function App() {

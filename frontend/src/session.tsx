@@ -1,6 +1,6 @@
 // Who is signed in and which organization they are working in.
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { queryOptions, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, refreshSession, setAccessToken, unwrap, whenSignedOut } from "./api/client";
 import type { Me, Membership } from "./api/types";
 
@@ -20,6 +20,9 @@ interface Session {
 
 const SessionContext = createContext<Session | null>(null);
 
+/** Who is signed in, with their organizations: read at sign-in and again when they change. */
+export const meQuery = queryOptions({ queryKey: ["me"], queryFn: () => unwrap(api.GET("/api/v1/me")) });
+
 export function SessionProvider({ children }: { children: ReactNode }) {
   const queryClient = useQueryClient();
   const [phase, setPhase] = useState<Phase>("loading");
@@ -37,12 +40,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     };
   }, [queryClient]);
 
-  const meQuery = useQuery({
-    queryKey: ["me"],
-    queryFn: () => unwrap(api.GET("/api/v1/me")),
-    enabled: phase === "signed_in",
-  });
-  const me = meQuery.data;
+  const meAnswer = useQuery({ ...meQuery, enabled: phase === "signed_in" });
+  const me = meAnswer.data;
   const org = me?.memberships.find((m) => m.org_id === orgId) ?? me?.memberships[0];
 
   const chooseOrg = useCallback((id: string) => {
@@ -54,7 +53,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     async (token: string) => {
       setAccessToken(token);
       queryClient.clear();
-      await queryClient.fetchQuery({ queryKey: ["me"], queryFn: () => unwrap(api.GET("/api/v1/me")) });
+      await queryClient.fetchQuery(meQuery);
       setPhase("signed_in");
     },
     [queryClient],
@@ -69,7 +68,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 
   const value = useMemo<Session>(
     () => ({
-      phase: phase !== "signed_in" ? phase : me ? "signed_in" : meQuery.isError ? "signed_out" : "loading",
+      phase: phase !== "signed_in" ? phase : me ? "signed_in" : meAnswer.isError ? "signed_out" : "loading",
       me,
       org,
       isAdmin: org?.role === "owner" || org?.role === "admin",
@@ -77,7 +76,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       signedIn,
       logOut,
     }),
-    [phase, me, meQuery.isError, org, chooseOrg, signedIn, logOut],
+    [phase, me, meAnswer.isError, org, chooseOrg, signedIn, logOut],
   );
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }

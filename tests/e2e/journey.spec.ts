@@ -238,8 +238,8 @@ test("API keys are shown once; flags and readiness pages", async ({ page }) => {
   await expect(page.getByRole("heading", { name: "Notifications", exact: true })).toBeVisible();
   await page.getByLabel("E-mail recipients").fill("ops@example.test, owner@example.test");
   await page.getByRole("button", { name: "Save" }).click();
-  // This server has no SMTP server, and the page says what to do about it.
-  await expect(page.getByRole("alert")).toContainText("need an SMTP server");
+  // This server has no SMTP server, and the page says what to do about it, under the field.
+  await expect(page.getByLabel("E-mail recipients")).toHaveAccessibleDescription(/need an SMTP server/);
   await lookAndScan(page, "notifications");
 
   await page.goto("/settings/feature-flags");

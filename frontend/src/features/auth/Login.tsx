@@ -1,52 +1,58 @@
-import { useState, type FormEvent } from "react";
+import { zodResolver } from "@hookform/resolvers/zod";
+import { useForm } from "react-hook-form";
 import { Link, Navigate, useNavigate, useSearchParams } from "react-router";
-import { api, ApiProblem, unwrap } from "../../api/client";
+import { z } from "zod/mini";
 import { ErrorNote, FormField } from "../../components/FormField";
 import { Spinner } from "../../components/Spinner";
+import { showProblem } from "../../forms";
 import { useSession } from "../../session";
+import { useLogIn, type LogInInput } from "./queries";
 
 /** Only paths on this site, never another origin. */
 export function safeNext(next: string | null): string {
   return next && next.startsWith("/") && !next.startsWith("//") ? next : "/";
 }
 
+const logInSchema = z.object({
+  email: z.string().check(z.trim(), z.minLength(1, "Enter your e-mail address.")),
+  password: z.string().check(z.minLength(1, "Enter your password.")),
+}) satisfies z.ZodMiniType<LogInInput>;
+
 export default function Login() {
   const { phase, signedIn } = useSession();
   const [params] = useSearchParams();
   const navigate = useNavigate();
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const logIn = useLogIn();
+  const form = useForm({ resolver: zodResolver(logInSchema), defaultValues: { email: "", password: "" } });
+  const { errors, isSubmitting } = form.formState;
   if (phase === "signed_in") return <Navigate to={safeNext(params.get("next"))} replace />;
 
-  async function submit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget);
-    setBusy(true);
-    setError(null);
+  const submit = form.handleSubmit(async (credentials) => {
     try {
-      const token = await unwrap(
-        api.POST("/api/v1/auth/login", {
-          body: { email: String(form.get("email")), password: String(form.get("password")) },
-        }),
-      );
+      const token = await logIn.mutateAsync(credentials);
       await signedIn(token.access_token);
       navigate(safeNext(params.get("next")), { replace: true });
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
+    } catch (error) {
+      showProblem(form.setError, error, ["email", "password"]);
     }
-  }
+  });
 
   return (
     <main id="main" className="auth-page">
       <h1>Log in to Plugboard</h1>
       <form onSubmit={submit} className="card stack" noValidate>
-        <FormField label="E-mail" name="email" type="email" autoComplete="email" required />
-        <FormField label="Password" name="password" type="password" autoComplete="current-password" required />
-        <ErrorNote error={error} />
-        <button className="btn btn-primary" type="submit" disabled={busy}>
-          {busy ? <Spinner label="Logging in…" /> : "Log in"}
+        <FormField label="E-mail" type="email" autoComplete="email" required error={errors.email?.message} {...form.register("email")} />
+        <FormField
+          label="Password"
+          type="password"
+          autoComplete="current-password"
+          required
+          error={errors.password?.message}
+          {...form.register("password")}
+        />
+        <ErrorNote error={errors.root?.server?.message} />
+        <button className="btn btn-primary" type="submit" disabled={isSubmitting}>
+          {isSubmitting ? <Spinner label="Logging in…" /> : "Log in"}
         </button>
       </form>
       <p>
@@ -54,8 +60,4 @@ export default function Login() {
       </p>
     </main>
   );
-}
-
-export function fieldError(error: unknown, field: string): string | undefined {
-  return error instanceof ApiProblem ? error.fieldMessage(field) : undefined;
 }

@@ -1,61 +1,56 @@
-import { useState, type FormEvent } from "react";
+import { zodResolver } from "@hookform/resolvers/zod";
+import { useForm } from "react-hook-form";
 import { Link, Navigate, useNavigate } from "react-router";
-import { api, ApiProblem, unwrap } from "../../api/client";
+import { z } from "zod/mini";
 import { ErrorNote, FormField } from "../../components/FormField";
 import { Spinner } from "../../components/Spinner";
+import { email, showProblem, text } from "../../forms";
 import { useSession } from "../../session";
-import { fieldError } from "./Login";
+import { useSignUp, type SignUpInput } from "./queries";
+
+// The server's rules and words; it checks them again.
+const signUpSchema = z.object({
+  name: text(1, 100, "Enter a name of 1 to 100 characters."),
+  email: email(),
+  password: z.string().check(z.minLength(10, "Use a password of 10 to 200 characters."), z.maxLength(200, "Use a password of 10 to 200 characters.")),
+}) satisfies z.ZodMiniType<SignUpInput>;
 
 export default function Signup() {
   const { phase, signedIn } = useSession();
   const navigate = useNavigate();
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const signUp = useSignUp();
+  const form = useForm({ resolver: zodResolver(signUpSchema), defaultValues: { name: "", email: "", password: "" } });
+  const { errors, isSubmitting } = form.formState;
   if (phase === "signed_in") return <Navigate to="/" replace />;
 
-  async function submit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget);
-    setBusy(true);
-    setError(null);
+  const submit = form.handleSubmit(async (account) => {
     try {
-      const answer = await unwrap(
-        api.POST("/api/v1/auth/signup", {
-          body: {
-            name: String(form.get("name")),
-            email: String(form.get("email")),
-            password: String(form.get("password")),
-          },
-        }),
-      );
+      const answer = await signUp.mutateAsync(account);
       await signedIn(answer.access_token);
       navigate("/orgs/new", { replace: true });
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
+    } catch (error) {
+      showProblem(form.setError, error, ["name", "email", "password"]);
     }
-  }
-  const fieldsNamed = error instanceof ApiProblem && error.fields.length > 0;
+  });
 
   return (
     <main id="main" className="auth-page">
       <h1>Create your Plugboard account</h1>
       <form onSubmit={submit} className="card stack" noValidate>
-        <FormField label="Your name" name="name" autoComplete="name" required error={fieldError(error, "name")} />
-        <FormField label="E-mail" name="email" type="email" autoComplete="email" required error={fieldError(error, "email")} />
+        <FormField label="Your name" autoComplete="name" required error={errors.name?.message} {...form.register("name")} />
+        <FormField label="E-mail" type="email" autoComplete="email" required error={errors.email?.message} {...form.register("email")} />
         <FormField
           label="Password"
-          name="password"
           type="password"
           autoComplete="new-password"
           required
           hint="10 to 200 characters."
-          error={fieldError(error, "password")}
+          error={errors.password?.message}
+          {...form.register("password")}
         />
-        {!fieldsNamed && <ErrorNote error={error} />}
-        <button className="btn btn-primary" type="submit" disabled={busy}>
-          {busy ? <Spinner label="Creating your account…" /> : "Sign up"}
+        <ErrorNote error={errors.root?.server?.message} />
+        <button className="btn btn-primary" type="submit" disabled={isSubmitting}>
+          {isSubmitting ? <Spinner label="Creating your account…" /> : "Sign up"}
         </button>
       </form>
       <p>

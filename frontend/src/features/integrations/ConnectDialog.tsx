@@ -1,9 +1,11 @@
-import { useState, type FormEvent } from "react";
+import { useState } from "react";
 import type { Field, Integration, Provider } from "../../api/types";
 import { ErrorNote } from "../../components/FormField";
 import { Modal } from "../../components/Modal";
 import { Spinner } from "../../components/Spinner";
-import { FieldInput, readFields } from "./fields";
+import { showProblem } from "../../forms";
+import { ConnectionFields, useFieldsForm } from "./ConnectionFields";
+import { toChange } from "./fields";
 import { usePatchIntegration, useStartOAuth } from "./queries";
 
 interface Props {
@@ -43,76 +45,70 @@ export function ConnectButton({ orgId, integration, provider, returnTo, label = 
         {busy ? <Spinner label="Connecting…" /> : label}
       </button>
       {!open && oauth.error && <ErrorNote error={oauth.error} />}
-      <ConnectForm
+      <Modal
         open={open}
         onOpenChange={setOpen}
-        orgId={orgId}
-        integration={integration}
-        fields={fields}
-        returnTo={returnTo}
-        onConnected={() => {
-          setOpen(false);
-          onConnected?.();
-        }}
-      />
+        title={`Connect ${integration.name}`}
+        description={isOAuth ? "You will approve access on the provider's page, then come back here." : integration.description}
+      >
+        <ConnectForm
+          orgId={orgId}
+          integration={integration}
+          fields={fields}
+          returnTo={returnTo}
+          onCancel={() => setOpen(false)}
+          onConnected={() => {
+            setOpen(false);
+            onConnected?.();
+          }}
+        />
+      </Modal>
     </>
   );
 }
 
 interface FormProps {
-  open: boolean;
-  onOpenChange: (open: boolean) => void;
   orgId: string;
   integration: Integration;
   fields: Field[];
   returnTo?: string;
+  onCancel: () => void;
   onConnected: () => void;
 }
 
-function ConnectForm({ open, onOpenChange, orgId, integration, fields, returnTo, onConnected }: FormProps) {
+/** The provider's settings (OAuth: those asked before consent), then a save or the consent page. */
+function ConnectForm({ orgId, integration, fields, returnTo, onCancel, onConnected }: FormProps) {
   const patch = usePatchIntegration(orgId);
   const oauth = useStartOAuth(orgId);
+  const form = useFieldsForm(fields, integration);
   const isOAuth = integration.auth_type === "oauth2";
-  const [error, setError] = useState<unknown>(null);
   const busy = patch.isPending || oauth.isPending;
 
-  async function submit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    setError(null);
-    const { credentials, config, problem } = readFields(fields, new FormData(event.currentTarget), integration);
-    if (problem) return setError(new Error(problem));
+  const submit = form.handleSubmit(async (values) => {
+    const { credentials, config } = toChange(fields, values);
     try {
       if (isOAuth) await oauth.mutateAsync({ provider: integration.provider, config, returnTo });
       else {
         await patch.mutateAsync({ provider: integration.provider, credentials, config });
         onConnected();
       }
-    } catch (e) {
-      setError(e);
+    } catch (error) {
+      showProblem(form.setError, error, fields.map((f) => f.key));
     }
-  }
+  });
 
   return (
-    <Modal
-      open={open}
-      onOpenChange={onOpenChange}
-      title={`Connect ${integration.name}`}
-      description={isOAuth ? "You will approve access on the provider's page, then come back here." : integration.description}
-    >
-      <form onSubmit={submit} className="stack" noValidate>
-        {fields.map((field) => (
-          <FieldInput key={field.key} field={field} integration={integration} error={error} />
-        ))}
-        <ErrorNote error={error} />
-        <div className="actions">
-          <button type="button" className="btn" onClick={() => onOpenChange(false)}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={busy}>
-            {busy ? <Spinner label="Connecting…" /> : isOAuth ? "Continue to consent" : "Connect"}
-          </button>
-        </div>
-      </form>
-    </Modal>
+    <form onSubmit={submit} className="stack" noValidate>
+      <ConnectionFields form={form} fields={fields} integration={integration} />
+      <ErrorNote error={form.formState.errors.root?.server?.message} />
+      <div className="actions">
+        <button type="button" className="btn" onClick={onCancel}>
+          Cancel
+        </button>
+        <button type="submit" className="btn btn-primary" disabled={busy}>
+          {busy ? <Spinner label="Connecting…" /> : isOAuth ? "Continue to consent" : "Connect"}
+        </button>
+      </div>
+    </form>
   );
 }

@@ -8,9 +8,12 @@ import { ErrorNote } from "../../components/FormField";
 import { categoryText, statusText } from "../../copy";
 import { useOrgId, useSession } from "../../session";
 import { relativeTime } from "../../time";
+import { groupByCategory } from "./catalog";
 import { ConnectButton } from "./ConnectDialog";
-import { needsAttention, useIntegrations, useOAuthLanding, useProviders } from "./queries";
+import { useOAuthLanding } from "./landing";
+import { useIntegrations, useProviders } from "./queries";
 import { RowMenu } from "./RowMenu";
+import { connectionState } from "./status";
 
 export default function Hub() {
   const orgId = useOrgId();
@@ -34,8 +37,8 @@ export default function Hub() {
       (!status || i.status === status) &&
       (!category || i.category === category),
   );
-  const attention = shown.filter(needsAttention);
-  const groups = groupByCategory(shown.filter((i) => !needsAttention(i)));
+  const attention = shown.filter((i) => connectionState(i).needsAttention);
+  const groups = groupByCategory(shown.filter((i) => !connectionState(i).needsAttention));
   const categories = groupByCategory(list).map(([key, items]) => [key, items[0]?.category_label ?? key] as const);
 
   return (
@@ -99,12 +102,6 @@ export default function Hub() {
   );
 }
 
-export function groupByCategory(list: Integration[]): [string, Integration[]][] {
-  const groups = new Map<string, Integration[]>();
-  for (const i of list) groups.set(i.category, [...(groups.get(i.category) ?? []), i]);
-  return [...groups.entries()];
-}
-
 interface RowProps {
   orgId: string;
   integration: Integration;
@@ -114,6 +111,7 @@ interface RowProps {
 }
 
 function Row({ orgId, integration: i, provider, isAdmin, attention }: RowProps) {
+  const { live } = connectionState(i);
   return (
     <li className="row" aria-label={i.name}>
       <Logo name={i.name} />
@@ -135,10 +133,10 @@ function Row({ orgId, integration: i, provider, isAdmin, attention }: RowProps) 
         {isAdmin && attention && (
           <ConnectButton orgId={orgId} integration={i} provider={provider} label="Reconnect" returnTo="/settings/integrations" />
         )}
-        {isAdmin && !attention && i.status === "not_connected" && (
+        {isAdmin && !attention && !live && (
           <ConnectButton orgId={orgId} integration={i} provider={provider} returnTo="/settings/integrations" />
         )}
-        {isAdmin && i.status !== "not_connected" && <RowMenu orgId={orgId} integration={i} provider={provider} />}
+        {isAdmin && live && <RowMenu orgId={orgId} integration={i} provider={provider} />}
         {!isAdmin && (
           <Link className="btn btn-small" to={`/settings/integrations/${i.provider}`}>
             View

@@ -1,24 +1,20 @@
-import * as Switch from "@radix-ui/react-switch";
-import { useState, type FormEvent } from "react";
-import { Link, useParams, useSearchParams } from "react-router";
-import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
-import { api, errorSentence, unwrap } from "../../api/client";
-import type { EventItem, Integration, TestResult } from "../../api/types";
+import { Link, useParams } from "react-router";
+import type { Integration } from "../../api/types";
 import { ErrorNote } from "../../components/FormField";
 import { Logo } from "../../components/Logo";
-import { ConfirmDialog } from "../../components/Modal";
 import { Spinner } from "../../components/Spinner";
 import { StatusBadge } from "../../components/StatusBadge";
-import { useToast } from "../../components/Toasts";
-import { useOrgId, useSession } from "../../session";
-import { dateTime, relativeTime } from "../../time";
-import { ConnectButton } from "./ConnectDialog";
-import { FieldInput, readFields } from "./fields";
-import { HealthStrip } from "./HealthStrip";
-import { keys, useDisconnect, useIntegration, useOAuthLanding, usePatchIntegration, useProviders, useTestIntegration } from "./queries";
+import { useOrgId } from "../../session";
+import { useOAuthLanding } from "./landing";
+import { ConnectionCard } from "./provider/ConnectionCard";
+import { FlagsCard } from "./provider/FlagsCard";
+import { HealthCard } from "./provider/HealthCard";
+import { HistoryCard } from "./provider/HistoryCard";
+import { SettingsCard } from "./provider/SettingsCard";
+import { useIntegration, useProviders } from "./queries";
+import { connectionState } from "./status";
 
-const PAGE = 20;
-
+/** One connection: what it is, its settings, the flags it drives, its health and history. */
 export default function ProviderPage() {
   const { provider: id = "" } = useParams();
   const orgId = useOrgId();
@@ -30,52 +26,8 @@ export default function ProviderPage() {
 }
 
 function Details({ orgId, integration: i }: { orgId: string; integration: Integration }) {
-  const { isAdmin } = useSession();
-  const [params] = useSearchParams();
   const provider = useProviders().data?.find((p) => p.id === i.provider);
-  const patch = usePatchIntegration(orgId);
-  const test = useTestIntegration(orgId);
-  const disconnect = useDisconnect(orgId);
-  const toast = useToast();
-  const [saveError, setSaveError] = useState<unknown>(null);
-  const [tested, setTested] = useState<TestResult | null>(null);
-  const [confirming, setConfirming] = useState(false);
-  const isOAuth = i.auth_type === "oauth2";
-  const connected = i.status !== "not_connected";
-  const editable = (provider?.fields ?? []).filter((f) => !isOAuth || !f.before_consent);
-
-  const flags = useQuery({
-    queryKey: ["feature-flags", orgId],
-    queryFn: () => unwrap(api.GET("/api/v1/orgs/{org_id}/feature-flags", { params: { path: { org_id: orgId } } })),
-    select: (l) => l.data.filter((f) => f.requires_connection === i.provider || f.key === provider?.feature_flag),
-  });
-  const events = useInfiniteQuery({
-    queryKey: keys.events(orgId, i.provider),
-    initialPageParam: undefined as string | undefined,
-    queryFn: ({ pageParam }) =>
-      unwrap(
-        api.GET("/api/v1/orgs/{org_id}/integrations/{provider}/events", {
-          params: { path: { org_id: orgId, provider: i.provider }, query: { limit: PAGE, cursor: pageParam } },
-        }),
-      ),
-    getNextPageParam: (last) => last.next_cursor ?? undefined,
-  });
-  const history: EventItem[] = events.data?.pages.flatMap((p) => p.data) ?? [];
-
-  async function save(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    setSaveError(null);
-    const { credentials, config, problem } = readFields(editable, new FormData(event.currentTarget), i);
-    if (problem) return setSaveError(new Error(problem));
-    try {
-      await patch.mutateAsync({ provider: i.provider, credentials, config });
-      toast(`${i.name}: settings saved.`, "success");
-      event.currentTarget?.reset();
-    } catch (e) {
-      setSaveError(e);
-    }
-  }
-
+  const parts = { orgId, integration: i, provider };
   return (
     <div>
       <p>
@@ -89,212 +41,18 @@ function Details({ orgId, integration: i }: { orgId: string; integration: Integr
         </div>
         <StatusBadge status={i.status} />
       </div>
-      {i.last_error && (i.status === "expired" || i.status === "error") && (
+      {i.last_error && connectionState(i).needsAttention && (
         <p className="error-note" role="alert">
           {i.last_error.message}
         </p>
       )}
-
       <div className="grid-2">
-        <section className="card" aria-labelledby="conn-title">
-          <h2 id="conn-title">Connection</h2>
-          <dl className="facts">
-            <dt>Status</dt>
-            <dd>
-              <StatusBadge status={i.status} />
-            </dd>
-            <dt>Account</dt>
-            <dd>{i.account_name ? `Connected to ${i.account_name}` : "—"}</dd>
-            {i.connected_at && (
-              <>
-                <dt>Connected</dt>
-                <dd>{dateTime(i.connected_at)}</dd>
-              </>
-            )}
-            <dt>Last sync</dt>
-            <dd>{i.last_sync_at ? relativeTime(i.last_sync_at) : "Never"}</dd>
-            <dt>Last test</dt>
-            <dd>{i.last_tested_at ? relativeTime(i.last_tested_at) : "Never"}</dd>
-            {isOAuth && (
-              <>
-                <dt>Token expires</dt>
-                <dd>{i.token_expires_at ? `${dateTime(i.token_expires_at)} (${relativeTime(i.token_expires_at)})` : "—"}</dd>
-                <dt>Scopes</dt>
-                <dd>
-                  {(i.scopes.length ? i.scopes : (provider?.scopes ?? [])).map((s) => (
-                    <code key={s} className="chip">
-                      {s}
-                    </code>
-                  ))}
-                  {!i.scopes.length && <span className="muted small"> (requested)</span>}
-                </dd>
-              </>
-            )}
-            <dt>Docs</dt>
-            <dd>
-              <a href={i.docs_url} rel="noreferrer">
-                {i.name} documentation
-              </a>
-            </dd>
-          </dl>
-          {isAdmin && (
-            <div className="actions wrap">
-              {connected && (
-                <label className="switch-row">
-                  <Switch.Root
-                    className="switch"
-                    checked={i.enabled}
-                    aria-label={`${i.name} enabled`}
-                    disabled={patch.isPending}
-                    onCheckedChange={(enabled) =>
-                      patch.mutate(
-                        { provider: i.provider, enabled },
-                        { onError: (e) => toast(`${i.name}: that did not work.`, "error", errorSentence(e)) },
-                      )
-                    }
-                  >
-                    <Switch.Thumb className="switch-thumb" />
-                  </Switch.Root>
-                  {i.enabled ? "Enabled" : "Disabled"}
-                </label>
-              )}
-              {connected && (
-                <button
-                  type="button"
-                  className="btn"
-                  disabled={test.isPending}
-                  onClick={() => test.mutate(i.provider, { onSuccess: setTested, onError: (e) => { setTested(null); setSaveError(e); } })}
-                >
-                  {test.isPending ? <Spinner label="Testing…" /> : "Test connection"}
-                </button>
-              )}
-              <ConnectButton
-                orgId={orgId}
-                integration={i}
-                provider={provider}
-                label={connected ? "Reconnect" : "Connect"}
-                className={connected ? "btn" : "btn btn-primary"}
-                returnTo={`/settings/integrations/${i.provider}`}
-                autoOpen={params.get("reconnect") === "1"}
-              />
-              {connected && (
-                <button type="button" className="btn btn-danger" onClick={() => setConfirming(true)}>
-                  Disconnect
-                </button>
-              )}
-            </div>
-          )}
-          {tested && (
-            <p role="status" className={tested.ok ? "ok-note" : "error-note"}>
-              {tested.ok ? "Test passed: " : "Test failed: "}
-              {tested.message}
-            </p>
-          )}
-        </section>
-
-        <section className="card" aria-labelledby="fields-title">
-          <h2 id="fields-title">Settings</h2>
-          {i.auth_type === "oauth2" &&
-            (provider?.fields ?? [])
-              .filter((f) => f.before_consent)
-              .map((f) => (
-                <p key={f.key}>
-                  {f.label}: <code>{i.config[f.key] ?? "—"}</code>
-                </p>
-              ))}
-          {Object.entries(i.credentials).map(([key, c]) => (
-            <p key={key}>
-              {provider?.fields.find((f) => f.key === key)?.label ?? key}:{" "}
-              {c.configured ? <code>•••• {c.last4 ?? ""}</code> : <span className="muted">not set</span>}
-            </p>
-          ))}
-          {isAdmin && editable.length > 0 && (
-            <form onSubmit={save} className="stack" noValidate>
-              {editable.map((f) => (
-                <FieldInput key={f.key} field={{ ...f, required: f.required && !connected }} integration={i} error={saveError} />
-              ))}
-              <button type="submit" className="btn btn-primary" disabled={patch.isPending}>
-                {patch.isPending ? <Spinner label="Checking with the provider…" /> : "Save"}
-              </button>
-            </form>
-          )}
-          <ErrorNote error={saveError} />
-          {editable.length === 0 && <p className="muted">Nothing to set here: access comes from the provider's consent.</p>}
-        </section>
+        <ConnectionCard {...parts} />
+        <SettingsCard {...parts} />
       </div>
-
-      <section className="card" aria-labelledby="flags-title">
-        <h2 id="flags-title">Feature flags it drives</h2>
-        {flags.data?.length ? (
-          <ul>
-            {flags.data.map((f) => (
-              <li key={f.key}>
-                <strong>{f.name}</strong> — {f.effective ? "on" : "off"}
-                <span className="muted small"> ({f.description})</span>
-              </li>
-            ))}
-          </ul>
-        ) : (
-          <p className="muted">No feature flag depends on this integration.</p>
-        )}
-        <Link to="/settings/feature-flags">Manage feature flags</Link>
-      </section>
-
-      <section className="card" aria-labelledby="health-title">
-        <h2 id="health-title">Health</h2>
-        <HealthStrip events={history} />
-      </section>
-
-      <section className="card" aria-labelledby="history-title">
-        <h2 id="history-title">Event history</h2>
-        {events.isPending && <Spinner label="Loading history…" />}
-        {history.length === 0 && events.isSuccess && <p className="muted">Nothing has happened yet.</p>}
-        {history.length > 0 && (
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Action</th>
-                <th scope="col">Result</th>
-                <th scope="col">What happened</th>
-              </tr>
-            </thead>
-            <tbody>
-              {history.map((e) => (
-                <tr key={e.id}>
-                  <td>{dateTime(e.created_at)}</td>
-                  <td>{e.action.replace(/_/g, " ")}</td>
-                  <td>{e.success ? "OK" : "Failed"}</td>
-                  <td>{e.message}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-        {events.hasNextPage && (
-          <button type="button" className="btn" onClick={() => events.fetchNextPage()} disabled={events.isFetchingNextPage}>
-            {events.isFetchingNextPage ? <Spinner label="Loading…" /> : "Older events"}
-          </button>
-        )}
-      </section>
-
-      <ConfirmDialog
-        open={confirming}
-        onOpenChange={setConfirming}
-        title={`Disconnect ${i.name}?`}
-        description="Its credentials are deleted and the features it drives stop. The history stays; you can connect again later."
-        confirmLabel="Disconnect"
-        busy={disconnect.isPending}
-        onConfirm={() =>
-          disconnect.mutate(i.provider, {
-            onSuccess: () => {
-              setConfirming(false);
-              toast(`${i.name} is disconnected.`, "success");
-            },
-            onError: (e) => toast(`${i.name}: that did not work.`, "error", errorSentence(e)),
-          })
-        }
-      />
+      <FlagsCard {...parts} />
+      <HealthCard {...parts} />
+      <HistoryCard {...parts} />
     </div>
   );
 }

@@ -1,11 +1,11 @@
 import * as Menu from "@radix-ui/react-dropdown-menu";
 import { useState } from "react";
 import { Link, useNavigate } from "react-router";
-import type { Integration, Provider } from "../../api/types";
-import { ConfirmDialog } from "../../components/Modal";
-import { useToast } from "../../components/Toasts";
 import { errorSentence } from "../../api/client";
-import { useDisconnect, usePatchIntegration, useStartOAuth, useSyncIntegration, useTestIntegration } from "./queries";
+import type { Integration, Provider } from "../../api/types";
+import { useToast } from "../../components/Toasts";
+import { DisconnectDialog } from "./DisconnectDialog";
+import { usePatchIntegration, useStartOAuth, useSyncIntegration, useTestIntegration } from "./queries";
 
 interface Props {
   orgId: string;
@@ -21,7 +21,6 @@ export function RowMenu({ orgId, integration, provider }: Props) {
   const test = useTestIntegration(orgId);
   const patch = usePatchIntegration(orgId);
   const sync = useSyncIntegration(orgId);
-  const disconnect = useDisconnect(orgId);
   const oauth = useStartOAuth(orgId);
   const name = integration.name;
   const page = `/settings/integrations/${integration.provider}`;
@@ -101,17 +100,7 @@ export function RowMenu({ orgId, integration, provider }: Props) {
           </Menu.Content>
         </Menu.Portal>
       </Menu.Root>
-      <ConfirmDialog
-        open={confirming}
-        onOpenChange={setConfirming}
-        title={`Disconnect ${name}?`}
-        description="Its credentials are deleted and the features it drives stop. The history stays; you can connect again later."
-        confirmLabel="Disconnect"
-        busy={disconnect.isPending}
-        onConfirm={() =>
-          run(`${name} is disconnected.`, () => disconnect.mutateAsync(integration.provider)).then(() => setConfirming(false))
-        }
-      />
+      <DisconnectDialog orgId={orgId} integration={integration} open={confirming} onOpenChange={setConfirming} />
     </>
   );
 }

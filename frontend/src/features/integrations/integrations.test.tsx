@@ -3,9 +3,9 @@ import { describe, expect, it } from "vitest";
 import type { EventItem, Field, Integration } from "../../api/types";
 import { oauthFailureSentence } from "../../copy";
 import { relativeTime } from "../../time";
-import { readFields } from "./fields";
+import { groupByCategory } from "./catalog";
+import { fieldsSchema, initialValues, toChange } from "./fields";
 import { HealthStrip } from "./HealthStrip";
-import { groupByCategory } from "./Hub";
 
 const field = (over: Partial<Field>): Field => ({
   key: "api_key",
@@ -29,29 +29,48 @@ const integration = (over: Partial<Integration> = {}): Integration =>
     ...over,
   }) as Integration;
 
-function form(values: Record<string, string>) {
-  const data = new FormData();
-  for (const [k, v] of Object.entries(values)) data.set(k, v);
-  return data;
+/** Every field's problem, by key, as the form shows them. */
+function problems(fields: Field[], values: Record<string, string>, of = integration(), keepsSaved = false) {
+  const result = fieldsSchema(fields, of, keepsSaved).safeParse(values);
+  return result.success ? {} : Object.fromEntries(result.error.issues.map((i) => [i.path.join("."), i.message]));
 }
 
-describe("readFields", () => {
-  it("puts secrets in credentials and the rest in config", () => {
-    const fields = [field({}), field({ key: "region", label: "Region", secret: false, required: false })];
-    const read = readFields(fields, form({ api_key: "re_123456789", region: "eu" }), integration());
-    expect(read).toEqual({ credentials: { api_key: "re_123456789" }, config: { region: "eu" }, problem: null });
+const shop = field({
+  key: "shop",
+  label: "Shop domain",
+  secret: false,
+  pattern: "^[a-z0-9][a-z0-9-]*\\.myshopify\\.com$",
+  help: "Use your-store.myshopify.com.",
+});
+
+describe("a provider's fields as a form", () => {
+  it("reports every field's problem at once", () => {
+    expect(problems([field({}), shop], { api_key: "", shop: "Not A Shop" })).toEqual({
+      api_key: "Fill in API key.",
+      shop: "Use your-store.myshopify.com.",
+    });
+    expect(problems([field({}), shop], { api_key: "re_123456789", shop: "acme.myshopify.com" })).toEqual({});
   });
 
-  it("asks for a missing required field, unless a secret is already saved", () => {
-    expect(readFields([field({})], form({}), integration()).problem).toBe("Fill in API key.");
+  it("needs no secret that is already saved, nor anything a live connection keeps", () => {
     const saved = integration({ credentials: { api_key: { configured: true, last4: "6789" } } });
-    expect(readFields([field({})], form({}), saved).problem).toBeNull();
+    expect(problems([field({})], { api_key: "" }, saved)).toEqual({});
+    expect(problems([shop], { shop: "" }, integration(), true)).toEqual({});
   });
 
-  it("checks the provider's pattern and says what it should look like", () => {
-    const shop = field({ key: "shop", label: "Shop domain", secret: false, pattern: "^[a-z0-9][a-z0-9-]*\\.myshopify\\.com$", help: "Use your-store.myshopify.com." });
-    expect(readFields([shop], form({ shop: "Not A Shop" }), integration()).problem).toBe("Use your-store.myshopify.com.");
-    expect(readFields([shop], form({ shop: "acme.myshopify.com" }), integration()).problem).toBeNull();
+  it("sends secrets as credentials and the rest as config, leaving out what is empty", () => {
+    const region = field({ key: "region", label: "Region", secret: false, required: false });
+    expect(toChange([field({}), region], { api_key: "re_123456789", region: "eu" })).toEqual({
+      credentials: { api_key: "re_123456789" },
+      config: { region: "eu" },
+    });
+    expect(toChange([field({}), region], { api_key: "", region: "" })).toEqual({ credentials: {}, config: {} });
+  });
+
+  it("starts from the saved settings and never from a secret", () => {
+    const environment = field({ key: "environment", label: "Environment", kind: "select", secret: false, options: ["sandbox", "production"] });
+    const saved = integration({ config: { shop: "acme.myshopify.com" }, credentials: { api_key: { configured: true, last4: "6789" } } });
+    expect(initialValues([field({}), shop, environment], saved)).toEqual({ api_key: "", shop: "acme.myshopify.com", environment: "sandbox" });
   });
 });
 

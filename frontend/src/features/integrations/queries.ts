@@ -1,17 +1,23 @@
-// Server state for integrations: one query key per thing, mutations that refresh it.
-import { useEffect } from "react";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useSearchParams } from "react-router";
-import { api, unwrap } from "../../api/client";
-import type { Integration } from "../../api/types";
-import { useToast } from "../../components/Toasts";
-import { oauthFailureSentence } from "../../copy";
+// Server state for integrations. Every query is written here once, under the keys below; a change
+// the server answers with the whole connection is written into the cache, not fetched again.
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
+import { api, ApiProblem, unwrap } from "../../api/client";
+import type { Integration, IntegrationStatus } from "../../api/types";
+import { keys as settingsKeys } from "../settings/queries";
 
 export const keys = {
+  /** The list; also the prefix of every single integration's key. */
   integrations: (orgId: string) => ["integrations", orgId] as const,
   integration: (orgId: string, provider: string) => ["integrations", orgId, provider] as const,
   events: (orgId: string, provider: string) => ["events", orgId, provider] as const,
+  providers: () => ["providers"] as const,
 };
+
+const EVENTS_PAGE = 20;
+
+type IntegrationList = { data: Integration[] };
+
+const path = (orgId: string, provider: string) => ({ params: { path: { org_id: orgId, provider } } });
 
 export function useIntegrations(orgId: string) {
   return useQuery({
@@ -24,30 +30,80 @@ export function useIntegrations(orgId: string) {
 export function useIntegration(orgId: string, provider: string) {
   return useQuery({
     queryKey: keys.integration(orgId, provider),
-    queryFn: () =>
-      unwrap(api.GET("/api/v1/orgs/{org_id}/integrations/{provider}", { params: { path: { org_id: orgId, provider } } })),
+    queryFn: () => unwrap(api.GET("/api/v1/orgs/{org_id}/integrations/{provider}", path(orgId, provider))),
   });
 }
 
 export function useProviders() {
   return useQuery({
-    queryKey: ["providers"],
+    queryKey: keys.providers(),
     queryFn: () => unwrap(api.GET("/api/v1/providers")),
     select: (list) => list.data,
     staleTime: 5 * 60_000,
   });
 }
 
-/** After any change, every view of integrations (and the wizard's checks) reloads. */
-function useInvalidate(orgId: string) {
+/** One connection's history, newest first, a page at a time. */
+export function useIntegrationEvents(orgId: string, provider: string) {
+  return useInfiniteQuery({
+    queryKey: keys.events(orgId, provider),
+    initialPageParam: undefined as string | undefined,
+    queryFn: ({ pageParam }) =>
+      unwrap(
+        api.GET("/api/v1/orgs/{org_id}/integrations/{provider}/events", {
+          params: { path: { org_id: orgId, provider }, query: { limit: EVENTS_PAGE, cursor: pageParam } },
+        }),
+      ),
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
+  });
+}
+
+function cachedStatus(queryClient: QueryClient, orgId: string, provider: string): IntegrationStatus | undefined {
+  return (
+    queryClient.getQueryData<Integration>(keys.integration(orgId, provider))?.status ??
+    queryClient.getQueryData<IntegrationList>(keys.integrations(orgId))?.data.find((i) => i.provider === provider)?.status
+  );
+}
+
+/** Puts the server's answer for one connection where every view reads it: its own query, and its
+ * row in the list, in place. */
+export function writeIntegration(queryClient: QueryClient, orgId: string, answer: Integration) {
+  queryClient.setQueryData(keys.integration(orgId, answer.provider), answer);
+  queryClient.setQueryData<IntegrationList>(
+    keys.integrations(orgId),
+    (list) => list && { ...list, data: list.data.map((i) => (i.provider === answer.provider ? answer : i)) },
+  );
+}
+
+/** What a change did that its answer does not carry: the history it added and, when the status
+ * moved, the feature flags that follow the connection. */
+function refreshAround(queryClient: QueryClient, orgId: string, provider: string, statusMoved: boolean) {
+  queryClient.invalidateQueries({ queryKey: keys.events(orgId, provider) });
+  if (statusMoved) queryClient.invalidateQueries({ queryKey: settingsKeys.flags(orgId) });
+}
+
+/** For the changes the server answers with the whole connection (PATCH, sync, disconnect). */
+function useWriteAnswer(orgId: string) {
   const queryClient = useQueryClient();
-  return (provider: string) =>
-    Promise.all([
-      queryClient.invalidateQueries({ queryKey: ["integrations", orgId] }),
-      queryClient.invalidateQueries({ queryKey: keys.events(orgId, provider) }),
-      queryClient.invalidateQueries({ queryKey: ["onboarding", orgId] }),
-      queryClient.invalidateQueries({ queryKey: ["feature-flags", orgId] }),
-    ]);
+  return (answer: Integration) => {
+    const before = cachedStatus(queryClient, orgId, answer.provider);
+    writeIntegration(queryClient, orgId, answer);
+    refreshAround(queryClient, orgId, answer.provider, before !== answer.status);
+  };
+}
+
+/** Reads one connection and the list again. */
+function refetchConnection(queryClient: QueryClient, orgId: string, provider: string) {
+  queryClient.invalidateQueries({ queryKey: keys.integration(orgId, provider) });
+  queryClient.invalidateQueries({ queryKey: keys.integrations(orgId), exact: true });
+}
+
+/** A change refused as a conflict lost a race with another writer: what is shown is stale. */
+function useRefreshOnConflict(orgId: string) {
+  const queryClient = useQueryClient();
+  return (error: unknown, provider: string) => {
+    if (error instanceof ApiProblem && error.status === 409) refetchConnection(queryClient, orgId, provider);
+  };
 }
 
 export interface PatchInput {
@@ -58,56 +114,48 @@ export interface PatchInput {
 }
 
 export function usePatchIntegration(orgId: string) {
-  const invalidate = useInvalidate(orgId);
+  const write = useWriteAnswer(orgId);
+  const onConflict = useRefreshOnConflict(orgId);
   return useMutation({
     mutationFn: ({ provider, ...body }: PatchInput) =>
-      unwrap(
-        api.PATCH("/api/v1/orgs/{org_id}/integrations/{provider}", {
-          params: { path: { org_id: orgId, provider } },
-          body,
-        }),
-      ),
-    onSettled: (_d, _e, input) => invalidate(input.provider),
-  });
-}
-
-export function useTestIntegration(orgId: string) {
-  const invalidate = useInvalidate(orgId);
-  return useMutation({
-    mutationFn: (provider: string) =>
-      unwrap(
-        api.POST("/api/v1/orgs/{org_id}/integrations/{provider}/test", {
-          params: { path: { org_id: orgId, provider } },
-        }),
-      ),
-    onSettled: (_d, _e, provider) => invalidate(provider),
+      unwrap(api.PATCH("/api/v1/orgs/{org_id}/integrations/{provider}", { ...path(orgId, provider), body })),
+    onSuccess: write,
+    onError: (error, input) => onConflict(error, input.provider),
   });
 }
 
 /** "Sync now": renews the token if it is due, checks the connection, records a sync. */
 export function useSyncIntegration(orgId: string) {
-  const invalidate = useInvalidate(orgId);
+  const write = useWriteAnswer(orgId);
+  const onConflict = useRefreshOnConflict(orgId);
   return useMutation({
-    mutationFn: (provider: string) =>
-      unwrap(
-        api.POST("/api/v1/orgs/{org_id}/integrations/{provider}/sync", {
-          params: { path: { org_id: orgId, provider } },
-        }),
-      ),
-    onSettled: (_d, _e, provider) => invalidate(provider),
+    mutationFn: (provider: string) => unwrap(api.POST("/api/v1/orgs/{org_id}/integrations/{provider}/sync", path(orgId, provider))),
+    onSuccess: write,
+    onError: onConflict,
   });
 }
 
 export function useDisconnect(orgId: string) {
-  const invalidate = useInvalidate(orgId);
+  const write = useWriteAnswer(orgId);
+  const onConflict = useRefreshOnConflict(orgId);
   return useMutation({
     mutationFn: (provider: string) =>
-      unwrap(
-        api.POST("/api/v1/orgs/{org_id}/integrations/{provider}/disconnect", {
-          params: { path: { org_id: orgId, provider } },
-        }),
-      ),
-    onSettled: (_d, _e, provider) => invalidate(provider),
+      unwrap(api.POST("/api/v1/orgs/{org_id}/integrations/{provider}/disconnect", path(orgId, provider))),
+    onSuccess: write,
+    onError: onConflict,
+  });
+}
+
+/** A test answers with its result only, so the connection itself is read again. */
+export function useTestIntegration(orgId: string) {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (provider: string) => unwrap(api.POST("/api/v1/orgs/{org_id}/integrations/{provider}/test", path(orgId, provider))),
+    onSettled: (result, _error, provider) => {
+      const before = cachedStatus(queryClient, orgId, provider);
+      refetchConnection(queryClient, orgId, provider);
+      refreshAround(queryClient, orgId, provider, result === undefined || result.status !== before);
+    },
   });
 }
 
@@ -117,7 +165,7 @@ export function useStartOAuth(orgId: string) {
     mutationFn: async (input: { provider: string; config?: Record<string, string>; returnTo?: string }) => {
       const started = await unwrap(
         api.POST("/api/v1/orgs/{org_id}/integrations/{provider}/oauth/start", {
-          params: { path: { org_id: orgId, provider: input.provider } },
+          ...path(orgId, input.provider),
           body: { config: input.config ?? null, return_to: input.returnTo ?? null },
         }),
       );
@@ -127,34 +175,3 @@ export function useStartOAuth(orgId: string) {
     },
   });
 }
-
-export interface CallbackResult {
-  provider: string;
-  ok: boolean;
-  code: string | null;
-}
-
-/** Reads the OAuth callback's `?integration=…&result=…&code=…`, toasts it once (when the
- * providers' names are known; `undefined` waits for them), and clears it. */
-export function useOAuthLanding(names: Record<string, string> | undefined): CallbackResult | null {
-  const [params, setParams] = useSearchParams();
-  const toast = useToast();
-  const provider = params.get("integration");
-  const result = params.get("result");
-  const code = params.get("code");
-  useEffect(() => {
-    if (!provider || !result || !names) return;
-    const name = names[provider] ?? provider;
-    if (result === "connected") toast(`${name} is connected.`, "success");
-    else toast(`${name} did not connect.`, "error", oauthFailureSentence(code));
-    const next = new URLSearchParams(params);
-    ["integration", "result", "code"].forEach((k) => next.delete(k));
-    setParams(next, { replace: true });
-    // Toast once per landing.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [provider, result, code, names === undefined]);
-  return provider && result ? { provider, ok: result === "connected", code } : null;
-}
-
-export const needsAttention = (i: Integration) => i.status === "expired" || i.status === "error";
-export const isConnectedish = (i: Integration) => i.status !== "not_connected";

@@ -4,8 +4,9 @@ import { ErrorNote } from "../../components/FormField";
 import { Spinner } from "../../components/Spinner";
 import { categoryText, integrationsBanner, oauthFailureSentence } from "../../copy";
 import { ConnectButton } from "../integrations/ConnectDialog";
-import { groupByCategory } from "../integrations/Hub";
+import { groupByCategory } from "../integrations/catalog";
 import { useIntegrations, useProviders } from "../integrations/queries";
+import { connectionState } from "../integrations/status";
 import type { ScreenProps } from "./Wizard";
 
 /** Providers this step offers: what a brand connects itself, beyond Shopify and Stripe (their own steps). */
@@ -51,7 +52,8 @@ export function IntegrationsStep(props: ScreenProps) {
           </h2>
           <ul className="cards">
             {items.map((i) => {
-              const connected = i.status === "connected";
+              const { live, needsAttention } = connectionState(i);
+              const connected = live && !needsAttention;
               const failed = props.landing?.provider === i.provider && !props.landing.ok;
               return (
                 <li key={i.provider} className={`int-card${connected ? " int-card-connected" : ""}`} aria-label={i.name}>
@@ -73,7 +75,7 @@ export function IntegrationsStep(props: ScreenProps) {
                       {oauthFailureSentence(props.landing?.code)}
                     </p>
                   )}
-                  {i.status !== "connected" && i.last_error && <p className="field-error small">{i.last_error.message}</p>}
+                  {needsAttention && i.last_error && <p className="field-error small">{i.last_error.message}</p>}
                 </li>
               );
             })}

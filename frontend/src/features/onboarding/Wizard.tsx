@@ -1,16 +1,16 @@
 import { useEffect, useState } from "react";
 import { useSearchParams } from "react-router";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, unwrap } from "../../api/client";
 import type { Onboarding, StepId, StepPatch } from "../../api/types";
 import { ErrorNote } from "../../components/FormField";
 import { Spinner } from "../../components/Spinner";
 import { stepTitles } from "../../copy";
 import { useOrgId } from "../../session";
-import { useIntegrations, useOAuthLanding, type CallbackResult } from "../integrations/queries";
+import { useOAuthLanding, type CallbackResult } from "../integrations/landing";
+import { useIntegrations } from "../integrations/queries";
 import { resumeScreen, SCREENS, screenDone } from "./progress";
 import { BasicInfo, Domains, Features, ImportProducts, InviteUsers, Payments, Review, Shopify } from "./screens";
 import { IntegrationsStep } from "./IntegrationsStep";
+import { useOnboarding, useSaveStep } from "./queries";
 
 export interface ScreenProps {
   orgId: string;
@@ -20,16 +20,8 @@ export interface ScreenProps {
   landing: CallbackResult | null;
 }
 
-export function useOnboarding(orgId: string) {
-  return useQuery({
-    queryKey: ["onboarding", orgId],
-    queryFn: () => unwrap(api.GET("/api/v1/orgs/{org_id}/onboarding", { params: { path: { org_id: orgId } } })),
-  });
-}
-
 export default function Wizard() {
   const orgId = useOrgId();
-  const queryClient = useQueryClient();
   const progress = useOnboarding(orgId);
   const [params] = useSearchParams();
   // The OAuth landing (read before it is cleared from the address) stays for the screen to show.
@@ -45,16 +37,7 @@ export default function Wizard() {
     if (progress.data && screen === null) setScreen(resumeScreen(progress.data));
   }, [progress.data, screen]);
 
-  const step = useMutation({
-    mutationFn: ({ id, patch }: { id: StepId; patch: StepPatch }) =>
-      unwrap(
-        api.PATCH("/api/v1/orgs/{org_id}/onboarding/steps/{step}", {
-          params: { path: { org_id: orgId, step: id } },
-          body: patch,
-        }),
-      ),
-    onSuccess: (answer) => queryClient.setQueryData(["onboarding", orgId], { steps: answer.steps, launched_at: answer.launched_at }),
-  });
+  const step = useSaveStep(orgId);
 
   if (progress.isPending || screen === null) return <Spinner label="Loading your setup…" />;
   if (progress.error) return <ErrorNote error={progress.error} />;

@@ -1,15 +1,20 @@
-import { useState, type FormEvent, type ReactNode } from "react";
+import { zodResolver } from "@hookform/resolvers/zod";
+import { useState, type ReactNode } from "react";
+import { useFieldArray, useForm } from "react-hook-form";
 import { useNavigate } from "react-router";
-import { useQuery } from "@tanstack/react-query";
-import { api, ApiProblem, unwrap } from "../../api/client";
-import type { InvitationIn, StepId } from "../../api/types";
-import { ErrorNote, FormField } from "../../components/FormField";
+import { z } from "zod/mini";
+import type { components } from "../../api/schema";
+import type { FeatureFlag, Integration, StepId } from "../../api/types";
+import { ErrorNote, FormField, SelectField, TextAreaField } from "../../components/FormField";
 import { Spinner } from "../../components/Spinner";
 import { oauthFailureSentence } from "../../copy";
+import { email, emptyOr, showProblem, text } from "../../forms";
 import { useIntegration, useIntegrations, useStartOAuth } from "../integrations/queries";
+import { useFeatureFlags } from "../settings/queries";
 import { stepOf } from "./progress";
 import type { ScreenProps } from "./Wizard";
 
+type Schemas = components["schemas"];
 type Saved = Record<string, unknown>;
 
 function saved(props: ScreenProps, id: StepId): Saved {
@@ -31,11 +36,7 @@ function useAction() {
       setBusy(null);
     }
   }
-  return { busy, error, run, setError };
-}
-
-function fieldMessage(error: unknown, field: string) {
-  return error instanceof ApiProblem ? error.fieldMessage(field) : undefined;
+  return { busy, error, run };
 }
 
 function Buttons({ busy, skip, continueLabel = "Continue", disabled }: { busy: string | null; skip?: () => void; continueLabel?: string; disabled?: boolean }) {
@@ -53,150 +54,172 @@ function Buttons({ busy, skip, continueLabel = "Continue", disabled }: { busy: s
   );
 }
 
+function isWebsite(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === "http:" || url.protocol === "https:") && url.hostname.includes(".");
+  } catch {
+    return false;
+  }
+}
+
+/** The server checks these too (and the time zone and currency lists); these catch the obvious at once. */
+const basicInfoSchema = z.object({
+  name: text(1, 100, "Enter the brand's name (1 to 100 characters)."),
+  website: z.string().check(z.trim(), z.refine(isWebsite, "Enter the brand's website as a full address, like https://www.example.com.")),
+  timezone: z.string(),
+  currency: z.string().check(z.trim(), z.toUpperCase(), z.regex(/^[A-Z]{3}$/, "Enter the currency's three-letter code, such as USD or EUR.")),
+}) satisfies z.ZodMiniType<Schemas["BasicInfoIn"]>;
+
 export function BasicInfo(props: ScreenProps) {
   const data = saved(props, "basic_info");
-  const { busy, error, run } = useAction();
   const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : ["UTC"];
   const here = Intl.DateTimeFormat().resolvedOptions().timeZone;
-  function submit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget);
-    const get = (k: string) => String(form.get(k) ?? "").trim();
-    run("Saving…", async () => {
-      await props.save("basic_info", {
-        action: "complete",
-        data: { name: get("name"), website: get("website"), timezone: get("timezone"), currency: get("currency").toUpperCase() },
-      });
+  const form = useForm({
+    resolver: zodResolver(basicInfoSchema),
+    defaultValues: {
+      name: String(data.name ?? ""),
+      website: String(data.website ?? ""),
+      timezone: String(data.timezone ?? (zones.includes(here) ? here : "UTC")),
+      currency: String(data.currency ?? "USD"),
+    },
+  });
+  const { errors, isSubmitting } = form.formState;
+  const submit = form.handleSubmit(async (info) => {
+    try {
+      await props.save("basic_info", { action: "complete", data: info });
       props.next();
-    });
-  }
+    } catch (error) {
+      showProblem(form.setError, error, ["name", "website", "timezone", "currency"]);
+    }
+  });
   return (
     <form onSubmit={submit} className="stack" noValidate>
       <p className="muted">Tell us about your brand. You can change this later.</p>
-      <FormField label="Brand name" name="name" required defaultValue={String(data.name ?? "")} error={fieldMessage(error, "name")} />
+      <FormField label="Brand name" required error={errors.name?.message} {...form.register("name")} />
       <FormField
         label="Website"
-        name="website"
         type="url"
         placeholder="https://www.example.com"
         required
-        defaultValue={String(data.website ?? "")}
-        error={fieldMessage(error, "website")}
+        error={errors.website?.message}
+        {...form.register("website")}
       />
-      <div className="field">
-        <label htmlFor="tz">Time zone</label>
-        <select id="tz" name="timezone" defaultValue={String(data.timezone ?? (zones.includes(here) ? here : "UTC"))}>
-          {["UTC", ...zones.filter((z) => z !== "UTC")].map((z) => (
-            <option key={z}>{z}</option>
-          ))}
-        </select>
-        {fieldMessage(error, "timezone") && <p className="field-error">{fieldMessage(error, "timezone")}</p>}
-      </div>
+      <SelectField label="Time zone" error={errors.timezone?.message} {...form.register("timezone")}>
+        {["UTC", ...zones.filter((zone) => zone !== "UTC")].map((zone) => (
+          <option key={zone}>{zone}</option>
+        ))}
+      </SelectField>
       <FormField
         label="Currency"
-        name="currency"
         required
         maxLength={3}
         hint="Three letters, such as USD or EUR."
-        defaultValue={String(data.currency ?? "USD")}
-        error={fieldMessage(error, "currency")}
+        error={errors.currency?.message}
+        {...form.register("currency")}
       />
-      {!(error instanceof ApiProblem && error.fields.length) && <ErrorNote error={error} />}
-      <Buttons busy={busy} />
+      <ErrorNote error={errors.root?.server?.message} />
+      <Buttons busy={isSubmitting ? "Saving…" : null} />
     </form>
   );
 }
 
 export function Shopify(props: ScreenProps) {
   const shopify = useIntegration(props.orgId, "shopify");
-  const oauth = useStartOAuth(props.orgId);
-  const { busy, error, run, setError } = useAction();
-  const [shopError, setShopError] = useState<string>();
-  const setup = saved(props, "shopify_setup");
-  const connected = shopify.data?.status === "connected";
-  const failed = props.landing?.provider === "shopify" && !props.landing.ok ? props.landing : null;
+  if (shopify.isPending) return <Spinner label="Checking your Shopify connection…" />;
+  if (shopify.data?.status !== "connected") return <ShopifyConnect {...props} shopify={shopify.data} />;
+  return <ShopifySetup {...props} shopify={shopify.data} />;
+}
 
-  function connect(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const shop = String(new FormData(event.currentTarget).get("shop") ?? "").trim().toLowerCase();
-    if (!/^[a-z0-9][a-z0-9-]*\.myshopify\.com$/.test(shop)) {
-      setShopError("Shop domain must look like your-store.myshopify.com (lower-case letters, digits and hyphens).");
-      return;
+const shopSchema = z.object({
+  shop: z.string().check(
+    z.trim(),
+    z.toLowerCase(),
+    z.regex(/^[a-z0-9][a-z0-9-]*\.myshopify\.com$/, "Shop domain must look like your-store.myshopify.com (lower-case letters, digits and hyphens)."),
+  ),
+});
+
+/** Step 2 before the store is connected: its domain, then Shopify's consent in this tab. */
+function ShopifyConnect(props: ScreenProps & { shopify: Integration | undefined }) {
+  const oauth = useStartOAuth(props.orgId);
+  const failed = props.landing?.provider === "shopify" && !props.landing.ok ? props.landing : null;
+  const form = useForm({ resolver: zodResolver(shopSchema), defaultValues: { shop: String(props.shopify?.config.shop ?? "") } });
+  const { errors } = form.formState;
+  const connect = form.handleSubmit(async ({ shop }) => {
+    try {
+      await oauth.mutateAsync({ provider: "shopify", config: { shop }, returnTo: "/onboarding" });
+    } catch (error) {
+      showProblem(form.setError, error, ["shop"]);
     }
-    setShopError(undefined);
-    setError(null);
-    oauth.mutate({ provider: "shopify", config: { shop }, returnTo: "/onboarding" }, { onError: setError });
-  }
-  function finish(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget);
-    run("Saving…", async () => {
+  });
+  return (
+    <form onSubmit={connect} className="stack" noValidate>
+      <p>Plugboard needs your Shopify store: products, orders and checkout come from it. This step is required.</p>
+      <p className="muted">You will approve access on Shopify's page in this tab, then come back here.</p>
+      {failed && (
+        <p role="alert" className="error-note">
+          Shopify did not connect. {oauthFailureSentence(failed.code)}
+        </p>
+      )}
+      {props.shopify?.status === "expired" && <p className="error-note">{props.shopify.last_error?.message}</p>}
+      <FormField
+        label="Shop domain"
+        placeholder="your-store.myshopify.com"
+        required
+        autoComplete="off"
+        error={errors.shop?.message}
+        {...form.register("shop")}
+      />
+      <ErrorNote error={errors.root?.server?.message} />
+      <div className="actions">
+        <button type="submit" className="btn btn-primary" disabled={oauth.isPending}>
+          {oauth.isPending ? <Spinner label="Connecting…" /> : "Connect Shopify"}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+const SYNC_CHOICES = [
+  ["sync_products", "Products"],
+  ["sync_orders", "Orders"],
+  ["sync_customers", "Customers"],
+] as const;
+
+/** Step 2 once the store is connected: what to keep in sync with it. */
+function ShopifySetup(props: ScreenProps & { shopify: Integration }) {
+  const setup = saved(props, "shopify_setup");
+  const form = useForm<Record<(typeof SYNC_CHOICES)[number][0], boolean>>({
+    // Every choice is on unless the brand turned it off.
+    defaultValues: { sync_products: setup.sync_products !== false, sync_orders: setup.sync_orders !== false, sync_customers: setup.sync_customers !== false },
+  });
+  const { errors, isSubmitting } = form.formState;
+  const finish = form.handleSubmit(async (choices) => {
+    try {
       if (stepOf(props.progress, "connect_shopify")?.status !== "completed") {
         await props.save("connect_shopify", { action: "complete" });
       }
-      await props.save("shopify_setup", {
-        action: "complete",
-        data: {
-          sync_products: form.has("sync_products"),
-          sync_orders: form.has("sync_orders"),
-          sync_customers: form.has("sync_customers"),
-        },
-      });
+      await props.save("shopify_setup", { action: "complete", data: choices });
       props.next();
-    });
-  }
-  if (shopify.isPending) return <Spinner label="Checking your Shopify connection…" />;
-  if (!connected) {
-    return (
-      <form onSubmit={connect} className="stack" noValidate>
-        <p>Plugboard needs your Shopify store: products, orders and checkout come from it. This step is required.</p>
-        <p className="muted">You will approve access on Shopify's page in this tab, then come back here.</p>
-        {failed && (
-          <p role="alert" className="error-note">
-            Shopify did not connect. {oauthFailureSentence(failed.code)}
-          </p>
-        )}
-        {shopify.data?.status === "expired" && <p className="error-note">{shopify.data.last_error?.message}</p>}
-        <FormField
-          label="Shop domain"
-          name="shop"
-          placeholder="your-store.myshopify.com"
-          required
-          autoComplete="off"
-          defaultValue={String(shopify.data?.config.shop ?? "")}
-          error={shopError ?? fieldMessage(error, "shop") ?? fieldMessage(error, "config.shop")}
-        />
-        <ErrorNote error={fieldMessage(error, "config.shop") ? null : error} />
-        <div className="actions">
-          <button type="submit" className="btn btn-primary" disabled={oauth.isPending}>
-            {oauth.isPending ? <Spinner label="Connecting…" /> : "Connect Shopify"}
-          </button>
-        </div>
-      </form>
-    );
-  }
-  const checked = (k: string) => setup[k] !== false;
+    } catch (error) {
+      showProblem(form.setError, error, []);
+    }
+  });
   return (
     <form onSubmit={finish} className="stack">
       <p className="ok-note" role="status">
-        ✓ Connected to {shopify.data?.account_name ?? "your store"} ({shopify.data?.config.shop})
+        ✓ Connected to {props.shopify.account_name ?? "your store"} ({props.shopify.config.shop})
       </p>
       <fieldset>
         <legend>What Plugboard keeps in sync with your store</legend>
-        {(
-          [
-            ["sync_products", "Products"],
-            ["sync_orders", "Orders"],
-            ["sync_customers", "Customers"],
-          ] as const
-        ).map(([key, label]) => (
+        {SYNC_CHOICES.map(([key, label]) => (
           <label key={key} className="check">
-            <input type="checkbox" name={key} defaultChecked={checked(key)} /> {label}
+            <input type="checkbox" {...form.register(key)} /> {label}
           </label>
         ))}
       </fieldset>
-      <ErrorNote error={error} />
-      <Buttons busy={busy} />
+      <ErrorNote error={errors.root?.server?.message} />
+      <Buttons busy={isSubmitting ? "Saving…" : null} />
     </form>
   );
 }
@@ -211,29 +234,21 @@ export function Domains(props: ScreenProps) {
   const { busy, error, run } = useAction();
   const stored = (saved(props, "domains").domains ?? []) as (DnsDomain | string)[];
   const records = stored.filter((d): d is DnsDomain => typeof d === "object");
-  const [text, setText] = useState(stored.map((d) => (typeof d === "string" ? d : d.domain)).join("\n"));
-  function submit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const domains = text.split(/[\s,]+/).map((d) => d.trim()).filter(Boolean);
-    run("Saving…", () => props.save("domains", { action: "complete", data: { domains } }));
-  }
-  const messages = error instanceof ApiProblem ? error.fields.map((f) => f.message) : [];
+  const form = useForm({ defaultValues: { domains: stored.map((d) => (typeof d === "string" ? d : d.domain)).join("\n") } });
+  const { errors, isSubmitting } = form.formState;
+  const submit = form.handleSubmit(async ({ domains }) => {
+    try {
+      await props.save("domains", { action: "complete", data: { domains: domains.split(/[\s,]+/).filter(Boolean) } });
+    } catch (error) {
+      // Each refused host name (`data.domains[i]`) is told under the one field.
+      showProblem(form.setError, error, ["domains"]);
+    }
+  });
   return (
     <form onSubmit={submit} className="stack" noValidate>
       <p className="muted">Serve your store from your own domain. Add each host name on its own line.</p>
-      <div className="field">
-        <label htmlFor="domains">Domain names</label>
-        <textarea id="domains" rows={3} value={text} onChange={(e) => setText(e.target.value)} placeholder="shop.example.com" />
-      </div>
-      {messages.length > 0 ? (
-        <ul role="alert" className="error-note">
-          {messages.map((m) => (
-            <li key={m}>{m}</li>
-          ))}
-        </ul>
-      ) : (
-        <ErrorNote error={error} />
-      )}
+      <TextAreaField label="Domain names" rows={3} placeholder="shop.example.com" error={errors.domains?.message} {...form.register("domains")} />
+      <ErrorNote error={errors.root?.server?.message ?? error} />
       {records.length > 0 && (
         <div>
           <h2 className="h3">Add these DNS records at your DNS provider</h2>
@@ -266,11 +281,21 @@ export function Domains(props: ScreenProps) {
         </div>
       )}
       <div className="actions">
-        <button type="button" className="btn" onClick={() => run("Skipping…", async () => { await props.save("domains", { action: "skip" }); props.next(); })} disabled={!!busy}>
+        <button
+          type="button"
+          className="btn"
+          onClick={() =>
+            run("Skipping…", async () => {
+              await props.save("domains", { action: "skip" });
+              props.next();
+            })
+          }
+          disabled={!!busy || isSubmitting}
+        >
           Skip for now
         </button>
-        <button type="submit" className="btn" disabled={!!busy}>
-          {busy === "Saving…" ? <Spinner label="Saving…" /> : "Save domains"}
+        <button type="submit" className="btn" disabled={!!busy || isSubmitting}>
+          {isSubmitting ? <Spinner label="Saving…" /> : "Save domains"}
         </button>
         {records.length > 0 && (
           <button type="button" className="btn btn-primary" onClick={props.next}>
@@ -346,40 +371,45 @@ export function Payments(props: ScreenProps) {
 }
 
 export function Features(props: ScreenProps) {
-  const { busy, error, run } = useAction();
-  const flags = useQuery({
-    queryKey: ["feature-flags", props.orgId],
-    queryFn: () => unwrap(api.GET("/api/v1/orgs/{org_id}/feature-flags", { params: { path: { org_id: props.orgId } } })),
-  });
+  const flags = useFeatureFlags(props.orgId);
   const integrations = useIntegrations(props.orgId);
-  const connected = new Set((integrations.data ?? []).filter((i) => i.status === "connected").map((i) => i.provider));
-  const nameOf = (id: string) => integrations.data?.find((i) => i.provider === id)?.name ?? id;
+  if (flags.isPending || integrations.isPending) return <Spinner label="Loading features…" />;
+  return <FeaturesForm {...props} flags={flags.data ?? []} integrations={integrations.data ?? []} loadError={flags.error} />;
+}
+
+function FeaturesForm({ flags, integrations, loadError, ...props }: ScreenProps & { flags: FeatureFlag[]; integrations: Integration[]; loadError: unknown }) {
+  // What a flag's rule checks on the server: its provider's status is `connected`.
+  const connected = new Set(integrations.filter((i) => i.status === "connected").map((i) => i.provider));
+  const nameOf = (id: string) => integrations.find((i) => i.provider === id)?.name ?? id;
   const blocked = (needs: string | null | undefined) => !!needs && !connected.has(needs);
-  function submit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget);
+  // By position: flag keys hold dots, which the form would read as nesting.
+  const form = useForm({ defaultValues: { on: flags.map((f) => f.enabled && !blocked(f.requires_connection)) } });
+  const { errors, isSubmitting } = form.formState;
+  const submit = form.handleSubmit(async ({ on }) => {
     // Only what the brand changed; a flag whose integration is missing cannot be turned on yet.
     const choices = Object.fromEntries(
-      (flags.data?.data ?? [])
-        .filter((f) => form.has(f.key) !== f.enabled && !(form.has(f.key) && blocked(f.requires_connection)))
-        .map((f) => [f.key, form.has(f.key)]),
+      flags.flatMap((f, n) => {
+        const chosen = on[n] === true;
+        return chosen !== f.enabled && !(chosen && blocked(f.requires_connection)) ? [[f.key, chosen]] : [];
+      }),
     );
-    run("Saving…", async () => {
+    try {
       await props.save("features", { action: "complete", data: { flags: choices } });
       props.next();
-    });
-  }
-  if (flags.isPending || integrations.isPending) return <Spinner label="Loading features…" />;
+    } catch (error) {
+      showProblem(form.setError, error, []);
+    }
+  });
   return (
     <form onSubmit={submit} className="stack">
       <p className="muted">Choose what your store uses. A feature that needs an integration can be turned on once it is connected.</p>
       <fieldset>
         <legend>Features</legend>
-        {(flags.data?.data ?? []).map((f) => {
+        {flags.map((f, n) => {
           const waiting = blocked(f.requires_connection);
           return (
             <label key={f.key} className="check">
-              <input type="checkbox" name={f.key} defaultChecked={f.enabled && !waiting} disabled={waiting} /> <strong>{f.name}</strong>
+              <input type="checkbox" disabled={waiting} {...form.register(`on.${n}`)} /> <strong>{f.name}</strong>
               <span className="muted small">
                 {" "}
                 — {f.description}
@@ -389,8 +419,8 @@ export function Features(props: ScreenProps) {
           );
         })}
       </fieldset>
-      <ErrorNote error={error ?? flags.error} />
-      <Buttons busy={busy} />
+      <ErrorNote error={errors.root?.server?.message ?? loadError} />
+      <Buttons busy={isSubmitting ? "Saving…" : null} />
     </form>
   );
 }
@@ -440,53 +470,55 @@ export function ImportProducts(props: ScreenProps) {
   );
 }
 
+const inviteSchema = z.object({
+  invitations: z.array(
+    z.object({
+      // An empty row is left out, not refused.
+      email: emptyOr((value) => email().safeParse(value).success, "Enter a valid e-mail address."),
+      role: z.enum(["member", "admin"]) satisfies z.ZodMiniType<Schemas["InvitationIn"]["role"]>,
+    }),
+  ),
+});
+
 export function InviteUsers(props: ScreenProps) {
-  const { busy, error, run } = useAction();
-  const [rows, setRows] = useState<InvitationIn[]>([{ email: "", role: "member" }]);
-  const invited = (saved(props, "invite_users").invited ?? []) as InvitationIn[];
-  function submit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const invitations = rows.filter((r) => r.email.trim());
-    run("Sending invitations…", async () => {
-      await props.save("invite_users", { action: "complete", data: { invitations } });
+  const invited = (saved(props, "invite_users").invited ?? []) as Schemas["InvitationIn"][];
+  const form = useForm({ resolver: zodResolver(inviteSchema), defaultValues: { invitations: [{ email: "", role: "member" as const }] } });
+  const rows = useFieldArray({ control: form.control, name: "invitations" });
+  const { errors, isSubmitting } = form.formState;
+  const skip = useAction();
+  const submit = form.handleSubmit(async ({ invitations }) => {
+    const filled = invitations.map((row, n) => ({ ...row, n })).filter((row) => row.email);
+    try {
+      await props.save("invite_users", { action: "complete", data: { invitations: filled.map(({ email, role }) => ({ email, role })) } });
       props.next();
-    });
-  }
+    } catch (error) {
+      // The server counts only the rows sent: its `invitations[k]` is the k-th filled row here.
+      const names = invitations.flatMap((_, n) => [`invitations.${n}.email`, `invitations.${n}.role`]);
+      showProblem(form.setError, error, names, (path) => path.replace(/^invitations\.(\d+)/, (_, k) => `invitations.${filled[Number(k)]?.n ?? k}`));
+    }
+  });
   return (
     <form onSubmit={submit} className="stack" noValidate>
       <p className="muted">Invite the people who run the store with you. They get a link to join.</p>
       {invited.length > 0 && <p className="muted">Already invited: {invited.map((i) => i.email).join(", ")}</p>}
-      {rows.map((row, n) => (
-        <div className="inline-row" key={n}>
-          <FormField
-            label={`E-mail ${n + 1}`}
-            type="email"
-            value={row.email}
-            onChange={(e) => setRows(rows.map((r, i) => (i === n ? { ...r, email: e.target.value } : r)))}
-            error={fieldMessage(error, `invitations[${n}].email`)}
-          />
-          <div className="field">
-            <label htmlFor={`role-${n}`}>Role {n + 1}</label>
-            <select
-              id={`role-${n}`}
-              value={row.role}
-              onChange={(e) => setRows(rows.map((r, i) => (i === n ? { ...r, role: e.target.value as InvitationIn["role"] } : r)))}
-            >
-              <option value="member">Member</option>
-              <option value="admin">Admin</option>
-            </select>
-          </div>
+      {rows.fields.map((row, n) => (
+        <div className="inline-row" key={row.id}>
+          <FormField label={`E-mail ${n + 1}`} type="email" error={errors.invitations?.[n]?.email?.message} {...form.register(`invitations.${n}.email`)} />
+          <SelectField label={`Role ${n + 1}`} error={errors.invitations?.[n]?.role?.message} {...form.register(`invitations.${n}.role`)}>
+            <option value="member">Member</option>
+            <option value="admin">Admin</option>
+          </SelectField>
         </div>
       ))}
-      <button type="button" className="btn btn-small" onClick={() => setRows([...rows, { email: "", role: "member" }])}>
+      <button type="button" className="btn btn-small" onClick={() => rows.append({ email: "", role: "member" })}>
         + Add another
       </button>
-      <ErrorNote error={error} />
+      <ErrorNote error={errors.root?.server?.message ?? skip.error} />
       <Buttons
-        busy={busy}
+        busy={isSubmitting ? "Sending invitations…" : skip.busy}
         continueLabel="Send invitations"
         skip={() =>
-          run("Skipping…", async () => {
+          skip.run("Skipping…", async () => {
             await props.save("invite_users", { action: "skip" });
             props.next();
           })

@@ -1,19 +1,15 @@
-import { useMutation, useQuery } from "@tanstack/react-query";
-import { api, errorSentence, unwrap } from "../../api/client";
+import { errorSentence } from "../../api/client";
 import { ErrorNote } from "../../components/FormField";
 import { Spinner } from "../../components/Spinner";
 import { useSession } from "../../session";
 import { dateTime } from "../../time";
+import { usePlatformCheck, useReadiness } from "./queries";
 
 const statusWords: Record<string, string> = { ready: "Ready", setup_needed: "Setup needed", partial: "Partly set up" };
 
 export default function Readiness() {
   const { me } = useSession();
-  const readiness = useQuery({
-    queryKey: ["readiness"],
-    queryFn: () => unwrap(api.GET("/api/v1/platform/readiness")),
-    enabled: !!me?.platform_admin,
-  });
+  const readiness = useReadiness(!!me?.platform_admin);
   if (!me?.platform_admin) {
     return (
       <div>
@@ -162,9 +158,7 @@ export default function Readiness() {
 
 /** Runs a platform-level provider's live check with the platform's own variables. */
 function PlatformCheck({ provider, name }: { provider: string; name: string }) {
-  const check = useMutation({
-    mutationFn: () => unwrap(api.POST("/api/v1/platform/readiness/{provider}/test", { params: { path: { provider } } })),
-  });
+  const check = usePlatformCheck(provider);
   return (
     <div className="stack">
       <button type="button" className="btn btn-small" onClick={() => check.mutate()} disabled={check.isPending} aria-label={`Check ${name} now`}>

@@ -1,13 +1,17 @@
-import { useState, type FormEvent } from "react";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, errorSentence, unwrap } from "../../api/client";
+import { zodResolver } from "@hookform/resolvers/zod";
+import { useState } from "react";
+import { useForm } from "react-hook-form";
+import { z } from "zod/mini";
+import { errorSentence } from "../../api/client";
 import type { ApiKeyCreated, ApiKeyIn } from "../../api/types";
 import { ErrorNote, FormField } from "../../components/FormField";
 import { ConfirmDialog, Modal } from "../../components/Modal";
 import { Spinner } from "../../components/Spinner";
 import { useToast } from "../../components/Toasts";
+import { showProblem, text } from "../../forms";
 import { useOrgId, useSession } from "../../session";
 import { dateTime, relativeTime } from "../../time";
+import { useApiKeys, useCreateApiKey, useRevokeApiKey } from "./queries";
 
 export const KEY_SCOPES: ApiKeyIn["scopes"] = ["integrations:read", "integrations:write", "members:read"];
 
@@ -15,37 +19,10 @@ export default function ApiKeys() {
   const orgId = useOrgId();
   const { isAdmin } = useSession();
   const toast = useToast();
-  const queryClient = useQueryClient();
   const [created, setCreated] = useState<ApiKeyCreated | null>(null);
   const [revoking, setRevoking] = useState<string | null>(null);
-  const keys = useQuery({
-    queryKey: ["api-keys", orgId],
-    queryFn: () => unwrap(api.GET("/api/v1/orgs/{org_id}/api-keys", { params: { path: { org_id: orgId } } })),
-  });
-  const create = useMutation({
-    mutationFn: (body: ApiKeyIn) =>
-      unwrap(api.POST("/api/v1/orgs/{org_id}/api-keys", { params: { path: { org_id: orgId } }, body })),
-    onSuccess: (key) => {
-      setCreated(key);
-      queryClient.invalidateQueries({ queryKey: ["api-keys", orgId] });
-    },
-  });
-  const revoke = useMutation({
-    mutationFn: (keyId: string) =>
-      unwrap(api.DELETE("/api/v1/orgs/{org_id}/api-keys/{key_id}", { params: { path: { org_id: orgId, key_id: keyId } } })),
-    onSuccess: () => {
-      setRevoking(null);
-      toast("The key is revoked.", "success");
-      queryClient.invalidateQueries({ queryKey: ["api-keys", orgId] });
-    },
-    onError: (e) => toast("The key was not revoked.", "error", errorSentence(e)),
-  });
-
-  function submit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget);
-    create.mutate({ name: String(form.get("name") ?? "").trim(), scopes: KEY_SCOPES.filter((s) => form.getAll("scopes").includes(s)) });
-  }
+  const keys = useApiKeys(orgId);
+  const revoke = useRevokeApiKey(orgId);
 
   return (
     <div>
@@ -53,28 +30,7 @@ export default function ApiKeys() {
       <p className="muted">
         Keys let your own systems call Plugboard's partner API. See the <a href="/api/docs/">API reference</a>.
       </p>
-      {isAdmin && (
-        <form className="card stack" onSubmit={submit} noValidate>
-          <h2>Create a key</h2>
-          <FormField label="Key name" name="name" required placeholder="Warehouse sync" />
-          <fieldset>
-            <legend>Scopes</legend>
-            <div className="scope-grid">
-              {KEY_SCOPES.map((s) => (
-                <label key={s} className="check">
-                  <input type="checkbox" name="scopes" value={s} defaultChecked={s === "integrations:read"} /> <code>{s}</code>
-                </label>
-              ))}
-            </div>
-          </fieldset>
-          <ErrorNote error={create.error} />
-          <div className="actions">
-            <button className="btn btn-primary" type="submit" disabled={create.isPending}>
-              {create.isPending ? <Spinner label="Creating…" /> : "Create key"}
-            </button>
-          </div>
-        </form>
-      )}
+      {isAdmin && <CreateKeyForm orgId={orgId} onCreated={setCreated} />}
       <section className="card" aria-labelledby="keys-title">
         <h2 id="keys-title">Keys</h2>
         {keys.isPending && <Spinner label="Loading…" />}
@@ -153,8 +109,64 @@ export default function ApiKeys() {
         description="Calls made with it stop working at once. This cannot be undone."
         confirmLabel="Revoke"
         busy={revoke.isPending}
-        onConfirm={() => revoking && revoke.mutate(revoking)}
+        onConfirm={() =>
+          revoking &&
+          revoke.mutate(revoking, {
+            onSuccess: () => {
+              setRevoking(null);
+              toast("The key is revoked.", "success");
+            },
+            onError: (e) => toast("The key was not revoked.", "error", errorSentence(e)),
+          })
+        }
       />
     </div>
+  );
+}
+
+const keySchema = z.object({
+  name: text(1, 100, "Name the key (1 to 100 characters) so you can tell it apart later."),
+  scopes: z.array(z.enum(KEY_SCOPES)).check(z.minLength(1, "Choose at least one scope.")),
+}) satisfies z.ZodMiniType<ApiKeyIn>;
+
+/** Creates a key; the form empties once it is made, and the key (shown once) is handed up. */
+function CreateKeyForm({ orgId, onCreated }: { orgId: string; onCreated: (key: ApiKeyCreated) => void }) {
+  const create = useCreateApiKey(orgId);
+  const form = useForm({ resolver: zodResolver(keySchema), defaultValues: { name: "", scopes: ["integrations:read"] as ApiKeyIn["scopes"] } });
+  const { errors } = form.formState;
+  const submit = form.handleSubmit(async (key) => {
+    try {
+      onCreated(await create.mutateAsync(key));
+      form.reset();
+    } catch (error) {
+      showProblem(form.setError, error, ["name", "scopes"]);
+    }
+  });
+  return (
+    <form className="card stack" onSubmit={submit} noValidate>
+      <h2>Create a key</h2>
+      <FormField label="Key name" required placeholder="Warehouse sync" error={errors.name?.message} {...form.register("name")} />
+      <fieldset aria-describedby={errors.scopes ? "scopes-error" : undefined}>
+        <legend>Scopes</legend>
+        <div className="scope-grid">
+          {KEY_SCOPES.map((s) => (
+            <label key={s} className="check">
+              <input type="checkbox" value={s} {...form.register("scopes")} /> <code>{s}</code>
+            </label>
+          ))}
+        </div>
+        {errors.scopes && (
+          <p id="scopes-error" className="field-error">
+            {errors.scopes.message}
+          </p>
+        )}
+      </fieldset>
+      <ErrorNote error={errors.root?.server?.message} />
+      <div className="actions">
+        <button className="btn btn-primary" type="submit" disabled={create.isPending}>
+          {create.isPending ? <Spinner label="Creating…" /> : "Create key"}
+        </button>
+      </div>
+    </form>
   );
 }

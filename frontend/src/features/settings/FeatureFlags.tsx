@@ -1,26 +1,17 @@
 import * as Switch from "@radix-ui/react-switch";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, errorSentence, unwrap } from "../../api/client";
+import { errorSentence } from "../../api/client";
 import { ErrorNote } from "../../components/FormField";
 import { Spinner } from "../../components/Spinner";
 import { useToast } from "../../components/Toasts";
 import { useOrgId, useSession } from "../../session";
+import { useFeatureFlags, useSetFlag } from "./queries";
 
 export default function FeatureFlags() {
   const orgId = useOrgId();
   const { isAdmin } = useSession();
   const toast = useToast();
-  const queryClient = useQueryClient();
-  const flags = useQuery({
-    queryKey: ["feature-flags", orgId],
-    queryFn: () => unwrap(api.GET("/api/v1/orgs/{org_id}/feature-flags", { params: { path: { org_id: orgId } } })),
-  });
-  const update = useMutation({
-    mutationFn: ({ key, enabled }: { key: string; enabled: boolean }) =>
-      unwrap(api.PATCH("/api/v1/orgs/{org_id}/feature-flags/{key}", { params: { path: { org_id: orgId, key } }, body: { enabled } })),
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: ["feature-flags", orgId] }),
-    onError: (e) => toast("The flag did not change.", "error", errorSentence(e)),
-  });
+  const flags = useFeatureFlags(orgId);
+  const update = useSetFlag(orgId);
   return (
     <div>
       <h1>Feature flags</h1>
@@ -28,7 +19,7 @@ export default function FeatureFlags() {
       {flags.isPending && <Spinner label="Loading…" />}
       <ErrorNote error={flags.error} />
       <ul className="card rows">
-        {(flags.data?.data ?? []).map((f) => (
+        {(flags.data ?? []).map((f) => (
           <li key={f.key} className="row">
             <div className="row-main">
               <strong id={`flag-${f.key}`}>{f.name}</strong>
@@ -45,7 +36,9 @@ export default function FeatureFlags() {
                   checked={f.enabled}
                   aria-labelledby={`flag-${f.key}`}
                   disabled={update.isPending}
-                  onCheckedChange={(enabled) => update.mutate({ key: f.key, enabled })}
+                  onCheckedChange={(enabled) =>
+                    update.mutate({ key: f.key, enabled }, { onError: (e) => toast("The flag did not change.", "error", errorSentence(e)) })
+                  }
                 >
                   <Switch.Thumb className="switch-thumb" />
                 </Switch.Root>

@@ -1,13 +1,17 @@
-import { useState, type FormEvent } from "react";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, errorSentence, unwrap } from "../../api/client";
+import { zodResolver } from "@hookform/resolvers/zod";
+import { useState } from "react";
+import { useForm } from "react-hook-form";
+import { z } from "zod/mini";
+import { errorSentence } from "../../api/client";
 import type { InvitationIn, RoleIn } from "../../api/types";
-import { ErrorNote, FormField } from "../../components/FormField";
+import { ErrorNote, FormField, SelectField } from "../../components/FormField";
 import { ConfirmDialog, Modal } from "../../components/Modal";
 import { Spinner } from "../../components/Spinner";
 import { useToast } from "../../components/Toasts";
+import { email, showProblem } from "../../forms";
 import { useOrgId, useSession } from "../../session";
 import { dateTime } from "../../time";
+import { useChangeRole, useInvitations, useInvite, useMembers, useRemoveMember, useRevokeInvitation } from "./queries";
 
 const ROLES: RoleIn[] = ["owner", "admin", "member"];
 
@@ -15,51 +19,13 @@ export default function Members() {
   const orgId = useOrgId();
   const { isAdmin, me } = useSession();
   const toast = useToast();
-  const queryClient = useQueryClient();
   const [link, setLink] = useState<string | null>(null);
   const [removing, setRemoving] = useState<{ id: string; name: string } | null>(null);
-  const path = { params: { path: { org_id: orgId } } };
-  const members = useQuery({ queryKey: ["members", orgId], queryFn: () => unwrap(api.GET("/api/v1/orgs/{org_id}/members", path)) });
-  const invitations = useQuery({
-    queryKey: ["invitations", orgId],
-    queryFn: () => unwrap(api.GET("/api/v1/orgs/{org_id}/invitations", path)),
-    enabled: isAdmin,
-  });
-  const refresh = () => queryClient.invalidateQueries({ queryKey: ["members", orgId] }).then(() => queryClient.invalidateQueries({ queryKey: ["invitations", orgId] }));
-  const invite = useMutation({
-    mutationFn: (body: InvitationIn) => unwrap(api.POST("/api/v1/orgs/{org_id}/invitations", { ...path, body })),
-    onSuccess: (created) => {
-      setLink(`${window.location.origin}/invitations/${created.token}`);
-      refresh();
-    },
-  });
-  const changeRole = useMutation({
-    mutationFn: ({ userId, role }: { userId: string; role: RoleIn }) =>
-      unwrap(api.PATCH("/api/v1/orgs/{org_id}/members/{user_id}", { params: { path: { org_id: orgId, user_id: userId } }, body: { role } })),
-    onSuccess: () => refresh(),
-    onError: (e) => toast("The role did not change.", "error", errorSentence(e)),
-  });
-  const remove = useMutation({
-    mutationFn: (userId: string) =>
-      unwrap(api.DELETE("/api/v1/orgs/{org_id}/members/{user_id}", { params: { path: { org_id: orgId, user_id: userId } } })),
-    onSuccess: () => {
-      setRemoving(null);
-      refresh();
-    },
-    onError: (e) => toast("The member was not removed.", "error", errorSentence(e)),
-  });
-  const revoke = useMutation({
-    mutationFn: (id: string) =>
-      unwrap(api.DELETE("/api/v1/orgs/{org_id}/invitations/{invitation_id}", { params: { path: { org_id: orgId, invitation_id: id } } })),
-    onSuccess: () => refresh(),
-    onError: (e) => toast("The invitation was not revoked.", "error", errorSentence(e)),
-  });
-
-  function submit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget);
-    invite.mutate({ email: String(form.get("email") ?? "").trim(), role: form.get("role") === "admin" ? "admin" : "member" });
-  }
+  const members = useMembers(orgId);
+  const invitations = useInvitations(orgId, isAdmin);
+  const changeRole = useChangeRole(orgId);
+  const remove = useRemoveMember(orgId);
+  const revoke = useRevokeInvitation(orgId);
 
   return (
     <div>
@@ -88,7 +54,12 @@ export default function Members() {
                     <select
                       aria-label={`Role of ${m.name}`}
                       value={m.role}
-                      onChange={(e) => changeRole.mutate({ userId: m.user_id, role: e.target.value as RoleIn })}
+                      onChange={(e) =>
+                        changeRole.mutate(
+                          { userId: m.user_id, role: e.target.value as RoleIn },
+                          { onError: (error) => toast("The role did not change.", "error", errorSentence(error)) },
+                        )
+                      }
                     >
                       {ROLES.map((r) => (
                         <option key={r}>{r}</option>
@@ -116,20 +87,7 @@ export default function Members() {
       {isAdmin && (
         <section className="card" aria-labelledby="invite-title">
           <h2 id="invite-title">Invite someone</h2>
-          <form onSubmit={submit} className="inline-row" noValidate>
-            <FormField label="E-mail" name="email" type="email" required />
-            <div className="field">
-              <label htmlFor="invite-role">Role</label>
-              <select id="invite-role" name="role" defaultValue="member">
-                <option value="member">Member</option>
-                <option value="admin">Admin</option>
-              </select>
-            </div>
-            <button type="submit" className="btn btn-primary" disabled={invite.isPending}>
-              {invite.isPending ? <Spinner label="Inviting…" /> : "Send invitation"}
-            </button>
-          </form>
-          <ErrorNote error={invite.error} />
+          <InviteForm orgId={orgId} onInvited={setLink} />
           <h3 className="h3">Pending and past invitations</h3>
           {(invitations.data?.data ?? []).length === 0 ? (
             <p className="muted">No invitations yet.</p>
@@ -153,7 +111,9 @@ export default function Members() {
                     <td>{dateTime(inv.expires_at)}</td>
                     <td>
                       {inv.status === "pending" && (
-                        <button type="button" className="btn btn-small" onClick={() => revoke.mutate(inv.id)} aria-label={`Revoke the invitation for ${inv.email}`}>
+                        <button type="button" className="btn btn-small" onClick={() =>
+                            revoke.mutate(inv.id, { onError: (e) => toast("The invitation was not revoked.", "error", errorSentence(e)) })
+                          } aria-label={`Revoke the invitation for ${inv.email}`}>
                           Revoke
                         </button>
                       )}
@@ -185,8 +145,50 @@ export default function Members() {
         description="They lose access to this organization at once."
         confirmLabel="Remove"
         busy={remove.isPending}
-        onConfirm={() => removing && remove.mutate(removing.id)}
+        onConfirm={() =>
+          removing &&
+          remove.mutate(removing.id, {
+            onSuccess: () => setRemoving(null),
+            onError: (e) => toast("The member was not removed.", "error", errorSentence(e)),
+          })
+        }
       />
     </div>
+  );
+}
+
+const inviteSchema = z.object({
+  email: email(),
+  role: z.enum(["member", "admin"]),
+}) satisfies z.ZodMiniType<InvitationIn>;
+
+/** Invites one person; the form empties once the invitation is made, and its one-time link is handed up. */
+function InviteForm({ orgId, onInvited }: { orgId: string; onInvited: (link: string) => void }) {
+  const invite = useInvite(orgId);
+  const form = useForm({ resolver: zodResolver(inviteSchema), defaultValues: { email: "", role: "member" as const } });
+  const { errors } = form.formState;
+  const submit = form.handleSubmit(async (invitation) => {
+    try {
+      const created = await invite.mutateAsync(invitation);
+      onInvited(`${window.location.origin}/invitations/${created.token}`);
+      form.reset();
+    } catch (error) {
+      showProblem(form.setError, error, ["email", "role"]);
+    }
+  });
+  return (
+    <>
+      <form onSubmit={submit} className="inline-row" noValidate>
+        <FormField label="E-mail" type="email" required error={errors.email?.message} {...form.register("email")} />
+        <SelectField label="Role" error={errors.role?.message} {...form.register("role")}>
+          <option value="member">Member</option>
+          <option value="admin">Admin</option>
+        </SelectField>
+        <button type="submit" className="btn btn-primary" disabled={invite.isPending}>
+          {invite.isPending ? <Spinner label="Inviting…" /> : "Send invitation"}
+        </button>
+      </form>
+      <ErrorNote error={errors.root?.server?.message} />
+    </>
   );
 }

@@ -1,63 +1,27 @@
-import { useState, type FormEvent } from "react";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, errorSentence, unwrap } from "../../api/client";
+import { zodResolver } from "@hookform/resolvers/zod";
+import { useState } from "react";
+import { useForm } from "react-hook-form";
+import { z } from "zod/mini";
+import { errorSentence } from "../../api/client";
+import type { components } from "../../api/schema";
 import { ErrorNote, FormField } from "../../components/FormField";
 import { Modal } from "../../components/Modal";
 import { Spinner } from "../../components/Spinner";
 import { useToast } from "../../components/Toasts";
+import { emptyOr, showProblem } from "../../forms";
 import { useOrgId, useSession } from "../../session";
 import { dateTime, relativeTime } from "../../time";
+import { useNotifications, useNotificationSettings, useSaveNotificationSettings, useSendTestNotification } from "./queries";
+
+type Settings = components["schemas"]["NotificationSettingsOut"];
 
 /** Where Plugboard says that a connection broke or recovered: a signed webhook, Slack, e-mail. */
 export default function Notifications() {
   const orgId = useOrgId();
   const { isAdmin } = useSession();
-  const toast = useToast();
-  const queryClient = useQueryClient();
   const [secret, setSecret] = useState<string | null>(null);
-  const path = { params: { path: { org_id: orgId } } };
-  const settings = useQuery({
-    queryKey: ["notification-settings", orgId],
-    queryFn: () => unwrap(api.GET("/api/v1/orgs/{org_id}/notification-settings", path)),
-  });
-  const sent = useQuery({
-    queryKey: ["notifications", orgId],
-    queryFn: () => unwrap(api.GET("/api/v1/orgs/{org_id}/notifications", path)),
-  });
-  const save = useMutation({
-    mutationFn: (body: { webhook_url?: string | null; slack_webhook_url?: string | null; email_recipients: string[] }) =>
-      unwrap(api.PUT("/api/v1/orgs/{org_id}/notification-settings", { ...path, body })),
-    onSuccess: (saved) => {
-      toast("Notification settings saved.", "success");
-      if (saved.webhook_secret) setSecret(saved.webhook_secret);
-      queryClient.invalidateQueries({ queryKey: ["notification-settings", orgId] });
-    },
-  });
-  const test = useMutation({
-    mutationFn: () => unwrap(api.POST("/api/v1/orgs/{org_id}/notification-settings/test", path)),
-    onSuccess: () => {
-      toast("A test notification is on its way to every channel.", "success");
-      queryClient.invalidateQueries({ queryKey: ["notifications", orgId] });
-    },
-    onError: (e) => toast("The test was not sent.", "error", errorSentence(e)),
-  });
-
-  function submit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget);
-    const text = (name: string) => String(form.get(name) ?? "").trim();
-    const webhook = text("webhook_url");
-    const slack = text("slack_webhook_url");
-    save.mutate({
-      // An unchanged webhook URL is not sent again, so its signing secret stays.
-      ...(webhook !== (settings.data?.webhook_url ?? "") ? { webhook_url: webhook || null } : {}),
-      // The Slack URL is write-only: empty keeps the saved one.
-      ...(slack ? { slack_webhook_url: slack } : {}),
-      email_recipients: text("email_recipients")
-        .split(/[\s,]+/)
-        .filter(Boolean),
-    });
-  }
+  const settings = useNotificationSettings(orgId);
+  const sent = useNotifications(orgId);
 
   const current = settings.data;
   return (
@@ -68,53 +32,7 @@ export default function Notifications() {
       </p>
       {settings.isPending && <Spinner label="Loading…" />}
       <ErrorNote error={settings.error} />
-      {current && (
-        <form className="card stack" onSubmit={submit} noValidate>
-          <h2>Channels</h2>
-          {current.webhook_disabled && (
-            <p role="alert" className="error-note">
-              The webhook is off since {dateTime(current.webhook_disabled.at)}: {current.webhook_disabled.reason} Save a URL to turn it
-              on again.
-            </p>
-          )}
-          <FormField
-            label="Webhook URL"
-            name="webhook_url"
-            type="url"
-            defaultValue={current.webhook_url ?? ""}
-            placeholder="https://example.com/hooks/plugboard"
-            hint="Signed with Standard Webhooks headers. A new URL gets a new signing secret, shown once."
-            disabled={!isAdmin}
-          />
-          <FormField
-            label="Slack incoming webhook URL"
-            name="slack_webhook_url"
-            type="url"
-            placeholder={current.slack_webhook_configured ? "•••• saved — enter a new one to replace it" : "https://hooks.slack.com/services/…"}
-            hint="Write-only: it is a credential and is never shown back."
-            disabled={!isAdmin}
-          />
-          <FormField
-            label="E-mail recipients"
-            name="email_recipients"
-            defaultValue={current.email_recipients.join(", ")}
-            placeholder="ops@example.com, owner@example.com"
-            hint="Separate addresses with commas."
-            disabled={!isAdmin}
-          />
-          <ErrorNote error={save.error} />
-          {isAdmin && (
-            <div className="actions">
-              <button className="btn btn-primary" type="submit" disabled={save.isPending}>
-                {save.isPending ? <Spinner label="Saving…" /> : "Save"}
-              </button>
-              <button className="btn" type="button" disabled={test.isPending} onClick={() => test.mutate()}>
-                {test.isPending ? <Spinner label="Sending…" /> : "Send a test notification"}
-              </button>
-            </div>
-          )}
-        </form>
-      )}
+      {current && <ChannelsForm orgId={orgId} current={current} isAdmin={isAdmin} onSecret={setSecret} />}
       <section className="card" aria-labelledby="sent-title">
         <h2 id="sent-title">Recent notifications</h2>
         {sent.isPending && <Spinner label="Loading…" />}
@@ -166,5 +84,112 @@ export default function Notifications() {
         </div>
       </Modal>
     </div>
+  );
+}
+
+const isUrl = (value: string) => URL.canParse(value);
+
+// The server checks each address, and that e-mail can be sent at all.
+const channelsSchema = z.object({
+  webhook_url: emptyOr(isUrl, "Enter a full URL, such as https://example.com/hooks/plugboard."),
+  slack_webhook_url: emptyOr(isUrl, "Enter a full URL, such as https://hooks.slack.com/services/…"),
+  email_recipients: z.string().check(z.trim()),
+});
+
+type Channels = z.infer<typeof channelsSchema>;
+
+/** What the form shows: the saved settings, and never the write-only Slack URL. */
+function shown(settings: Settings): Channels {
+  return { webhook_url: settings.webhook_url ?? "", slack_webhook_url: "", email_recipients: settings.email_recipients.join(", ") };
+}
+
+interface ChannelsProps {
+  orgId: string;
+  current: Settings;
+  isAdmin: boolean;
+  onSecret: (secret: string) => void;
+}
+
+function ChannelsForm({ orgId, current, isAdmin, onSecret }: ChannelsProps) {
+  const toast = useToast();
+  const save = useSaveNotificationSettings(orgId);
+  const test = useSendTestNotification(orgId);
+  const form = useForm({ resolver: zodResolver(channelsSchema), defaultValues: shown(current) });
+  const { errors } = form.formState;
+
+  const submit = form.handleSubmit(async ({ webhook_url, slack_webhook_url, email_recipients }) => {
+    try {
+      const saved = await save.mutateAsync({
+        // An unchanged webhook URL is not sent again, so its signing secret stays.
+        ...(webhook_url !== (current.webhook_url ?? "") ? { webhook_url: webhook_url || null } : {}),
+        // The Slack URL is write-only: empty keeps the saved one.
+        ...(slack_webhook_url ? { slack_webhook_url } : {}),
+        email_recipients: email_recipients.split(/[\s,]+/).filter(Boolean),
+      });
+      toast("Notification settings saved.", "success");
+      if (saved.webhook_secret) onSecret(saved.webhook_secret);
+      form.reset(shown(saved));
+    } catch (error) {
+      showProblem(form.setError, error, ["webhook_url", "slack_webhook_url", "email_recipients"]);
+    }
+  });
+
+  return (
+    <form className="card stack" onSubmit={submit} noValidate>
+      <h2>Channels</h2>
+      {current.webhook_disabled && (
+        <p role="alert" className="error-note">
+          The webhook is off since {dateTime(current.webhook_disabled.at)}: {current.webhook_disabled.reason} Save a URL to turn it on
+          again.
+        </p>
+      )}
+      <FormField
+        label="Webhook URL"
+        type="url"
+        placeholder="https://example.com/hooks/plugboard"
+        hint="Signed with Standard Webhooks headers. A new URL gets a new signing secret, shown once."
+        disabled={!isAdmin}
+        error={errors.webhook_url?.message}
+        {...form.register("webhook_url")}
+      />
+      <FormField
+        label="Slack incoming webhook URL"
+        type="url"
+        placeholder={current.slack_webhook_configured ? "•••• saved — enter a new one to replace it" : "https://hooks.slack.com/services/…"}
+        hint="Write-only: it is a credential and is never shown back."
+        disabled={!isAdmin}
+        error={errors.slack_webhook_url?.message}
+        {...form.register("slack_webhook_url")}
+      />
+      <FormField
+        label="E-mail recipients"
+        placeholder="ops@example.com, owner@example.com"
+        hint="Separate addresses with commas."
+        disabled={!isAdmin}
+        error={errors.email_recipients?.message}
+        {...form.register("email_recipients")}
+      />
+      <ErrorNote error={errors.root?.server?.message} />
+      {isAdmin && (
+        <div className="actions">
+          <button className="btn btn-primary" type="submit" disabled={save.isPending}>
+            {save.isPending ? <Spinner label="Saving…" /> : "Save"}
+          </button>
+          <button
+            className="btn"
+            type="button"
+            disabled={test.isPending}
+            onClick={() =>
+              test.mutate(undefined, {
+                onSuccess: () => toast("A test notification is on its way to every channel.", "success"),
+                onError: (e) => toast("The test was not sent.", "error", errorSentence(e)),
+              })
+            }
+          >
+            {test.isPending ? <Spinner label="Sending…" /> : "Send a test notification"}
+          </button>
+        </div>
+      )}
+    </form>
   );
 }

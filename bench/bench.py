@@ -16,6 +16,9 @@ Phases:
   write    PATCH saving an API key, verified against the stand-in provider: throughput, p99;
   sweep    BENCH_SWEEP connections due for renewal, renewed by 1 and then 2 replicas: their rate
            at the provider ÷ the stand-in token endpoint's own raw rate, peak RSS;
+  attack   a server under BENCH_ATTACK concurrent anonymous sign-ups (from one address, then
+           spread over many) and as many wrong log-ins: peak RSS, RSS five seconds after, every
+           answer 201/401/429/503, one other client's sign-up p50 and the list's p99 meanwhile;
   startup  start to /readyz on the embedded SQLite default, migrations included;
   spa      the SPA's initial JavaScript, gzip, from frontend/dist when it is built.
 
@@ -23,14 +26,16 @@ Configuration (environment): BENCH_SIZE=full|tiny (tiny: every phase at a tiny s
 the harness works), BENCH_BIN, BENCH_ADMIN_URL (else TEST_DATABASE_URL, else the server on
 127.0.0.1:5432), BENCH_OUT, BENCH_PHASES (comma list), BENCH_RUNS, BENCH_DURATION, BENCH_CLIENTS,
 BENCH_SMALL_ORGS, BENCH_LARGE_ORGS, BENCH_EVENTS_PER_CONNECTION, BENCH_SWEEP,
-BENCH_WRITE_ORGS, BENCH_STARTS, BENCH_PHASE_TIMEOUT, BENCH_SEED_TIMEOUT, BENCH_PGBENCH_SCALE.
+BENCH_WRITE_ORGS, BENCH_ATTACK, BENCH_STARTS, BENCH_PHASE_TIMEOUT, BENCH_SEED_TIMEOUT, BENCH_PGBENCH_SCALE.
 Exit status: non-zero when a phase could not run (timings never fail it).
 """
 
 import atexit
 import base64
+import asyncio
 import datetime
 import gzip
+from http.client import HTTPConnection
 import json
 import os
 import platform
@@ -40,6 +45,7 @@ import shutil
 import signal
 import socket
 import statistics
+import threading
 import subprocess
 import sys
 import tempfile
@@ -70,10 +76,11 @@ EVENTS_PER_CONNECTION = setting("BENCH_EVENTS_PER_CONNECTION", 3, 1)
 SWEEP = setting("BENCH_SWEEP", 10000, 30)
 WRITE_ORGS = setting("BENCH_WRITE_ORGS", 128, 16)
 STARTS = setting("BENCH_STARTS", 5, 2)
+ATTACK = setting("BENCH_ATTACK", 1000, 60)
 PHASE_TIMEOUT = setting("BENCH_PHASE_TIMEOUT", 900, 90)
 SEED_TIMEOUT = setting("BENCH_SEED_TIMEOUT", 1800, 90)
 PGBENCH_SCALE = setting("BENCH_PGBENCH_SCALE", 10, 1)
-PHASES = setting("BENCH_PHASES", "read,scale,write,sweep,startup,spa", "read,scale,write,sweep,startup,spa", str).split(",")
+PHASES = setting("BENCH_PHASES", "read,scale,write,sweep,attack,startup,spa", "read,scale,write,sweep,attack,startup,spa", str).split(",")
 BIN = os.path.abspath(os.environ.get("BENCH_BIN") or os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "plugboard"))
 OUT = os.path.abspath(os.environ.get("BENCH_OUT") or os.path.join(HERE, "results", "tiny.md" if TINY else "latest.md"))
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL") or os.environ.get("TEST_DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
@@ -936,6 +943,142 @@ def phase_sweep(deadline):
                 note=f"at the end of a sweep: {fmt(anon, 1)} MB anonymous, {fmt(mapped, 1)} MB file-backed (the mapped binary)")
 
 
+def vm_rss_mb(pid):
+    """Resident set size (VmRSS) of a process now, in MB."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def raw_post(port, path, body, source):
+    """One POST on its own connection from the loopback address `source`: the status, or the
+    exception's name when the connection failed (a reset, a refusal)."""
+    payload = json.dumps(body).encode()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
+        writer.write(f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+                     f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n".encode() + payload)
+        await writer.drain()
+        head = await reader.readline()
+        await reader.read()
+        writer.close()
+        return int(head.split()[1])
+    except (OSError, asyncio.IncompleteReadError, IndexError, ValueError) as error:
+        return type(error).__name__
+
+
+def burst(port, path, bodies, sources):
+    """Sends every body at once, each from its source address; the answers by status."""
+    async def everything():
+        return await asyncio.gather(*(raw_post(port, path, b, s) for b, s in zip(bodies, sources)))
+    answers = {}
+    for status in asyncio.run(everything()):
+        answers[status] = answers.get(status, 0) + 1
+    return answers
+
+
+def timed_post(port, path, body, source):
+    """One POST from `source` on a fresh connection: (status, milliseconds)."""
+    started = time.monotonic()
+    connection = HTTPConnection("127.0.0.1", port, timeout=60, source_address=(source, 0))
+    try:
+        connection.request("POST", path, json.dumps(body), {"content-type": "application/json"})
+        status = connection.getresponse().status
+    finally:
+        connection.close()
+    return status, (time.monotonic() - started) * 1000
+
+
+class LoneClient:
+    """A person signing up from an address of their own, once at a time (each sign-up from a
+    fresh address, so the per-address allowance is never theirs to spend)."""
+
+    def __init__(self, port):
+        self.port, self.n = port, 0
+
+    def signup(self):
+        self.n += 1
+        source = f"127.0.{200 + self.n // 250}.{1 + self.n % 250}"
+        body = {"email": f"lone-{self.n}-{uuid.uuid4().hex[:8]}@example.com", "password": PASSWORD, "name": "Lone"}
+        return timed_post(self.port, "/api/v1/auth/signup", body, source)
+
+
+def while_running(work, probe):
+    """Runs `work` in a thread and `probe` over and over until it ends; the probe's results."""
+    results, thread = [], threading.Thread(target=work)
+    thread.start()
+    while thread.is_alive():
+        results.append(probe())
+    thread.join()
+    return results
+
+
+def phase_attack(deadline):
+    url = create_database("attack")
+    server = Server("attack", url)
+    server.wait_ready()
+    server.database_url = url
+    port = server.port
+    start_rss = vm_rss_mb(server.process.pid)
+    lone = LoneClient(port)
+    tenant = Tenant(server, "owner@example.com")
+
+    def list_ms():
+        started = time.monotonic()
+        status, _, _ = http("GET", tenant.list_url(), tenant.token)
+        return status, (time.monotonic() - started) * 1000
+
+    idle = [lone.signup() for _ in range(5 if TINY else 15)]
+    idle_p50 = median([t for s, t in idle if s == 201])
+    idle_list = [list_ms() for _ in range(20 if TINY else 200)]
+    check_time(deadline)
+
+    statuses = {}
+
+    def count(answers):
+        for status, n in answers.items():
+            statuses[status] = statuses.get(status, 0) + n
+
+    def signups(spread):
+        bodies = [{"email": f"attack-{spread}-{i}-{uuid.uuid4().hex[:6]}@example.com", "password": PASSWORD, "name": "A"} for i in range(ATTACK)]
+        sources = [f"127.0.1.{1 + i % 250}" if spread else "127.0.0.1" for i in range(ATTACK)]
+        return lambda: count(burst(port, "/api/v1/auth/signup", bodies, sources))
+
+    def logins():
+        bodies = [{"email": f"nobody-{i}@example.com", "password": "wrong horse battery"} for i in range(ATTACK)]
+        sources = [f"127.0.1.{1 + i % 250}" for i in range(ATTACK)]
+        count(burst(port, "/api/v1/auth/login", bodies, sources))
+
+    during = while_running(signups(False), lone.signup)
+    during_list = while_running(signups(True), list_ms)
+    time.sleep(1)
+    during_list += while_running(logins, list_ms)
+    check_time(deadline)
+    peak = server.hwm()
+    time.sleep(5)
+    after = vm_rss_mb(server.process.pid)
+    server.stop()
+
+    p = "attack"
+    answered = sum(n for s, n in statuses.items() if s in (201, 401, 429, 503))
+    total = sum(statuses.values())
+    shown = ", ".join(f"{s}: {n}" for s, n in sorted(statuses.items(), key=str))
+    RESULTS.add(p, f"every answer 201, 401, 429 or 503 ({3 * ATTACK} requests)", f"{answered} of {total}", f"{total} of {total}", answered == total,
+                note=f"{shown}; sign-ups from one address, then spread over 250 addresses, then wrong log-ins spread likewise")
+    RESULTS.add(p, "peak RSS during the bursts (VmHWM)", fmt(peak, 1, " MB"), "≤ 128 MB", peak <= 128,
+                note=f"{fmt(start_rss, 1)} MB when started; password hashes run on {os.cpu_count()} thread(s) with a queue of 8 each")
+    RESULTS.add(p, "RSS five seconds after the bursts", fmt(after, 1, " MB"), "≤ 64 MB", after <= 64)
+    lone_p50 = median([t for s, t in during if s == 201])
+    met = lone_p50 is not None and idle_p50 is not None and lone_p50 <= 2 * idle_p50
+    RESULTS.add(p, "one other client's sign-up p50 during the one-address burst", f"{fmt(lone_p50)} ms (idle {fmt(idle_p50)} ms)", "≤ 2 × idle", met,
+                note=f"{len(during)} sign-ups during the burst from addresses of their own, answered " + ", ".join(f"{s}: {sum(1 for x, _ in during if x == s)}" for s in sorted({x for x, _ in during})))
+    p99 = lambda values: statistics.quantiles(values, n=100)[98] if len(values) >= 2 else (values[0] if values else None)
+    RESULTS.add(p, "the list's p99 during the spread bursts", f"{fmt(p99([t for s, t in during_list if s == 200]))} ms (idle {fmt(p99([t for s, t in idle_list if s == 200]))} ms)",
+                note=f"one connection, sequential, {len(during_list)} requests")
+
+
 def phase_startup(deadline):
     fresh, again = [], []
     for n in range(STARTS):
@@ -1085,6 +1228,7 @@ def main():
         if name in STATE:
             STATE[name][0].stop()
     run_phase("sweep", phase_sweep, PHASE_TIMEOUT + SEED_TIMEOUT)
+    run_phase("attack", phase_attack, PHASE_TIMEOUT)
     run_phase("startup", phase_startup, PHASE_TIMEOUT)
     run_phase("spa", phase_spa, PHASE_TIMEOUT)
     after = machine()

@@ -4,9 +4,11 @@
 //! of sign-ups took that much per request and the allocator kept it after the burst. So hashes
 //! run on a few threads of their own, each reusing one buffer for every hash it computes, fed
 //! by a short queue; a request that finds the queue full is answered `503 busy` at once. Memory
-//! for hashing is therefore at most `threads × 19 MiB`, however many requests arrive.
+//! for hashing is therefore at most `threads × 19 MiB`, however many requests arrive, and a
+//! thread gives its buffer back after two idle seconds.
 
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::time::Duration;
 use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::rand_core::OsRng;
@@ -20,6 +22,9 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
 /// Hashes that may wait for a thread, per thread: a few hashes' time at most (about 25 ms each
 /// on a release build).
 const QUEUED_PER_THREAD: usize = 8;
+
+/// How long a hashing thread keeps its buffer with nothing to do.
+const KEEP_BUFFER_FOR: Duration = Duration::from_secs(2);
 
 /// Whether a new password is of an accepted length (10 to 200 characters).
 pub fn acceptable(password: &SecretString) -> bool {
@@ -154,17 +159,19 @@ impl Passwords {
     }
 }
 
-/// A hashing thread: takes jobs until the queue is dropped, with one buffer for all of them.
+/// A hashing thread: takes jobs until the queue is dropped, with one buffer for all of them,
+/// given back once no job has come for a while (so a burst leaves no memory behind).
 fn work(jobs: &Mutex<Receiver<Job>>) {
     let mut blocks = Vec::new();
     loop {
         let job = match jobs.lock() {
-            Ok(jobs) => jobs.recv(),
+            Ok(jobs) => jobs.recv_timeout(KEEP_BUFFER_FOR),
             Err(_) => return,
         };
         match job {
             Ok(job) => job(&mut blocks),
-            Err(_) => return,
+            Err(RecvTimeoutError::Timeout) => blocks = Vec::new(),
+            Err(RecvTimeoutError::Disconnected) => return,
         }
     }
 }

@@ -7,9 +7,12 @@
 //! PostgreSQL spends the same allowance: three replicas behind a load balancer give an attacker
 //! no more guesses than one. Keys are digests, so the table holds no address or e-mail, and a
 //! key is forgotten once its allowance is whole again, so the table stays as small as the
-//! attempts of the last minute.
+//! attempts of the last minute. A key the database refused is remembered in the process until
+//! its wait is over, so a flood from one address costs one query, not one each.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -99,22 +102,55 @@ fn network(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// Keys this process was refused for, remembered at most this many at once.
+const MAX_REFUSED: usize = 10_000;
+
 pub struct Throttles {
     settings: ThrottleSettings,
+    /// Keys the database refused, with the time (ms) until which it will refuse them again: a
+    /// flood from one address is turned away here without a query each. Refusals change nothing
+    /// in the database, so answering them here changes no count.
+    refused: Mutex<HashMap<String, i64>>,
 }
 
 impl Throttles {
     pub fn new(settings: ThrottleSettings) -> Throttles {
-        Throttles { settings }
+        Throttles {
+            settings,
+            refused: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn refused_until(&self, key: &str, now: i64) -> Option<i64> {
+        let refused = self.refused.lock().ok()?;
+        refused.get(key).copied().filter(|until| *until > now)
+    }
+
+    fn remember_refusal(&self, key: String, until: i64, now: i64) {
+        let Ok(mut refused) = self.refused.lock() else {
+            return;
+        };
+        if refused.len() >= MAX_REFUSED {
+            refused.retain(|_, until| *until > now);
+        }
+        if refused.len() < MAX_REFUSED {
+            refused.insert(key, until);
+        }
     }
 
     /// Counts one attempt against each allowance in turn; the first one spent refuses it (and
     /// the later ones are not counted, so a refused address costs an account nothing).
     async fn spend(&self, db: &Db, counted: &[(Counted<'_>, Allowance)]) -> Result<(), Throttled> {
         let now = Utc::now().timestamp_millis();
+        let wait = |wait_ms: i64| Throttled::Wait((wait_ms.max(1) as u64).div_ceil(1000));
         for (what, allowance) in counted {
-            if let Some(wait_ms) = throttles::attempt(db, &what.key(), *allowance, now).await? {
-                return Err(Throttled::Wait((wait_ms.max(1) as u64).div_ceil(1000)));
+            let key = what.key();
+            if let Some(until) = self.refused_until(&key, now) {
+                return Err(wait(until - now));
+            }
+            if let Some(wait_ms) = throttles::attempt(db, &key, *allowance, now).await? {
+                self.remember_refusal(key, now + wait_ms, now);
+                return Err(wait(wait_ms));
             }
         }
         Ok(())

@@ -164,7 +164,10 @@ impl Application {
         let metrics = web::Data::from(metrics);
         let routes = web::Data::new(fallback::RouteTable::from_openapi(&openapi::document()));
         let throttles = web::Data::new(Throttles::new(state.settings.throttles));
-        tokio::spawn(Throttles::forget_lapsed(state.db.clone()));
+        tokio::spawn(Throttles::forget_lapsed(
+            throttles.clone().into_inner(),
+            state.db.clone(),
+        ));
         let passwords = web::Data::new(
             Passwords::new(state.settings.password_hash_threads)
                 .context("starting the password hashing threads")?,

@@ -14,7 +14,7 @@ pub use tenant::{
     AuthUser, Caller, MembersReader, OrgAdmin, OrgMember, OrgOwnerOrAdmin, TenantContext,
     tenant_guard,
 };
-pub use throttle::{ThrottleSettings, Throttled, Throttles};
+pub use throttle::{Attempt, ThrottleSettings, Throttled, Throttles};
 
 use sha2_digest::sha256_hex;
 

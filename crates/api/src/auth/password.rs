@@ -8,13 +8,14 @@
 //! thread gives its buffer back after two idle seconds.
 
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::time::Duration;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// A hash to check against when the e-mail is unknown, so both paths take the same time.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3pVbYyIuYN0Dzg8MJ1M3C5m3rqQ4m9cIJ0Ijd6kYy7E";
@@ -57,6 +58,16 @@ type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
 /// The hashing threads and their queue.
 pub struct Passwords {
     queue: SyncSender<Job>,
+    /// One for each hash that may be running or waiting: taken before anything else is spent
+    /// on a request that will hash (a database query, a body's memory), so past the bound a
+    /// request is refused before it costs anything.
+    slots: Arc<Semaphore>,
+}
+
+/// A place in the hashing queue, held until the hash is done.
+pub struct Slot<'a> {
+    passwords: &'a Passwords,
+    _permit: OwnedSemaphorePermit,
 }
 
 impl Passwords {
@@ -71,7 +82,21 @@ impl Passwords {
                 .name(format!("password-hash-{i}"))
                 .spawn(move || work(&jobs))?;
         }
-        Ok(Passwords { queue })
+        let slots = Arc::new(Semaphore::new(threads * (1 + QUEUED_PER_THREAD)));
+        Ok(Passwords { queue, slots })
+    }
+
+    /// A place for one hash, or `Busy` at once when every place is taken.
+    pub fn reserve(&self) -> Result<Slot<'_>, PasswordError> {
+        let permit = self
+            .slots
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| PasswordError::Busy)?;
+        Ok(Slot {
+            passwords: self,
+            _permit: permit,
+        })
     }
 
     /// Runs `job` on a hashing thread with that thread's buffer.
@@ -94,68 +119,86 @@ impl Passwords {
             .map_err(|_| PasswordError::Hashing("a hashing thread stopped".to_owned()))?
     }
 
-    /// The PHC string of a new password.
+    /// Hashes a new password in a place of its own (`Busy` when there is none).
     pub async fn hash(&self, password: SecretString) -> Result<String, PasswordError> {
-        self.run(move |blocks| {
-            let salt = SaltString::generate(&mut OsRng);
-            let params = Params::default();
-            let mut salt_bytes = [0u8; 64];
-            let salt_bytes = salt.as_salt().decode_b64(&mut salt_bytes)?;
-            let mut output = [0u8; Params::DEFAULT_OUTPUT_LEN];
-            compute(
-                &params,
-                password.expose_secret().as_bytes(),
-                salt_bytes,
-                &mut output,
-                blocks,
-            )?;
-            let hash = PasswordHash {
-                algorithm: Algorithm::Argon2id.ident(),
-                version: Some(Version::V0x13.into()),
-                params: ParamsString::try_from(&params)?,
-                salt: Some(salt.as_salt()),
-                hash: Some(Output::new(&output)?),
-            };
-            Ok(hash.to_string())
-        })
-        .await
+        self.reserve()?.hash(password).await
     }
 
-    /// Whether the password matches; `None` for the hash checks a dummy so timing tells nothing.
+    /// Checks a password in a place of its own (`Busy` when there is none).
     pub async fn verify(
         &self,
         password: SecretString,
         hash: Option<String>,
     ) -> Result<bool, PasswordError> {
-        self.run(move |blocks| {
-            let known = hash.is_some();
-            let stored = hash.unwrap_or_else(|| DUMMY_HASH.to_owned());
-            let parsed = PasswordHash::new(&stored)?;
-            let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
-                return Err(PasswordError::Hashing(
-                    "a stored hash has no salt or output".to_owned(),
-                ));
-            };
-            if Algorithm::try_from(parsed.algorithm)? != Algorithm::Argon2id {
-                return Err(PasswordError::Hashing(
-                    "a stored hash is not argon2id".to_owned(),
-                ));
-            }
-            let params = Params::try_from(&parsed)?;
-            let mut salt_bytes = [0u8; 64];
-            let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
-            let mut output = vec![0u8; expected.len()];
-            compute(
-                &params,
-                password.expose_secret().as_bytes(),
-                salt_bytes,
-                &mut output,
-                blocks,
-            )?;
-            // `Output`'s equality is constant-time.
-            Ok(known && Output::new(&output)? == expected)
-        })
-        .await
+        self.reserve()?.verify(password, hash).await
+    }
+}
+
+impl Slot<'_> {
+    /// The PHC string of a new password.
+    pub async fn hash(self, password: SecretString) -> Result<String, PasswordError> {
+        self.passwords
+            .run(move |blocks| {
+                let salt = SaltString::generate(&mut OsRng);
+                let params = Params::default();
+                let mut salt_bytes = [0u8; 64];
+                let salt_bytes = salt.as_salt().decode_b64(&mut salt_bytes)?;
+                let mut output = [0u8; Params::DEFAULT_OUTPUT_LEN];
+                compute(
+                    &params,
+                    password.expose_secret().as_bytes(),
+                    salt_bytes,
+                    &mut output,
+                    blocks,
+                )?;
+                let hash = PasswordHash {
+                    algorithm: Algorithm::Argon2id.ident(),
+                    version: Some(Version::V0x13.into()),
+                    params: ParamsString::try_from(&params)?,
+                    salt: Some(salt.as_salt()),
+                    hash: Some(Output::new(&output)?),
+                };
+                Ok(hash.to_string())
+            })
+            .await
+    }
+
+    /// Whether the password matches; `None` for the hash checks a dummy so timing tells nothing.
+    pub async fn verify(
+        self,
+        password: SecretString,
+        hash: Option<String>,
+    ) -> Result<bool, PasswordError> {
+        self.passwords
+            .run(move |blocks| {
+                let known = hash.is_some();
+                let stored = hash.unwrap_or_else(|| DUMMY_HASH.to_owned());
+                let parsed = PasswordHash::new(&stored)?;
+                let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+                    return Err(PasswordError::Hashing(
+                        "a stored hash has no salt or output".to_owned(),
+                    ));
+                };
+                if Algorithm::try_from(parsed.algorithm)? != Algorithm::Argon2id {
+                    return Err(PasswordError::Hashing(
+                        "a stored hash is not argon2id".to_owned(),
+                    ));
+                }
+                let params = Params::try_from(&parsed)?;
+                let mut salt_bytes = [0u8; 64];
+                let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
+                let mut output = vec![0u8; expected.len()];
+                compute(
+                    &params,
+                    password.expose_secret().as_bytes(),
+                    salt_bytes,
+                    &mut output,
+                    blocks,
+                )?;
+                // `Output`'s equality is constant-time.
+                Ok(known && Output::new(&output)? == expected)
+            })
+            .await
     }
 }
 

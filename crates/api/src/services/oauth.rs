@@ -17,7 +17,7 @@ use url::Url;
 
 use super::catalog::{provider, tenant_level};
 use super::integrations::{Change, check_change};
-use super::lease::Deadline;
+use super::lease::{self, Deadline};
 use super::vault::Vault;
 use crate::auth::{TenantContext, hash_token};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
@@ -436,11 +436,13 @@ impl TokenExchange<'_> {
     }
 
     /// Sends a token request; redirects are never followed, and errors carry no URL or secret.
-    /// Under a lease, the lease's clocks are read last, with nothing awaited between that and
-    /// the send: a request leaves only while the lease has time left, and its timeout ends it
-    /// `lease::MARGIN` before the lease ends. (A pause of the whole process after that look
-    /// and before the bytes leave is beyond any check in the process; the window is the time
-    /// the HTTP client takes to write a request it was handed.)
+    ///
+    /// Under a lease, the request is handed to the HTTP client only while the lease has time
+    /// left, read from its clocks with nothing awaited between that and the hand-over, and its
+    /// timeout ends it `lease::MARGIN` before the lease ends. Its body (the refresh token) reads
+    /// the lease once more as the client writes it, so a request held up after the hand-over
+    /// (the process was paused) leaves nothing once the lease lapsed. What is left is a pause in
+    /// the instant between that last read and the write: nothing in the process can prevent it.
     async fn send(&self, built: TokenRequest) -> Result<serde_json::Value, Refusal> {
         let client = self
             .state
@@ -458,15 +460,32 @@ impl TokenExchange<'_> {
             TokenBody::Form(form) => request.form(form),
             TokenBody::Json(json) => request.json(json),
         };
-        request = request.header("accept", "application/json");
-        if let Some(lease) = &self.lease {
+        let mut request = request
+            .header("accept", "application/json")
+            .build()
+            .map_err(|err| {
+                tracing::warn!(failure = ?crate::outbound::classify(err), "token request not built");
+                Refusal("provider_unavailable")
+            })?;
+        let lapsed = || {
+            tracing::info!(provider = %self.provider.id, "the refresh lease ran out before the token request left; nothing was sent");
+            Refusal(LEASE_LAPSED)
+        };
+        let mut written = None;
+        if let Some(lease) = self.lease {
             let Some(time) = lease.request_time(self.state.settings.provider_timeout) else {
-                tracing::info!(provider = %self.provider.id, "the refresh lease ran out before the token request left; nothing was sent");
-                return Err(Refusal(LEASE_LAPSED));
+                return Err(lapsed());
             };
-            request = request.timeout(time);
+            *request.timeout_mut() = Some(time);
+            written = lease::guard_body(&mut request, lease);
         }
-        let response = request.send().await.map_err(|err| {
+        let response = client.execute(request).await.map_err(|err| {
+            // Nothing of the body left and the lease is over: the request was given up, or
+            // refused by its body, before it was written. Nothing was sent.
+            let unsent = written.as_ref().is_some_and(|w| !w.happened());
+            if unsent && self.lease.is_some_and(|lease| !lease.may_send()) {
+                return lapsed();
+            }
             tracing::warn!(failure = ?crate::outbound::classify(err), "token request failed");
             Refusal("provider_unavailable")
         })?;

@@ -158,8 +158,8 @@ impl ErrorCode {
         }
     }
 
-    /// A code the domain gave (a provider check, a lifecycle problem). Every code the domain
-    /// can give is listed here; an unknown one is a bug, logged and answered as a refusal.
+    /// A code the domain gave (a provider check, a lifecycle problem), read by its name. A name
+    /// this enum does not list is a bug: it is logged and answered as a refusal.
     pub fn from_domain(code: &str) -> ErrorCode {
         serde_json::from_value(serde_json::Value::String(code.to_owned())).unwrap_or_else(|_| {
             tracing::error!(code, "a domain problem code the API does not list");

@@ -2,14 +2,14 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use domain::lifecycle::Event;
 use domain::model::{Actor, Connection, Problem, SecretHint};
 use domain::{ConnectionId, ConnectionStatus, OrgId, UserId};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use crate::StoreError;
@@ -199,47 +199,6 @@ pub async fn save(
     )
     .await?;
     Ok(saved)
-}
-
-/// Claims the right to refresh a connection's token until `until`; false while another
-/// claim is live. One conditional UPDATE, so two replicas cannot both win.
-pub async fn claim_refresh(
-    db: &impl ConnectionTrait,
-    org_id: OrgId,
-    connection_id: ConnectionId,
-    now: DateTime<Utc>,
-    until: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    let result = connections::Entity::update_many()
-        .col_expr(connections::Column::RefreshClaimedUntil, Expr::value(until))
-        .filter(connections::Column::OrgId.eq(org_id.0))
-        .filter(connections::Column::Id.eq(connection_id.0))
-        .filter(
-            Condition::any()
-                .add(connections::Column::RefreshClaimedUntil.is_null())
-                .add(connections::Column::RefreshClaimedUntil.lte(now)),
-        )
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected == 1)
-}
-
-/// Gives a refresh claim back.
-pub async fn release_refresh(
-    db: &impl ConnectionTrait,
-    org_id: OrgId,
-    connection_id: ConnectionId,
-) -> Result<(), StoreError> {
-    connections::Entity::update_many()
-        .col_expr(
-            connections::Column::RefreshClaimedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .filter(connections::Column::OrgId.eq(org_id.0))
-        .filter(connections::Column::Id.eq(connection_id.0))
-        .exec(db)
-        .await?;
-    Ok(())
 }
 
 /// One encrypted secret to store.

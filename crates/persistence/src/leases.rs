@@ -3,8 +3,11 @@
 //! A worker picks due rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL, in a short transaction)
 //! and writes its owner id and an expiry on them; no transaction stays open across the
 //! provider call. Release is compare-and-set on the owner, so a worker whose lease lapsed and
-//! was taken over changes nothing. Backoff after outages and the daily attempt cap live in the
-//! same columns. These functions touch only the lease columns, never the connection's state.
+//! was taken over changes nothing. Whether a lease is still held is not looked up here: the
+//! holder keeps its deadline in memory and reads it right before the provider call, since any
+//! answer from the row is a round trip old. Backoff after outages and the daily attempt cap
+//! live in the same columns. These functions touch only the lease columns, never the
+//! connection's state.
 
 use crate::Db;
 use chrono::{DateTime, Duration, Utc};
@@ -17,7 +20,7 @@ use sea_orm::{
 };
 
 use crate::StoreError;
-use crate::entities::{connection_leases as leases, connection_secrets};
+use crate::entities::{connection_secrets, connections};
 
 const ACCESS_TOKEN: &str = "access_token";
 const REFRESH_TOKEN: &str = "refresh_token";
@@ -49,8 +52,8 @@ pub struct Sweep<'a> {
 
 fn free(now: DateTime<Utc>) -> Condition {
     Condition::any()
-        .add(leases::Column::RefreshClaimedUntil.is_null())
-        .add(leases::Column::RefreshClaimedUntil.lt(now))
+        .add(connections::Column::RefreshClaimedUntil.is_null())
+        .add(connections::Column::RefreshClaimedUntil.lt(now))
 }
 
 /// PLATFORM-WIDE (every organization), for the refresh worker: claims the connections whose
@@ -69,20 +72,20 @@ pub async fn claim_due(db: &Db, sweep: Sweep<'_>) -> Result<Vec<Lease>, StoreErr
     // The longest window is a day: nothing expiring later can be due.
     let horizon = now + Duration::hours(24);
     let txn = crate::begin_write(db).await?;
-    let mut pick = leases::Entity::find()
-        .filter(leases::Column::Enabled.eq(true))
-        .filter(leases::Column::Status.is_in([
+    let mut pick = connections::Entity::find()
+        .filter(connections::Column::Enabled.eq(true))
+        .filter(connections::Column::Status.is_in([
             ConnectionStatus::Connected.as_str(),
             ConnectionStatus::Error.as_str(),
         ]))
         .filter(
             Condition::any()
-                .add(leases::Column::TokenExpiresAt.lte(horizon))
+                .add(connections::Column::TokenExpiresAt.lte(horizon))
                 .add(
                     Condition::all()
-                        .add(leases::Column::Provider.is_in(exchangeable.iter().copied()))
+                        .add(connections::Column::Provider.is_in(exchangeable.iter().copied()))
                         .add(
-                            leases::Column::Id.not_in_subquery(
+                            connections::Column::Id.not_in_subquery(
                                 Query::select()
                                     .column(connection_secrets::Column::ConnectionId)
                                     .from(connection_secrets::Entity)
@@ -95,10 +98,10 @@ pub async fn claim_due(db: &Db, sweep: Sweep<'_>) -> Result<Vec<Lease>, StoreErr
         .filter(free(now))
         .filter(
             Condition::any()
-                .add(leases::Column::RefreshNotBefore.is_null())
-                .add(leases::Column::RefreshNotBefore.lte(now)),
+                .add(connections::Column::RefreshNotBefore.is_null())
+                .add(connections::Column::RefreshNotBefore.lte(now)),
         )
-        .order_by_asc(leases::Column::TokenExpiresAt)
+        .order_by_asc(connections::Column::TokenExpiresAt)
         .limit(limit);
     if txn.get_database_backend() == DatabaseBackend::Postgres {
         pick = pick.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
@@ -153,18 +156,21 @@ pub async fn claim_due(db: &Db, sweep: Sweep<'_>) -> Result<Vec<Lease>, StoreErr
         } else {
             1
         };
-        leases::Entity::update_many()
-            .col_expr(leases::Column::RefreshLeaseOwner, Expr::value(owner))
+        connections::Entity::update_many()
+            .col_expr(connections::Column::RefreshLeaseOwner, Expr::value(owner))
             .col_expr(
-                leases::Column::RefreshClaimedUntil,
+                connections::Column::RefreshClaimedUntil,
                 Expr::value(now + lease),
             )
             .col_expr(
-                leases::Column::RefreshAttemptsDay,
+                connections::Column::RefreshAttemptsDay,
                 Expr::value(today.as_str()),
             )
-            .col_expr(leases::Column::RefreshAttemptsToday, Expr::value(counted))
-            .filter(leases::Column::Id.eq(row.id))
+            .col_expr(
+                connections::Column::RefreshAttemptsToday,
+                Expr::value(counted),
+            )
+            .filter(connections::Column::Id.eq(row.id))
             .filter(free(now))
             .exec(&txn)
             .await?;
@@ -189,37 +195,18 @@ pub async fn claim_one(
     now: DateTime<Utc>,
     lease: Duration,
 ) -> Result<bool, StoreError> {
-    let result = leases::Entity::update_many()
-        .col_expr(leases::Column::RefreshLeaseOwner, Expr::value(owner))
+    let result = connections::Entity::update_many()
+        .col_expr(connections::Column::RefreshLeaseOwner, Expr::value(owner))
         .col_expr(
-            leases::Column::RefreshClaimedUntil,
+            connections::Column::RefreshClaimedUntil,
             Expr::value(now + lease),
         )
-        .filter(leases::Column::OrgId.eq(org_id.0))
-        .filter(leases::Column::Id.eq(connection_id.0))
+        .filter(connections::Column::OrgId.eq(org_id.0))
+        .filter(connections::Column::Id.eq(connection_id.0))
         .filter(free(now))
         .exec(db)
         .await?;
     Ok(result.rows_affected == 1)
-}
-
-/// Whether `owner` still holds a live lease on the connection (checked right before the
-/// provider call; the row's version fences the write of what it brings back).
-pub async fn holds(
-    db: &impl ConnectionTrait,
-    org_id: OrgId,
-    connection_id: ConnectionId,
-    owner: &str,
-    now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    Ok(leases::Entity::find()
-        .filter(leases::Column::OrgId.eq(org_id.0))
-        .filter(leases::Column::Id.eq(connection_id.0))
-        .filter(leases::Column::RefreshLeaseOwner.eq(owner))
-        .filter(leases::Column::RefreshClaimedUntil.gt(now))
-        .one(db)
-        .await?
-        .is_some())
 }
 
 /// Whether anyone holds a live lease on the connection (an on-demand refresh waits for it).
@@ -229,10 +216,10 @@ pub async fn is_leased(
     connection_id: ConnectionId,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    Ok(leases::Entity::find()
-        .filter(leases::Column::OrgId.eq(org_id.0))
-        .filter(leases::Column::Id.eq(connection_id.0))
-        .filter(leases::Column::RefreshClaimedUntil.gte(now))
+    Ok(connections::Entity::find()
+        .filter(connections::Column::OrgId.eq(org_id.0))
+        .filter(connections::Column::Id.eq(connection_id.0))
+        .filter(connections::Column::RefreshClaimedUntil.gte(now))
         .one(db)
         .await?
         .is_some())
@@ -245,6 +232,9 @@ pub enum Released {
     Settled,
     /// The provider was unavailable: wait `backoff` before the next attempt.
     Retry { backoff: Duration },
+    /// The lease ran short before the provider was asked: the next sweep may claim it again
+    /// at once. (The claim still counts towards the day's attempts.)
+    Unused,
 }
 
 /// Gives the lease back, compare-and-set on the owner; false when the lease was no longer
@@ -256,36 +246,37 @@ pub async fn release(
     owner: &str,
     how: Released,
 ) -> Result<bool, StoreError> {
-    let mut update = leases::Entity::update_many()
+    let mut update = connections::Entity::update_many()
         .col_expr(
-            leases::Column::RefreshLeaseOwner,
+            connections::Column::RefreshLeaseOwner,
             Expr::value(Option::<String>::None),
         )
         .col_expr(
-            leases::Column::RefreshClaimedUntil,
+            connections::Column::RefreshClaimedUntil,
             Expr::value(Option::<DateTime<Utc>>::None),
         );
     update = match how {
+        Released::Unused => update,
         Released::Settled => update
-            .col_expr(leases::Column::RefreshFailures, Expr::value(0))
+            .col_expr(connections::Column::RefreshFailures, Expr::value(0))
             .col_expr(
-                leases::Column::RefreshNotBefore,
+                connections::Column::RefreshNotBefore,
                 Expr::value(Option::<DateTime<Utc>>::None),
             ),
         Released::Retry { backoff } => update
             .col_expr(
-                leases::Column::RefreshFailures,
-                Expr::col(leases::Column::RefreshFailures).add(1),
+                connections::Column::RefreshFailures,
+                Expr::col(connections::Column::RefreshFailures).add(1),
             )
             .col_expr(
-                leases::Column::RefreshNotBefore,
+                connections::Column::RefreshNotBefore,
                 Expr::value(Utc::now() + backoff),
             ),
     };
     let result = update
-        .filter(leases::Column::OrgId.eq(org_id.0))
-        .filter(leases::Column::Id.eq(connection_id.0))
-        .filter(leases::Column::RefreshLeaseOwner.eq(owner))
+        .filter(connections::Column::OrgId.eq(org_id.0))
+        .filter(connections::Column::Id.eq(connection_id.0))
+        .filter(connections::Column::RefreshLeaseOwner.eq(owner))
         .exec(db)
         .await?;
     Ok(result.rows_affected == 1)
@@ -297,11 +288,11 @@ pub async fn failures(
     org_id: OrgId,
     connection_id: ConnectionId,
 ) -> Result<u32, StoreError> {
-    let found: Option<i32> = leases::Entity::find()
+    let found: Option<i32> = connections::Entity::find()
         .select_only()
-        .column(leases::Column::RefreshFailures)
-        .filter(leases::Column::OrgId.eq(org_id.0))
-        .filter(leases::Column::Id.eq(connection_id.0))
+        .column(connections::Column::RefreshFailures)
+        .filter(connections::Column::OrgId.eq(org_id.0))
+        .filter(connections::Column::Id.eq(connection_id.0))
         .into_tuple()
         .one(db)
         .await?;
@@ -329,30 +320,30 @@ pub async fn claim_health_checks(
 ) -> Result<Vec<HealthCheckDue>, StoreError> {
     let stale = now - every;
     let txn = crate::begin_write(db).await?;
-    let mut pick = leases::Entity::find()
-        .filter(leases::Column::Enabled.eq(true))
-        .filter(leases::Column::Status.eq(ConnectionStatus::Connected.as_str()))
+    let mut pick = connections::Entity::find()
+        .filter(connections::Column::Enabled.eq(true))
+        .filter(connections::Column::Status.eq(ConnectionStatus::Connected.as_str()))
         .filter(
             Condition::any()
-                .add(leases::Column::LastHealthCheckAt.is_null())
-                .add(leases::Column::LastHealthCheckAt.lt(stale)),
+                .add(connections::Column::LastHealthCheckAt.is_null())
+                .add(connections::Column::LastHealthCheckAt.lt(stale)),
         )
         // A connection tested (or connected) recently needs no check yet.
         .filter(
             Condition::any()
-                .add(leases::Column::LastTestedAt.is_null())
-                .add(leases::Column::LastTestedAt.lt(stale)),
+                .add(connections::Column::LastTestedAt.is_null())
+                .add(connections::Column::LastTestedAt.lt(stale)),
         )
-        .order_by_asc(leases::Column::LastHealthCheckAt)
+        .order_by_asc(connections::Column::LastHealthCheckAt)
         .limit(limit);
     if txn.get_database_backend() == DatabaseBackend::Postgres {
         pick = pick.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
     let rows = pick.all(&txn).await?;
     let ids: Vec<uuid::Uuid> = rows.iter().map(|r| r.id).collect();
-    leases::Entity::update_many()
-        .col_expr(leases::Column::LastHealthCheckAt, Expr::value(now))
-        .filter(leases::Column::Id.is_in(ids))
+    connections::Entity::update_many()
+        .col_expr(connections::Column::LastHealthCheckAt, Expr::value(now))
+        .filter(connections::Column::Id.is_in(ids))
         .exec(&txn)
         .await?;
     txn.commit().await?;
@@ -372,8 +363,8 @@ pub async fn platform_live_leases(
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
     use sea_orm::PaginatorTrait;
-    Ok(leases::Entity::find()
-        .filter(leases::Column::RefreshClaimedUntil.gte(now))
+    Ok(connections::Entity::find()
+        .filter(connections::Column::RefreshClaimedUntil.gte(now))
         .count(db)
         .await?)
 }

@@ -5,6 +5,7 @@ pub mod checks;
 pub mod features;
 pub mod integrations;
 pub mod invitations;
+pub mod lease;
 pub mod lifecycle;
 pub mod notifications;
 pub mod oauth;

@@ -17,6 +17,7 @@ use url::Url;
 
 use super::catalog::{provider, tenant_level};
 use super::integrations::{Change, check_change};
+use super::lease::{self, Deadline};
 use super::vault::Vault;
 use crate::auth::{TenantContext, hash_token};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
@@ -334,6 +335,7 @@ async fn finish(
         config: &claimed.config,
         client_id,
         client_secret,
+        lease: None,
     };
     let answer = match exchange.code(code, verifier.as_ref()).await? {
         Ok(answer) => answer,
@@ -361,7 +363,13 @@ pub(crate) struct TokenExchange<'a> {
     pub config: &'a BTreeMap<String, String>,
     pub client_id: &'a SecretString,
     pub client_secret: &'a SecretString,
+    /// The lease a renewal holds: the request leaves only while it has time left, and ends
+    /// before it does.
+    pub lease: Option<Deadline>,
 }
+
+/// A renewal's lease had too little time left to ask the provider: nothing was sent.
+pub(crate) const LEASE_LAPSED: &str = "lease_lapsed";
 
 impl TokenExchange<'_> {
     fn client(&self) -> ClientCredentials<'_> {
@@ -428,6 +436,13 @@ impl TokenExchange<'_> {
     }
 
     /// Sends a token request; redirects are never followed, and errors carry no URL or secret.
+    ///
+    /// Under a lease, the request is handed to the HTTP client only while the lease has time
+    /// left, read from its clocks with nothing awaited between that and the hand-over, and its
+    /// timeout ends it `lease::MARGIN` before the lease ends. Its body (the refresh token) reads
+    /// the lease once more as the client writes it, so a request held up after the hand-over
+    /// (the process was paused) leaves nothing once the lease lapsed. What is left is a pause in
+    /// the instant between that last read and the write: nothing in the process can prevent it.
     async fn send(&self, built: TokenRequest) -> Result<serde_json::Value, Refusal> {
         let client = self
             .state
@@ -445,14 +460,35 @@ impl TokenExchange<'_> {
             TokenBody::Form(form) => request.form(form),
             TokenBody::Json(json) => request.json(json),
         };
-        let response = request
+        let mut request = request
             .header("accept", "application/json")
-            .send()
-            .await
+            .build()
             .map_err(|err| {
-                tracing::warn!(failure = ?crate::outbound::classify(err), "token request failed");
+                tracing::warn!(failure = ?crate::outbound::classify(err), "token request not built");
                 Refusal("provider_unavailable")
             })?;
+        let lapsed = || {
+            tracing::info!(provider = %self.provider.id, "the refresh lease ran out before the token request left; nothing was sent");
+            Refusal(LEASE_LAPSED)
+        };
+        let mut written = None;
+        if let Some(lease) = self.lease {
+            let Some(time) = lease.request_time(self.state.settings.provider_timeout) else {
+                return Err(lapsed());
+            };
+            *request.timeout_mut() = Some(time);
+            written = lease::guard_body(&mut request, lease);
+        }
+        let response = client.execute(request).await.map_err(|err| {
+            // Nothing of the body left and the lease is over: the request was given up, or
+            // refused by its body, before it was written. Nothing was sent.
+            let unsent = written.as_ref().is_some_and(|w| !w.happened());
+            if unsent && self.lease.is_some_and(|lease| !lease.may_send()) {
+                return lapsed();
+            }
+            tracing::warn!(failure = ?crate::outbound::classify(err), "token request failed");
+            Refusal("provider_unavailable")
+        })?;
         let status = response.status();
         let body = crate::outbound::read_body(response)
             .await

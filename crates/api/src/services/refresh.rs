@@ -2,15 +2,21 @@
 //!
 //! One refresh per connection at a time, across replicas: a lease on the connection row (an
 //! owner id and an expiry, see `persistence::leases`) is taken first, no transaction is held
-//! across the provider call, and the lease is released compare-and-set on its owner. A
-//! rotated refresh token works once, so:
+//! across the provider call, and the lease is released compare-and-set on its owner. The
+//! holder keeps the lease's deadline in memory (`lease::Deadline`) and reads it right before
+//! the token request leaves: a request goes out only while the lease has time left, and its
+//! timeout ends it before the lease does. A rotated refresh token works once, so:
 //! - an `invalid_grant` when the stored refresh token changed since the attempt began is a
 //!   lost race (another refresh won and its token stands), not a revocation;
 //! - a write that finds the row changed meanwhile is decided again on what is stored, and if
-//!   the refresh token moved on, the newer one is kept (a lapsed lease cannot overwrite it).
+//!   the refresh token moved on, the newer one is kept (a lapsed lease cannot overwrite it);
+//! - an answer stored after the lease lapsed (the process was paused once it had it) is still
+//!   stored when the row's version allows: its tokens are the newest the provider issued.
 //!
 //! A refusal (`invalid_grant`, revoked, 401) makes the connection `expired`; an outage keeps
 //! the tokens and is retried with backoff by the worker.
+
+use std::time::Instant;
 
 use chrono::{Duration, Utc};
 use domain::lifecycle::{self, Event, Input, Refresh};
@@ -24,8 +30,9 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::catalog::{IntegrationView, provider, tenant_level, view};
 use super::checks::{ACCESS_TOKEN, REFRESH_TOKEN, open_secrets};
+use super::lease::Deadline;
 use super::lifecycle::{Secrets, store};
-use super::oauth::{Refusal, TokenExchange, oauth_of, platform_credentials};
+use super::oauth::{LEASE_LAPSED, Refusal, TokenExchange, oauth_of, platform_credentials};
 use super::vault::Vault;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::state::AppState;
@@ -53,29 +60,27 @@ pub async fn refresh<'r>(
     oauth_of(provider)?;
     let existing = connected(state, org_id, provider).await?;
     let owner = format!("request-{}", uuid::Uuid::new_v4().simple());
-    if !leases::claim_one(
-        &state.db,
-        org_id,
-        existing.id,
-        &owner,
-        Utc::now(),
-        lease_of(state),
-    )
-    .await?
-    {
+    let (started, now) = (Instant::now(), Utc::now());
+    if !leases::claim_one(&state.db, org_id, existing.id, &owner, now, lease_of(state)).await? {
         wait_for_lease(state, org_id, &existing).await?;
         return view(&state.db, org_id, provider).await;
     }
-    let renewed = renew(state, org_id, actor, provider, existing.clone()).await;
-    leases::release(
-        &state.db,
-        org_id,
-        existing.id,
-        &owner,
-        leases::Released::Settled,
-    )
-    .await?;
-    let (outcome, event) = renewed?;
+    let deadline = Deadline::new(started, now, lease_of(state));
+    let renewed = renew(state, org_id, actor, provider, existing.clone(), deadline).await;
+    let how = match &renewed {
+        Ok(None) => leases::Released::Unused,
+        _ => leases::Released::Settled,
+    };
+    leases::release(&state.db, org_id, existing.id, &owner, how).await?;
+    let Some((outcome, event)) = renewed? else {
+        return Err(ApiError::unavailable(
+            ErrorCode::ProviderTimeout,
+            format!(
+                "Plugboard ran out of time before it could ask {} for a new token; nothing changed. Try again in a moment.",
+                provider.name
+            ),
+        ));
+    };
     if outcome == Outcome::Transient {
         return Err(ApiError::unavailable(
             ErrorCode::ProviderUnavailable,
@@ -148,14 +153,16 @@ impl Presented {
     }
 }
 
-/// Renews a connection's token; the caller holds its lease.
+/// Renews a connection's token; the caller holds its lease until `lease`. `None` when the
+/// lease had too little time left to ask the provider: nothing was sent and nothing stored.
 pub(crate) async fn renew(
     state: &AppState,
     org_id: OrgId,
     actor: &Actor,
     provider: &Provider,
     existing: Connection,
-) -> ApiResult<(Outcome, Event)> {
+    lease: Deadline,
+) -> ApiResult<Option<(Outcome, Event)>> {
     let oauth = oauth_of(provider)?;
     let mut stored = open_secrets(state, org_id, provider, Some(&existing))
         .await?
@@ -187,6 +194,7 @@ pub(crate) async fn renew(
         config: &existing.config,
         client_id,
         client_secret,
+        lease: Some(lease),
     };
     let answer = if presented.field == REFRESH_TOKEN {
         exchange.refresh(&presented.token).await?
@@ -226,9 +234,12 @@ pub(crate) async fn renew(
             }
             Err(TokenError::Malformed) => Refresh::Transient,
         },
+        Err(Refusal(LEASE_LAPSED)) => return Ok(None),
         Err(Refusal("provider_unavailable")) => Refresh::Transient,
         Err(Refusal(code)) => refused(state, org_id, provider, &presented, code).await?,
     };
+    // Whatever the provider answered is stored now, however late: the version read fences
+    // the write, so it never lands over a newer row.
     store_fresh(
         state,
         Fresh {
@@ -242,6 +253,7 @@ pub(crate) async fn renew(
         },
     )
     .await
+    .map(Some)
 }
 
 /// A refusal is a revocation unless what was presented moved on meanwhile: then another

@@ -51,11 +51,13 @@ impl Worker {
         let worker = Arc::new(self);
         tracing::info!(owner = %worker.owner, "background worker started");
         let settings = &worker.state.settings;
-        if settings.background.refresh_lease <= settings.provider_timeout {
+        if settings.background.refresh_lease
+            <= settings.provider_timeout + crate::services::lease::MARGIN
+        {
             tracing::warn!(
                 lease_secs = settings.background.refresh_lease.as_secs(),
                 timeout_secs = settings.provider_timeout.as_secs(),
-                "PLUGBOARD_REFRESH_LEASE_SECS is not longer than a provider request may take: another replica may take over a refresh still in flight (its write is refused, but the provider may see the old refresh token twice)"
+                "PLUGBOARD_REFRESH_LEASE_SECS leaves a token request less than the provider timeout: requests are cut short to end a second before their lease, and a slow provider's answers may be given up"
             );
         }
         let delivery = worker.clone();

@@ -3,6 +3,13 @@
 //! each with no transaction held across the provider call, and releases the lease
 //! compare-and-set, with backoff after an outage. A token that expires while the provider is
 //! down turns the connection `error` (renewals go on); a refusal turns it `expired`.
+//!
+//! Every lease of a batch ends at the same moment, kept in memory on the monotonic clock
+//! (`services::lease::Deadline`): a renewal whose turn comes too late in its lease is left to
+//! the next sweep, and the token request of one that starts is sent only while its lease has
+//! time left, with a timeout that ends before the lease does.
+
+use std::time::Instant;
 
 use chrono::Utc;
 use domain::lifecycle::{self, Input};
@@ -15,6 +22,7 @@ use persistence::leases::{self, Lease, Released, Sweep};
 
 use super::Worker;
 use super::metrics::RefreshClass;
+use crate::services::lease::Deadline;
 use crate::services::lifecycle::{Secrets, store};
 use crate::services::refresh::{Outcome, lease_of, renew};
 
@@ -34,13 +42,14 @@ pub async fn sweep(worker: &Worker) -> anyhow::Result<usize> {
         .collect();
     let mut total = 0;
     loop {
-        let now = Utc::now();
+        let (started, now) = (Instant::now(), Utc::now());
+        let lease = lease_of(&worker.state);
         let claimed = leases::claim_due(
             &worker.state.db,
             Sweep {
                 owner: &worker.owner,
                 now,
-                lease: lease_of(&worker.state),
+                lease,
                 daily_cap: DAILY_REFRESH_ATTEMPTS,
                 limit: BATCH,
                 exchangeable: &exchangeable,
@@ -56,9 +65,10 @@ pub async fn sweep(worker: &Worker) -> anyhow::Result<usize> {
         worker
             .metrics
             .sweep(count as u64, u64::try_from(lag_ms).unwrap_or(0));
+        let deadline = Deadline::new(started, now, lease);
         futures_util::stream::iter(claimed)
             .for_each_concurrent(CONCURRENCY, |lease| async move {
-                if let Err(err) = one(worker, &lease).await {
+                if let Err(err) = one(worker, &lease, deadline).await {
                     tracing::warn!(error = ?err, provider = %lease.provider, "a background refresh failed");
                 }
             })
@@ -70,7 +80,7 @@ pub async fn sweep(worker: &Worker) -> anyhow::Result<usize> {
     }
 }
 
-async fn one(worker: &Worker, lease: &Lease) -> anyhow::Result<()> {
+async fn one(worker: &Worker, lease: &Lease, deadline: Deadline) -> anyhow::Result<()> {
     let state = &worker.state;
     let release = |how| {
         leases::release(
@@ -81,6 +91,18 @@ async fn one(worker: &Worker, lease: &Lease) -> anyhow::Result<()> {
             how,
         )
     };
+    // A lease claimed in this batch may be used up by its turn (earlier ones took their time,
+    // or this process was paused) and taken over: its refresh token may already be a newer one
+    // that must not be presented twice. It is left to the next sweep (or its new holder);
+    // `renew` looks again right before the request leaves.
+    if deadline
+        .request_time(state.settings.provider_timeout)
+        .is_none()
+    {
+        tracing::info!(provider = %lease.provider, "the refresh lease ran short before its turn; left to the next sweep");
+        release(Released::Unused).await?;
+        return Ok(());
+    }
     let Some(provider) = state.registry.get(&lease.provider) else {
         release(Released::Settled).await?;
         return Ok(());
@@ -89,24 +111,22 @@ async fn one(worker: &Worker, lease: &Lease) -> anyhow::Result<()> {
         release(Released::Settled).await?;
         return Ok(());
     };
-    // A lease claimed in this batch may have lapsed while earlier ones were renewed (or while
-    // this process was paused) and been taken over: the connection is someone else's now, and
-    // its refresh token may already be a newer one that must not be presented twice.
-    if !leases::holds(
-        &state.db,
+    let renewed = renew(
+        state,
         lease.org_id,
-        lease.connection_id,
-        &worker.owner,
-        Utc::now(),
+        &Actor::System,
+        provider,
+        existing,
+        deadline,
     )
-    .await?
-    {
-        tracing::info!(provider = %provider.id, "the refresh lease lapsed before its turn; left to its new holder");
-        return Ok(());
-    }
-    let renewed = renew(state, lease.org_id, &Actor::System, provider, existing).await;
+    .await;
     let outcome = match renewed {
-        Ok((outcome, _)) => outcome,
+        Ok(Some((outcome, _))) => outcome,
+        // Nothing was sent: `renew` found the lease too short right before the request.
+        Ok(None) => {
+            release(Released::Unused).await?;
+            return Ok(());
+        }
         Err(err) => {
             tracing::warn!(error = %err, provider = %provider.id, "a background refresh could not run");
             Outcome::Transient

@@ -1,3 +1,6 @@
+//! A connection: its state (written only by `connections::save`, fenced by `version`) and the
+//! refresh lease, backoff and health-check columns (written only by `leases`, never the state).
+
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -23,8 +26,19 @@ pub struct Model {
     pub connected_at: Option<DateTimeUtc>,
     pub connected_by: Option<Uuid>,
     pub disconnected_at: Option<DateTimeUtc>,
-    /// Until when one worker holds the right to refresh this connection's token.
+    /// Until when one worker holds the right to refresh this connection's token (the lease).
     pub refresh_claimed_until: Option<DateTimeUtc>,
+    /// Which worker holds the lease.
+    pub refresh_lease_owner: Option<String>,
+    /// Consecutive failed refresh attempts (outages), for backoff.
+    pub refresh_failures: i32,
+    /// No refresh attempt before this time (backoff after an outage).
+    pub refresh_not_before: Option<DateTimeUtc>,
+    /// The UTC day `refresh_attempts_today` counts, as `YYYY-MM-DD`.
+    pub refresh_attempts_day: Option<String>,
+    pub refresh_attempts_today: i32,
+    /// The last background health check.
+    pub last_health_check_at: Option<DateTimeUtc>,
     /// Bumped by every write; writes are conditional on the version they read.
     pub version: i64,
     pub created_at: DateTimeUtc,

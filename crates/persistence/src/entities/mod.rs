@@ -2,7 +2,6 @@
 
 pub mod api_keys;
 pub mod connection_events;
-pub mod connection_leases;
 pub mod connection_secrets;
 pub mod connections;
 pub mod custom_domains;

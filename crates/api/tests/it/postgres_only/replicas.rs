@@ -8,7 +8,8 @@
 
 use std::collections::HashSet;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use domain::crypto::{KeyRing, SecretAad};
@@ -351,15 +352,55 @@ async fn a_replica_killed_mid_sweep_loses_nothing_and_no_token_is_presented_twic
     assert_renewed_once(&app, &orgs, &presented).await;
 }
 
+/// A token server that pauses (SIGSTOP) the process `pid` names the moment the first token
+/// request arrives, then takes `delay` to answer, with tokens nobody may keep. The other
+/// refreshes of the paused process's batch are caught wherever they are: reading the database,
+/// or between their last look at the lease and their own request.
+struct PausesOnFirst {
+    pid: Arc<OnceLock<u32>>,
+    paused: AtomicBool,
+    delay: Duration,
+}
+
+impl Respond for PausesOnFirst {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        if !self.paused.swap(true, Ordering::SeqCst) {
+            let pid = self.pid.get().expect("the replica started before it asked");
+            let sent = Command::new("kill")
+                .args(["-STOP".to_owned(), pid.to_string()])
+                .status()
+                .unwrap();
+            assert!(sent.success(), "kill -STOP");
+        }
+        ResponseTemplate::new(200)
+            .set_body_json(json!({
+                "access_token": "stale-access",
+                "refresh_token": "stale-refresh",
+                "expires_in": 3600,
+            }))
+            .set_delay(self.delay)
+    }
+}
+
 #[tokio::test]
 async fn a_replica_paused_past_its_leases_overwrites_nothing_when_it_resumes() {
     let app = spawn_app().await;
     let orgs = seed_due_linkedin(&app, 40).await;
-    // The first replica claims every connection and is paused while its provider answers.
-    let slow = slow_server(Duration::from_secs(6)).await;
+    // The first replica claims every connection and is paused the moment its first token
+    // request reaches the provider.
+    let pid = Arc::new(OnceLock::new());
+    let slow = MockServer::start().await;
+    Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(PausesOnFirst {
+            pid: pid.clone(),
+            paused: AtomicBool::new(false),
+            delay: Duration::from_secs(6),
+        })
+        .mount(&slow)
+        .await;
     let paused = Replica::linkedin(&app, &slow.uri(), LEASE_SECS);
+    pid.set(paused.0.id()).unwrap();
     first_request_to(&slow).await;
-    paused.signal("STOP");
     let in_flight = settled_requests_to(&slow).await;
 
     // Its leases lapse; the second replica renews every connection.

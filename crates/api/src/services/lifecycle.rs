@@ -111,3 +111,27 @@ pub(crate) async fn store_in(
     }
     Ok(saved)
 }
+
+/// Stores decisions made one on the other's result (one change that is several inputs), in
+/// order, inside the caller's transaction: each write is conditional on the version the one
+/// before left, starting from the version read. The secrets go with the first. Answers the
+/// connection as the last one stored it; `None` when there was nothing to store.
+pub(crate) async fn store_in_turn(
+    txn: &DatabaseTransaction,
+    org_id: OrgId,
+    actor: &Actor,
+    provider: &Provider,
+    decisions: Vec<Decision>,
+    secrets: Secrets,
+) -> ApiResult<Option<Connection>> {
+    let mut secrets = Some(secrets);
+    let mut saved: Option<Connection> = None;
+    for mut decision in decisions {
+        if let Some(before) = &saved {
+            decision.connection.version = before.version;
+        }
+        let written = secrets.take().unwrap_or_else(Secrets::none);
+        saved = Some(store_in(txn, org_id, actor, provider, decision, written).await?);
+    }
+    Ok(saved)
+}

@@ -5,7 +5,8 @@
 //! stored, the input and the time: `decide(connection, provider, input, now)`. It answers the
 //! connection to store, the event for its history and whether the brand must hear about it.
 //! Services gather the facts (they call providers) and store the decision; they never set a
-//! status themselves.
+//! status themselves. A requested change is planned here too (`plan`): what is wrong with it,
+//! whether the provider must vouch for it, and the inputs it comes to.
 
 use chrono::{DateTime, Utc};
 
@@ -13,6 +14,13 @@ use crate::UserId;
 use crate::model::{Connection, ConnectionStatus, EventAction, Problem};
 use crate::registry::{AuthKind, Provider};
 use crate::verify::{FailureKind, VerifyOutcome};
+
+mod plan;
+
+pub use plan::{
+    Change, CredentialEdit, FieldProblem, Plan, ProblemAt, Step, StoredCheck, check_change,
+    holds_credentials, plan, stored_check,
+};
 
 /// What a provider's verify request said about the credentials it was given.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,5 +1,7 @@
 //! Every state × every input: the next state, the event and the notice.
 
+mod plan;
+
 use std::collections::BTreeMap;
 
 use chrono::{Duration, TimeZone, Utc};

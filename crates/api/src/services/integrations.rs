@@ -4,8 +4,8 @@
 //! What a change means is the lifecycle's to say (`domain::lifecycle::plan` and `decide`): what
 //! is wrong with it, whether the provider's verify request must vouch for it first (nothing is
 //! kept when it fails), and where the connection then stands. This module reads the connection
-//! once, runs the check the plan asks for, and stores the decisions with their events in one
-//! transaction.
+//! once, runs the check the plan asks for, stores the decisions with their events in one
+//! transaction, and answers with what it wrote.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -23,7 +23,7 @@ use persistence::page::{Page, PageRequest};
 use persistence::{StoreError, connections, events};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::catalog::{IntegrationView, provider, tenant_level, view};
+use super::catalog::{IntegrationView, provider, tenant_level};
 use super::checks::{ACCESS_TOKEN, REFRESH_TOKEN, open_secrets, run_verify};
 use super::lifecycle::{Secrets, store, store_in, store_in_turn};
 use super::vault::Vault;
@@ -157,7 +157,16 @@ pub async fn update<'r>(
     };
     let decisions = plan.decide(provider, check).map_err(refusal)?;
     if decisions.is_empty() {
-        return view(&state.db, ctx.org_id, provider).await;
+        // Nothing changes: the answer is what was read.
+        let secrets = match &existing {
+            Some(c) => connections::secret_hints_of(&state.db, ctx.org_id, c.id).await?,
+            None => Vec::new(),
+        };
+        return Ok(IntegrationView {
+            provider,
+            connection: existing,
+            secrets,
+        });
     }
     let vault = Vault {
         keys: &state.keys,
@@ -168,9 +177,29 @@ pub async fn update<'r>(
     let txn = persistence::begin_write(&state.db)
         .await
         .map_err(StoreError::from)?;
-    store_in_turn(&txn, ctx.org_id, &ctx.actor(), provider, decisions, secrets).await?;
+    let saved = store_in_turn(&txn, ctx.org_id, &ctx.actor(), provider, decisions, secrets).await?;
+    let view = written(&txn, ctx.org_id, provider, saved).await?;
     txn.commit().await.map_err(StoreError::from)?;
-    view(&state.db, ctx.org_id, provider).await
+    Ok(view)
+}
+
+/// The answer to a change, from what its transaction wrote: the connection as stored, and its
+/// secrets as they stand once the write is done.
+async fn written<'r>(
+    txn: &persistence::DatabaseTransaction,
+    org_id: OrgId,
+    provider: &'r Provider,
+    saved: Option<Connection>,
+) -> ApiResult<IntegrationView<'r>> {
+    let secrets = match &saved {
+        Some(c) => connections::secret_hints_of(txn, org_id, c.id).await?,
+        None => Vec::new(),
+    };
+    Ok(IntegrationView {
+        provider,
+        connection: saved,
+        secrets,
+    })
 }
 
 /// POST …/test: runs the verify request against what is stored, and records the result.
@@ -246,7 +275,11 @@ pub async fn disconnect<'r>(
 ) -> ApiResult<IntegrationView<'r>> {
     let provider = provider(state, provider_id)?;
     let Some(existing) = connections::find(&state.db, ctx.org_id, &provider.id).await? else {
-        return view(&state.db, ctx.org_id, provider).await;
+        return Ok(IntegrationView {
+            provider,
+            connection: None,
+            secrets: Vec::new(),
+        });
     };
     let decision = decide(&existing, provider, Input::Disconnected, Utc::now())?;
     let actor = ctx.actor();
@@ -266,8 +299,9 @@ pub async fn disconnect<'r>(
     .await?;
     super::features::turn_off_dependants(&txn, state, ctx.org_id, provider, saved.id, &actor)
         .await?;
+    let view = written(&txn, ctx.org_id, provider, Some(saved)).await?;
     txn.commit().await.map_err(StoreError::from)?;
-    view(&state.db, ctx.org_id, provider).await
+    Ok(view)
 }
 
 /// The connection's history, newest first.

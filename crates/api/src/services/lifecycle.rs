@@ -1,7 +1,6 @@
 //! Storing what the lifecycle decided: the connection, its secrets and its history event in one
 //! transaction, conditional on the version that was read.
 
-use domain::ConnectionStatus;
 use domain::OrgId;
 use domain::lifecycle::{Decision, Notice};
 use domain::model::{Actor, Connection};
@@ -76,13 +75,6 @@ pub(crate) async fn store_in(
     } else {
         Removal::Fields(secrets.remove)
     };
-    // The status before the change, for the notice (read only when one is due).
-    let before = match &notice {
-        Some(_) => connections::find(txn, org_id, &provider.id)
-            .await?
-            .map(|c| c.status),
-        None => None,
-    };
     let saved = connections::save(
         txn,
         org_id,
@@ -98,8 +90,8 @@ pub(crate) async fn store_in(
     if let Some(notice) = notice {
         // Written to the outbox here, in the status change's transaction.
         let (old_status, due) = match &notice {
-            Notice::Broken { problem, .. } => (
-                before.unwrap_or(ConnectionStatus::Connected),
+            Notice::Broken { from, problem, .. } => (
+                *from,
                 Due::Broken {
                     code: &problem.code,
                     message: &problem.message,

@@ -147,6 +147,7 @@ pub struct Event {
 pub enum Notice {
     /// The connection went from working (or off) to needing attention: an incident opens.
     Broken {
+        from: ConnectionStatus,
         status: ConnectionStatus,
         problem: Problem,
     },
@@ -489,6 +490,7 @@ fn notice(before: &Connection, after: &Connection) -> Option<Notice> {
     let (was, is) = (before.status, after.status);
     match (was.needs_attention(), is.needs_attention()) {
         (false, true) => Some(Notice::Broken {
+            from: was,
             status: is,
             problem: after.last_error.clone().unwrap_or_else(|| Problem {
                 code: is.as_str().to_owned(),

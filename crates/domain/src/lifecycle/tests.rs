@@ -486,9 +486,15 @@ fn notices_name_what_broke_and_what_recovered() {
         now(),
     )
     .unwrap();
-    let Some(Notice::Broken { status, problem }) = decision.notice else {
+    let Some(Notice::Broken {
+        from,
+        status,
+        problem,
+    }) = decision.notice
+    else {
         panic!("a revoked grant opens an incident");
     };
+    assert_eq!(from, C);
     assert_eq!(status, X);
     assert_eq!(problem.code, "refresh_refused");
     assert!(problem.message.contains("Reconnect Slack"));

@@ -2,10 +2,11 @@
 //! Shopify connections still on a non-expiring token (moved to expiring tokens once), renews
 //! each with no transaction held across the provider call, and releases the lease
 //! compare-and-set, with backoff after an outage. A token that expires while the provider is
-//! down turns the connection `error` (renewals go on); a refusal turns it `expired`.
+//! down turns the connection `error` (renewals go on); a refusal turns it `expired`. Which
+//! connections are looked at, and what a lapse does, are the lifecycle's rules.
 
 use chrono::Utc;
-use domain::lifecycle::{self, Input};
+use domain::lifecycle::due;
 use domain::model::Actor;
 use domain::oauth::requests::exchanges_non_expiring_tokens;
 use domain::schedule::{DAILY_REFRESH_ATTEMPTS, refresh_backoff};
@@ -15,8 +16,7 @@ use persistence::leases::{self, Lease, Released, Sweep};
 
 use super::Worker;
 use super::metrics::RefreshClass;
-use crate::services::lifecycle::{Secrets, store};
-use crate::services::refresh::{Outcome, lease_of, renew};
+use crate::services::refresh::{Outcome, lease_of, record_lapse, renew};
 
 const BATCH: u64 = 200;
 /// Refreshes run at once per replica.
@@ -32,12 +32,14 @@ pub async fn sweep(worker: &Worker) -> anyhow::Result<usize> {
         .filter(|p| p.oauth().is_some_and(exchanges_non_expiring_tokens))
         .map(|p| p.id.as_str())
         .collect();
+    let selection = due::refresh_sweep();
     let mut total = 0;
     loop {
         let now = Utc::now();
         let claimed = leases::claim_due(
             &worker.state.db,
             Sweep {
+                selection: &selection,
                 owner: &worker.owner,
                 now,
                 lease: lease_of(&worker.state),
@@ -120,7 +122,9 @@ async fn one(worker: &Worker, lease: &Lease) -> anyhow::Result<()> {
     });
     let how = if outcome == Outcome::Transient {
         let failures = leases::failures(&state.db, lease.org_id, lease.connection_id).await?;
-        past_expiry(worker, lease, provider).await?;
+        record_lapse(state, lease.org_id, provider)
+            .await
+            .map_err(|err| anyhow::anyhow!("recording a lapsed token failed: {err}"))?;
         Released::Retry {
             backoff: refresh_backoff(failures + 1, super::jitter()),
         }
@@ -129,45 +133,6 @@ async fn one(worker: &Worker, lease: &Lease) -> anyhow::Result<()> {
     };
     if !release(how).await? {
         tracing::info!(provider = %provider.id, "the refresh lease lapsed before it was released");
-    }
-    Ok(())
-}
-
-/// After a failed renewal: a token already past its expiry makes the connection `error`
-/// (the lifecycle decides; renewals go on).
-async fn past_expiry(
-    worker: &Worker,
-    lease: &Lease,
-    provider: &domain::registry::Provider,
-) -> anyhow::Result<()> {
-    let state = &worker.state;
-    let Some(current) = connections::find(&state.db, lease.org_id, &provider.id).await? else {
-        return Ok(());
-    };
-    let now = Utc::now();
-    if current.token_expires_at.is_none_or(|at| at > now)
-        || current.status != domain::ConnectionStatus::Connected
-    {
-        return Ok(());
-    }
-    let decision = lifecycle::decide(
-        &current,
-        provider,
-        Input::TokenPastExpiry { renewable: true },
-        now,
-    )
-    .map_err(|r| anyhow::anyhow!("token past expiry refused: {}", r.problem.code))?;
-    if let Err(err) = store(
-        state,
-        lease.org_id,
-        &Actor::System,
-        provider,
-        decision,
-        Secrets::none(),
-    )
-    .await
-    {
-        tracing::info!(error = %err, "the connection changed meanwhile; its expiry is looked at next sweep");
     }
     Ok(())
 }

@@ -6,7 +6,8 @@
 //! connection to store, the event for its history and whether the brand must hear about it.
 //! Services gather the facts (they call providers) and store the decision; they never set a
 //! status themselves. A requested change is planned here too (`plan`): what is wrong with it,
-//! whether the provider must vouch for it, and the inputs it comes to.
+//! whether the provider must vouch for it, and the inputs it comes to; and `due` says which
+//! connections background work looks at.
 
 use chrono::{DateTime, Utc};
 
@@ -15,6 +16,7 @@ use crate::model::{Connection, ConnectionStatus, EventAction, Problem};
 use crate::registry::{AuthKind, Provider};
 use crate::verify::{FailureKind, VerifyOutcome};
 
+pub mod due;
 mod plan;
 
 pub use plan::{
@@ -89,6 +91,11 @@ pub enum Refresh {
     Renewed {
         expires_at: DateTime<Utc>,
         /// Empty when the provider did not restate them; the granted scopes are kept then.
+        scopes: Vec<String>,
+    },
+    /// A non-expiring token was exchanged for an expiring one, renewed from now on (Shopify).
+    Exchanged {
+        expires_at: DateTime<Utc>,
         scopes: Vec<String>,
     },
     /// The grant is gone (`invalid_grant`, revoked): only a reconnect brings it back.
@@ -334,6 +341,12 @@ impl ConnectionStatus {
     }
 }
 
+/// Whether a connection has a grant to renew. A disconnected one has none: its credentials
+/// were deleted on purpose, and a renewal that finds it so keeps nothing it brought.
+pub fn may_renew(connection: &Connection) -> bool {
+    connection.status.is_live()
+}
+
 impl Event {
     fn ok(action: EventAction, message: String) -> Event {
         Event {
@@ -437,22 +450,17 @@ fn apply_check(
 
 fn refreshed(next: &mut Connection, name: &str, refresh: Refresh) -> Event {
     match refresh {
-        Refresh::Renewed { expires_at, scopes } => {
-            next.token_expires_at = Some(expires_at);
-            if !scopes.is_empty() {
-                next.scopes = scopes;
-            }
-            if next.status.is_live() {
-                working(next, None, None);
-            }
-            Event::ok(
-                EventAction::Refresh,
-                format!(
-                    "{name}'s access was renewed; it is valid until {}.",
-                    expires_at.format("%Y-%m-%d %H:%M UTC")
-                ),
-            )
-        }
+        Refresh::Renewed { expires_at, scopes } => Event::ok(
+            EventAction::Refresh,
+            renewed(next, name, expires_at, scopes),
+        ),
+        Refresh::Exchanged { expires_at, scopes } => Event::ok(
+            EventAction::Refresh,
+            format!(
+                "{name}'s non-expiring token was exchanged for an expiring one that Plugboard renews from now on. {}",
+                renewed(next, name, expires_at, scopes)
+            ),
+        ),
         Refresh::Revoked => {
             let problem = Problem {
                 code: "refresh_refused".to_owned(),
@@ -481,6 +489,26 @@ fn refreshed(next: &mut Connection, name: &str, refresh: Refresh) -> Event {
             ),
         ),
     }
+}
+
+/// Applies a renewed token; answers the sentence for the history.
+fn renewed(
+    next: &mut Connection,
+    name: &str,
+    expires_at: DateTime<Utc>,
+    scopes: Vec<String>,
+) -> String {
+    next.token_expires_at = Some(expires_at);
+    if !scopes.is_empty() {
+        next.scopes = scopes;
+    }
+    if next.status.is_live() {
+        working(next, None, None);
+    }
+    format!(
+        "{name}'s access was renewed; it is valid until {}.",
+        expires_at.format("%Y-%m-%d %H:%M UTC")
+    )
 }
 
 /// One notice when an incident opens (a move into `expired` or `error` from a status that did

@@ -590,3 +590,12 @@ fn only_a_live_connection_may_renew() {
         assert_eq!(may_renew(&connection(status)), status != N, "{status}");
     }
 }
+
+#[test]
+fn which_statuses_are_live_and_which_need_attention() {
+    // N, C, X, E, D
+    let live: Vec<bool> = STATES.iter().map(|s| s.is_live()).collect();
+    let attention: Vec<bool> = STATES.iter().map(|s| s.needs_attention()).collect();
+    assert_eq!(live, [false, true, true, true, true]);
+    assert_eq!(attention, [false, false, true, true, false]);
+}

@@ -74,7 +74,8 @@ impl ConnectionStatus {
         Self::ALL.into_iter().find(|status| status.as_str() == s)
     }
 
-    /// Whether entering this status is something the brand must hear about.
+    /// Expired or failing: someone has to act. Entering it is something the brand must hear
+    /// about, and the API says so on every connection it shows.
     pub fn needs_attention(self) -> bool {
         matches!(self, ConnectionStatus::Expired | ConnectionStatus::Error)
     }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::Utc;
+use chrono::{DateTime, SubsecRound, Utc};
 use domain::lifecycle::Event;
 use domain::model::{Actor, Connection, Problem, SecretHint};
 use domain::{ConnectionId, ConnectionStatus, OrgId, UserId};
@@ -111,21 +111,42 @@ pub struct ConnectionWrite<'a> {
     pub actor: &'a Actor,
 }
 
-/// Stores a decided change of a connection with its secrets and event, and answers the stored
-/// connection. The write applies only if the row still has the version that was read (or, for
-/// a new connection, if none exists yet); otherwise nothing is written and the answer is
-/// `StoreError::Conflict`. Call it inside a transaction so the parts stand or fall together.
+/// A time as the database keeps it: PostgreSQL to the microsecond, and SQLite the same so
+/// that both answer alike.
+fn as_stored(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.trunc_subsecs(6)
+}
+
+/// Stores a decided change of a connection with its secrets and event, and answers the
+/// connection as stored, so that no one need read it again. The write applies only if the row
+/// still has the version that was read (or, for a new connection, if none exists yet);
+/// otherwise nothing is written and the answer is `StoreError::Conflict`. Call it inside a
+/// transaction so the parts stand or fall together.
 pub async fn save(
     db: &impl ConnectionTrait,
     org_id: OrgId,
     write: ConnectionWrite<'_>,
 ) -> Result<Connection, StoreError> {
     let read = write.connection.version;
+    let decided = write.connection;
     let saved = Connection {
         org_id,
         version: read + 1,
-        updated_at: Utc::now(),
-        ..write.connection
+        // Kept as one space-separated column.
+        scopes: decided
+            .scopes
+            .join(" ")
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
+        token_expires_at: decided.token_expires_at.map(as_stored),
+        last_tested_at: decided.last_tested_at.map(as_stored),
+        last_sync_at: decided.last_sync_at.map(as_stored),
+        connected_at: decided.connected_at.map(as_stored),
+        disconnected_at: decided.disconnected_at.map(as_stored),
+        created_at: as_stored(decided.created_at),
+        updated_at: as_stored(Utc::now()),
+        ..decided
     };
     let config =
         serde_json::to_value(&saved.config).map_err(|e| StoreError::Corrupt(e.to_string()))?;

@@ -11,8 +11,9 @@
 
 use crate::Db;
 use chrono::{DateTime, Duration, Utc};
+use domain::lifecycle::due::{HealthChecks, Selection};
 use domain::schedule::{day_of, refresh_due_at, within_daily_cap};
-use domain::{ConnectionId, ConnectionStatus, OrgId};
+use domain::{ConnectionId, OrgId};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
@@ -38,6 +39,8 @@ pub struct Lease {
 
 /// What the sweep asks for.
 pub struct Sweep<'a> {
+    /// Which connections may be renewed at all (`domain::lifecycle::due::refresh_sweep`).
+    pub selection: &'a Selection,
     pub owner: &'a str,
     pub now: DateTime<Utc>,
     /// How long the lease lasts: longer than any refresh takes.
@@ -50,18 +53,29 @@ pub struct Sweep<'a> {
     pub exchangeable: &'a [&'a str],
 }
 
+/// The rows of a selection's statuses (and, when it says so, switched on).
+fn selected(selection: &Selection) -> Condition {
+    let statuses = selection.statuses.iter().map(|s| s.as_str());
+    let mut condition = Condition::all().add(connections::Column::Status.is_in(statuses));
+    if selection.enabled_only {
+        condition = condition.add(connections::Column::Enabled.eq(true));
+    }
+    condition
+}
+
 fn free(now: DateTime<Utc>) -> Condition {
     Condition::any()
         .add(connections::Column::RefreshClaimedUntil.is_null())
         .add(connections::Column::RefreshClaimedUntil.lt(now))
 }
 
-/// PLATFORM-WIDE (every organization), for the refresh worker: claims the connections whose
-/// token is due for renewal (see `domain::schedule::refresh_window`) and that have a refresh
-/// token — or a non-expiring token of an `exchangeable` provider to move to expiring ones —
-/// and are not leased, not backing off and under the daily cap.
+/// PLATFORM-WIDE (every organization), for the refresh worker: claims the selected
+/// connections whose token is due for renewal (see `domain::schedule::refresh_window`) and
+/// that have a refresh token — or a non-expiring token of an `exchangeable` provider to move
+/// to expiring ones — and are not leased, not backing off and under the daily cap.
 pub async fn claim_due(db: &Db, sweep: Sweep<'_>) -> Result<Vec<Lease>, StoreError> {
     let Sweep {
+        selection,
         owner,
         now,
         lease,
@@ -73,11 +87,7 @@ pub async fn claim_due(db: &Db, sweep: Sweep<'_>) -> Result<Vec<Lease>, StoreErr
     let horizon = now + Duration::hours(24);
     let txn = crate::begin_write(db).await?;
     let mut pick = connections::Entity::find()
-        .filter(connections::Column::Enabled.eq(true))
-        .filter(connections::Column::Status.is_in([
-            ConnectionStatus::Connected.as_str(),
-            ConnectionStatus::Error.as_str(),
-        ]))
+        .filter(selected(selection))
         .filter(
             Condition::any()
                 .add(connections::Column::TokenExpiresAt.lte(horizon))
@@ -310,25 +320,24 @@ pub struct HealthCheckDue {
 }
 
 /// PLATFORM-WIDE (every organization), for the health-check worker: claims up to `limit`
-/// connected connections neither checked nor tested within `every`, by stamping `last_health_check_at`
-/// (compare-and-set, so two replicas never check the same connection in one round).
+/// selected connections neither checked nor tested since `due.untouched_since`, by stamping
+/// `last_health_check_at` (compare-and-set, so two replicas never check the same connection in
+/// one round).
 pub async fn claim_health_checks(
     db: &Db,
     now: DateTime<Utc>,
-    every: Duration,
+    due: &HealthChecks,
     limit: u64,
 ) -> Result<Vec<HealthCheckDue>, StoreError> {
-    let stale = now - every;
+    let stale = due.untouched_since;
     let txn = crate::begin_write(db).await?;
     let mut pick = connections::Entity::find()
-        .filter(connections::Column::Enabled.eq(true))
-        .filter(connections::Column::Status.eq(ConnectionStatus::Connected.as_str()))
+        .filter(selected(&due.selection))
         .filter(
             Condition::any()
                 .add(connections::Column::LastHealthCheckAt.is_null())
                 .add(connections::Column::LastHealthCheckAt.lt(stale)),
         )
-        // A connection tested (or connected) recently needs no check yet.
         .filter(
             Condition::any()
                 .add(connections::Column::LastTestedAt.is_null())

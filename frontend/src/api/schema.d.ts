@@ -5295,8 +5295,10 @@ export interface components {
          *       "last_error": null,
          *       "last_sync_at": null,
          *       "last_tested_at": "2026-11-24T09:31:12Z",
+         *       "live": true,
          *       "logo": "openai",
          *       "name": "OpenAI",
+         *       "needs_attention": false,
          *       "onboarding": "optional",
          *       "provider": "openai",
          *       "scopes": [],
@@ -5330,8 +5332,15 @@ export interface components {
             last_sync_at?: string | null;
             /** Format: date-time */
             last_tested_at?: string | null;
+            /**
+             * @description Connected once and not disconnected since, whatever its health: disabled, expired and
+             *     failing connections are live.
+             */
+            live: boolean;
             logo: string;
             name: string;
+            /** @description Expired or failing: someone has to act (reconnect, or fix what `last_error` says). */
+            needs_attention: boolean;
             onboarding: components["schemas"]["OnboardingClass"];
             provider: string;
             scopes: string[];
@@ -5521,8 +5530,10 @@ export interface components {
          *           "last_error": null,
          *           "last_sync_at": null,
          *           "last_tested_at": "2026-11-24T09:31:12Z",
+         *           "live": true,
          *           "logo": "openai",
          *           "name": "OpenAI",
+         *           "needs_attention": false,
          *           "onboarding": "optional",
          *           "provider": "openai",
          *           "scopes": [],
@@ -5559,8 +5570,15 @@ export interface components {
                 last_sync_at?: string | null;
                 /** Format: date-time */
                 last_tested_at?: string | null;
+                /**
+                 * @description Connected once and not disconnected since, whatever its health: disabled, expired and
+                 *     failing connections are live.
+                 */
+                live: boolean;
                 logo: string;
                 name: string;
+                /** @description Expired or failing: someone has to act (reconnect, or fix what `last_error` says). */
+                needs_attention: boolean;
                 onboarding: components["schemas"]["OnboardingClass"];
                 provider: string;
                 scopes: string[];

@@ -89,6 +89,8 @@ export const resend: Integration = {
   auth_type: "api_key",
   status: "connected",
   enabled: true,
+  live: true,
+  needs_attention: false,
   onboarding: "optional",
   logo: "resend.svg",
   docs_url: "https://resend.com/docs",

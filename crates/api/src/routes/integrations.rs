@@ -53,6 +53,8 @@ pub struct LastErrorOut {
     "onboarding": "optional",
     "status": "connected",
     "enabled": true,
+    "live": true,
+    "needs_attention": false,
     "credentials": {
         "api_key": {
             "configured": true,
@@ -82,6 +84,11 @@ pub struct IntegrationOut {
     pub onboarding: OnboardingClass,
     pub status: ConnectionStatus,
     pub enabled: bool,
+    /// Connected once and not disconnected since, whatever its health: disabled, expired and
+    /// failing connections are live.
+    pub live: bool,
+    /// Expired or failing: someone has to act (reconnect, or fix what `last_error` says).
+    pub needs_attention: bool,
     /// Per secret field: whether it is set.
     pub credentials: BTreeMap<String, CredentialOut>,
     /// Non-secret settings.
@@ -126,6 +133,9 @@ impl From<IntegrationView<'_>> for IntegrationOut {
             }
         }
         let c = view.connection;
+        let status = c
+            .as_ref()
+            .map_or(domain::ConnectionStatus::NotConnected, |c| c.status);
         IntegrationOut {
             provider: p.id.clone(),
             name: p.name.clone(),
@@ -136,10 +146,10 @@ impl From<IntegrationView<'_>> for IntegrationOut {
             docs_url: p.docs_url.clone(),
             auth_type: p.auth.kind().into(),
             onboarding: p.onboarding.into(),
-            status: c
-                .as_ref()
-                .map_or(ConnectionStatus::NotConnected, |c| c.status.into()),
+            status: status.into(),
             enabled: c.as_ref().is_none_or(|c| c.enabled),
+            live: status.is_live(),
+            needs_attention: status.needs_attention(),
             credentials,
             config: c.as_ref().map(|c| c.config.clone()).unwrap_or_default(),
             account_name: c.as_ref().and_then(|c| c.account_name.clone()),

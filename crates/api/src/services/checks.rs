@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use domain::OrgId;
 use domain::model::Connection;
-use domain::registry::{AuthKind, Provider};
+use domain::registry::Provider;
 use domain::verify::{self, FailureKind, VerifyFailure, VerifyOutcome, VerifyValues};
 use persistence::connections;
 use secrecy::SecretString;
@@ -13,24 +13,7 @@ use super::vault::{Opened, Vault};
 use crate::error::ApiResult;
 use crate::state::AppState;
 
-/// Secret fields an OAuth connection keeps; they are not registry fields.
-pub const ACCESS_TOKEN: &str = "access_token";
-pub const REFRESH_TOKEN: &str = "refresh_token";
-
-/// Whether the connection holds what its verify needs to run at all.
-pub(crate) fn has_credentials(
-    provider: &Provider,
-    secrets: &BTreeMap<String, SecretString>,
-) -> bool {
-    match provider.auth.kind() {
-        AuthKind::Oauth2 => secrets.contains_key(ACCESS_TOKEN),
-        AuthKind::ApiKey | AuthKind::Basic => provider
-            .secret_fields()
-            .filter(|f| f.required)
-            .all(|f| secrets.contains_key(&f.key)),
-        AuthKind::PublicId => true,
-    }
-}
+pub use domain::oauth::{ACCESS_TOKEN, REFRESH_TOKEN};
 
 pub(crate) async fn open_secrets(
     state: &AppState,

@@ -1,27 +1,31 @@
 //! A brand's connections: configure, test, enable, disable, disconnect, connect by OAuth, and
 //! their history.
 //!
-//! Credentials are proven before they are kept: a PATCH that brings credentials runs the
-//! provider's verify request first and stores nothing when it fails. What a change does to
-//! the connection's status is the lifecycle's decision (`domain::lifecycle`); this module
-//! gathers the facts and stores the decision with its event in one transaction.
+//! What a change means is the lifecycle's to say (`domain::lifecycle::plan` and `decide`): what
+//! is wrong with it, whether the provider's verify request must vouch for it first (nothing is
+//! kept when it fails), and where the connection then stands. This module reads the connection
+//! once, runs the check the plan asks for, stores the decisions with their events in one
+//! transaction, and answers with what it wrote.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
-use domain::lifecycle::{self, Check, CheckKind, Decision, Grant, Input, Rejected};
+use domain::lifecycle::{
+    self, Check, CheckKind, CredentialEdit, Decision, FieldProblem, Grant, Input, Rejected,
+    StoredCheck,
+};
 use domain::model::{Actor, Connection, ConnectionEvent, Problem};
-use domain::registry::{AuthKind, Provider};
+use domain::registry::Provider;
 use domain::verify::VerifyOutcome;
-use domain::{ConnectionStatus, OrgId};
+use domain::{ConnectionStatus, OrgId, UserId};
 use persistence::events::EventFilter;
 use persistence::page::{Page, PageRequest};
 use persistence::{StoreError, connections, events};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
-use super::catalog::{IntegrationView, provider, tenant_level, view};
-use super::checks::{ACCESS_TOKEN, REFRESH_TOKEN, has_credentials, open_secrets, run_verify};
-use super::lifecycle::{Secrets, store, store_in};
+use super::catalog::{IntegrationView, provider, tenant_level};
+use super::checks::{ACCESS_TOKEN, REFRESH_TOKEN, open_secrets, run_verify};
+use super::lifecycle::{Secrets, store, store_in, store_in_turn};
 use super::vault::Vault;
 use crate::auth::TenantContext;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
@@ -35,6 +39,58 @@ pub struct Change {
     pub enabled: Option<bool>,
 }
 
+impl Change {
+    /// The change as the lifecycle sees it: credentials by key, each new value checked
+    /// against its field and left here.
+    fn for_lifecycle(&self, provider: &Provider, by: Option<UserId>) -> lifecycle::Change {
+        let credentials = self
+            .credentials
+            .iter()
+            .map(|(key, value)| {
+                let edit = match value {
+                    Some(value) => CredentialEdit::put(provider, key, value.expose_secret()),
+                    None => CredentialEdit::Remove,
+                };
+                (key.clone(), edit)
+            })
+            .collect();
+        lifecycle::Change {
+            credentials,
+            config: self.config.clone(),
+            enabled: self.enabled,
+            by,
+        }
+    }
+
+    /// The secrets a connection holds once this change is applied.
+    fn applied_to(
+        &self,
+        mut secrets: BTreeMap<String, SecretString>,
+    ) -> BTreeMap<String, SecretString> {
+        for (key, value) in &self.credentials {
+            match value {
+                Some(value) => secrets.insert(key.clone(), value.clone()),
+                None => secrets.remove(key),
+            };
+        }
+        secrets
+    }
+
+    /// What the change writes of the secrets, sealed: new values, and keys to delete.
+    fn sealed(&self, vault: &Vault<'_>) -> ApiResult<Secrets> {
+        let mut secrets = Secrets::none();
+        for (key, value) in &self.credentials {
+            match value {
+                Some(value) => secrets
+                    .put
+                    .push(vault.seal(key, value, true).map_err(ApiError::internal)?),
+                None => secrets.remove.push(key.clone()),
+            }
+        }
+        Ok(secrets)
+    }
+}
+
 /// The answer to a connection test.
 pub struct TestReport {
     pub ok: bool,
@@ -44,117 +100,14 @@ pub struct TestReport {
     pub checked_at: DateTime<Utc>,
 }
 
-/// Checks a change against the registry; every problem is reported at once.
-pub(crate) fn check_change(provider: &Provider, change: &Change) -> ApiResult<()> {
-    let mut errors = Vec::new();
-    let expected = |secret: bool| {
-        let keys: Vec<&str> = provider
-            .fields
-            .iter()
-            .filter(|f| f.secret == secret)
-            .map(|f| f.key.as_str())
-            .collect();
-        if keys.is_empty() {
-            "none".to_owned()
-        } else {
-            keys.join(", ")
-        }
-    };
-    if !change.credentials.is_empty() && provider.auth.kind() == AuthKind::Oauth2 {
-        errors.push(FieldError::new(
-            "credentials",
-            format!("{} connects with OAuth: start it with POST …/integrations/{}/oauth/start instead of sending credentials.", provider.name, provider.id),
-        ));
-    }
-    for (key, value) in &change.credentials {
-        let path = format!("credentials.{key}");
-        match provider.field(key).filter(|f| f.secret) {
-            None => errors.push(FieldError::new(
-                path,
-                format!(
-                    "{} has no credential `{key}`; expected: {}.",
-                    provider.name,
-                    expected(true)
-                ),
-            )),
-            Some(field) => match value {
-                Some(value) => {
-                    if let Err(message) = field.check(secrecy::ExposeSecret::expose_secret(value)) {
-                        errors.push(FieldError::new(path, message));
-                    }
-                }
-                None if field.required => errors.push(FieldError::new(
-                    path,
-                    format!(
-                        "{} is required; send a new value instead of removing it.",
-                        field.label
-                    ),
-                )),
-                None => {}
-            },
-        }
-    }
-    for (key, value) in &change.config {
-        let path = format!("config.{key}");
-        match provider.field(key).filter(|f| !f.secret) {
-            None => errors.push(FieldError::new(
-                path,
-                format!(
-                    "{} has no setting `{key}`; expected: {}.",
-                    provider.name,
-                    expected(false)
-                ),
-            )),
-            Some(field) => {
-                if let Some(value) = value
-                    && let Err(message) = field.check(value)
-                {
-                    errors.push(FieldError::new(path, message));
-                }
-            }
-        }
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::validation(errors))
-    }
-}
-
-fn apply_config(config: &mut BTreeMap<String, String>, change: &BTreeMap<String, Option<String>>) {
-    for (key, value) in change {
-        match value {
-            Some(value) => config.insert(key.clone(), value.trim().to_owned()),
-            None => config.remove(key),
-        };
-    }
-}
-
-/// Required fields with no value once the change is applied, as validation errors.
-fn missing_fields(
-    provider: &Provider,
-    config: &BTreeMap<String, String>,
-    secrets: &BTreeMap<String, SecretString>,
-) -> Vec<FieldError> {
-    provider
-        .fields
-        .iter()
-        .filter(|f| f.required)
-        .filter(|f| {
-            if f.secret {
-                !secrets.contains_key(&f.key)
-            } else {
-                !config.contains_key(&f.key)
-            }
-        })
-        .map(|f| {
-            let section = if f.secret { "credentials" } else { "config" };
-            FieldError::new(
-                format!("{section}.{}", f.key),
-                format!("{} is required to connect {}.", f.label, provider.name),
-            )
-        })
-        .collect()
+/// The answer to a change that breaks the provider's field rules.
+pub(crate) fn invalid(problems: Vec<FieldProblem>) -> ApiError {
+    ApiError::validation(
+        problems
+            .into_iter()
+            .map(|p| FieldError::new(p.at.to_string(), p.message))
+            .collect(),
+    )
 }
 
 /// The answer to saved credentials that failed their check: nothing was kept.
@@ -187,114 +140,66 @@ pub async fn update<'r>(
 ) -> ApiResult<IntegrationView<'r>> {
     let provider = provider(state, provider_id)?;
     tenant_level(provider)?;
-    check_change(provider, &change)?;
     let existing = connections::find(&state.db, ctx.org_id, &provider.id).await?;
     let opened = open_secrets(state, ctx.org_id, provider, existing.as_ref()).await?;
-    let before =
-        existing.unwrap_or_else(|| Connection::unstored(ctx.org_id, &provider.id, Utc::now()));
-    let mut connection = before.clone();
-    apply_config(&mut connection.config, &change.config);
-    let mut secrets = opened.secrets;
-    let mut removed = Vec::new();
-    for (key, value) in &change.credentials {
-        match value {
-            Some(value) => {
-                secrets.insert(key.clone(), value.clone());
-            }
-            None => {
-                secrets.remove(key);
-                removed.push(key.clone());
-            }
-        }
-    }
-    let brings_credentials = change.credentials.values().any(Option::is_some);
-    let settings_changed = brings_credentials || !change.config.is_empty() || !removed.is_empty();
-    let public_id_configured =
-        provider.auth.kind() == AuthKind::PublicId && !change.config.is_empty();
-    if brings_credentials || public_id_configured {
-        let missing = missing_fields(provider, &connection.config, &secrets);
-        if !missing.is_empty() {
-            return Err(ApiError::validation(missing));
-        }
-    }
-    let ready = has_credentials(provider, &secrets);
-    let turning_on = change.enabled == Some(true) && !before.enabled;
-    let now = Utc::now();
-
-    // New credentials, and new settings of a live connection, are checked before they are kept;
-    // so is a connection being turned back on. One check serves both.
-    let check_settings = ready
-        && (brings_credentials
-            || public_id_configured
-            || (settings_changed && before.status.is_live()));
-    let check = if check_settings || (turning_on && ready) {
-        Some(Check::from(
-            run_verify(state, provider, &connection.config, &secrets).await,
-        ))
+    let read = existing
+        .clone()
+        .unwrap_or_else(|| Connection::unstored(ctx.org_id, &provider.id, Utc::now()));
+    let held: BTreeSet<String> = opened.secrets.keys().cloned().collect();
+    let requested = change.for_lifecycle(provider, ctx.user_id());
+    let plan = lifecycle::plan(&read, &held, provider, &requested, Utc::now()).map_err(invalid)?;
+    let check = if plan.needs_check {
+        let secrets = change.applied_to(opened.secrets);
+        let outcome = run_verify(state, provider, &plan.connection.config, &secrets).await;
+        Some(Check::from(outcome))
     } else {
         None
     };
-
-    let mut decisions = Vec::new();
-    if settings_changed {
-        let input = Input::Saved {
-            check: check.clone().filter(|_| check_settings),
-            by: ctx.user_id(),
-        };
-        let decision = decide(&connection, provider, input, now)?;
-        connection = decision.connection.clone();
-        decisions.push(decision);
-    }
-    match change.enabled {
-        Some(true) if turning_on => {
-            let input = Input::Enabled { check };
-            decisions.push(decide(&connection, provider, input, now)?);
-        }
-        Some(false) if before.enabled => {
-            decisions.push(decide(&connection, provider, Input::Disabled, now)?);
-        }
-        _ => {}
-    }
+    let decisions = plan.decide(provider, check).map_err(refusal)?;
     if decisions.is_empty() {
-        return view(&state.db, ctx.org_id, provider).await;
+        // Nothing changes: the answer is what was read.
+        let secrets = match &existing {
+            Some(c) => connections::secret_hints_of(&state.db, ctx.org_id, c.id).await?,
+            None => Vec::new(),
+        };
+        return Ok(IntegrationView {
+            provider,
+            connection: existing,
+            secrets,
+        });
     }
-
     let vault = Vault {
         keys: &state.keys,
         org_id: ctx.org_id,
         provider: &provider.id,
     };
-    let put = change
-        .credentials
-        .iter()
-        .filter_map(|(k, v)| v.as_ref().map(|v| vault.seal(k, v, true)))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(ApiError::internal)?;
-    let mut secrets = Some(Secrets {
-        put,
-        remove: removed,
-    });
-    let actor = ctx.actor();
+    let secrets = change.sealed(&vault)?;
     let txn = persistence::begin_write(&state.db)
         .await
         .map_err(StoreError::from)?;
-    let mut version = before.version;
-    for mut decision in decisions {
-        // Each decision of one PATCH builds on the one before: same read, successive versions.
-        decision.connection.version = version;
-        let saved = store_in(
-            &txn,
-            ctx.org_id,
-            &actor,
-            provider,
-            decision,
-            secrets.take().unwrap_or_else(Secrets::none),
-        )
-        .await?;
-        version = saved.version;
-    }
+    let saved = store_in_turn(&txn, ctx.org_id, &ctx.actor(), provider, decisions, secrets).await?;
+    let view = written(&txn, ctx.org_id, provider, saved).await?;
     txn.commit().await.map_err(StoreError::from)?;
-    view(&state.db, ctx.org_id, provider).await
+    Ok(view)
+}
+
+/// The answer to a change, from what its transaction wrote: the connection as stored, and its
+/// secrets as they stand once the write is done.
+async fn written<'r>(
+    txn: &persistence::DatabaseTransaction,
+    org_id: OrgId,
+    provider: &'r Provider,
+    saved: Option<Connection>,
+) -> ApiResult<IntegrationView<'r>> {
+    let secrets = match &saved {
+        Some(c) => connections::secret_hints_of(txn, org_id, c.id).await?,
+        None => Vec::new(),
+    };
+    Ok(IntegrationView {
+        provider,
+        connection: saved,
+        secrets,
+    })
 }
 
 /// POST …/test: runs the verify request against what is stored, and records the result.
@@ -347,20 +252,13 @@ pub(crate) async fn check_stored(
     };
     let existing = existing.ok_or_else(not_connected)?;
     let opened = open_secrets(state, existing.org_id, provider, Some(&existing)).await?;
-    let check = if !opened.unreadable.is_empty() {
-        Check::Refused(Problem {
-            code: "credentials_unreadable".to_owned(),
-            message: format!(
-                "The stored credentials for {} can no longer be read: they were altered or belong to another record. Enter them again (or reconnect) to restore the connection.",
-                provider.name
-            ),
-        })
-    } else if !has_credentials(provider, &opened.secrets)
-        || (provider.auth.kind() == AuthKind::PublicId && existing.config.is_empty())
-    {
-        return Err(not_connected());
-    } else {
-        Check::from(run_verify(state, provider, &existing.config, &opened.secrets).await)
+    let held: BTreeSet<String> = opened.secrets.keys().cloned().collect();
+    let check = match lifecycle::stored_check(&existing, &held, &opened.unreadable, provider) {
+        StoredCheck::Run => {
+            Check::from(run_verify(state, provider, &existing.config, &opened.secrets).await)
+        }
+        StoredCheck::Failed(check) => check,
+        StoredCheck::NothingToCheck => return Err(not_connected()),
     };
     let input = Input::Checked {
         kind,
@@ -377,7 +275,11 @@ pub async fn disconnect<'r>(
 ) -> ApiResult<IntegrationView<'r>> {
     let provider = provider(state, provider_id)?;
     let Some(existing) = connections::find(&state.db, ctx.org_id, &provider.id).await? else {
-        return view(&state.db, ctx.org_id, provider).await;
+        return Ok(IntegrationView {
+            provider,
+            connection: None,
+            secrets: Vec::new(),
+        });
     };
     let decision = decide(&existing, provider, Input::Disconnected, Utc::now())?;
     let actor = ctx.actor();
@@ -397,8 +299,9 @@ pub async fn disconnect<'r>(
     .await?;
     super::features::turn_off_dependants(&txn, state, ctx.org_id, provider, saved.id, &actor)
         .await?;
+    let view = written(&txn, ctx.org_id, provider, Some(saved)).await?;
     txn.commit().await.map_err(StoreError::from)?;
-    view(&state.db, ctx.org_id, provider).await
+    Ok(view)
 }
 
 /// The connection's history, newest first.

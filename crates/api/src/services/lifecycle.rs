@@ -1,7 +1,6 @@
 //! Storing what the lifecycle decided: the connection, its secrets and its history event in one
 //! transaction, conditional on the version that was read.
 
-use domain::ConnectionStatus;
 use domain::OrgId;
 use domain::lifecycle::{Decision, Notice};
 use domain::model::{Actor, Connection};
@@ -76,13 +75,6 @@ pub(crate) async fn store_in(
     } else {
         Removal::Fields(secrets.remove)
     };
-    // The status before the change, for the notice (read only when one is due).
-    let before = match &notice {
-        Some(_) => connections::find(txn, org_id, &provider.id)
-            .await?
-            .map(|c| c.status),
-        None => None,
-    };
     let saved = connections::save(
         txn,
         org_id,
@@ -98,8 +90,8 @@ pub(crate) async fn store_in(
     if let Some(notice) = notice {
         // Written to the outbox here, in the status change's transaction.
         let (old_status, due) = match &notice {
-            Notice::Broken { problem, .. } => (
-                before.unwrap_or(ConnectionStatus::Connected),
+            Notice::Broken { from, problem, .. } => (
+                *from,
                 Due::Broken {
                     code: &problem.code,
                     message: &problem.message,
@@ -108,6 +100,30 @@ pub(crate) async fn store_in(
             Notice::Recovered { from } => (*from, Due::Recovered),
         };
         record_notice(txn, provider, &saved, old_status, due).await?;
+    }
+    Ok(saved)
+}
+
+/// Stores decisions made one on the other's result (one change that is several inputs), in
+/// order, inside the caller's transaction: each write is conditional on the version the one
+/// before left, starting from the version read. The secrets go with the first. Answers the
+/// connection as the last one stored it; `None` when there was nothing to store.
+pub(crate) async fn store_in_turn(
+    txn: &DatabaseTransaction,
+    org_id: OrgId,
+    actor: &Actor,
+    provider: &Provider,
+    decisions: Vec<Decision>,
+    secrets: Secrets,
+) -> ApiResult<Option<Connection>> {
+    let mut secrets = Some(secrets);
+    let mut saved: Option<Connection> = None;
+    for mut decision in decisions {
+        if let Some(before) = &saved {
+            decision.connection.version = before.version;
+        }
+        let written = secrets.take().unwrap_or_else(Secrets::none);
+        saved = Some(store_in(txn, org_id, actor, provider, decision, written).await?);
     }
     Ok(saved)
 }

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use domain::lifecycle;
 use domain::oauth::requests::{self, ClientCredentials, Grant, TokenBody, TokenRequest};
 use domain::oauth::{Pkce, safe_return_path, state_digest, state_expiry};
 use domain::registry::{FieldKind, OAuth2, Provider, Quirk};
@@ -16,7 +17,7 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use super::catalog::{provider, tenant_level};
-use super::integrations::{Change, check_change};
+use super::integrations::invalid;
 use super::lease::{self, Deadline};
 use super::vault::Vault;
 use crate::auth::{TenantContext, hash_token};
@@ -120,16 +121,10 @@ pub async fn start(
     let provider = provider(state, provider_id)?;
     tenant_level(provider)?;
     let oauth = oauth_of(provider)?;
-    check_change(
-        provider,
-        &Change {
-            config: config
-                .iter()
-                .map(|(k, v)| (k.clone(), Some(v.clone())))
-                .collect(),
-            ..Change::default()
-        },
-    )?;
+    let problems = lifecycle::check_change(provider, &lifecycle::Change::settings(&config));
+    if !problems.is_empty() {
+        return Err(invalid(problems));
+    }
     let return_to = match return_to {
         Some(requested) => Some(safe_return_path(requested).ok_or_else(|| {
             ApiError::validation(vec![FieldError::new(

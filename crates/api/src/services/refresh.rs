@@ -14,16 +14,17 @@
 //!   stored when the row's version allows: its tokens are the newest the provider issued.
 //!
 //! A refusal (`invalid_grant`, revoked, 401) makes the connection `expired`; an outage keeps
-//! the tokens and is retried with backoff by the worker.
+//! the tokens and is retried with backoff by the worker. What each outcome does to the
+//! connection, and its sentence in the history, are the lifecycle's.
 
 use std::time::Instant;
 
 use chrono::{Duration, Utc};
+use domain::OrgId;
 use domain::lifecycle::{self, Event, Input, Refresh};
 use domain::model::{Actor, Connection};
-use domain::oauth::TokenError;
+use domain::oauth::{TokenError, TokenSet};
 use domain::registry::Provider;
-use domain::{ConnectionStatus, OrgId};
 use persistence::connections::{self, SealedSecret};
 use persistence::leases;
 use secrecy::{ExposeSecret, SecretString};
@@ -113,7 +114,7 @@ async fn wait_for_lease(state: &AppState, org_id: OrgId, existing: &Connection) 
 async fn connected(state: &AppState, org_id: OrgId, provider: &Provider) -> ApiResult<Connection> {
     connections::find(&state.db, org_id, &provider.id)
         .await?
-        .filter(|c| c.status != ConnectionStatus::NotConnected)
+        .filter(lifecycle::may_renew)
         .ok_or_else(|| {
             ApiError::conflict(
                 ErrorCode::NotConnected,
@@ -150,6 +151,17 @@ impl Presented {
     /// Whether the secret stored now is another one: a renewal that presented this one lost.
     fn replaced_by(&self, stored: Option<&SecretString>) -> bool {
         stored.is_some_and(|s| s.expose_secret() != self.token.expose_secret())
+    }
+
+    /// What new tokens for this one come to: a refresh token renews; a non-expiring access
+    /// token is exchanged for expiring ones.
+    fn renewed_by(&self, tokens: &TokenSet) -> Refresh {
+        let (expires_at, scopes) = (tokens.expires_at, tokens.scopes.clone());
+        if self.field == ACCESS_TOKEN {
+            Refresh::Exchanged { expires_at, scopes }
+        } else {
+            Refresh::Renewed { expires_at, scopes }
+        }
     }
 }
 
@@ -224,10 +236,7 @@ pub(crate) async fn renew(
                             .map_err(ApiError::internal)?,
                     );
                 }
-                Refresh::Renewed {
-                    expires_at: tokens.expires_at,
-                    scopes: tokens.scopes.clone(),
-                }
+                presented.renewed_by(&tokens)
             }
             Err(TokenError::Refused(code)) => {
                 refused(state, org_id, provider, &presented, &code).await?
@@ -300,7 +309,7 @@ struct Fresh<'a> {
 
 fn outcome_of(refresh: &Refresh) -> Outcome {
     match refresh {
-        Refresh::Renewed { .. } => Outcome::Renewed,
+        Refresh::Renewed { .. } | Refresh::Exchanged { .. } => Outcome::Renewed,
         Refresh::Revoked => Outcome::Revoked,
         Refresh::Transient => Outcome::Transient,
         Refresh::LostRace => Outcome::LostRace,
@@ -322,7 +331,7 @@ async fn store_fresh(state: &AppState, fresh: Fresh<'_>) -> ApiResult<(Outcome, 
     } = fresh;
     let mut attempts = 0;
     loop {
-        let mut decision = lifecycle::decide(
+        let decision = lifecycle::decide(
             &read,
             provider,
             Input::Refreshed(outcome.clone()),
@@ -331,12 +340,6 @@ async fn store_fresh(state: &AppState, fresh: Fresh<'_>) -> ApiResult<(Outcome, 
         .map_err(|r| {
             ApiError::internal(anyhow::anyhow!("a refresh was refused: {}", r.problem.code))
         })?;
-        if presented.field == ACCESS_TOKEN && matches!(outcome, Refresh::Renewed { .. }) {
-            decision.event.message = format!(
-                "{}'s non-expiring token was exchanged for an expiring one that Plugboard renews from now on. {}",
-                provider.name, decision.event.message
-            );
-        }
         let event = decision.event.clone();
         match store(
             state,
@@ -364,7 +367,7 @@ async fn store_fresh(state: &AppState, fresh: Fresh<'_>) -> ApiResult<(Outcome, 
                     .ok_or_else(disconnected)?;
                 // A disconnect that landed meanwhile deleted the credentials on purpose: the
                 // renewed tokens must not bring them back.
-                if read.status == ConnectionStatus::NotConnected {
+                if !lifecycle::may_renew(&read) {
                     return Err(disconnected());
                 }
                 let stored = stored_secret(state, org_id, provider, &read, presented.field).await?;
@@ -377,4 +380,40 @@ async fn store_fresh(state: &AppState, fresh: Fresh<'_>) -> ApiResult<(Outcome, 
             Ok(_) => return Ok((outcome_of(&outcome), event)),
         }
     }
+}
+
+/// After a renewal failed for an outage: a token already past its expiry makes the connection
+/// `error` when the lifecycle says so (renewals go on). A write that finds the connection
+/// changed meanwhile is left for the next sweep to look at.
+pub(crate) async fn record_lapse(
+    state: &AppState,
+    org_id: OrgId,
+    provider: &Provider,
+) -> ApiResult<()> {
+    let Some(current) = connections::find(&state.db, org_id, &provider.id).await? else {
+        return Ok(());
+    };
+    let now = Utc::now();
+    let Some(input) = lifecycle::due::lapsed_during_outage(&current, now) else {
+        return Ok(());
+    };
+    let decision = lifecycle::decide(&current, provider, input, now).map_err(|r| {
+        ApiError::internal(anyhow::anyhow!(
+            "token past expiry refused: {}",
+            r.problem.code
+        ))
+    })?;
+    if let Err(err) = store(
+        state,
+        org_id,
+        &Actor::System,
+        provider,
+        decision,
+        Secrets::none(),
+    )
+    .await
+    {
+        tracing::info!(error = %err, "the connection changed meanwhile; its expiry is looked at next sweep");
+    }
+    Ok(())
 }

@@ -3,7 +3,7 @@
 //! never check the same connection in one round.
 
 use chrono::{Duration, Utc};
-use domain::lifecycle::CheckKind;
+use domain::lifecycle::{self, CheckKind};
 use domain::model::Actor;
 use persistence::connections;
 use persistence::leases;
@@ -18,7 +18,9 @@ const BATCH: u64 = 50;
 pub async fn run_once(worker: &Worker) -> anyhow::Result<usize> {
     let state = &worker.state;
     let every = Duration::from_std(state.settings.background.health_check_every)?;
-    let due = leases::claim_health_checks(&state.db, Utc::now(), every, BATCH).await?;
+    let now = Utc::now();
+    let wanted = lifecycle::due::health_checks(now, every);
+    let due = leases::claim_health_checks(&state.db, now, &wanted, BATCH).await?;
     for item in &due {
         let Some(provider) = state.registry.get(&item.provider) else {
             continue;

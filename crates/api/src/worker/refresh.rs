@@ -2,7 +2,8 @@
 //! Shopify connections still on a non-expiring token (moved to expiring tokens once), renews
 //! each with no transaction held across the provider call, and releases the lease
 //! compare-and-set, with backoff after an outage. A token that expires while the provider is
-//! down turns the connection `error` (renewals go on); a refusal turns it `expired`.
+//! down turns the connection `error` (renewals go on); a refusal turns it `expired`. Which
+//! connections are looked at, and what a lapse does, are the lifecycle's rules.
 //!
 //! Every lease of a batch ends at the same moment, kept in memory on the monotonic clock
 //! (`services::lease::Deadline`): a renewal whose turn comes too late in its lease is left to
@@ -12,7 +13,7 @@
 use std::time::Instant;
 
 use chrono::Utc;
-use domain::lifecycle::{self, Input};
+use domain::lifecycle::due;
 use domain::model::Actor;
 use domain::oauth::requests::exchanges_non_expiring_tokens;
 use domain::schedule::{DAILY_REFRESH_ATTEMPTS, refresh_backoff};
@@ -23,8 +24,7 @@ use persistence::leases::{self, Lease, Released, Sweep};
 use super::Worker;
 use super::metrics::RefreshClass;
 use crate::services::lease::Deadline;
-use crate::services::lifecycle::{Secrets, store};
-use crate::services::refresh::{Outcome, lease_of, renew};
+use crate::services::refresh::{Outcome, lease_of, record_lapse, renew};
 
 const BATCH: u64 = 200;
 /// Refreshes run at once per replica.
@@ -40,6 +40,7 @@ pub async fn sweep(worker: &Worker) -> anyhow::Result<usize> {
         .filter(|p| p.oauth().is_some_and(exchanges_non_expiring_tokens))
         .map(|p| p.id.as_str())
         .collect();
+    let selection = due::refresh_sweep();
     let mut total = 0;
     loop {
         let (started, now) = (Instant::now(), Utc::now());
@@ -47,6 +48,7 @@ pub async fn sweep(worker: &Worker) -> anyhow::Result<usize> {
         let claimed = leases::claim_due(
             &worker.state.db,
             Sweep {
+                selection: &selection,
                 owner: &worker.owner,
                 now,
                 lease,
@@ -140,7 +142,9 @@ async fn one(worker: &Worker, lease: &Lease, deadline: Deadline) -> anyhow::Resu
     });
     let how = if outcome == Outcome::Transient {
         let failures = leases::failures(&state.db, lease.org_id, lease.connection_id).await?;
-        past_expiry(worker, lease, provider).await?;
+        record_lapse(state, lease.org_id, provider)
+            .await
+            .map_err(|err| anyhow::anyhow!("recording a lapsed token failed: {err}"))?;
         Released::Retry {
             backoff: refresh_backoff(failures + 1, super::jitter()),
         }
@@ -149,45 +153,6 @@ async fn one(worker: &Worker, lease: &Lease, deadline: Deadline) -> anyhow::Resu
     };
     if !release(how).await? {
         tracing::info!(provider = %provider.id, "the refresh lease lapsed before it was released");
-    }
-    Ok(())
-}
-
-/// After a failed renewal: a token already past its expiry makes the connection `error`
-/// (the lifecycle decides; renewals go on).
-async fn past_expiry(
-    worker: &Worker,
-    lease: &Lease,
-    provider: &domain::registry::Provider,
-) -> anyhow::Result<()> {
-    let state = &worker.state;
-    let Some(current) = connections::find(&state.db, lease.org_id, &provider.id).await? else {
-        return Ok(());
-    };
-    let now = Utc::now();
-    if current.token_expires_at.is_none_or(|at| at > now)
-        || current.status != domain::ConnectionStatus::Connected
-    {
-        return Ok(());
-    }
-    let decision = lifecycle::decide(
-        &current,
-        provider,
-        Input::TokenPastExpiry { renewable: true },
-        now,
-    )
-    .map_err(|r| anyhow::anyhow!("token past expiry refused: {}", r.problem.code))?;
-    if let Err(err) = store(
-        state,
-        lease.org_id,
-        &Actor::System,
-        provider,
-        decision,
-        Secrets::none(),
-    )
-    .await
-    {
-        tracing::info!(error = %err, "the connection changed meanwhile; its expiry is looked at next sweep");
     }
     Ok(())
 }

@@ -340,6 +340,100 @@ async fn a_failing_test_marks_the_connection_with_a_reason() {
 }
 
 #[tokio::test]
+async fn a_change_answers_with_the_connection_as_stored() {
+    let app = spawn_app().await;
+    let (owner, org) = app.owner_with_org().await;
+    openai_answers(&app, 200, json!({"data": []})).await;
+    let url = format!("/api/v1/orgs/{org}/integrations/openai");
+    let stored = || app.integration(&owner.token, &org, "openai");
+
+    let saved = json_body(save_key(&app, &owner.token, &org).await, 200).await;
+    assert_eq!(saved, stored().await);
+    let renamed = json_body(
+        app.patch(
+            &url,
+            &owner.token,
+            json!({"config": {"organization": "org-abcdefgh"}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(renamed, stored().await);
+    let off = json_body(
+        app.patch(&url, &owner.token, json!({"enabled": false}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(off, stored().await);
+    let unchanged = json_body(
+        app.patch(&url, &owner.token, json!({"enabled": false}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(unchanged, off);
+    let on = json_body(
+        app.patch(&url, &owner.token, json!({"enabled": true}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(on, stored().await);
+    let gone = json_body(
+        app.post(&format!("{url}/disconnect"), &owner.token, json!({}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(gone, stored().await);
+}
+
+#[tokio::test]
+async fn every_answer_says_whether_a_connection_is_live_and_needs_attention() {
+    let app = spawn_app().await;
+    let (owner, org) = app.owner_with_org().await;
+    let url = format!("/api/v1/orgs/{org}/integrations/openai");
+    let said = |i: &Value| (i["live"].clone(), i["needs_attention"].clone());
+    let never = app.integration(&owner.token, &org, "openai").await;
+    assert_eq!(said(&never), (json!(false), json!(false)));
+
+    openai_answers(&app, 200, json!({"data": []})).await;
+    let saved = json_body(save_key(&app, &owner.token, &org).await, 200).await;
+    assert_eq!(said(&saved), (json!(true), json!(false)));
+
+    app.provider.reset().await;
+    openai_answers(&app, 401, json!({"error": {"message": "Key revoked."}})).await;
+    json_body(
+        app.post(&format!("{url}/test"), &owner.token, json!({}))
+            .await,
+        200,
+    )
+    .await;
+    let failing = listed(&app, &owner.token, &org).await["openai"].clone();
+    assert_eq!(failing["status"], "error");
+    assert_eq!(said(&failing), (json!(true), json!(true)));
+
+    let off = json_body(
+        app.patch(&url, &owner.token, json!({"enabled": false}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(off["status"], "disabled");
+    assert_eq!(said(&off), (json!(true), json!(false)));
+
+    let gone = json_body(
+        app.post(&format!("{url}/disconnect"), &owner.token, json!({}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(said(&gone), (json!(false), json!(false)));
+}
+
+#[tokio::test]
 async fn members_read_but_cannot_change_integrations() {
     let app = spawn_app().await;
     let (owner, org) = app.owner_with_org().await;

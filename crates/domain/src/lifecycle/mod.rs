@@ -5,7 +5,9 @@
 //! stored, the input and the time: `decide(connection, provider, input, now)`. It answers the
 //! connection to store, the event for its history and whether the brand must hear about it.
 //! Services gather the facts (they call providers) and store the decision; they never set a
-//! status themselves.
+//! status themselves. A requested change is planned here too (`plan`): what is wrong with it,
+//! whether the provider must vouch for it, and the inputs it comes to; and `due` says which
+//! connections background work looks at.
 
 use chrono::{DateTime, Utc};
 
@@ -13,6 +15,14 @@ use crate::UserId;
 use crate::model::{Connection, ConnectionStatus, EventAction, Problem};
 use crate::registry::{AuthKind, Provider};
 use crate::verify::{FailureKind, VerifyOutcome};
+
+pub mod due;
+mod plan;
+
+pub use plan::{
+    Change, CredentialEdit, FieldProblem, Plan, ProblemAt, Step, StoredCheck, check_change,
+    holds_credentials, plan, stored_check,
+};
 
 /// What a provider's verify request said about the credentials it was given.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,6 +93,11 @@ pub enum Refresh {
         /// Empty when the provider did not restate them; the granted scopes are kept then.
         scopes: Vec<String>,
     },
+    /// A non-expiring token was exchanged for an expiring one, renewed from now on (Shopify).
+    Exchanged {
+        expires_at: DateTime<Utc>,
+        scopes: Vec<String>,
+    },
     /// The grant is gone (`invalid_grant`, revoked): only a reconnect brings it back.
     Revoked,
     /// The provider could not be reached or failed; the tokens are kept and it is tried again.
@@ -139,6 +154,7 @@ pub struct Event {
 pub enum Notice {
     /// The connection went from working (or off) to needing attention: an incident opens.
     Broken {
+        from: ConnectionStatus,
         status: ConnectionStatus,
         problem: Problem,
     },
@@ -325,6 +341,12 @@ impl ConnectionStatus {
     }
 }
 
+/// Whether a connection has a grant to renew. A disconnected one has none: its credentials
+/// were deleted on purpose, and a renewal that finds it so keeps nothing it brought.
+pub fn may_renew(connection: &Connection) -> bool {
+    connection.status.is_live()
+}
+
 impl Event {
     fn ok(action: EventAction, message: String) -> Event {
         Event {
@@ -428,22 +450,17 @@ fn apply_check(
 
 fn refreshed(next: &mut Connection, name: &str, refresh: Refresh) -> Event {
     match refresh {
-        Refresh::Renewed { expires_at, scopes } => {
-            next.token_expires_at = Some(expires_at);
-            if !scopes.is_empty() {
-                next.scopes = scopes;
-            }
-            if next.status.is_live() {
-                working(next, None, None);
-            }
-            Event::ok(
-                EventAction::Refresh,
-                format!(
-                    "{name}'s access was renewed; it is valid until {}.",
-                    expires_at.format("%Y-%m-%d %H:%M UTC")
-                ),
-            )
-        }
+        Refresh::Renewed { expires_at, scopes } => Event::ok(
+            EventAction::Refresh,
+            renewed(next, name, expires_at, scopes),
+        ),
+        Refresh::Exchanged { expires_at, scopes } => Event::ok(
+            EventAction::Refresh,
+            format!(
+                "{name}'s non-expiring token was exchanged for an expiring one that Plugboard renews from now on. {}",
+                renewed(next, name, expires_at, scopes)
+            ),
+        ),
         Refresh::Revoked => {
             let problem = Problem {
                 code: "refresh_refused".to_owned(),
@@ -474,6 +491,26 @@ fn refreshed(next: &mut Connection, name: &str, refresh: Refresh) -> Event {
     }
 }
 
+/// Applies a renewed token; answers the sentence for the history.
+fn renewed(
+    next: &mut Connection,
+    name: &str,
+    expires_at: DateTime<Utc>,
+    scopes: Vec<String>,
+) -> String {
+    next.token_expires_at = Some(expires_at);
+    if !scopes.is_empty() {
+        next.scopes = scopes;
+    }
+    if next.status.is_live() {
+        working(next, None, None);
+    }
+    format!(
+        "{name}'s access was renewed; it is valid until {}.",
+        expires_at.format("%Y-%m-%d %H:%M UTC")
+    )
+}
+
 /// One notice when an incident opens (a move into `expired` or `error` from a status that did
 /// not need attention) and one when it closes (back to `connected`). A connection that keeps
 /// failing, or moves from `error` to `expired`, stays in the same incident.
@@ -481,6 +518,7 @@ fn notice(before: &Connection, after: &Connection) -> Option<Notice> {
     let (was, is) = (before.status, after.status);
     match (was.needs_attention(), is.needs_attention()) {
         (false, true) => Some(Notice::Broken {
+            from: was,
             status: is,
             problem: after.last_error.clone().unwrap_or_else(|| Problem {
                 code: is.as_str().to_owned(),

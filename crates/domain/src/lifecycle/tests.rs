@@ -1,5 +1,8 @@
 //! Every state × every input: the next state, the event and the notice.
 
+mod due;
+mod plan;
+
 use std::collections::BTreeMap;
 
 use chrono::{Duration, TimeZone, Utc};
@@ -297,6 +300,23 @@ fn refresh_outcomes() {
             To(D, A::Refresh, true, Q),
         ],
     );
+    // A non-expiring token exchanged for an expiring one is a renewal like any other.
+    row(
+        &p,
+        || {
+            Input::Refreshed(Refresh::Exchanged {
+                expires_at: now() + Duration::hours(1),
+                scopes: vec![],
+            })
+        },
+        [
+            To(N, A::Refresh, true, Q),
+            To(C, A::Refresh, true, Q),
+            To(C, A::Refresh, true, R),
+            To(C, A::Refresh, true, R),
+            To(D, A::Refresh, true, Q),
+        ],
+    );
     row(
         &p,
         || Input::Refreshed(Refresh::Revoked),
@@ -484,9 +504,15 @@ fn notices_name_what_broke_and_what_recovered() {
         now(),
     )
     .unwrap();
-    let Some(Notice::Broken { status, problem }) = decision.notice else {
+    let Some(Notice::Broken {
+        from,
+        status,
+        problem,
+    }) = decision.notice
+    else {
         panic!("a revoked grant opens an incident");
     };
+    assert_eq!(from, C);
     assert_eq!(status, X);
     assert_eq!(problem.code, "refresh_refused");
     assert!(problem.message.contains("Reconnect Slack"));
@@ -521,4 +547,55 @@ fn refused_credentials_keep_nothing_and_say_so() {
     assert!(!rejected.unavailable);
     assert_eq!(rejected.problem.code, "unauthorized");
     assert!(rejected.problem.message.ends_with("Nothing was saved."));
+}
+
+#[test]
+fn an_exchanged_token_says_so_in_the_history() {
+    let p = oauth_provider();
+    let expires_at = now() + Duration::hours(1);
+    let before = connection(C);
+    let renewed = decide(
+        &before,
+        &p,
+        Input::Refreshed(Refresh::Renewed {
+            expires_at,
+            scopes: vec![],
+        }),
+        now(),
+    )
+    .unwrap();
+    let exchanged = decide(
+        &before,
+        &p,
+        Input::Refreshed(Refresh::Exchanged {
+            expires_at,
+            scopes: vec![],
+        }),
+        now(),
+    )
+    .unwrap();
+    assert_eq!(exchanged.connection, renewed.connection);
+    assert_eq!(
+        exchanged.event.message,
+        format!(
+            "Slack's non-expiring token was exchanged for an expiring one that Plugboard renews from now on. {}",
+            renewed.event.message
+        )
+    );
+}
+
+#[test]
+fn only_a_live_connection_may_renew() {
+    for status in STATES {
+        assert_eq!(may_renew(&connection(status)), status != N, "{status}");
+    }
+}
+
+#[test]
+fn which_statuses_are_live_and_which_need_attention() {
+    // N, C, X, E, D
+    let live: Vec<bool> = STATES.iter().map(|s| s.is_live()).collect();
+    let attention: Vec<bool> = STATES.iter().map(|s| s.needs_attention()).collect();
+    assert_eq!(live, [false, true, true, true, true]);
+    assert_eq!(attention, [false, false, true, true, false]);
 }

@@ -16,6 +16,11 @@ pub mod requests;
 use crate::crypto::CryptoError;
 use crate::registry::{OAuth2, Quirk};
 
+/// The secrets an OAuth connection keeps. They are not registry fields: every OAuth provider
+/// has them.
+pub const ACCESS_TOKEN: &str = "access_token";
+pub const REFRESH_TOKEN: &str = "refresh_token";
+
 /// How long a started authorization may take.
 pub const STATE_TTL_MINUTES: i64 = 10;
 

@@ -24,6 +24,8 @@ const integration = (over: Partial<Integration> = {}): Integration =>
     category: "communication",
     category_label: "Communication",
     status: "not_connected",
+    live: false,
+    needs_attention: false,
     credentials: {},
     config: {},
     ...over,

@@ -1,4 +1,5 @@
-// The one answer, for every view, to "is this connection live?" and "does it need attention?".
+// The one answer, for every view, to "is this connection live?" and "does it need attention?":
+// the server's, which its lifecycle decides.
 import type { Integration } from "../../api/types";
 
 export interface ConnectionState {
@@ -8,16 +9,6 @@ export interface ConnectionState {
   needsAttention: boolean;
 }
 
-/** The fields the API is to send on each integration; once it does, they are the answer. */
-type Decided = Integration & { live: boolean; needs_attention: boolean };
-
-function decidedByServer(integration: Integration): integration is Decided {
-  return "needs_attention" in integration && "live" in integration;
-}
-
 export function connectionState(integration: Integration): ConnectionState {
-  if (decidedByServer(integration)) return { live: integration.live, needsAttention: integration.needs_attention };
-  // Until then, derived from the status as the server's lifecycle does (`is_live`, `needs_attention`).
-  const { status } = integration;
-  return { live: status !== "not_connected", needsAttention: status === "expired" || status === "error" };
+  return { live: integration.live, needsAttention: integration.needs_attention };
 }

@@ -9,6 +9,7 @@ pub mod lifecycle;
 pub mod notifications;
 pub mod oauth;
 pub mod onboarding;
+pub mod proxy;
 pub mod readiness;
 pub mod refresh;
 pub mod shopify;

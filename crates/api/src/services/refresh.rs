@@ -52,6 +52,27 @@ pub async fn refresh<'r>(
     tenant_level(provider)?;
     oauth_of(provider)?;
     let existing = connected(state, org_id, provider).await?;
+    if let Some((Outcome::Transient, event)) =
+        renew_single_flight(state, org_id, actor, provider, &existing).await?
+    {
+        return Err(ApiError::unavailable(
+            ErrorCode::ProviderUnavailable,
+            event.message,
+        ));
+    }
+    view(&state.db, org_id, provider).await
+}
+
+/// Renews a connection's token under its lease. When a renewal of the same connection is
+/// already in flight (here, in the worker or on another replica), waits for it instead and
+/// answers `None`: what it left is stored.
+pub(crate) async fn renew_single_flight(
+    state: &AppState,
+    org_id: OrgId,
+    actor: &Actor,
+    provider: &Provider,
+    existing: &Connection,
+) -> ApiResult<Option<(Outcome, Event)>> {
     let owner = format!("request-{}", uuid::Uuid::new_v4().simple());
     if !leases::claim_one(
         &state.db,
@@ -63,8 +84,8 @@ pub async fn refresh<'r>(
     )
     .await?
     {
-        wait_for_lease(state, org_id, &existing).await?;
-        return view(&state.db, org_id, provider).await;
+        wait_for_lease(state, org_id, existing).await?;
+        return Ok(None);
     }
     let renewed = renew(state, org_id, actor, provider, existing.clone()).await;
     leases::release(
@@ -75,14 +96,7 @@ pub async fn refresh<'r>(
         leases::Released::Settled,
     )
     .await?;
-    let (outcome, event) = renewed?;
-    if outcome == Outcome::Transient {
-        return Err(ApiError::unavailable(
-            ErrorCode::ProviderUnavailable,
-            event.message,
-        ));
-    }
-    view(&state.db, org_id, provider).await
+    renewed.map(Some)
 }
 
 /// How long a refresh holds its connection's lease (`PLUGBOARD_REFRESH_LEASE_SECS`).

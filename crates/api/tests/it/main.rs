@@ -27,6 +27,7 @@ mod paging;
 mod platform;
 mod postgres_only;
 mod providers;
+mod proxy;
 mod rate_limits;
 mod sandbox;
 mod secrets;

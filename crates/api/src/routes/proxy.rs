@@ -1,0 +1,306 @@
+//! `/orgs/{org_id}/integrations/{provider}/proxy/{path}`: a provider's API called with the
+//! organization's connection. The credential is injected and never returned; the answer is
+//! streamed back with `Plugboard-Proxied: true`, every stored secret kept out of it.
+
+use std::time::Instant;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CONTENT_LENGTH, HeaderName, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
+use futures_util::StreamExt;
+
+use crate::auth::OrgProxyCaller;
+use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
+use crate::services::proxy::{self as service, Call, Proxied};
+use crate::state::AppState;
+
+/// Set on every answer that comes from the provider; Plugboard's own answers are problem+json
+/// without it.
+pub const PROXIED: &str = "plugboard-proxied";
+
+/// Whether a request path is a proxy call (its body and answer are the provider's business,
+/// not checked or kept by the organization routes' middleware).
+pub fn is_proxy_path(path: &str) -> bool {
+    let parts: Vec<&str> = path.splitn(9, '/').collect();
+    parts.len() == 9
+        && parts[1..4] == ["api", "v1", "orgs"]
+        && parts[5] == "integrations"
+        && parts[7] == "proxy"
+}
+
+/// The path after `…/proxy/`, exactly as the caller sent it (still percent-encoded).
+fn raw_tail(path: &str) -> &str {
+    path.splitn(9, '/').nth(8).unwrap_or_default()
+}
+
+type ProxyPath = web::Path<(uuid::Uuid, String, String)>;
+
+/// Reads the request body, refusing one over the limit before anything is sent.
+async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> ApiResult<web::Bytes> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::BodyTooLarge,
+            format!(
+                "The request body is larger than {} MB, the most Plugboard forwards; nothing was sent to the provider.",
+                limit / (1024 * 1024)
+            ),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(too_large());
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| {
+            ApiError::bad_request(
+                ErrorCode::UnreadableBody,
+                "The request body could not be read whole.",
+            )
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+async fn forward(
+    state: web::Data<AppState>,
+    caller: OrgProxyCaller,
+    req: HttpRequest,
+    path: ProxyPath,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let started = Instant::now();
+    let ctx = caller.0;
+    let provider = path.1.clone();
+    let limits = state.settings.proxy;
+    let body = read_body(&req, payload, limits.max_request).await?;
+    let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes())
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("method: {e}")))?;
+    let raw_path = raw_tail(req.uri().path()).to_owned();
+    let headers = req
+        .headers()
+        .iter()
+        .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec()))
+        .collect();
+    let proxy_base = format!(
+        "{}/api/v1/orgs/{}/integrations/{provider}/proxy",
+        state.settings.public_url.as_str().trim_end_matches('/'),
+        ctx.org_id
+    );
+    let call = Call {
+        method: method.clone(),
+        path: raw_path,
+        query: req.uri().query().map(str::to_owned),
+        headers,
+        body,
+        proxy_base,
+    };
+    let logged_path = call.path.clone();
+    let Proxied { response, rewriter } =
+        service::call(&state, ctx.org_id, &ctx.actor(), &provider, call).await?;
+    let upstream_ms = started.elapsed().as_millis();
+    let status = response.status().as_u16();
+    tracing::info!(
+        caller = %ctx.caller_id(),
+        provider = %provider,
+        method = %method,
+        path = %logged_path,
+        status,
+        upstream_ms,
+        "proxied"
+    );
+    if response
+        .content_length()
+        .is_some_and(|length| length > limits.max_answer)
+    {
+        return Err(service::too_large());
+    }
+    let mut answer =
+        HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY));
+    let listed = connection_listed(response.headers());
+    for (name, value) in response.headers() {
+        if !domain::proxy::forwards_response_header(name.as_str(), &listed) {
+            continue;
+        }
+        // A value that is not text cannot be checked for secrets, so it does not pass.
+        let Ok(text) = value.to_str() else { continue };
+        let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_str().as_bytes()),
+            HeaderValue::from_str(&rewriter.whole(text)),
+        ) else {
+            continue;
+        };
+        answer.append_header((name, value));
+    }
+    answer.insert_header((
+        HeaderName::from_static(PROXIED),
+        HeaderValue::from_static("true"),
+    ));
+    let cap = limits.max_answer;
+    // Streamed as it comes: counted against the cap, rewritten chunk by chunk.
+    let body = futures_util::stream::unfold(
+        Some((response.bytes_stream(), rewriter, 0u64)),
+        move |state| async move {
+            let (mut upstream, mut rewriter, mut seen) = state?;
+            loop {
+                match upstream.next().await {
+                    Some(Ok(chunk)) => {
+                        seen += chunk.len() as u64;
+                        if seen > cap {
+                            tracing::warn!("a proxied answer passed the size cap; cut there");
+                            return Some((Err(cut("the answer passed the size cap")), None));
+                        }
+                        let out = rewriter.feed(&chunk);
+                        if !out.is_empty() {
+                            return Some((
+                                Ok(web::Bytes::from(out)),
+                                Some((upstream, rewriter, seen)),
+                            ));
+                        }
+                    }
+                    Some(Err(_)) => {
+                        return Some((Err(cut("the provider's answer broke off")), None));
+                    }
+                    None => {
+                        let rest = rewriter.finish();
+                        return (!rest.is_empty()).then(|| (Ok(web::Bytes::from(rest)), None));
+                    }
+                }
+            }
+        },
+    );
+    Ok(answer.streaming(body))
+}
+
+fn cut(why: &'static str) -> std::io::Error {
+    std::io::Error::other(why)
+}
+
+/// The names a `Connection` header makes hop-by-hop.
+fn connection_listed(headers: &reqwest::header::HeaderMap) -> Vec<String> {
+    headers
+        .get_all(reqwest::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|name| name.trim().to_ascii_lowercase())
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
+macro_rules! proxy_route {
+    ($name:ident, $macro:ident, $operation:literal, $scopes:literal, $summary:literal) => {
+        #[doc = $summary]
+        ///
+        /// The path after `proxy/` (any depth) and the query string go to the provider's API
+        /// base; the connection's credential is added and never returned. The provider's answer
+        /// comes back as it is, streamed, with `Plugboard-Proxied: true` — whatever its status.
+        /// Every stored secret's value is removed from it, and a paging link to the provider's
+        /// API points back through this route. Answers without `Plugboard-Proxied` are
+        /// Plugboard's own problems.
+        #[utoipa::path(
+            operation_id = $operation,
+            tag = "proxy",
+            params(
+                ("org_id" = uuid::Uuid, Path),
+                ("provider" = String, Path, description = "A tenant-level provider with an API (`GET /api/v1/providers`)."),
+                ("path" = String, Path, description = "The provider's path under its API base, e.g. `me/adaccounts` (Meta) or `graphql.json` (Shopify). No `.`/`..` segments, `//`, `\\`, `@`, scheme or encoded slash.")
+            ),
+            responses(
+                (status = 200, description = "The provider's answer (any status), streamed.", headers(("Plugboard-Proxied" = String, description = "`true`: the answer is the provider's."))),
+                (status = 400, body = Problem, description = "`path_not_allowed`: the path would leave the provider's API base."),
+                (status = 401, body = Problem),
+                (status = 403, body = Problem, description = concat!("Members may not proxy; an API key needs ", $scopes, ".")),
+                (status = 404, body = Problem, description = "`not_found`, `not_proxied` (a platform-level provider or one without an API), `not_connected`."),
+                (status = 409, body = Problem, description = "`connection_disabled`, `connection_expired` (reconnect), `connection_error`, `missing_values`."),
+                (status = 413, body = Problem, description = "`body_too_large`: over 10 MB; nothing was sent."),
+                (status = 502, body = Problem, description = "`upstream_unavailable` (refused, reset, TLS), `upstream_too_large` (a declared answer over the cap), `address_not_allowed`."),
+                (status = 503, body = Problem, description = "`provider_unavailable`: the token had run out and could not be renewed."),
+                (status = 504, body = Problem, description = "`upstream_timeout`: no whole answer within 30 seconds.")
+            ),
+            security(("bearer" = []))
+        )]
+        #[$macro("/integrations/{provider}/proxy/{path:.*}")]
+        #[tracing::instrument(skip_all, fields(provider = %path.1))]
+        pub async fn $name(
+            state: web::Data<AppState>,
+            caller: OrgProxyCaller,
+            req: HttpRequest,
+            path: ProxyPath,
+            payload: web::Payload,
+        ) -> ApiResult<HttpResponse> {
+            forward(state, caller, req, path, payload).await
+        }
+    };
+}
+
+proxy_route!(
+    proxy_get,
+    get,
+    "proxyGet",
+    "`proxy:read` or `proxy:write`",
+    "Calls the provider's API with GET, as the organization's connection."
+);
+proxy_route!(
+    proxy_post,
+    post,
+    "proxyPost",
+    "`proxy:write`",
+    "Calls the provider's API with POST (GraphQL queries included), as the organization's connection."
+);
+proxy_route!(
+    proxy_put,
+    put,
+    "proxyPut",
+    "`proxy:write`",
+    "Calls the provider's API with PUT, as the organization's connection."
+);
+proxy_route!(
+    proxy_patch,
+    patch,
+    "proxyPatch",
+    "`proxy:write`",
+    "Calls the provider's API with PATCH, as the organization's connection."
+);
+proxy_route!(
+    proxy_delete,
+    delete,
+    "proxyDelete",
+    "`proxy:write`",
+    "Calls the provider's API with DELETE, as the organization's connection."
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_paths_are_told_apart_and_keep_their_encoding() {
+        let path = "/api/v1/orgs/0b1/integrations/meta_ads/proxy/me/%2e%2e/x";
+        assert!(is_proxy_path(path));
+        assert_eq!(raw_tail(path), "me/%2e%2e/x");
+        assert!(is_proxy_path(
+            "/api/v1/orgs/0b1/integrations/meta_ads/proxy/"
+        ));
+        assert!(!is_proxy_path(
+            "/api/v1/orgs/0b1/integrations/meta_ads/events"
+        ));
+        assert!(!is_proxy_path(
+            "/api/v1/orgs/0b1/integrations/meta_ads/proxy"
+        ));
+        assert!(!is_proxy_path("/api/v1/orgs/0b1/members/x/proxy/y"));
+    }
+}

@@ -27,12 +27,12 @@ async fn app() -> TestApp {
     .await
 }
 
-fn proxy(org: &str, provider: &str, rest: &str) -> String {
+pub(crate) fn proxy(org: &str, provider: &str, rest: &str) -> String {
     format!("/api/v1/orgs/{org}/integrations/{provider}/proxy/{rest}")
 }
 
 /// A key of the organization with these scopes.
-async fn key(app: &TestApp, owner_token: &str, org: &str, scopes: &[&str]) -> String {
+pub(crate) async fn key(app: &TestApp, owner_token: &str, org: &str, scopes: &[&str]) -> String {
     let created = json_body(
         app.post(
             &format!("/api/v1/orgs/{org}/api-keys"),

@@ -3017,7 +3017,121 @@ export interface paths {
             };
         };
         options?: never;
-        head?: never;
+        /**
+         * Calls the provider's API with HEAD, as the organization's connection: its status and headers, no body.
+         * @description The path after `proxy/` (any depth) and the query string go to the provider's API
+         *      base; the connection's credential is added and never returned. The provider's answer
+         *      comes back as it is, streamed, with `Plugboard-Proxied: true` — whatever its status.
+         *      Every stored secret's value is removed from it, and a paging link to the provider's
+         *      API points back through this route. Answers without `Plugboard-Proxied` are
+         *      Plugboard's own problems.
+         */
+        head: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    org_id: string;
+                    /** @description A tenant-level provider with an API (`GET /api/v1/providers`). */
+                    provider: string;
+                    /** @description The provider's path under its API base, e.g. `me/adaccounts` (Meta) or `graphql.json` (Shopify). No `.`/`..` segments, `//`, `\`, `@`, scheme or encoded slash. */
+                    path: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The provider's answer (any status), streamed. */
+                200: {
+                    headers: {
+                        /** @description `true`: the answer is the provider's. */
+                        "Plugboard-Proxied"?: string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description `path_not_allowed`: the path would leave the provider's API base. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Members may not proxy; an API key needs `proxy:read` or `proxy:write`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `not_found`, `not_proxied` (a platform-level provider or one without an API), `not_connected`. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `connection_disabled`, `connection_expired` (reconnect), `connection_error`, `missing_values`. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `body_too_large`: over 10 MB; nothing was sent. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `upstream_unavailable` (refused, reset, TLS), `upstream_too_large` (a declared answer over the cap), `address_not_allowed`. */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `provider_unavailable`: the token had run out and could not be renewed. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `upstream_timeout`: no whole answer within 30 seconds. */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
         /**
          * Calls the provider's API with PATCH, as the organization's connection.
          * @description The path after `proxy/` (any depth) and the query string go to the provider's API

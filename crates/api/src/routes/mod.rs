@@ -69,6 +69,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                         .service(integrations::disconnect)
                         .service(integrations::events)
                         .service(proxy::proxy_get)
+                        .service(proxy::proxy_head)
                         .service(proxy::proxy_post)
                         .service(proxy::proxy_put)
                         .service(proxy::proxy_patch)

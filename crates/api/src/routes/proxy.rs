@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_LENGTH, HeaderName, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, head, patch, post, put, web};
 use futures_util::StreamExt;
 
 use crate::auth::OrgProxyCaller;
@@ -253,6 +253,13 @@ proxy_route!(
     "proxyGet",
     "`proxy:read` or `proxy:write`",
     "Calls the provider's API with GET, as the organization's connection."
+);
+proxy_route!(
+    proxy_head,
+    head,
+    "proxyHead",
+    "`proxy:read` or `proxy:write`",
+    "Calls the provider's API with HEAD, as the organization's connection: its status and headers, no body."
 );
 proxy_route!(
     proxy_post,

@@ -275,6 +275,50 @@ async fn proxy_members_and_keys_without_the_scope_are_refused() {
     assert_eq!(app.get(&me, &proxy_reader).await.status(), 200);
 }
 
+#[tokio::test]
+async fn proxy_head_is_a_read_status_and_headers_without_a_body() {
+    let app = app().await;
+    let (owner, org) = app.owner_with_org().await;
+    app.seed_oauth_connection(&org, "meta_ads", META_TOKEN, &[])
+        .await;
+    let reader = key(&app, &owner.token, &org, &["proxy:read"]).await;
+    let without = key(&app, &owner.token, &org, &["integrations:read"]).await;
+    Mock::given(method("HEAD"))
+        .and(path("/v27.0/me/adaccounts"))
+        .and(header(
+            "authorization",
+            format!("Bearer {META_TOKEN}").as_str(),
+        ))
+        .respond_with(ResponseTemplate::new(200).insert_header("x-app-usage", "{\"call_count\":2}"))
+        .expect(1)
+        .mount(&app.provider)
+        .await;
+    let url = app.url(&proxy(&org, "meta_ads", "me/adaccounts"));
+
+    let refused = app
+        .client
+        .head(&url)
+        .bearer_auth(&without)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    let answer = app
+        .client
+        .head(&url)
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.headers()["plugboard-proxied"], "true");
+    assert_eq!(answer.headers()["x-app-usage"], "{\"call_count\":2}");
+    assert!(answer.bytes().await.unwrap().is_empty());
+    let seen = app.provider.received_requests().await.unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].method.as_str(), "HEAD");
+}
+
 /// Sends a request line exactly as written (clients would normalize `..` and `%2e%2e`).
 async fn raw_get(app: &TestApp, target: &str, token: &str) -> u16 {
     raw_answer(app, target, token).await.0

@@ -2381,7 +2381,10 @@ export interface paths {
         get: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description 0–5 (default 0): how often a 429 or 503 is waited out, honouring `Retry-After` (seconds or a date) with exponential backoff and jitter, 30 seconds of waiting at most; past that the provider's answer comes back with its `Retry-After`. GET, HEAD, PUT and DELETE, or any method with an `Idempotency-Key`. */
+                    "Plugboard-Retries"?: number | null;
+                };
                 path: {
                     org_id: string;
                     /** @description A tenant-level provider with an API (`GET /api/v1/providers`). */
@@ -2468,6 +2471,17 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description `validation`: `Plugboard-Retries` is not 0–5, or asks retries of a POST or PATCH without an `Idempotency-Key`; nothing was sent. */
+                422: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
                 429: {
                     headers: {
@@ -2539,7 +2553,10 @@ export interface paths {
         put: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description 0–5 (default 0): how often a 429 or 503 is waited out, honouring `Retry-After` (seconds or a date) with exponential backoff and jitter, 30 seconds of waiting at most; past that the provider's answer comes back with its `Retry-After`. GET, HEAD, PUT and DELETE, or any method with an `Idempotency-Key`. */
+                    "Plugboard-Retries"?: number | null;
+                };
                 path: {
                     org_id: string;
                     /** @description A tenant-level provider with an API (`GET /api/v1/providers`). */
@@ -2626,6 +2643,17 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description `validation`: `Plugboard-Retries` is not 0–5, or asks retries of a POST or PATCH without an `Idempotency-Key`; nothing was sent. */
+                422: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
                 429: {
                     headers: {
@@ -2698,6 +2726,8 @@ export interface paths {
             parameters: {
                 query?: never;
                 header?: {
+                    /** @description 0–5 (default 0): how often a 429 or 503 is waited out, honouring `Retry-After` (seconds or a date) with exponential backoff and jitter, 30 seconds of waiting at most; past that the provider's answer comes back with its `Retry-After`. GET, HEAD, PUT and DELETE, or any method with an `Idempotency-Key`. */
+                    "Plugboard-Retries"?: number | null;
                     /** @description Any unique value (a UUID): a retry with the same key and body within 24 hours gets the first answer again (with `Idempotent-Replayed: true`) instead of doing the work twice. */
                     "Idempotency-Key"?: string;
                 };
@@ -2788,7 +2818,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description This `Idempotency-Key` was used for a different request. */
+                /** @description `validation`: `Plugboard-Retries` is not 0–5, or asks retries of a POST or PATCH without an `Idempotency-Key`; nothing was sent. Or: This `Idempotency-Key` was used for a different request. */
                 422: {
                     headers: {
                         RateLimit: components["headers"]["RateLimit"];
@@ -2870,7 +2900,10 @@ export interface paths {
         delete: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description 0–5 (default 0): how often a 429 or 503 is waited out, honouring `Retry-After` (seconds or a date) with exponential backoff and jitter, 30 seconds of waiting at most; past that the provider's answer comes back with its `Retry-After`. GET, HEAD, PUT and DELETE, or any method with an `Idempotency-Key`. */
+                    "Plugboard-Retries"?: number | null;
+                };
                 path: {
                     org_id: string;
                     /** @description A tenant-level provider with an API (`GET /api/v1/providers`). */
@@ -2948,6 +2981,17 @@ export interface paths {
                 };
                 /** @description `body_too_large`: over 10 MB; nothing was sent. */
                 413: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `validation`: `Plugboard-Retries` is not 0–5, or asks retries of a POST or PATCH without an `Idempotency-Key`; nothing was sent. */
+                422: {
                     headers: {
                         RateLimit: components["headers"]["RateLimit"];
                         "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
@@ -3029,7 +3073,10 @@ export interface paths {
         head: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description 0–5 (default 0): how often a 429 or 503 is waited out, honouring `Retry-After` (seconds or a date) with exponential backoff and jitter, 30 seconds of waiting at most; past that the provider's answer comes back with its `Retry-After`. GET, HEAD, PUT and DELETE, or any method with an `Idempotency-Key`. */
+                    "Plugboard-Retries"?: number | null;
+                };
                 path: {
                     org_id: string;
                     /** @description A tenant-level provider with an API (`GET /api/v1/providers`). */
@@ -3103,6 +3150,15 @@ export interface paths {
                         "application/json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description `validation`: `Plugboard-Retries` is not 0–5, or asks retries of a POST or PATCH without an `Idempotency-Key`; nothing was sent. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description `upstream_unavailable` (refused, reset, TLS), `upstream_too_large` (a declared answer over the cap), `address_not_allowed`. */
                 502: {
                     headers: {
@@ -3144,7 +3200,10 @@ export interface paths {
         patch: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description 0–5 (default 0): how often a 429 or 503 is waited out, honouring `Retry-After` (seconds or a date) with exponential backoff and jitter, 30 seconds of waiting at most; past that the provider's answer comes back with its `Retry-After`. GET, HEAD, PUT and DELETE, or any method with an `Idempotency-Key`. */
+                    "Plugboard-Retries"?: number | null;
+                };
                 path: {
                     org_id: string;
                     /** @description A tenant-level provider with an API (`GET /api/v1/providers`). */
@@ -3222,6 +3281,17 @@ export interface paths {
                 };
                 /** @description `body_too_large`: over 10 MB; nothing was sent. */
                 413: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `validation`: `Plugboard-Retries` is not 0–5, or asks retries of a POST or PATCH without an `Idempotency-Key`; nothing was sent. */
+                422: {
                     headers: {
                         RateLimit: components["headers"]["RateLimit"];
                         "RateLimit-Policy": components["headers"]["RateLimitPolicy"];

@@ -10,13 +10,15 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, head, patch, post, put, 
 use futures_util::StreamExt;
 
 use crate::auth::OrgProxyCaller;
-use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
+use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, Problem};
 use crate::services::proxy::{self as service, Call, Proxied};
 use crate::state::AppState;
 
 /// Set on every answer that comes from the provider; Plugboard's own answers are problem+json
 /// without it.
 pub const PROXIED: &str = "plugboard-proxied";
+/// How often the caller lets Plugboard wait out a 429 or 503.
+pub const RETRIES: &str = "plugboard-retries";
 
 /// Whether a request path is a proxy call (its body and answer are the provider's business,
 /// not checked or kept by the organization routes' middleware).
@@ -100,6 +102,7 @@ async fn forward(
         state.settings.public_url.as_str().trim_end_matches('/'),
         ctx.org_id
     );
+    let retries = retries_asked(&req)?;
     let call = Call {
         method: method.clone(),
         path: raw_path,
@@ -107,10 +110,14 @@ async fn forward(
         headers,
         body,
         proxy_base,
+        retries,
     };
     let logged_path = call.path.clone();
-    let Proxied { response, rewriter } =
-        service::call(&state, ctx.org_id, &ctx.actor(), &provider, call).await?;
+    let Proxied {
+        response,
+        rewriter,
+        waited: _,
+    } = service::call(&state, ctx.org_id, &ctx.actor(), &provider, call).await?;
     let upstream_ms = started.elapsed().as_millis();
     let status = response.status().as_u16();
     tracing::info!(
@@ -185,6 +192,37 @@ async fn forward(
     Ok(answer.streaming(body))
 }
 
+/// `Plugboard-Retries: n` (0–5): how often a 429 or 503 is waited out. Only where sending
+/// again is harmless: GET, HEAD, PUT, DELETE, or a request with an `Idempotency-Key`.
+fn retries_asked(req: &HttpRequest) -> ApiResult<u8> {
+    let Some(value) = req.headers().get(RETRIES) else {
+        return Ok(0);
+    };
+    let refuse = |message: &str| {
+        Err(ApiError::validation(vec![FieldError::new(
+            "Plugboard-Retries",
+            message,
+        )]))
+    };
+    let Some(retries) = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().parse::<u8>().ok())
+        .filter(|n| *n <= domain::proxy::MAX_RETRIES)
+    else {
+        return refuse("Plugboard-Retries is a whole number from 0 to 5.");
+    };
+    let keyed = req
+        .headers()
+        .contains_key(crate::idempotency::IDEMPOTENCY_KEY);
+    if retries > 0 && !domain::proxy::may_retry(req.method().as_str(), keyed) {
+        return refuse(
+            "Retries are for GET, HEAD, PUT and DELETE, or a request with an Idempotency-Key that makes sending it again harmless.",
+        );
+    }
+    Ok(retries)
+}
+
 fn cut(why: &'static str) -> std::io::Error {
     std::io::Error::other(why)
 }
@@ -217,7 +255,8 @@ macro_rules! proxy_route {
             params(
                 ("org_id" = uuid::Uuid, Path),
                 ("provider" = String, Path, description = "A tenant-level provider with an API (`GET /api/v1/providers`)."),
-                ("path" = String, Path, description = "The provider's path under its API base, e.g. `me/adaccounts` (Meta) or `graphql.json` (Shopify). No `.`/`..` segments, `//`, `\\`, `@`, scheme or encoded slash.")
+                ("path" = String, Path, description = "The provider's path under its API base, e.g. `me/adaccounts` (Meta) or `graphql.json` (Shopify). No `.`/`..` segments, `//`, `\\`, `@`, scheme or encoded slash."),
+                ("Plugboard-Retries" = Option<u8>, Header, description = "0–5 (default 0): how often a 429 or 503 is waited out, honouring `Retry-After` (seconds or a date) with exponential backoff and jitter, 30 seconds of waiting at most; past that the provider's answer comes back with its `Retry-After`. GET, HEAD, PUT and DELETE, or any method with an `Idempotency-Key`.")
             ),
             responses(
                 (status = 200, description = "The provider's answer (any status), streamed.", headers(("Plugboard-Proxied" = String, description = "`true`: the answer is the provider's."))),
@@ -227,6 +266,7 @@ macro_rules! proxy_route {
                 (status = 404, body = Problem, description = "`not_found`, `not_proxied` (a platform-level provider or one without an API), `not_connected`."),
                 (status = 409, body = Problem, description = "`connection_disabled`, `connection_expired` (reconnect), `connection_error`, `missing_values`."),
                 (status = 413, body = Problem, description = "`body_too_large`: over 10 MB; nothing was sent."),
+                (status = 422, body = Problem, description = "`validation`: `Plugboard-Retries` is not 0–5, or asks retries of a POST or PATCH without an `Idempotency-Key`; nothing was sent."),
                 (status = 502, body = Problem, description = "`upstream_unavailable` (refused, reset, TLS), `upstream_too_large` (a declared answer over the cap), `address_not_allowed`."),
                 (status = 503, body = Problem, description = "`provider_unavailable`: the token had run out and could not be renewed."),
                 (status = 504, body = Problem, description = "`upstream_timeout`: no whole answer within 30 seconds.")

@@ -33,12 +33,16 @@ pub struct Call {
     pub body: actix_web::web::Bytes,
     /// `{public}/api/v1/orgs/{org}/integrations/{provider}/proxy`, where paging links point.
     pub proxy_base: String,
+    /// How many times a 429 or 503 may be tried again (`Plugboard-Retries`, already checked).
+    pub retries: u8,
 }
 
 /// The provider's answer, unread, and how to rewrite it.
 pub struct Proxied {
     pub response: reqwest::Response,
     pub rewriter: Rewriter,
+    /// Time spent waiting out the provider's 429s and 503s.
+    pub waited: std::time::Duration,
 }
 
 /// Calls the provider. Errors are Plugboard's own (problem+json); any answer the provider gave
@@ -69,21 +73,51 @@ pub async fn call(
     {
         connection = renewed(state, org_id, actor, provider, connection).await?;
     }
-    let (upstream, secrets) = prepare(state, org_id, provider, &connection, &call).await?;
-    let response = send(state, &upstream, &call).await?;
+    let (mut upstream, secrets) = prepare(state, org_id, provider, &connection, &call).await?;
+    let mut response = send(state, &upstream, &call).await?;
     let refreshable = provider.oauth().is_some() && secrets.contains_key(REFRESH_TOKEN);
-    if response.status() != reqwest::StatusCode::UNAUTHORIZED || !refreshable {
-        let rewriter = upstream.rewriter(&call.proxy_base);
-        return Ok(Proxied { response, rewriter });
+    if response.status() == reqwest::StatusCode::UNAUTHORIZED && refreshable {
+        // The provider no longer takes the token: renew it once and try once more.
+        drop(response);
+        tracing::info!(provider = %provider.id, "the provider refused the access token; renewing it and retrying once");
+        let connection = renewed(state, org_id, actor, provider, connection).await?;
+        upstream = prepare(state, org_id, provider, &connection, &call)
+            .await?
+            .0;
+        response = send(state, &upstream, &call).await?;
     }
-    // The provider no longer takes the token: renew it once and try once more.
-    drop(response);
-    tracing::info!(provider = %provider.id, "the provider refused the access token; renewing it and retrying once");
-    let connection = renewed(state, org_id, actor, provider, connection).await?;
-    let (upstream, _) = prepare(state, org_id, provider, &connection, &call).await?;
-    let response = send(state, &upstream, &call).await?;
+    let mut waited = std::time::Duration::ZERO;
+    for attempt in 0..call.retries {
+        let asked = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| proxy::retry_after(v, Utc::now()));
+        let Some(wait) =
+            proxy::wait_before_retry(response.status().as_u16(), asked, attempt, waited, jitter())
+        else {
+            break;
+        };
+        drop(response);
+        tracing::info!(provider = %provider.id, attempt, wait_ms = wait.as_millis(), "the provider asked to wait; retrying");
+        tokio::time::sleep(wait).await;
+        waited += wait;
+        response = send(state, &upstream, &call).await?;
+    }
     let rewriter = upstream.rewriter(&call.proxy_base);
-    Ok(Proxied { response, rewriter })
+    Ok(Proxied {
+        response,
+        rewriter,
+        waited,
+    })
+}
+
+/// A number in [0, 1) that spreads the retries of callers refused together.
+fn jitter() -> f64 {
+    let mut byte = [0u8; 1];
+    // Without randomness the retry still happens, only less spread.
+    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut byte);
+    f64::from(byte[0]) / 256.0
 }
 
 /// The connection, if it may be used now: connected and enabled.

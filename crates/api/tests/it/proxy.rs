@@ -319,6 +319,114 @@ async fn proxy_head_is_a_read_status_and_headers_without_a_body() {
     assert_eq!(seen[0].method.as_str(), "HEAD");
 }
 
+/// The provider refuses `times` times with a 429 and `retry_after`, then answers.
+async fn rate_limited_then_ok(app: &TestApp, times: u64, retry_after: &str) {
+    Mock::given(method("GET"))
+        .and(path("/v27.0/me"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", retry_after)
+                .set_body_json(json!({"error": {"message": "slow down", "code": 17}})),
+        )
+        .up_to_n_times(times)
+        .with_priority(1)
+        .mount(&app.provider)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v27.0/me"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "1"})))
+        .with_priority(2)
+        .mount(&app.provider)
+        .await;
+}
+
+async fn get_with_retries(
+    app: &TestApp,
+    url: &str,
+    key: &str,
+    retries: Option<&str>,
+) -> reqwest::Response {
+    let mut request = app.client.get(app.url(url)).bearer_auth(key);
+    if let Some(retries) = retries {
+        request = request.header("plugboard-retries", retries);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn proxy_a_429_is_waited_out_when_the_caller_asks_for_retries() {
+    let app = app().await;
+    let (owner, org) = app.owner_with_org().await;
+    app.seed_oauth_connection(&org, "meta_ads", META_TOKEN, &[])
+        .await;
+    let reader = key(&app, &owner.token, &org, &["proxy:read"]).await;
+    let me = proxy(&org, "meta_ads", "me");
+    rate_limited_then_ok(&app, 1, "1").await;
+
+    let started = std::time::Instant::now();
+    let answer = get_with_retries(&app, &me, &reader, Some("2")).await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.headers()["plugboard-proxied"], "true");
+    let took = started.elapsed();
+    assert!(took >= Duration::from_secs(1), "no wait: {took:?}");
+    assert!(
+        took < Duration::from_secs(3),
+        "more than one wait: {took:?}"
+    );
+    assert_eq!(upstream_calls(&app.provider).await, 2);
+}
+
+#[tokio::test]
+async fn proxy_a_429_comes_back_as_it_is_without_retries_or_past_the_cap() {
+    let app = app().await;
+    let (owner, org) = app.owner_with_org().await;
+    app.seed_oauth_connection(&org, "meta_ads", META_TOKEN, &[])
+        .await;
+    let reader = key(&app, &owner.token, &org, &["proxy:read"]).await;
+    let writer = key(&app, &owner.token, &org, &["proxy:write"]).await;
+    let me = proxy(&org, "meta_ads", "me");
+    rate_limited_then_ok(&app, 1, "1").await;
+
+    // Not asked: the provider's 429, with its Retry-After.
+    let answer = get_with_retries(&app, &me, &reader, None).await;
+    assert_eq!(answer.status(), 429);
+    assert_eq!(answer.headers()["retry-after"], "1");
+    assert_eq!(answer.headers()["plugboard-proxied"], "true");
+    assert_eq!(upstream_calls(&app.provider).await, 1);
+
+    // A wait past 30 seconds is not waited: the answer goes back at once.
+    app.provider.reset().await;
+    rate_limited_then_ok(&app, 1, "120").await;
+    let started = std::time::Instant::now();
+    let answer = get_with_retries(&app, &me, &reader, Some("5")).await;
+    assert_eq!(answer.status(), 429);
+    assert_eq!(answer.headers()["retry-after"], "120");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(upstream_calls(&app.provider).await, 1);
+
+    // Out of range, or a POST that cannot be repeated safely: refused, nothing sent.
+    app.provider.reset().await;
+    problem(get_with_retries(&app, &me, &reader, Some("6")).await, 422).await;
+    problem(get_with_retries(&app, &me, &reader, Some("two")).await, 422).await;
+    let post = app
+        .client
+        .post(app.url(&me))
+        .bearer_auth(&writer)
+        .header("plugboard-retries", "1")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    let refused = problem(post, 422).await;
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Idempotency-Key")
+    );
+    assert_eq!(upstream_calls(&app.provider).await, 0);
+}
+
 /// Sends a request line exactly as written (clients would normalize `..` and `%2e%2e`).
 async fn raw_get(app: &TestApp, target: &str, token: &str) -> u16 {
     raw_answer(app, target, token).await.0

@@ -212,4 +212,15 @@ async fn proxy_sandbox_a_stale_token_is_renewed_and_a_rate_limit_comes_back_with
     assert_eq!(refused.status(), 429);
     assert_eq!(refused.headers()["retry-after"], "1");
     assert_eq!(refused.headers()["plugboard-proxied"], "true");
+
+    // Asked to, Plugboard waits the second out and brings the balance.
+    let waited = app
+        .client
+        .get(&balance)
+        .bearer_auth(&partner)
+        .header("plugboard-retries", "2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(waited.status(), 200);
 }

@@ -8,6 +8,7 @@
 //! must still have the base's scheme, host, port and path prefix.
 
 mod headers;
+mod retry;
 mod rewrite;
 
 use std::fmt;
@@ -19,6 +20,7 @@ use crate::template::{self, Escape};
 use crate::verify::{BuildError, VerifyValues};
 
 pub use headers::{forwards_request_header, forwards_response_header};
+pub use retry::{MAX_RETRIES, WAIT_CAP, may_retry, retry_after, wait_before_retry};
 pub use rewrite::Rewriter;
 
 /// Why a path was refused, before anything was sent.

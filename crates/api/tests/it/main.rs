@@ -28,6 +28,7 @@ mod platform;
 mod postgres_only;
 mod providers;
 mod proxy;
+mod proxy_limits;
 mod proxy_sandbox;
 mod rate_limits;
 mod sandbox;

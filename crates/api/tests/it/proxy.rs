@@ -12,7 +12,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::helpers::{Options, TestApp, json_body, problem, spawn_app_with};
 
-const META_TOKEN: &str = "EAABmetaSecretToken0123456789";
+pub(crate) const META_TOKEN: &str = "EAABmetaSecretToken0123456789";
 
 async fn app() -> TestApp {
     spawn_app_with(Options {

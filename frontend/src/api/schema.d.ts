@@ -5883,7 +5883,8 @@ export interface paths {
         /**
          * Prometheus text: refreshes and failures by class, health checks, notifications sent,
          *     failed and pending, outbox depth and oldest age, lease claims and lag; HTTP answer times by
-         *     method, route and status.
+         *     method, route and status; proxied calls by provider, method and status class, with the
+         *     provider's and Plugboard's share of the time.
          */
         get: {
             parameters: {

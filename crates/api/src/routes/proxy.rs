@@ -2,7 +2,7 @@
 //! organization's connection. The credential is injected and never returned; the answer is
 //! streamed back with `Plugboard-Proxied: true`, every stored secret kept out of it.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_LENGTH, HeaderName, HeaderValue};
@@ -10,7 +10,10 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, head, patch, post, put, 
 use futures_util::StreamExt;
 
 use crate::auth::OrgProxyCaller;
+use actix_web::ResponseError;
+
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, Problem};
+use crate::proxy_metrics::{Origin, ProxyMetrics};
 use crate::services::proxy::{self as service, Call, Proxied};
 use crate::state::AppState;
 
@@ -77,18 +80,49 @@ async fn read_body(
     Ok(body.freeze())
 }
 
+/// Relays the call and counts it on `/metrics`, whoever answered.
 async fn forward(
     state: web::Data<AppState>,
     caller: OrgProxyCaller,
     req: HttpRequest,
     path: ProxyPath,
     payload: web::Payload,
+    metrics: web::Data<ProxyMetrics>,
 ) -> ApiResult<HttpResponse> {
-    let started = Instant::now();
+    let method = crate::latency::method_label(req.method());
+    // Only a registry id names a series, so made-up providers cannot multiply them.
+    let provider = state
+        .registry
+        .get(&path.1)
+        .map_or_else(|| "unknown".to_owned(), |p| p.id.clone());
+    let mut timings = None;
+    let answer = relay(state, caller, req, path, payload, &mut timings).await;
+    let (status, origin) = match &answer {
+        Ok(answer) if answer.headers().contains_key(PROXIED) => {
+            (answer.status().as_u16(), Origin::Provider)
+        }
+        Ok(answer) => (answer.status().as_u16(), Origin::Plugboard),
+        Err(err) => (err.status_code().as_u16(), Origin::Plugboard),
+    };
+    metrics.observe(&provider, method, status, origin, timings);
+    answer
+}
+
+/// `timings` gets the provider's time to the answer head and the time Plugboard added.
+async fn relay(
+    state: web::Data<AppState>,
+    caller: OrgProxyCaller,
+    req: HttpRequest,
+    path: ProxyPath,
+    payload: web::Payload,
+    timings: &mut Option<(Duration, Duration)>,
+) -> ApiResult<HttpResponse> {
     let ctx = caller.0;
     let provider = path.1.clone();
     let limits = state.settings.proxy;
     let body = read_body(&req, payload, limits.max_request).await?;
+    // From here on the time is Plugboard's or the provider's, not the caller's upload.
+    let started = Instant::now();
     let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes())
         .map_err(|e| ApiError::internal(anyhow::anyhow!("method: {e}")))?;
     let raw_path = raw_tail(req.uri().path()).to_owned();
@@ -116,9 +150,11 @@ async fn forward(
     let Proxied {
         response,
         rewriter,
-        waited: _,
+        waited,
+        upstream,
     } = service::call(&state, ctx.org_id, &ctx.actor(), &provider, call).await?;
-    let upstream_ms = started.elapsed().as_millis();
+    let added = started.elapsed().saturating_sub(upstream + waited);
+    *timings = Some((upstream, added));
     let status = response.status().as_u16();
     tracing::info!(
         caller = %ctx.caller_id(),
@@ -126,7 +162,9 @@ async fn forward(
         method = %method,
         path = %logged_path,
         status,
-        upstream_ms,
+        upstream_ms = upstream.as_millis(),
+        added_ms = added.as_millis(),
+        waited_ms = waited.as_millis(),
         "proxied"
     );
     if response
@@ -281,8 +319,9 @@ macro_rules! proxy_route {
             req: HttpRequest,
             path: ProxyPath,
             payload: web::Payload,
+            metrics: web::Data<ProxyMetrics>,
         ) -> ApiResult<HttpResponse> {
-            forward(state, caller, req, path, payload).await
+            forward(state, caller, req, path, payload, metrics).await
         }
     };
 }

@@ -43,6 +43,8 @@ pub struct Proxied {
     pub rewriter: Rewriter,
     /// Time spent waiting out the provider's 429s and 503s.
     pub waited: std::time::Duration,
+    /// Time from sending to each answer head, all attempts together.
+    pub upstream: std::time::Duration,
 }
 
 /// Calls the provider. Errors are Plugboard's own (problem+json); any answer the provider gave
@@ -74,7 +76,8 @@ pub async fn call(
         connection = renewed(state, org_id, actor, provider, connection).await?;
     }
     let (mut upstream, secrets) = prepare(state, org_id, provider, &connection, &call).await?;
-    let mut response = send(state, &upstream, &call).await?;
+    let mut upstream_time = std::time::Duration::ZERO;
+    let mut response = send(state, &upstream, &call, &mut upstream_time).await?;
     let refreshable = provider.oauth().is_some() && secrets.contains_key(REFRESH_TOKEN);
     if response.status() == reqwest::StatusCode::UNAUTHORIZED && refreshable {
         // The provider no longer takes the token: renew it once and try once more.
@@ -84,7 +87,7 @@ pub async fn call(
         upstream = prepare(state, org_id, provider, &connection, &call)
             .await?
             .0;
-        response = send(state, &upstream, &call).await?;
+        response = send(state, &upstream, &call, &mut upstream_time).await?;
     }
     let mut waited = std::time::Duration::ZERO;
     for attempt in 0..call.retries {
@@ -102,13 +105,14 @@ pub async fn call(
         tracing::info!(provider = %provider.id, attempt, wait_ms = wait.as_millis(), "the provider asked to wait; retrying");
         tokio::time::sleep(wait).await;
         waited += wait;
-        response = send(state, &upstream, &call).await?;
+        response = send(state, &upstream, &call, &mut upstream_time).await?;
     }
     let rewriter = upstream.rewriter(&call.proxy_base);
     Ok(Proxied {
         response,
         rewriter,
         waited,
+        upstream: upstream_time,
     })
 }
 
@@ -272,9 +276,16 @@ fn forwarded(upstream: &Upstream, headers: &[(String, Vec<u8>)]) -> reqwest::hea
     map
 }
 
-async fn send(state: &AppState, upstream: &Upstream, call: &Call) -> ApiResult<reqwest::Response> {
+/// Sends once; the time to the answer head is added to `spent`, failed attempts included.
+async fn send(
+    state: &AppState,
+    upstream: &Upstream,
+    call: &Call,
+    spent: &mut std::time::Duration,
+) -> ApiResult<reqwest::Response> {
     let proxy = state.settings.proxy;
-    state
+    let started = std::time::Instant::now();
+    let sent = state
         .http
         .send_proxied(
             upstream,
@@ -283,8 +294,9 @@ async fn send(state: &AppState, upstream: &Upstream, call: &Call) -> ApiResult<r
             call.body.clone(),
             proxy.timeout,
         )
-        .await
-        .map_err(|failure| transport_problem(failure, proxy.timeout.as_secs()))
+        .await;
+    *spent += started.elapsed();
+    sent.map_err(|failure| transport_problem(failure, proxy.timeout.as_secs()))
 }
 
 /// Plugboard's own answer when the provider gave none.

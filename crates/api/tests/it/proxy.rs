@@ -427,6 +427,72 @@ async fn proxy_a_429_comes_back_as_it_is_without_retries_or_past_the_cap() {
     assert_eq!(upstream_calls(&app.provider).await, 0);
 }
 
+#[tokio::test]
+async fn proxy_calls_show_on_metrics_by_provider_method_and_class_with_both_latencies() {
+    let app = app().await;
+    let (owner, org) = app.owner_with_org().await;
+    app.seed_oauth_connection(&org, "meta_ads", META_TOKEN, &[])
+        .await;
+    let reader = key(&app, &owner.token, &org, &["proxy:read"]).await;
+    Mock::given(method("GET"))
+        .and(path("/v27.0/me"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "1"})))
+        .mount(&app.provider)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v27.0/gone"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"error": {}})))
+        .mount(&app.provider)
+        .await;
+    assert_eq!(
+        app.get(
+            &proxy(&org, "meta_ads", "me?fields=secret-looking"),
+            &reader
+        )
+        .await
+        .status(),
+        200
+    );
+    assert_eq!(
+        app.get(&proxy(&org, "meta_ads", "gone"), &reader)
+            .await
+            .status(),
+        404
+    );
+    problem(app.get(&proxy(&org, "linkedin", "me"), &reader).await, 404).await;
+    problem(
+        app.get(&proxy(&org, "no-such-provider-9f2", "x"), &reader)
+            .await,
+        404,
+    )
+    .await;
+
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        r#"plugboard_proxy_requests_total{provider="meta_ads",method="GET",class="2xx",origin="provider"} 1"#,
+        r#"plugboard_proxy_requests_total{provider="meta_ads",method="GET",class="4xx",origin="provider"} 1"#,
+        r#"plugboard_proxy_requests_total{provider="linkedin",method="GET",class="4xx",origin="plugboard"} 1"#,
+        r#"plugboard_proxy_requests_total{provider="unknown",method="GET",class="4xx",origin="plugboard"} 1"#,
+        r#"plugboard_proxy_upstream_duration_seconds_count{provider="meta_ads"} 2"#,
+        r#"plugboard_proxy_added_duration_seconds_count{provider="meta_ads"} 2"#,
+    ] {
+        assert!(text.contains(line), "missing {line} in:\n{text}");
+    }
+    assert!(
+        !text.contains("no-such-provider")
+            && !text.contains("secret-looking")
+            && !text.contains("gone")
+    );
+}
+
 /// Sends a request line exactly as written (clients would normalize `..` and `%2e%2e`).
 async fn raw_get(app: &TestApp, target: &str, token: &str) -> u16 {
     raw_answer(app, target, token).await.0

@@ -60,6 +60,30 @@ pub struct Settings {
     pub password_hash_threads: usize,
     /// Log-in and sign-up allowances.
     pub throttles: crate::auth::ThrottleSettings,
+    /// The provider proxy's limits.
+    pub proxy: ProxySettings,
+}
+
+/// How much the provider proxy carries and how long it waits.
+#[derive(Clone, Copy, Debug)]
+pub struct ProxySettings {
+    /// `PLUGBOARD_PROXY_TIMEOUT_SECS` (default 30): the whole upstream call, answer included.
+    pub timeout: Duration,
+    /// `PLUGBOARD_PROXY_MAX_ANSWER_MB` (default 50): a larger declared answer is a 502
+    /// `upstream_too_large`; a streamed one is cut there.
+    pub max_answer: u64,
+    /// The largest request body forwarded (10 MB); a larger one is a 413 and nothing is sent.
+    pub max_request: usize,
+}
+
+impl Default for ProxySettings {
+    fn default() -> Self {
+        ProxySettings {
+            timeout: Duration::from_secs(30),
+            max_answer: 50 * 1024 * 1024,
+            max_request: 10 * 1024 * 1024,
+        }
+    }
 }
 
 /// The background worker: token refresh, health checks and notification delivery.
@@ -251,6 +275,16 @@ impl Settings {
                 1,
             )? as usize,
             throttles: Default::default(),
+            proxy: ProxySettings {
+                timeout: secs(
+                    "PLUGBOARD_PROXY_TIMEOUT_SECS",
+                    ProxySettings::default().timeout,
+                )?,
+                max_answer: u64::from(number("PLUGBOARD_PROXY_MAX_ANSWER_MB", 50, 1)?)
+                    * 1024
+                    * 1024,
+                max_request: ProxySettings::default().max_request,
+            },
         };
         if sandbox {
             settings.enable_sandbox(registry);

@@ -216,13 +216,21 @@ pub enum Scope {
     /// Read who belongs to the organization and who is invited (their e-mail addresses).
     #[serde(rename = "members:read")]
     MembersRead,
+    /// Call providers through the proxy with GET (and HEAD).
+    #[serde(rename = "proxy:read")]
+    ProxyRead,
+    /// Call providers through the proxy with every method.
+    #[serde(rename = "proxy:write")]
+    ProxyWrite,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 3] = [
+    pub const ALL: [Scope; 5] = [
         Scope::IntegrationsRead,
         Scope::IntegrationsWrite,
         Scope::MembersRead,
+        Scope::ProxyRead,
+        Scope::ProxyWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -230,6 +238,8 @@ impl Scope {
             Scope::IntegrationsRead => "integrations:read",
             Scope::IntegrationsWrite => "integrations:write",
             Scope::MembersRead => "members:read",
+            Scope::ProxyRead => "proxy:read",
+            Scope::ProxyWrite => "proxy:write",
         }
     }
 

@@ -30,7 +30,11 @@ pub async fn idempotency(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let key = req.headers().get(IDEMPOTENCY_KEY).cloned();
     let context = req.extensions().get::<TenantContext>().cloned();
-    let (Some(key), Some(context), true) = (key, context, req.method() == Method::POST) else {
+    // A proxied call's Idempotency-Key is the provider's (Stripe honours it), and its
+    // answer is streamed, never kept.
+    let proxied = crate::routes::proxy::is_proxy_path(req.path());
+    let (Some(key), Some(context), true) = (key, context, req.method() == Method::POST && !proxied)
+    else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let key = scoped(&req, &valid_key(&key)?);

@@ -121,6 +121,10 @@ pub async fn refuse_control_characters(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    // A proxied call's query and body are the provider's; the proxy checks its path itself.
+    if crate::routes::proxy::is_proxy_path(req.path()) {
+        return next.call(req).await;
+    }
     for (key, value) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
         if has_control(&key) {
             return Err(refusal("query".to_owned()).into());

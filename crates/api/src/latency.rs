@@ -26,7 +26,7 @@ struct Series {
 }
 
 #[derive(Default)]
-struct Histogram {
+pub(crate) struct Histogram {
     /// Answers at or under each bound (not cumulative; summed when rendered).
     buckets: [u64; BUCKETS.len()],
     count: u64,
@@ -38,15 +38,33 @@ pub struct Latencies {
     series: Mutex<HashMap<Series, Histogram>>,
 }
 
+impl Histogram {
+    pub(crate) fn observe(&mut self, seconds: f64) {
+        if let Some(i) = BUCKETS.iter().position(|bound| seconds <= *bound) {
+            self.buckets[i] += 1;
+        }
+        self.count += 1;
+        self.sum += seconds;
+    }
+
+    /// One series' lines: cumulative buckets, sum and count; `labels` already escaped.
+    pub(crate) fn render(&self, out: &mut String, name: &str, labels: &str) {
+        let mut cumulative = 0;
+        for (bound, n) in BUCKETS.iter().zip(self.buckets) {
+            cumulative += n;
+            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
+        }
+        let count = self.count;
+        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {count}");
+        let _ = writeln!(out, "{name}_sum{{{labels}}} {}", self.sum);
+        let _ = writeln!(out, "{name}_count{{{labels}}} {count}");
+    }
+}
+
 impl Latencies {
     fn observe(&self, series: Series, seconds: f64) {
         let mut all = self.series.lock().unwrap_or_else(|e| e.into_inner());
-        let histogram = all.entry(series).or_default();
-        if let Some(i) = BUCKETS.iter().position(|bound| seconds <= *bound) {
-            histogram.buckets[i] += 1;
-        }
-        histogram.count += 1;
-        histogram.sum += seconds;
+        all.entry(series).or_default().observe(seconds);
     }
 
     /// The histogram family in the Prometheus text format, series in a stable order.
@@ -67,21 +85,13 @@ impl Latencies {
                 labels.route.replace('\\', "\\\\").replace('"', "\\\""),
                 labels.status
             );
-            let mut cumulative = 0;
-            for (bound, n) in BUCKETS.iter().zip(histogram.buckets) {
-                cumulative += n;
-                let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
-            }
-            let count = histogram.count;
-            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {count}");
-            let _ = writeln!(out, "{name}_sum{{{labels}}} {}", histogram.sum);
-            let _ = writeln!(out, "{name}_count{{{labels}}} {count}");
+            histogram.render(out, name, &labels);
         }
     }
 }
 
 /// Methods outside the standard ones share one label, like unmatched paths share one route.
-fn method_label(method: &Method) -> &'static str {
+pub(crate) fn method_label(method: &Method) -> &'static str {
     match method.as_str() {
         "GET" => "GET",
         "HEAD" => "HEAD",

@@ -12,6 +12,7 @@ pub mod latency;
 pub mod openapi;
 pub mod operator;
 pub mod outbound;
+pub mod proxy_metrics;
 pub mod ratelimit;
 mod request_errors;
 pub mod routes;

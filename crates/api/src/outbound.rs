@@ -7,6 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use domain::proxy::Upstream;
 use domain::registry::Method;
 use domain::verify::{RequestBody, TransportFailure, VerifyRequest};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
@@ -137,6 +138,41 @@ impl ProviderHttp {
             Some(url::Host::Ipv6(ip)) => !is_public(IpAddr::V6(ip)),
             _ => false,
         }
+    }
+
+    /// Sends a proxied request and hands back the answer unread, for the caller to stream.
+    /// Nothing is sent to a refused literal address.
+    pub async fn send_proxied(
+        &self,
+        upstream: &Upstream,
+        method: reqwest::Method,
+        forwarded: reqwest::header::HeaderMap,
+        body: actix_web::web::Bytes,
+        timeout: Duration,
+    ) -> Result<reqwest::Response, TransportFailure> {
+        if self.refuses_literal(
+            &upstream.url,
+            upstream.tenant_supplied_host,
+            upstream.redirected,
+        ) {
+            return Err(TransportFailure::Blocked);
+        }
+        let client = self.client_for(upstream.tenant_supplied_host, upstream.redirected);
+        let mut builder = client
+            .request(method, upstream.url.clone())
+            .timeout(timeout)
+            .headers(forwarded)
+            .header(reqwest::header::ACCEPT_ENCODING, "identity");
+        for (name, value) in &upstream.headers {
+            builder = builder.header(name, value);
+        }
+        if let Some((user, password)) = &upstream.basic {
+            builder = builder.basic_auth(user, Some(password));
+        }
+        if !body.is_empty() {
+            builder = builder.body(body);
+        }
+        builder.send().await.map_err(classify)
     }
 
     /// Sends a verify request and reads at most `MAX_BODY` of the answer.

@@ -103,8 +103,13 @@ pub async fn problems_only(
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    // The provider's own answers through the proxy keep their form.
+    let proxied = response
+        .headers()
+        .contains_key(crate::routes::proxy::PROXIED);
     if !(status.is_client_error() || status.is_server_error())
         || is_problem
+        || proxied
         || !response.request().path().starts_with("/api/")
     {
         return Ok(response);

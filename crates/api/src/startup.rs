@@ -173,6 +173,7 @@ impl Application {
                 .context("starting the password hashing threads")?,
         );
         let latencies = web::Data::new(crate::latency::Latencies::default());
+        let proxy_metrics = web::Data::new(crate::proxy_metrics::ProxyMetrics::default());
         let answers = web::Data::new(routes::AnswerCache::new(state.settings.kept_lists));
         let rate_limits = web::Data::new(crate::ratelimit::RateLimits::new(
             state.settings.rate_limits,
@@ -193,6 +194,7 @@ impl Application {
                 .app_data(rate_limits.clone())
                 .app_data(metrics.clone())
                 .app_data(latencies.clone())
+                .app_data(proxy_metrics.clone())
                 .app_data(answers.clone())
                 .app_data(request_errors::json_config())
                 .app_data(request_errors::payload_config())

@@ -9,6 +9,7 @@ pub mod model;
 pub mod notifications;
 pub mod oauth;
 pub mod onboarding;
+pub mod proxy;
 pub mod readiness;
 pub mod registry;
 pub mod schedule;

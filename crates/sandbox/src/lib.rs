@@ -5,11 +5,15 @@
 //!
 //! It can be told to fail, per provider, from `/sandbox`: `revoked` (tokens issued before the
 //! switch are refused, refresh answers `invalid_grant`), `unavailable` (503 everywhere) and `slow`
-//! (answers later than Plugboard waits); a platform admin switches them. Keys pasted for
+//! (answers later than Plugboard waits); a platform admin switches them. The API answers (see
+//! `api`) have their own: `stale` (tokens issued before the switch get a 401, renewed ones
+//! work), `rate_limited` (one call a second, others 429 with `Retry-After`), `huge` (a 64 MB
+//! answer of unknown length) and `endless` (an answer that never ends). Keys pasted for
 //! key-based providers are accepted unless they contain `invalid`. `GET /sandbox/_activity`
 //! counts, per provider, the refreshes, token exchanges and refused replays of one-time tokens
 //! it saw.
 
+mod api;
 mod consent;
 mod grants;
 mod page;
@@ -38,10 +42,18 @@ pub enum Mode {
     Revoked(DateTime<Utc>),
     Unavailable,
     Slow,
+    /// API calls with a token issued before this moment get a 401; a renewed token works.
+    Stale(DateTime<Utc>),
+    /// The API takes one call a second; the others get a 429 with `Retry-After: 1`.
+    RateLimited,
+    /// API answers are 64 MB long, of undeclared length.
+    Huge,
+    /// API answers start and never end.
+    Endless,
 }
 
 impl Mode {
-    const CHOICES: [(&'static str, &'static str); 4] = [
+    const CHOICES: [(&'static str, &'static str); 8] = [
         ("healthy", "Healthy"),
         (
             "revoked",
@@ -49,6 +61,16 @@ impl Mode {
         ),
         ("unavailable", "Down (503 on every request)"),
         ("slow", "Slow (answers after Plugboard gives up)"),
+        (
+            "stale",
+            "Stale tokens (API calls with a token from before the switch get 401)",
+        ),
+        (
+            "rate_limited",
+            "Rate limited (one API call a second, others 429 with Retry-After)",
+        ),
+        ("huge", "Huge answers (64 MB, length undeclared)"),
+        ("endless", "Endless answers (never finish)"),
     ];
 
     fn name(self) -> &'static str {
@@ -57,6 +79,10 @@ impl Mode {
             Mode::Revoked(_) => "revoked",
             Mode::Unavailable => "unavailable",
             Mode::Slow => "slow",
+            Mode::Stale(_) => "stale",
+            Mode::RateLimited => "rate_limited",
+            Mode::Huge => "huge",
+            Mode::Endless => "endless",
         }
     }
 
@@ -66,6 +92,10 @@ impl Mode {
             "revoked" => Some(Mode::Revoked(Utc::now())),
             "unavailable" => Some(Mode::Unavailable),
             "slow" => Some(Mode::Slow),
+            "stale" => Some(Mode::Stale(Utc::now())),
+            "rate_limited" => Some(Mode::RateLimited),
+            "huge" => Some(Mode::Huge),
+            "endless" => Some(Mode::Endless),
             _ => None,
         }
     }
@@ -112,6 +142,8 @@ pub struct Sandbox {
     /// Codes, one-time refresh tokens and exchanged tokens already used.
     redeemed_codes: Mutex<HashSet<String>>,
     activity: Mutex<BTreeMap<String, ActivityCounts>>,
+    /// When each rate-limited provider last let an API call through.
+    last_allowed: Mutex<HashMap<String, std::time::Instant>>,
 }
 
 impl Sandbox {
@@ -123,6 +155,7 @@ impl Sandbox {
             modes: Mutex::new(HashMap::new()),
             redeemed_codes: Mutex::new(HashSet::new()),
             activity: Mutex::new(BTreeMap::new()),
+            last_allowed: Mutex::new(HashMap::new()),
         }
     }
 
@@ -171,6 +204,22 @@ impl Sandbox {
             Activity::Refresh => counts.refreshes += 1,
             Activity::Exchange => counts.exchanges += 1,
             Activity::Replay => counts.replays += 1,
+        }
+    }
+
+    /// `rate_limited`: whether an API call may pass now (one a second per provider).
+    fn allow_call(&self, provider: &str) -> bool {
+        let mut last = self
+            .last_allowed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let now = std::time::Instant::now();
+        match last.get(provider) {
+            Some(at) if now.duration_since(*at) < Duration::from_secs(1) => false,
+            _ => {
+                last.insert(provider.to_owned(), now);
+                true
+            }
         }
     }
 
@@ -243,7 +292,7 @@ impl std::fmt::Display for SwitchError {
             SwitchError::UnknownProvider(p) => write!(f, "The sandbox plays no provider `{p}`."),
             SwitchError::UnknownMode(m) => write!(
                 f,
-                "`{m}` is not a mode: choose healthy, revoked, unavailable or slow."
+                "`{m}` is not a mode: choose healthy, revoked, unavailable, slow, stale, rate_limited, huge or endless."
             ),
         }
     }

@@ -9,7 +9,7 @@ use domain::registry::{Provider, Verify};
 use serde_json::{Value, json};
 
 use crate::grants::Kind;
-use crate::{Sandbox, query_of};
+use crate::{Mode, Sandbox, api, query_of};
 
 /// Headers every client sends; anything else may carry a credential.
 const ORDINARY_HEADERS: &[&str] = &[
@@ -35,9 +35,10 @@ pub fn handle(
     body: &[u8],
 ) -> HttpResponse {
     let credentials = credentials_of(request, body);
-    if let Err(message) = authorize(sandbox, provider, &credentials) {
-        return error(401, "unauthorized", &message);
-    }
+    let token = match authorize(sandbox, provider, &credentials) {
+        Ok(token) => token,
+        Err(message) => return error(401, "unauthorized", &message),
+    };
     if let Some(version) = provider.api_version.as_deref()
         && !asks_for(request, path, version)
     {
@@ -49,6 +50,12 @@ pub fn handle(
                 provider.name
             ),
         );
+    }
+    if let Some(answer) = api::mode_answer(sandbox, provider) {
+        return answer;
+    }
+    if let Some(answer) = api::answer(provider, host, path, request, body, token.as_deref()) {
+        return answer;
     }
     if is_graphql_query(body, "productsCount") {
         return HttpResponse::Ok()
@@ -94,25 +101,38 @@ fn is_graphql_query(body: &[u8], field: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Whether the request carries a credential this provider accepts.
-fn authorize(sandbox: &Sandbox, provider: &Provider, credentials: &[String]) -> Result<(), String> {
+/// Whether the request carries a credential this provider accepts; for an OAuth provider,
+/// the access token that opened.
+fn authorize(
+    sandbox: &Sandbox,
+    provider: &Provider,
+    credentials: &[String],
+) -> Result<Option<String>, String> {
     if credentials.is_empty() {
         return Err("No credentials were sent.".to_owned());
     }
     if provider.oauth().is_some() {
-        let live = credentials
-            .iter()
-            .any(|c| sandbox.open_live(c, Kind::Access, &provider.id).is_some());
-        return if live {
-            Ok(())
-        } else {
-            Err("The access token is invalid, expired or was revoked.".to_owned())
+        let stale_before = match sandbox.mode(&provider.id) {
+            Mode::Stale(since) => Some(since),
+            _ => None,
+        };
+        let live = credentials.iter().find_map(|c| {
+            sandbox
+                .open_live(c, Kind::Access, &provider.id)
+                .map(|grant| (c, grant))
+        });
+        return match live {
+            Some((_, grant)) if stale_before.is_some_and(|since| grant.issued_at <= since) => Err(
+                "The access token has expired (mode: stale); renew it and try again.".to_owned(),
+            ),
+            Some((token, _)) => Ok(Some(token.clone())),
+            None => Err("The access token is invalid, expired or was revoked.".to_owned()),
         };
     }
     if credentials.iter().any(|c| c.contains(REFUSED_KEY_MARKER)) {
         return Err("The API key was refused.".to_owned());
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Every value that could be a credential: non-ordinary headers (basic auth decoded, bearer

@@ -2362,6 +2362,1006 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/orgs/{org_id}/integrations/{provider}/proxy/{path}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Calls the provider's API with GET, as the organization's connection.
+         * @description The path after `proxy/` (any depth) and the query string go to the provider's API
+         *      base; the connection's credential is added and never returned. The provider's answer
+         *      comes back as it is, streamed, with `Plugboard-Proxied: true` — whatever its status.
+         *      Every stored secret's value is removed from it, and a paging link to the provider's
+         *      API points back through this route. Answers without `Plugboard-Proxied` are
+         *      Plugboard's own problems.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description 0–5 (default 0): how often a 429 or 503 is waited out, honouring `Retry-After` (seconds or a date) with exponential backoff and jitter, 30 seconds of waiting at most; past that the provider's answer comes back with its `Retry-After`. GET, HEAD, PUT and DELETE, or any method with an `Idempotency-Key`. */
+                    "Plugboard-Retries"?: number | null;
+                };
+                path: {
+                    org_id: string;
+                    /** @description A tenant-level provider with an API (`GET /api/v1/providers`). */
+                    provider: string;
+                    /** @description The provider's path under its API base, e.g. `me/adaccounts` (Meta) or `graphql.json` (Shopify). No `.`/`..` segments, `//`, `\`, `@`, scheme or encoded slash. */
+                    path: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The provider's answer (any status), streamed. */
+                200: {
+                    headers: {
+                        /** @description `true`: the answer is the provider's. */
+                        "Plugboard-Proxied"?: string;
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description `path_not_allowed`: the path would leave the provider's API base. */
+                400: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No valid access token or API key was sent. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Members may not proxy; an API key needs `proxy:read` or `proxy:write`. Or: Your role, or the API key's scopes, do not allow this. */
+                403: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `not_found`, `not_proxied` (a platform-level provider or one without an API), `not_connected`. Or: Nothing exists at this path for you (another organization's resources included). */
+                404: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `connection_disabled`, `connection_expired` (reconnect), `connection_error`, `missing_values`. */
+                409: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `body_too_large`: over 10 MB; nothing was sent. */
+                413: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `validation`: `Plugboard-Retries` is not 0–5, or asks retries of a POST or PATCH without an `Idempotency-Key`; nothing was sent. */
+                422: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Something failed on Plugboard's side; the answer says nothing more. */
+                500: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `upstream_unavailable` (refused, reset, TLS), `upstream_too_large` (a declared answer over the cap), `address_not_allowed`. */
+                502: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `provider_unavailable`: the token had run out and could not be renewed. Or: A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
+                503: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `upstream_timeout`: no whole answer within 30 seconds. */
+                504: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        /**
+         * Calls the provider's API with PUT, as the organization's connection.
+         * @description The path after `proxy/` (any depth) and the query string go to the provider's API
+         *      base; the connection's credential is added and never returned. The provider's answer
+         *      comes back as it is, streamed, with `Plugboard-Proxied: true` — whatever its status.
+         *      Every stored secret's value is removed from it, and a paging link to the provider's
+         *      API points back through this route. Answers without `Plugboard-Proxied` are
+         *      Plugboard's own problems.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description 0–5 (default 0): how often a 429 or 503 is waited out, honouring `Retry-After` (seconds or a date) with exponential backoff and jitter, 30 seconds of waiting at most; past that the provider's answer comes back with its `Retry-After`. GET, HEAD, PUT and DELETE, or any method with an `Idempotency-Key`. */
+                    "Plugboard-Retries"?: number | null;
+                };
+                path: {
+                    org_id: string;
+                    /** @description A tenant-level provider with an API (`GET /api/v1/providers`). */
+                    provider: string;
+                    /** @description The provider's path under its API base, e.g. `me/adaccounts` (Meta) or `graphql.json` (Shopify). No `.`/`..` segments, `//`, `\`, `@`, scheme or encoded slash. */
+                    path: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The provider's answer (any status), streamed. */
+                200: {
+                    headers: {
+                        /** @description `true`: the answer is the provider's. */
+                        "Plugboard-Proxied"?: string;
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description `path_not_allowed`: the path would leave the provider's API base. */
+                400: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No valid access token or API key was sent. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Members may not proxy; an API key needs `proxy:write`. Or: Your role, or the API key's scopes, do not allow this. */
+                403: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `not_found`, `not_proxied` (a platform-level provider or one without an API), `not_connected`. Or: Nothing exists at this path for you (another organization's resources included). */
+                404: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `connection_disabled`, `connection_expired` (reconnect), `connection_error`, `missing_values`. */
+                409: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `body_too_large`: over 10 MB; nothing was sent. */
+                413: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `validation`: `Plugboard-Retries` is not 0–5, or asks retries of a POST or PATCH without an `Idempotency-Key`; nothing was sent. */
+                422: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Something failed on Plugboard's side; the answer says nothing more. */
+                500: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `upstream_unavailable` (refused, reset, TLS), `upstream_too_large` (a declared answer over the cap), `address_not_allowed`. */
+                502: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `provider_unavailable`: the token had run out and could not be renewed. Or: A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
+                503: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `upstream_timeout`: no whole answer within 30 seconds. */
+                504: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        /**
+         * Calls the provider's API with POST (GraphQL queries included), as the organization's connection.
+         * @description The path after `proxy/` (any depth) and the query string go to the provider's API
+         *      base; the connection's credential is added and never returned. The provider's answer
+         *      comes back as it is, streamed, with `Plugboard-Proxied: true` — whatever its status.
+         *      Every stored secret's value is removed from it, and a paging link to the provider's
+         *      API points back through this route. Answers without `Plugboard-Proxied` are
+         *      Plugboard's own problems.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description 0–5 (default 0): how often a 429 or 503 is waited out, honouring `Retry-After` (seconds or a date) with exponential backoff and jitter, 30 seconds of waiting at most; past that the provider's answer comes back with its `Retry-After`. GET, HEAD, PUT and DELETE, or any method with an `Idempotency-Key`. */
+                    "Plugboard-Retries"?: number | null;
+                    /** @description Any unique value (a UUID): a retry with the same key and body within 24 hours gets the first answer again (with `Idempotent-Replayed: true`) instead of doing the work twice. */
+                    "Idempotency-Key"?: string;
+                };
+                path: {
+                    org_id: string;
+                    /** @description A tenant-level provider with an API (`GET /api/v1/providers`). */
+                    provider: string;
+                    /** @description The provider's path under its API base, e.g. `me/adaccounts` (Meta) or `graphql.json` (Shopify). No `.`/`..` segments, `//`, `\`, `@`, scheme or encoded slash. */
+                    path: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The provider's answer (any status), streamed. */
+                200: {
+                    headers: {
+                        "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                        /** @description `true`: the answer is the provider's. */
+                        "Plugboard-Proxied"?: string;
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description `path_not_allowed`: the path would leave the provider's API base. Or: `Idempotency-Key` is not 1 to 255 visible characters. */
+                400: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No valid access token or API key was sent. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Members may not proxy; an API key needs `proxy:write`. Or: Your role, or the API key's scopes, do not allow this. */
+                403: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `not_found`, `not_proxied` (a platform-level provider or one without an API), `not_connected`. Or: Nothing exists at this path for you (another organization's resources included). */
+                404: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `connection_disabled`, `connection_expired` (reconnect), `connection_error`, `missing_values`. Or: A request with this `Idempotency-Key` is still running. */
+                409: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `body_too_large`: over 10 MB; nothing was sent. */
+                413: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `validation`: `Plugboard-Retries` is not 0–5, or asks retries of a POST or PATCH without an `Idempotency-Key`; nothing was sent. Or: This `Idempotency-Key` was used for a different request. */
+                422: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Something failed on Plugboard's side; the answer says nothing more. */
+                500: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `upstream_unavailable` (refused, reset, TLS), `upstream_too_large` (a declared answer over the cap), `address_not_allowed`. */
+                502: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `provider_unavailable`: the token had run out and could not be renewed. Or: A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
+                503: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `upstream_timeout`: no whole answer within 30 seconds. */
+                504: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        /**
+         * Calls the provider's API with DELETE, as the organization's connection.
+         * @description The path after `proxy/` (any depth) and the query string go to the provider's API
+         *      base; the connection's credential is added and never returned. The provider's answer
+         *      comes back as it is, streamed, with `Plugboard-Proxied: true` — whatever its status.
+         *      Every stored secret's value is removed from it, and a paging link to the provider's
+         *      API points back through this route. Answers without `Plugboard-Proxied` are
+         *      Plugboard's own problems.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description 0–5 (default 0): how often a 429 or 503 is waited out, honouring `Retry-After` (seconds or a date) with exponential backoff and jitter, 30 seconds of waiting at most; past that the provider's answer comes back with its `Retry-After`. GET, HEAD, PUT and DELETE, or any method with an `Idempotency-Key`. */
+                    "Plugboard-Retries"?: number | null;
+                };
+                path: {
+                    org_id: string;
+                    /** @description A tenant-level provider with an API (`GET /api/v1/providers`). */
+                    provider: string;
+                    /** @description The provider's path under its API base, e.g. `me/adaccounts` (Meta) or `graphql.json` (Shopify). No `.`/`..` segments, `//`, `\`, `@`, scheme or encoded slash. */
+                    path: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The provider's answer (any status), streamed. */
+                200: {
+                    headers: {
+                        /** @description `true`: the answer is the provider's. */
+                        "Plugboard-Proxied"?: string;
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description `path_not_allowed`: the path would leave the provider's API base. */
+                400: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No valid access token or API key was sent. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Members may not proxy; an API key needs `proxy:write`. Or: Your role, or the API key's scopes, do not allow this. */
+                403: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `not_found`, `not_proxied` (a platform-level provider or one without an API), `not_connected`. Or: Nothing exists at this path for you (another organization's resources included). */
+                404: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `connection_disabled`, `connection_expired` (reconnect), `connection_error`, `missing_values`. */
+                409: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `body_too_large`: over 10 MB; nothing was sent. */
+                413: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `validation`: `Plugboard-Retries` is not 0–5, or asks retries of a POST or PATCH without an `Idempotency-Key`; nothing was sent. */
+                422: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Something failed on Plugboard's side; the answer says nothing more. */
+                500: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `upstream_unavailable` (refused, reset, TLS), `upstream_too_large` (a declared answer over the cap), `address_not_allowed`. */
+                502: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `provider_unavailable`: the token had run out and could not be renewed. Or: A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
+                503: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `upstream_timeout`: no whole answer within 30 seconds. */
+                504: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        /**
+         * Calls the provider's API with HEAD, as the organization's connection: its status and headers, no body.
+         * @description The path after `proxy/` (any depth) and the query string go to the provider's API
+         *      base; the connection's credential is added and never returned. The provider's answer
+         *      comes back as it is, streamed, with `Plugboard-Proxied: true` — whatever its status.
+         *      Every stored secret's value is removed from it, and a paging link to the provider's
+         *      API points back through this route. Answers without `Plugboard-Proxied` are
+         *      Plugboard's own problems.
+         */
+        head: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description 0–5 (default 0): how often a 429 or 503 is waited out, honouring `Retry-After` (seconds or a date) with exponential backoff and jitter, 30 seconds of waiting at most; past that the provider's answer comes back with its `Retry-After`. GET, HEAD, PUT and DELETE, or any method with an `Idempotency-Key`. */
+                    "Plugboard-Retries"?: number | null;
+                };
+                path: {
+                    org_id: string;
+                    /** @description A tenant-level provider with an API (`GET /api/v1/providers`). */
+                    provider: string;
+                    /** @description The provider's path under its API base, e.g. `me/adaccounts` (Meta) or `graphql.json` (Shopify). No `.`/`..` segments, `//`, `\`, `@`, scheme or encoded slash. */
+                    path: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The provider's answer (any status), streamed. */
+                200: {
+                    headers: {
+                        /** @description `true`: the answer is the provider's. */
+                        "Plugboard-Proxied"?: string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description `path_not_allowed`: the path would leave the provider's API base. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Members may not proxy; an API key needs `proxy:read` or `proxy:write`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `not_found`, `not_proxied` (a platform-level provider or one without an API), `not_connected`. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `connection_disabled`, `connection_expired` (reconnect), `connection_error`, `missing_values`. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `body_too_large`: over 10 MB; nothing was sent. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `validation`: `Plugboard-Retries` is not 0–5, or asks retries of a POST or PATCH without an `Idempotency-Key`; nothing was sent. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `upstream_unavailable` (refused, reset, TLS), `upstream_too_large` (a declared answer over the cap), `address_not_allowed`. */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `provider_unavailable`: the token had run out and could not be renewed. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `upstream_timeout`: no whole answer within 30 seconds. */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        /**
+         * Calls the provider's API with PATCH, as the organization's connection.
+         * @description The path after `proxy/` (any depth) and the query string go to the provider's API
+         *      base; the connection's credential is added and never returned. The provider's answer
+         *      comes back as it is, streamed, with `Plugboard-Proxied: true` — whatever its status.
+         *      Every stored secret's value is removed from it, and a paging link to the provider's
+         *      API points back through this route. Answers without `Plugboard-Proxied` are
+         *      Plugboard's own problems.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description 0–5 (default 0): how often a 429 or 503 is waited out, honouring `Retry-After` (seconds or a date) with exponential backoff and jitter, 30 seconds of waiting at most; past that the provider's answer comes back with its `Retry-After`. GET, HEAD, PUT and DELETE, or any method with an `Idempotency-Key`. */
+                    "Plugboard-Retries"?: number | null;
+                };
+                path: {
+                    org_id: string;
+                    /** @description A tenant-level provider with an API (`GET /api/v1/providers`). */
+                    provider: string;
+                    /** @description The provider's path under its API base, e.g. `me/adaccounts` (Meta) or `graphql.json` (Shopify). No `.`/`..` segments, `//`, `\`, `@`, scheme or encoded slash. */
+                    path: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The provider's answer (any status), streamed. */
+                200: {
+                    headers: {
+                        /** @description `true`: the answer is the provider's. */
+                        "Plugboard-Proxied"?: string;
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description `path_not_allowed`: the path would leave the provider's API base. */
+                400: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No valid access token or API key was sent. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Members may not proxy; an API key needs `proxy:write`. Or: Your role, or the API key's scopes, do not allow this. */
+                403: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `not_found`, `not_proxied` (a platform-level provider or one without an API), `not_connected`. Or: Nothing exists at this path for you (another organization's resources included). */
+                404: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `connection_disabled`, `connection_expired` (reconnect), `connection_error`, `missing_values`. */
+                409: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `body_too_large`: over 10 MB; nothing was sent. */
+                413: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `validation`: `Plugboard-Retries` is not 0–5, or asks retries of a POST or PATCH without an `Idempotency-Key`; nothing was sent. */
+                422: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Something failed on Plugboard's side; the answer says nothing more. */
+                500: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `upstream_unavailable` (refused, reset, TLS), `upstream_too_large` (a declared answer over the cap), `address_not_allowed`. */
+                502: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `provider_unavailable`: the token had run out and could not be renewed. Or: A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
+                503: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `upstream_timeout`: no whole answer within 30 seconds. */
+                504: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
     "/api/v1/orgs/{org_id}/integrations/{provider}/refresh": {
         parameters: {
             query?: never;
@@ -4883,7 +5883,8 @@ export interface paths {
         /**
          * Prometheus text: refreshes and failures by class, health checks, notifications sent,
          *     failed and pending, outbox depth and oldest age, lease claims and lag; HTTP answer times by
-         *     method, route and status.
+         *     method, route and status; proxied calls by provider, method and status class, with the
+         *     provider's and Plugboard's share of the time.
          */
         get: {
             parameters: {
@@ -5154,7 +6155,7 @@ export interface components {
          * @description Every `code` a problem answer can carry: stable, machine-readable, one per kind of problem.
          * @enum {string}
          */
-        ErrorCode: "account_not_found" | "address_not_allowed" | "already_invited" | "already_member" | "body_too_large" | "busy" | "conflict" | "connection_required" | "credentials_rejected" | "credentials_unreadable" | "database_full" | "database_unavailable" | "domain_taken" | "duplicate_invitation" | "email_taken" | "forbidden" | "idempotency_in_flight" | "idempotency_key_reused" | "internal_error" | "invalid_body" | "invalid_idempotency_key" | "invalid_query" | "invitation_accepted" | "invitation_expired" | "invitation_revoked" | "invitation_used" | "last_owner" | "malformed_json" | "method_not_allowed" | "missing_values" | "no_channel" | "no_refresh_token" | "not_connected" | "not_found" | "not_oauth" | "platform_level" | "platform_not_ready" | "provider_answer_too_large" | "provider_rate_limited" | "provider_refused" | "provider_timeout" | "provider_unavailable" | "provider_unreachable" | "rate_limited" | "refresh_in_progress" | "refresh_refused" | "shopify_not_connected" | "shopify_token_rejected" | "step_required" | "steps_missing" | "stripe_not_connected" | "tenant_level" | "token_expired" | "too_many_attempts" | "unauthorized" | "unexpected_redirect" | "unreadable_body" | "unsupported_media_type" | "validation_failed";
+        ErrorCode: "account_not_found" | "address_not_allowed" | "already_invited" | "already_member" | "body_too_large" | "busy" | "conflict" | "connection_disabled" | "connection_error" | "connection_expired" | "connection_required" | "credentials_rejected" | "credentials_unreadable" | "database_full" | "database_unavailable" | "domain_taken" | "duplicate_invitation" | "email_taken" | "forbidden" | "idempotency_in_flight" | "idempotency_key_reused" | "internal_error" | "invalid_body" | "invalid_idempotency_key" | "invalid_query" | "invitation_accepted" | "invitation_expired" | "invitation_revoked" | "invitation_used" | "last_owner" | "malformed_json" | "method_not_allowed" | "missing_values" | "no_channel" | "no_refresh_token" | "not_connected" | "not_found" | "not_oauth" | "not_proxied" | "path_not_allowed" | "platform_level" | "platform_not_ready" | "provider_answer_too_large" | "provider_rate_limited" | "provider_refused" | "provider_timeout" | "provider_unavailable" | "provider_unreachable" | "rate_limited" | "refresh_in_progress" | "refresh_refused" | "shopify_not_connected" | "shopify_token_rejected" | "step_required" | "steps_missing" | "stripe_not_connected" | "tenant_level" | "token_expired" | "too_many_attempts" | "unauthorized" | "unexpected_redirect" | "unreadable_body" | "unsupported_media_type" | "upstream_timeout" | "upstream_too_large" | "upstream_unavailable" | "validation_failed";
         /**
          * @description What happened to a connection.
          * @enum {string}
@@ -6750,7 +7751,7 @@ export interface components {
          * @description What an organization API key may do. Keys never manage members or keys themselves.
          * @enum {string}
          */
-        Scope: "integrations:read" | "integrations:write" | "members:read";
+        Scope: "integrations:read" | "integrations:write" | "members:read" | "proxy:read" | "proxy:write";
         /** @description A provider's platform variables. */
         ServiceReadinessOut: {
             category: components["schemas"]["Category"];

@@ -310,3 +310,41 @@ impl FromRequest for OrgOwnerOrAdmin {
         }))
     }
 }
+
+/// An admin or owner, or a key with a proxy scope for this method: may call a provider
+/// through the proxy with the organization's connection. `proxy:read` covers GET and HEAD,
+/// `proxy:write` every method; members may not (the provider's data is the admins' to share).
+#[derive(Debug)]
+pub struct OrgProxyCaller(pub TenantContext);
+
+impl FromRequest for OrgProxyCaller {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let reads = matches!(
+            *req.method(),
+            actix_web::http::Method::GET | actix_web::http::Method::HEAD
+        );
+        ready(context(req).and_then(|ctx| match &ctx.caller {
+            Caller::User { role, .. } if role.can_manage() => Ok(OrgProxyCaller(ctx)),
+            Caller::User { .. } => Err(ApiError::forbidden(
+                "Only admins and owners of this organization can call providers through Plugboard.",
+            )),
+            Caller::ApiKey { .. } => {
+                let allowed: &[Scope] = if reads {
+                    &[Scope::ProxyRead, Scope::ProxyWrite]
+                } else {
+                    &[Scope::ProxyWrite]
+                };
+                if ctx.key_holds(allowed) {
+                    Ok(OrgProxyCaller(ctx))
+                } else if reads {
+                    Err(missing_scope(Scope::ProxyRead))
+                } else {
+                    Err(missing_scope(Scope::ProxyWrite))
+                }
+            }
+        }))
+    }
+}

@@ -16,6 +16,7 @@ pub mod orgs;
 pub mod paging;
 pub mod platform;
 pub mod providers;
+pub mod proxy;
 pub mod sandbox;
 pub mod sync;
 
@@ -67,6 +68,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
                         .service(integrations::refresh)
                         .service(integrations::disconnect)
                         .service(integrations::events)
+                        .service(proxy::proxy_get)
+                        .service(proxy::proxy_head)
+                        .service(proxy::proxy_post)
+                        .service(proxy::proxy_put)
+                        .service(proxy::proxy_patch)
+                        .service(proxy::proxy_delete)
                         .service(oauth::start)
                         .service(onboarding::get)
                         .service(onboarding::update)

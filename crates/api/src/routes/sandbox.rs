@@ -15,7 +15,7 @@ pub struct ModeForm {
     mode: String,
 }
 
-/// POST /sandbox/_modes/{provider} with `mode=healthy|revoked|unavailable|slow`: back to the
+/// POST /sandbox/_modes/{provider} with `mode=healthy|revoked|unavailable|slow|stale|rate_limited|huge|endless`: back to the
 /// control page.
 pub async fn set_mode(
     _admin: PlatformAdmin,

@@ -10,6 +10,7 @@ pub mod lifecycle;
 pub mod notifications;
 pub mod oauth;
 pub mod onboarding;
+pub mod proxy;
 pub mod readiness;
 pub mod refresh;
 pub mod shopify;

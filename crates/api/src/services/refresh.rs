@@ -60,11 +60,32 @@ pub async fn refresh<'r>(
     tenant_level(provider)?;
     oauth_of(provider)?;
     let existing = connected(state, org_id, provider).await?;
+    if let Some((Outcome::Transient, event)) =
+        renew_single_flight(state, org_id, actor, provider, &existing).await?
+    {
+        return Err(ApiError::unavailable(
+            ErrorCode::ProviderUnavailable,
+            event.message,
+        ));
+    }
+    view(&state.db, org_id, provider).await
+}
+
+/// Renews a connection's token under its lease. When a renewal of the same connection is
+/// already in flight (here, in the worker or on another replica), waits for it instead and
+/// answers `None`: what it left is stored.
+pub(crate) async fn renew_single_flight(
+    state: &AppState,
+    org_id: OrgId,
+    actor: &Actor,
+    provider: &Provider,
+    existing: &Connection,
+) -> ApiResult<Option<(Outcome, Event)>> {
     let owner = format!("request-{}", uuid::Uuid::new_v4().simple());
     let (started, now) = (Instant::now(), Utc::now());
     if !leases::claim_one(&state.db, org_id, existing.id, &owner, now, lease_of(state)).await? {
-        wait_for_lease(state, org_id, &existing).await?;
-        return view(&state.db, org_id, provider).await;
+        wait_for_lease(state, org_id, existing).await?;
+        return Ok(None);
     }
     let deadline = Deadline::new(started, now, lease_of(state));
     let renewed = renew(state, org_id, actor, provider, existing.clone(), deadline).await;
@@ -73,22 +94,16 @@ pub async fn refresh<'r>(
         _ => leases::Released::Settled,
     };
     leases::release(&state.db, org_id, existing.id, &owner, how).await?;
-    let Some((outcome, event)) = renewed? else {
-        return Err(ApiError::unavailable(
+    match renewed? {
+        Some(done) => Ok(Some(done)),
+        None => Err(ApiError::unavailable(
             ErrorCode::ProviderTimeout,
             format!(
                 "Plugboard ran out of time before it could ask {} for a new token; nothing changed. Try again in a moment.",
                 provider.name
             ),
-        ));
-    };
-    if outcome == Outcome::Transient {
-        return Err(ApiError::unavailable(
-            ErrorCode::ProviderUnavailable,
-            event.message,
-        ));
+        )),
     }
-    view(&state.db, org_id, provider).await
 }
 
 /// How long a refresh holds its connection's lease (`PLUGBOARD_REFRESH_LEASE_SECS`).

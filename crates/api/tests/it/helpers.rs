@@ -179,6 +179,7 @@ pub fn test_settings(database_url: &str, provider_base_urls: String, options: Op
         },
         password_hash_threads: api::config::default_hash_threads() as usize,
         throttles: Default::default(),
+        proxy: Default::default(),
     };
     if options.sandbox {
         settings.enable_sandbox(&Registry::builtin().unwrap());

@@ -85,7 +85,13 @@ fn closed_sets_are_enums_in_the_document() {
     let scopes = &schemas["ApiKeyOut"]["properties"]["scopes"]["items"];
     assert_eq!(
         enum_of(&doc, &ref_of(scopes)),
-        ["integrations:read", "integrations:write", "members:read"]
+        [
+            "integrations:read",
+            "integrations:write",
+            "members:read",
+            "proxy:read",
+            "proxy:write"
+        ]
     );
     // What a new key asks for is the same enum, at least one.
     let asked = &schemas["ApiKeyIn"]["properties"]["scopes"];

@@ -161,7 +161,7 @@ async fn the_four_first_providers_show_the_account_a_brand_expects() {
     );
     // Google Ads names the accessible customer by its resource name only.
     let google = connect(&app, &owner.token, &org, "google_ads", json!({})).await;
-    assert_eq!(google["account_id"], "sandbox-google_ads-001");
+    assert_eq!(google["account_id"], "customers/5550000001");
     // Offline access with consent: a refresh token came back.
     assert_eq!(
         google["credentials"]["refresh_token"]["configured"], true,

@@ -423,6 +423,38 @@ pub struct HttpVerify {
     pub error_message: Option<String>,
 }
 
+/// A provider's HTTP API as the proxy calls it: the base every proxied path goes under and
+/// where the credential goes (headers, query parameters or basic auth, as templates like
+/// `verify`'s), with the provider's fixed headers (a pinned version, a developer token).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Api {
+    /// `https://{shop}/admin/api/{api_version}`: the host is literal or a connection's host
+    /// field; nothing after it but literal segments and `{api_version}`.
+    pub base: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+    pub basic: Option<BasicTemplate>,
+    /// Why the API is not called on the pinned version (its paths name versions themselves).
+    pub unversioned: Option<String>,
+}
+
+impl Api {
+    /// Every template of the API: base, header and query values, basic credentials.
+    pub fn templates(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.base.as_str())
+            .chain(self.headers.values().map(String::as_str))
+            .chain(self.query.values().map(String::as_str))
+            .chain(
+                self.basic
+                    .iter()
+                    .flat_map(|b| [b.username.as_str(), b.password.as_str()]),
+            )
+    }
+}
+
 /// The feature flag a provider drives, `integrations.<id>`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -448,6 +480,8 @@ pub struct Provider {
     #[serde(default)]
     pub fields: Vec<Field>,
     pub verify: Verify,
+    /// The API the proxy forwards to; none for a provider that is not proxied.
+    pub api: Option<Api>,
     /// Platform environment variables this provider needs before brands can use it.
     #[serde(default)]
     pub platform_env: Vec<String>,

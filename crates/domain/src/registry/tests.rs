@@ -1023,3 +1023,151 @@ fn the_real_registry_trips_the_clock_on_the_day_shopify_retires_its_version() {
     );
     assert!(readiness.iter().any(|a| a.pin.provider.id == "shopify"));
 }
+
+const GOOD_API: &str = r#"
+[provider.api]
+base = "https://api.acme.example"
+headers = { Authorization = "Bearer {api_key}" }
+"#;
+
+#[test]
+fn an_api_section_is_valid_when_its_host_is_fixed_and_it_sends_a_stored_credential() {
+    let base = format!("{GOOD_FIELDS}{GOOD_VERIFY}");
+    assert_eq!(
+        problem(&one_provider(&format!("{base}{GOOD_API}"))),
+        "valid"
+    );
+    let cases = [
+        (
+            GOOD_API.replace("https://api.acme.example", "https://"),
+            "URL",
+        ),
+        (
+            GOOD_API.replace("https://api.acme.example", "http://api.acme.example"),
+            "https",
+        ),
+        (
+            GOOD_API.replace("Bearer {api_key}", "Bearer fixed"),
+            "never sends a stored credential",
+        ),
+        (
+            GOOD_API.replace("{api_key}", "{api_token}"),
+            "unknown placeholder",
+        ),
+        (
+            GOOD_API.replace("api.acme.example", "api.acme.example/v3"),
+            "names the API version `v3` literally",
+        ),
+        (
+            GOOD_API.replace("api.acme.example", "api.acme.example/"),
+            "trailing slash",
+        ),
+        (
+            GOOD_API.replace("api.acme.example", "api.acme.example?x=1"),
+            "no query",
+        ),
+        (
+            GOOD_API.replace("https://api.acme.example", "https://{api_key}.acme.example"),
+            "only as its host",
+        ),
+    ];
+    for (api, expected) in cases {
+        let found = problem(&one_provider(&format!("{base}{api}")));
+        assert!(found.contains(expected), "{api}: {found}");
+    }
+}
+
+#[test]
+fn an_api_base_takes_its_host_from_a_host_field_only_as_the_whole_host() {
+    let host_field = r#"
+[[provider.fields]]
+key = "shop"
+label = "Shop"
+kind = "host"
+
+[[provider.fields]]
+key = "note"
+label = "Note"
+required = false
+"#;
+    let base = format!("{GOOD_FIELDS}{host_field}{GOOD_VERIFY}");
+    let with = |from: &str| {
+        problem(&one_provider(&format!(
+            "{base}{}",
+            GOOD_API.replace("https://api.acme.example", from)
+        )))
+    };
+    assert_eq!(with("https://{shop}/admin"), "valid");
+    assert!(with("https://{shop}.evil.example").contains("only as its host"));
+    assert!(with("https://api.acme.example/{note}").contains("only as its host"));
+}
+
+#[test]
+fn a_pinned_version_is_written_as_a_placeholder_in_the_api() {
+    // `pinned` gives a provider on v7 whose verify already writes {api_version}.
+    let versioned_api = |base: &str, extra: &str| {
+        format!(
+            "{}\n[provider.api]\nbase = \"{base}\"\nheaders = {{ Authorization = \"Bearer {{api_key}}\" }}\n{extra}",
+            pinned("sunsets_on = \"2099-01-01\"")
+        )
+    };
+    let ok = versioned_api("https://api.acme.example/{api_version}", "");
+    let registry = Registry::from_toml(&ok).unwrap();
+    let api = registry.get("acme").unwrap().api.as_ref().unwrap();
+    assert_eq!(api.base, "https://api.acme.example/v7");
+    let literal = versioned_api("https://api.acme.example/v7", "");
+    assert!(
+        problem(&literal).contains("repeats the version"),
+        "{}",
+        problem(&literal)
+    );
+    let silent = versioned_api("https://api.acme.example", "");
+    assert!(problem(&silent).contains("never writes {api_version}"));
+    let excused = versioned_api(
+        "https://api.acme.example",
+        "unversioned = \"Each endpoint names its own version.\"",
+    );
+    assert_eq!(problem(&excused), "valid");
+}
+
+#[test]
+fn platform_and_public_id_providers_are_not_proxied() {
+    let registry = registry();
+    for provider in registry.providers() {
+        if provider.level == Level::Platform || provider.auth.kind() == AuthKind::PublicId {
+            assert!(
+                provider.api.is_none(),
+                "{} must not be proxied",
+                provider.id
+            );
+        }
+    }
+    let platform = one_provider(&format!("{GOOD_FIELDS}{GOOD_VERIFY}{GOOD_API}"))
+        .replace("level = \"tenant\"", "level = \"platform\"");
+    assert!(problem(&platform).contains("not proxied"));
+}
+
+#[test]
+fn the_providers_named_for_the_proxy_have_an_api_on_their_real_host() {
+    let registry = registry();
+    for (id, base) in [
+        ("shopify", "https://{shop}/admin/api/2026-10"),
+        ("meta_ads", "https://graph.facebook.com/v27.0"),
+        ("google_ads", "https://googleads.googleapis.com/v26"),
+        ("klaviyo", "https://a.klaviyo.com/api"),
+        ("stripe", "https://api.stripe.com"),
+        ("slack", "https://slack.com/api"),
+    ] {
+        let api = registry.get(id).unwrap().api.as_ref().unwrap();
+        assert_eq!(api.base, base, "{id}");
+    }
+    let stripe = registry.get("stripe").unwrap().api.as_ref().unwrap();
+    assert_eq!(stripe.headers["Stripe-Version"], "2026-09-30.endive");
+    let klaviyo = registry.get("klaviyo").unwrap().api.as_ref().unwrap();
+    assert_eq!(klaviyo.headers["revision"], "2026-10-15");
+    let ads = registry.get("google_ads").unwrap().api.as_ref().unwrap();
+    assert_eq!(
+        ads.headers["developer-token"],
+        "{env.GOOGLE_ADS_DEVELOPER_TOKEN}"
+    );
+}

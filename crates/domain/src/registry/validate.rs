@@ -61,6 +61,7 @@ pub(super) fn validate(providers: &mut [Provider]) -> Result<(), RegistryError> 
         check_version(provider, &literals)?;
         check_auth(provider)?;
         check_verify(provider)?;
+        check_api(provider, &literals)?;
         versions::fill(provider);
     }
     Ok(())
@@ -75,6 +76,9 @@ fn templates(provider: &Provider) -> Vec<&str> {
     }
     if let Verify::Http(http) = &provider.verify {
         all.extend(versions::http_templates(http));
+    }
+    if let Some(api) = &provider.api {
+        all.extend(api.templates());
     }
     all
 }
@@ -438,6 +442,167 @@ fn check_verify(provider: &Provider) -> Result<(), RegistryError> {
             return Err(invalid(
                 provider,
                 format!("`{pointer}` is not a JSON pointer"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The proxy's API: a base whose host the registry or a validated host field fixes, on the
+/// pinned version, and a credential that is one of the connection's stored secrets.
+fn check_api(provider: &Provider, literals: &LiteralVersions) -> Result<(), RegistryError> {
+    let Some(api) = &provider.api else {
+        return Ok(());
+    };
+    if provider.level == Level::Platform {
+        return Err(invalid(
+            provider,
+            "a platform-level provider is not proxied: remove its api section",
+        ));
+    }
+    if matches!(provider.auth, Auth::PublicId) {
+        return Err(invalid(
+            provider,
+            "a public-id provider has no credential to send through the proxy",
+        ));
+    }
+    for template in api.templates() {
+        for name in template::placeholders(template) {
+            if !known_placeholder(provider, name) {
+                return Err(invalid(
+                    provider,
+                    format!("api uses unknown placeholder `{{{name}}}`"),
+                ));
+            }
+        }
+    }
+    check_api_base(provider, &api.base)?;
+    for name in api.headers.keys() {
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(invalid(
+                provider,
+                format!("api header `{name}` is not a header name"),
+            ));
+        }
+    }
+    if api.query.keys().any(|k| k.trim().is_empty()) {
+        return Err(invalid(provider, "api query parameters need names"));
+    }
+    let sends_credential = api
+        .headers
+        .values()
+        .chain(api.query.values())
+        .map(String::as_str)
+        .chain(
+            api.basic
+                .iter()
+                .flat_map(|b| [b.username.as_str(), b.password.as_str()]),
+        )
+        .flat_map(template::placeholders)
+        .any(|name| name == "access_token" || provider.field(name).is_some_and(|f| f.secret));
+    if !sends_credential {
+        return Err(invalid(
+            provider,
+            "api never sends a stored credential (the access token or a secret field)",
+        ));
+    }
+    match &provider.api_version {
+        None => {
+            if let Some(segment) = literals.in_url(&api.base) {
+                return Err(invalid(
+                    provider,
+                    format!(
+                        "api.base names the API version `{segment}` literally: set api_version and write {{api_version}}"
+                    ),
+                ));
+            }
+            if let Some((name, _)) = api
+                .headers
+                .iter()
+                .find(|(_, value)| literals.is_header_version(value))
+            {
+                return Err(invalid(
+                    provider,
+                    format!(
+                        "api header `{name}` names an API version literally: set api_version and write {{api_version}}"
+                    ),
+                ));
+            }
+        }
+        Some(version) => {
+            let repeats = |text: &str| {
+                text.split(['/', '?', '&', '=', '"', ' '])
+                    .any(|piece| piece == version.as_str())
+            };
+            if let Some(template) = api.templates().find(|t| repeats(t)) {
+                return Err(invalid(
+                    provider,
+                    format!(
+                        "`{template}` repeats the version {version} literally: write {{api_version}}"
+                    ),
+                ));
+            }
+            let uses = api.templates().any(versions::uses_version);
+            let excused = api
+                .unversioned
+                .as_deref()
+                .is_some_and(|why| !why.trim().is_empty());
+            if !uses && !excused {
+                return Err(invalid(
+                    provider,
+                    "the provider pins api_version but api never writes {api_version} (or says why in api.unversioned)",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The base's host is fixed: literal, or one non-secret host, select or URL field (a URL
+/// field only as the whole start of the base). After the host come literal segments and
+/// `{api_version}` only; no query, no fragment, no credential.
+fn check_api_base(provider: &Provider, base: &str) -> Result<(), RegistryError> {
+    check_url_template(provider, "api.base", base, &[])?;
+    let rendered = template::render(base, |name| Some((sample(provider, name), Escape::Raw)))
+        .map_err(|e| invalid(provider, format!("api.base: {e}")))?;
+    let parsed = Url::parse(&rendered)
+        .map_err(|e| invalid(provider, format!("api.base is not a URL: {e}")))?;
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(invalid(provider, "api.base has no host"));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() || base.ends_with('/') {
+        return Err(invalid(
+            provider,
+            "api.base ends with its path: no query, fragment or trailing slash",
+        ));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(invalid(provider, "api.base must not carry credentials"));
+    }
+    let authority = base
+        .strip_prefix("https://")
+        .map(|rest| rest.split('/').next().unwrap_or(rest))
+        .unwrap_or_default();
+    let names = template::placeholders(base);
+    for (at, name) in names.iter().enumerate() {
+        if *name == versions::PLACEHOLDER {
+            continue;
+        }
+        let field = provider.field(name);
+        let allowed = match field.map(|f| (f.kind, f.secret)) {
+            Some((FieldKind::Url, false)) => at == 0 && base.starts_with(&format!("{{{name}}}")),
+            // A host field is the whole host; a select's options are fixed, so it may be
+            // part of one (Plaid's `{environment}.plaid.com`).
+            Some((FieldKind::Host, false)) => authority == format!("{{{name}}}"),
+            Some((FieldKind::Select, false)) => authority.contains(&format!("{{{name}}}")),
+            _ => false,
+        };
+        if !allowed {
+            return Err(invalid(
+                provider,
+                format!(
+                    "api.base may use `{{{name}}}` only as its host (a host or select field) or its whole start (a URL field)"
+                ),
             ));
         }
     }

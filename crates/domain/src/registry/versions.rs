@@ -209,4 +209,9 @@ pub(super) fn fill(provider: &mut Provider) {
             put(body);
         }
     }
+    if let Some(api) = &mut provider.api {
+        put(&mut api.base);
+        api.headers.values_mut().for_each(put);
+        api.query.values_mut().for_each(put);
+    }
 }

@@ -21,7 +21,7 @@ pub struct VerifyValues<'a> {
 }
 
 impl VerifyValues<'_> {
-    fn lookup<'v>(
+    pub(crate) fn lookup<'v>(
         &'v self,
         provider: &'v Provider,
         name: &str,
@@ -62,7 +62,7 @@ impl VerifyValues<'_> {
     }
 
     /// Every secret value, so provider messages quoting one back can be scrubbed.
-    fn secret_texts(&self) -> Vec<String> {
+    pub(crate) fn secret_texts(&self) -> Vec<String> {
         let mut texts: Vec<String> = self
             .secrets
             .values()

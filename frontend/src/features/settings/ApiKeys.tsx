@@ -13,7 +13,13 @@ import { useOrgId, useSession } from "../../session";
 import { dateTime, relativeTime } from "../../time";
 import { useApiKeys, useCreateApiKey, useRevokeApiKey } from "./queries";
 
-export const KEY_SCOPES: ApiKeyIn["scopes"] = ["integrations:read", "integrations:write", "members:read"];
+export const KEY_SCOPES: ApiKeyIn["scopes"] = [
+  "integrations:read",
+  "integrations:write",
+  "members:read",
+  "proxy:read",
+  "proxy:write",
+];
 
 export default function ApiKeys() {
   const orgId = useOrgId();

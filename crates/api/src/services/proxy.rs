@@ -1,0 +1,331 @@
+//! Calling a provider with an organization's connection: the state gates, a token renewed
+//! before it runs out (and once more after a 401), the credential injected, and the answer
+//! handed back unread with the rewriter that keeps stored secrets out of it.
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration, Utc};
+use domain::model::{Actor, Connection};
+use domain::proxy::{self, ProxyError, Rewriter, Upstream};
+use domain::registry::{Level, Provider};
+use domain::verify::{TransportFailure, VerifyValues};
+use domain::{ConnectionStatus, OrgId};
+use persistence::connections;
+use secrecy::SecretString;
+
+use super::catalog::provider as find_provider;
+use super::checks::{ACCESS_TOKEN, REFRESH_TOKEN, open_secrets};
+use super::refresh::{Outcome, renew_single_flight};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::state::AppState;
+
+/// A token this close to its expiry is renewed before the call.
+const RENEW_WITHIN_SECS: i64 = 60;
+
+/// What the caller asked the provider for.
+pub struct Call {
+    pub method: reqwest::Method,
+    /// As sent, percent-encoded, relative to the provider's API base.
+    pub path: String,
+    pub query: Option<String>,
+    /// The caller's headers as sent; those that may go on are picked here.
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub body: actix_web::web::Bytes,
+    /// `{public}/api/v1/orgs/{org}/integrations/{provider}/proxy`, where paging links point.
+    pub proxy_base: String,
+    /// How many times a 429 or 503 may be tried again (`Plugboard-Retries`, already checked).
+    pub retries: u8,
+}
+
+/// The provider's answer, unread, and how to rewrite it.
+pub struct Proxied {
+    pub response: reqwest::Response,
+    pub rewriter: Rewriter,
+    /// Time spent waiting out the provider's 429s and 503s.
+    pub waited: std::time::Duration,
+    /// Time from sending to each answer head, all attempts together.
+    pub upstream: std::time::Duration,
+}
+
+/// Calls the provider. Errors are Plugboard's own (problem+json); any answer the provider gave
+/// comes back as `Ok`, whatever its status.
+pub async fn call(
+    state: &AppState,
+    org_id: OrgId,
+    actor: &Actor,
+    provider_id: &str,
+    call: Call,
+) -> ApiResult<Proxied> {
+    let provider = find_provider(state, provider_id)?;
+    if provider.level == Level::Platform || provider.api.is_none() {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::NOT_FOUND,
+            ErrorCode::NotProxied,
+            format!(
+                "Plugboard does not call {} for you: it has no API that an organization's connection opens.",
+                provider.name
+            ),
+        ));
+    }
+    let mut connection = usable(state, org_id, provider).await?;
+    if provider.oauth().is_some()
+        && connection
+            .token_expires_at
+            .is_some_and(|at| at <= Utc::now() + Duration::seconds(RENEW_WITHIN_SECS))
+    {
+        connection = renewed(state, org_id, actor, provider, connection).await?;
+    }
+    let (mut upstream, secrets) = prepare(state, org_id, provider, &connection, &call).await?;
+    let mut upstream_time = std::time::Duration::ZERO;
+    let mut response = send(state, &upstream, &call, &mut upstream_time).await?;
+    let refreshable = provider.oauth().is_some() && secrets.contains_key(REFRESH_TOKEN);
+    if response.status() == reqwest::StatusCode::UNAUTHORIZED && refreshable {
+        // The provider no longer takes the token: renew it once and try once more.
+        drop(response);
+        tracing::info!(provider = %provider.id, "the provider refused the access token; renewing it and retrying once");
+        let connection = renewed(state, org_id, actor, provider, connection).await?;
+        upstream = prepare(state, org_id, provider, &connection, &call)
+            .await?
+            .0;
+        response = send(state, &upstream, &call, &mut upstream_time).await?;
+    }
+    let mut waited = std::time::Duration::ZERO;
+    for attempt in 0..call.retries {
+        let asked = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| proxy::retry_after(v, Utc::now()));
+        let Some(wait) =
+            proxy::wait_before_retry(response.status().as_u16(), asked, attempt, waited, jitter())
+        else {
+            break;
+        };
+        drop(response);
+        tracing::info!(provider = %provider.id, attempt, wait_ms = wait.as_millis(), "the provider asked to wait; retrying");
+        tokio::time::sleep(wait).await;
+        waited += wait;
+        response = send(state, &upstream, &call, &mut upstream_time).await?;
+    }
+    let rewriter = upstream.rewriter(&call.proxy_base);
+    Ok(Proxied {
+        response,
+        rewriter,
+        waited,
+        upstream: upstream_time,
+    })
+}
+
+/// A number in [0, 1) that spreads the retries of callers refused together.
+fn jitter() -> f64 {
+    let mut byte = [0u8; 1];
+    // Without randomness the retry still happens, only less spread.
+    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut byte);
+    f64::from(byte[0]) / 256.0
+}
+
+/// The connection, if it may be used now: connected and enabled.
+async fn usable(state: &AppState, org_id: OrgId, provider: &Provider) -> ApiResult<Connection> {
+    let connection = connections::find(&state.db, org_id, &provider.id).await?;
+    gate(provider, connection)
+}
+
+fn gate(provider: &Provider, connection: Option<Connection>) -> ApiResult<Connection> {
+    let name = &provider.name;
+    let Some(connection) = connection.filter(|c| c.status != ConnectionStatus::NotConnected) else {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::NOT_FOUND,
+            ErrorCode::NotConnected,
+            format!("{name} is not connected for this organization; connect it first."),
+        ));
+    };
+    let said = |fallback: String| {
+        connection
+            .last_error
+            .as_ref()
+            .map_or(fallback, |e| e.message.clone())
+    };
+    if !connection.enabled || connection.status == ConnectionStatus::Disabled {
+        return Err(ApiError::conflict(
+            ErrorCode::ConnectionDisabled,
+            format!(
+                "{name} is turned off for this organization; an admin turns it on again in its settings."
+            ),
+        ));
+    }
+    match connection.status {
+        ConnectionStatus::Connected => Ok(connection),
+        ConnectionStatus::Expired => Err(ApiError::conflict(
+            ErrorCode::ConnectionExpired,
+            said(format!(
+                "{name}'s access has ended. Reconnect {name} to restore it."
+            )),
+        )),
+        _ => Err(ApiError::conflict(
+            ErrorCode::ConnectionError,
+            said(format!(
+                "{name}'s connection failed its last check; fix its settings or reconnect it."
+            )),
+        )),
+    }
+}
+
+/// Renews the token (single flight with the worker and other requests) and reads the
+/// connection again. A refusal leaves it `expired` (409); an outage keeps a token that has not
+/// run out yet.
+async fn renewed(
+    state: &AppState,
+    org_id: OrgId,
+    actor: &Actor,
+    provider: &Provider,
+    connection: Connection,
+) -> ApiResult<Connection> {
+    match renew_single_flight(state, org_id, actor, provider, &connection).await {
+        Ok(Some((Outcome::Transient, event))) => {
+            let lapsed = connection
+                .token_expires_at
+                .is_some_and(|at| at <= Utc::now());
+            if lapsed {
+                return Err(ApiError::unavailable(
+                    ErrorCode::ProviderUnavailable,
+                    event.message,
+                ));
+            }
+        }
+        Ok(_) => {}
+        // Nothing to renew with (Meta's long-lived tokens): the token is used as it is.
+        Err(err) if err.code() == ErrorCode::NoRefreshToken => return Ok(connection),
+        Err(err) => return Err(err),
+    }
+    usable(state, org_id, provider).await
+}
+
+/// Opens the connection's secrets and builds the upstream request.
+async fn prepare(
+    state: &AppState,
+    org_id: OrgId,
+    provider: &Provider,
+    connection: &Connection,
+    call: &Call,
+) -> ApiResult<(Upstream, BTreeMap<String, SecretString>)> {
+    let secrets = open_secrets(state, org_id, provider, Some(connection))
+        .await?
+        .secrets;
+    // Only this provider's platform variables: they are all the injection may use, and all
+    // the rewriter needs to look for.
+    let platform_env: BTreeMap<String, SecretString> = provider
+        .platform_env
+        .iter()
+        .filter_map(|name| {
+            state
+                .settings
+                .platform_env
+                .get(name)
+                .map(|v| (name.clone(), v.clone()))
+        })
+        .collect();
+    let values = VerifyValues {
+        config: &connection.config,
+        secrets: &secrets,
+        access_token: secrets.get(ACCESS_TOKEN),
+        platform_env: &platform_env,
+    };
+    let upstream = proxy::build(provider, &values, &call.path, call.query.as_deref()).map_err(
+        |err| match err {
+            ProxyError::NotProxied => ApiError::not_found("This provider is not proxied."),
+            ProxyError::Path(refusal) => {
+                ApiError::bad_request(ErrorCode::PathNotAllowed, refusal.message())
+            }
+            ProxyError::Build(missing) => ApiError::conflict(
+                ErrorCode::MissingValues,
+                format!(
+                    "{} cannot be called yet: {missing}. Complete its settings.",
+                    provider.name
+                ),
+            ),
+        },
+    )?;
+    Ok((upstream, secrets))
+}
+
+/// The caller's headers that go on: not Plugboard's own, not hop-by-hop, not one the
+/// injection sets.
+fn forwarded(upstream: &Upstream, headers: &[(String, Vec<u8>)]) -> reqwest::header::HeaderMap {
+    let listed: Vec<String> = headers
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("connection"))
+        .flat_map(|(_, value)| {
+            String::from_utf8_lossy(value)
+                .split(',')
+                .map(|n| n.trim().to_ascii_lowercase())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut map = reqwest::header::HeaderMap::new();
+    for (name, value) in headers {
+        if !proxy::forwards_request_header(name, &upstream.injected, &listed) {
+            continue;
+        }
+        if let (Ok(name), Ok(value)) = (
+            reqwest::header::HeaderName::from_bytes(name.as_bytes()),
+            reqwest::header::HeaderValue::from_bytes(value),
+        ) {
+            map.append(name, value);
+        }
+    }
+    map
+}
+
+/// Sends once; the time to the answer head is added to `spent`, failed attempts included.
+async fn send(
+    state: &AppState,
+    upstream: &Upstream,
+    call: &Call,
+    spent: &mut std::time::Duration,
+) -> ApiResult<reqwest::Response> {
+    let proxy = state.settings.proxy;
+    let started = std::time::Instant::now();
+    let sent = state
+        .http
+        .send_proxied(
+            upstream,
+            call.method.clone(),
+            forwarded(upstream, &call.headers),
+            call.body.clone(),
+            proxy.timeout,
+        )
+        .await;
+    *spent += started.elapsed();
+    sent.map_err(|failure| transport_problem(failure, proxy.timeout.as_secs()))
+}
+
+/// Plugboard's own answer when the provider gave none.
+pub fn transport_problem(failure: TransportFailure, timeout_secs: u64) -> ApiError {
+    use actix_web::http::StatusCode;
+    match failure {
+        TransportFailure::Timeout => ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            ErrorCode::UpstreamTimeout,
+            format!("The provider did not answer within {timeout_secs} seconds."),
+        ),
+        TransportFailure::Blocked => ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            ErrorCode::AddressNotAllowed,
+            "The provider's address points to a private or local network, which Plugboard does not call.",
+        ),
+        TransportFailure::TooLarge => too_large(),
+        TransportFailure::Connect | TransportFailure::Other => ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            ErrorCode::UpstreamUnavailable,
+            "Plugboard could not reach the provider (the connection was refused, reset or failed). Try again later.",
+        ),
+    }
+}
+
+pub fn too_large() -> ApiError {
+    ApiError::new(
+        actix_web::http::StatusCode::BAD_GATEWAY,
+        ErrorCode::UpstreamTooLarge,
+        "The provider's answer is larger than Plugboard forwards; ask for less (a smaller page).",
+    )
+}

@@ -120,6 +120,7 @@ fn finish(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
             (&mut item.post, tenant),
             (&mut item.delete, false),
             (&mut item.patch, false),
+            (&mut item.head, false),
         ];
         for (operation, idempotent_post) in operations {
             let Some(operation) = operation else {

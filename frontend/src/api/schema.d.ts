@@ -2383,7 +2383,7 @@ export interface paths {
                 query?: never;
                 header?: {
                     /** @description 0–5 (default 0): how often a 429 or 503 is waited out, honouring `Retry-After` (seconds or a date) with exponential backoff and jitter, 30 seconds of waiting at most; past that the provider's answer comes back with its `Retry-After`. GET, HEAD, PUT and DELETE, or any method with an `Idempotency-Key`. */
-                    "Plugboard-Retries"?: number | null;
+                    "Plugboard-Retries"?: number;
                 };
                 path: {
                     org_id: string;
@@ -2555,7 +2555,7 @@ export interface paths {
                 query?: never;
                 header?: {
                     /** @description 0–5 (default 0): how often a 429 or 503 is waited out, honouring `Retry-After` (seconds or a date) with exponential backoff and jitter, 30 seconds of waiting at most; past that the provider's answer comes back with its `Retry-After`. GET, HEAD, PUT and DELETE, or any method with an `Idempotency-Key`. */
-                    "Plugboard-Retries"?: number | null;
+                    "Plugboard-Retries"?: number;
                 };
                 path: {
                     org_id: string;
@@ -2727,7 +2727,7 @@ export interface paths {
                 query?: never;
                 header?: {
                     /** @description 0–5 (default 0): how often a 429 or 503 is waited out, honouring `Retry-After` (seconds or a date) with exponential backoff and jitter, 30 seconds of waiting at most; past that the provider's answer comes back with its `Retry-After`. GET, HEAD, PUT and DELETE, or any method with an `Idempotency-Key`. */
-                    "Plugboard-Retries"?: number | null;
+                    "Plugboard-Retries"?: number;
                     /** @description Any unique value (a UUID): a retry with the same key and body within 24 hours gets the first answer again (with `Idempotent-Replayed: true`) instead of doing the work twice. */
                     "Idempotency-Key"?: string;
                 };
@@ -2902,7 +2902,7 @@ export interface paths {
                 query?: never;
                 header?: {
                     /** @description 0–5 (default 0): how often a 429 or 503 is waited out, honouring `Retry-After` (seconds or a date) with exponential backoff and jitter, 30 seconds of waiting at most; past that the provider's answer comes back with its `Retry-After`. GET, HEAD, PUT and DELETE, or any method with an `Idempotency-Key`. */
-                    "Plugboard-Retries"?: number | null;
+                    "Plugboard-Retries"?: number;
                 };
                 path: {
                     org_id: string;
@@ -3075,7 +3075,7 @@ export interface paths {
                 query?: never;
                 header?: {
                     /** @description 0–5 (default 0): how often a 429 or 503 is waited out, honouring `Retry-After` (seconds or a date) with exponential backoff and jitter, 30 seconds of waiting at most; past that the provider's answer comes back with its `Retry-After`. GET, HEAD, PUT and DELETE, or any method with an `Idempotency-Key`. */
-                    "Plugboard-Retries"?: number | null;
+                    "Plugboard-Retries"?: number;
                 };
                 path: {
                     org_id: string;
@@ -3247,7 +3247,7 @@ export interface paths {
                 query?: never;
                 header?: {
                     /** @description 0–5 (default 0): how often a 429 or 503 is waited out, honouring `Retry-After` (seconds or a date) with exponential backoff and jitter, 30 seconds of waiting at most; past that the provider's answer comes back with its `Retry-After`. GET, HEAD, PUT and DELETE, or any method with an `Idempotency-Key`. */
-                    "Plugboard-Retries"?: number | null;
+                    "Plugboard-Retries"?: number;
                 };
                 path: {
                     org_id: string;

@@ -294,7 +294,7 @@ macro_rules! proxy_route {
                 ("org_id" = uuid::Uuid, Path),
                 ("provider" = String, Path, description = "A tenant-level provider with an API (`GET /api/v1/providers`)."),
                 ("path" = String, Path, description = "The provider's path under its API base, e.g. `me/adaccounts` (Meta) or `graphql.json` (Shopify). No `.`/`..` segments, `//`, `\\`, `@`, scheme or encoded slash."),
-                ("Plugboard-Retries" = Option<u8>, Header, description = "0–5 (default 0): how often a 429 or 503 is waited out, honouring `Retry-After` (seconds or a date) with exponential backoff and jitter, 30 seconds of waiting at most; past that the provider's answer comes back with its `Retry-After`. GET, HEAD, PUT and DELETE, or any method with an `Idempotency-Key`.")
+                ("Plugboard-Retries" = Option<u8>, Header, nullable = false, minimum = 0, maximum = 5, description = "0–5 (default 0): how often a 429 or 503 is waited out, honouring `Retry-After` (seconds or a date) with exponential backoff and jitter, 30 seconds of waiting at most; past that the provider's answer comes back with its `Retry-After`. GET, HEAD, PUT and DELETE, or any method with an `Idempotency-Key`.")
             ),
             responses(
                 (status = 200, description = "The provider's answer (any status), streamed.", headers(("Plugboard-Proxied" = String, description = "`true`: the answer is the provider's."))),

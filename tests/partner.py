@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The README's "Partner API" lines, run as they are written, against the built binary.
+"""The README's "Partner API" and proxy lines, run as they are written, against the built binary.
 
 Starts `plugboard serve` on the embedded SQLite default in a scratch folder (the provider
 sandbox on), makes the account and organization that "The API in five minutes" makes, then
@@ -47,12 +47,12 @@ def call(base, method, path, token=None, body=None):
         return error.code, json.loads(error.read() or b"null")
 
 
-def readme_block():
-    """The partner block's shell lines, from between its markers."""
+def readme_block(name):
+    """A block's shell lines, from between its markers."""
     text = open(os.path.join(ROOT, "README.md")).read()
-    found = re.search(r"<!-- partner-api:begin -->\s*```sh\n(.*?)```\s*<!-- partner-api:end -->", text, re.S)
+    found = re.search(rf"<!-- {name}:begin -->\s*```sh\n(.*?)```\s*<!-- {name}:end -->", text, re.S)
     if not found:
-        sys.exit("README.md has no partner-api block between its markers")
+        sys.exit(f"README.md has no {name} block between its markers")
     return found.group(1)
 
 
@@ -82,7 +82,8 @@ def start(folder):
 
 
 def main():
-    block = readme_block()
+    # The partner lines, then the proxy's, which go on with their variables.
+    block = readme_block("partner-api") + readme_block("proxy")
     expected = [line.split("# → ", 1)[1].strip() for line in block.splitlines() if line.startswith("# → ")]
     with tempfile.TemporaryDirectory() as folder:
         process, base, log = start(folder)
@@ -102,7 +103,7 @@ def main():
             )
             run = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120, cwd=folder)
             out = run.stdout
-            check("the README's partner lines run without an error", run.returncode == 0, f"exit {run.returncode}\n{run.stderr[-4000:]}\n{out[-2000:]}")
+            check("the README's partner and proxy lines run without an error", run.returncode == 0, f"exit {run.returncode}\n{run.stderr[-4000:]}\n{out[-2000:]}")
             lines = [line.strip() for line in out.splitlines() if line.strip()]
             for line in expected:
                 check(f"printed as the README says: {line}", line in lines, out[-2000:])
@@ -117,6 +118,13 @@ def main():
             walked = [line for line in lines if line.startswith('{"action":')]
             check("the history spans more than one page", len(whole) > 1, whole)
             check("walking the pages gives the whole history, in order, with nothing twice", walked == whole, f"walked {walked}\nwhole {whole}")
+
+            # Through the proxy: every ad account once, over more than one page, the products, and
+            # no token of the sandbox's (they all start `sbx_`) in anything printed.
+            accounts = [line for line in lines if line.startswith("act_")]
+            check("the ad accounts were paged through, each once", len(accounts) > 25 and len(set(accounts)) == len(accounts), accounts)
+            check("the shop's products were listed", any(re.fullmatch(r'\{"products":[1-9][0-9]*\}', line) for line in lines), out[-1000:])
+            check("no provider token reached the caller", "sbx_" not in out and "access_token" not in out, out[-2000:])
 
             status, keys = call(base, "GET", f"/api/v1/orgs/{org['id']}/api-keys", owner)
             made = [k for k in keys.get("data", []) if k["name"] == "Partner app"]

@@ -16,6 +16,9 @@ Phases:
   write    PATCH saving an API key, verified against the stand-in provider: throughput, p99;
   sweep    BENCH_SWEEP connections due for renewal, renewed by 1 and then 2 replicas: their rate
            at the provider ÷ the stand-in token endpoint's own raw rate, peak RSS;
+  proxy    a provider's answer through the proxy ÷ straight from the stand-in, at BENCH_CLIENTS
+           connections and at one (the p50 the proxy adds), and peak RSS while a 50 MB answer
+           streams through;
   attack   a server under BENCH_ATTACK concurrent anonymous sign-ups (from one address, then
            spread over many) and as many wrong log-ins: peak RSS, RSS five seconds after, every
            answer 201/401/429/503, one other client's sign-up p50 and the list's p99 meanwhile;
@@ -80,7 +83,7 @@ ATTACK = setting("BENCH_ATTACK", 1000, 60)
 PHASE_TIMEOUT = setting("BENCH_PHASE_TIMEOUT", 900, 90)
 SEED_TIMEOUT = setting("BENCH_SEED_TIMEOUT", 1800, 90)
 PGBENCH_SCALE = setting("BENCH_PGBENCH_SCALE", 10, 1)
-PHASES = setting("BENCH_PHASES", "read,scale,write,sweep,attack,startup,spa", "read,scale,write,sweep,attack,startup,spa", str).split(",")
+PHASES = setting("BENCH_PHASES", "read,scale,write,sweep,proxy,attack,startup,spa", "read,scale,write,sweep,proxy,attack,startup,spa", str).split(",")
 BIN = os.path.abspath(os.environ.get("BENCH_BIN") or os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "plugboard"))
 OUT = os.path.abspath(os.environ.get("BENCH_OUT") or os.path.join(HERE, "results", "tiny.md" if TINY else "latest.md"))
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL") or os.environ.get("TEST_DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
@@ -943,6 +946,54 @@ def phase_sweep(deadline):
                 note=f"at the end of a sweep: {fmt(anon, 1)} MB anonymous, {fmt(mapped, 1)} MB file-backed (the mapped binary)")
 
 
+def phase_proxy(deadline):
+    mock = Mock()
+    url = create_database("proxy")
+    server = Server("proxy", url, mock_port=mock.port)
+    server.wait_ready()
+    server.database_url = url
+    tenant = Tenant(server, "proxy@example.com")
+    status, body, _ = http("PATCH", f"{server.base}/api/v1/orgs/{tenant.org_id}/integrations/openai", tenant.token,
+                           {"credentials": {"api_key": "sk-bench-proxy-0000000000000001"}})
+    if status != 200 or body.get("status") != "connected":
+        raise RuntimeError(f"connecting the stand-in: {status} {str(body)[:200]}")
+    proxied = f"{server.base}/api/v1/orgs/{tenant.org_id}/integrations/openai/proxy/models"
+    direct = f"{mock.base}/v1/models"
+    status, body, _ = http("GET", proxied, tenant.token)
+    if status != 200 or body.get("data", [{}])[0].get("owned_by") != "bench-org":
+        raise RuntimeError(f"the proxy answered {status} {str(body)[:200]}")
+    ratios, through, straight, one_through, one_straight = [], [], [], [], []
+    for _ in range(RUNS):
+        check_time(deadline)
+        s = wrk(direct, CLIENTS, DURATION)
+        t = wrk(proxied, CLIENTS, DURATION, tenant.token)
+        straight.append(s["rps"])
+        through.append(t["rps"])
+        ratios.append(t["rps"] / s["rps"] if s["rps"] else None)
+        one_straight.append(wrk(direct, 1, DURATION)["p50"])
+        one_through.append(wrk(proxied, 1, DURATION, tenant.token)["p50"])
+    ratio = median(ratios)
+    added = median([t - s for t, s in zip(one_through, one_straight)])
+    before = server.hwm()
+    started = time.monotonic()
+    request = urllib.request.Request(f"{server.base}/api/v1/orgs/{tenant.org_id}/integrations/openai/proxy/big?mb=50")
+    request.add_header("authorization", f"Bearer {tenant.token}")
+    received = 0
+    with urllib.request.urlopen(request, timeout=120) as response:
+        while chunk := response.read(1 << 20):
+            received += len(chunk)
+    seconds = time.monotonic() - started
+    peak = server.hwm()
+    server.stop()
+    p = "proxy"
+    RESULTS.add(p, f"through the proxy ÷ straight to the stand-in, {CLIENTS} connections", fmt(ratio), "≥ 0.5", ratio is not None and ratio >= 0.5,
+                note=f"{fmt(median(through), 0)} ÷ {fmt(median(straight), 0)} req/s (OpenAI's models list; the stand-in is Python's http.server)")
+    RESULTS.add(p, "p50 the proxy adds, one connection", fmt(added, 3, " ms"), "≤ 1 ms", added is not None and added <= 1,
+                note=f"{fmt(median(one_through), 3)} ms through ÷ {fmt(median(one_straight), 3)} ms straight")
+    RESULTS.add(p, "peak RSS while a 50 MB answer streams through", fmt(peak, 1, " MB"), "≤ 64 MB", peak <= 64,
+                note=f"{fmt(received / 1048576, 1)} MB in {fmt(seconds, 2)} s; {fmt(before, 1)} MB before it")
+
+
 def vm_rss_mb(pid):
     """Resident set size (VmRSS) of a process now, in MB."""
     with open(f"/proc/{pid}/status") as status:
@@ -1230,6 +1281,7 @@ def main():
         if name in STATE:
             STATE[name][0].stop()
     run_phase("sweep", phase_sweep, PHASE_TIMEOUT + SEED_TIMEOUT)
+    run_phase("proxy", phase_proxy, PHASE_TIMEOUT)
     run_phase("attack", phase_attack, PHASE_TIMEOUT)
     run_phase("startup", phase_startup, PHASE_TIMEOUT)
     run_phase("spa", phase_spa, PHASE_TIMEOUT)

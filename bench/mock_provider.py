@@ -3,6 +3,8 @@
 
 - `POST` anything (a token endpoint): answers a fresh access and refresh token, 1 hour;
 - `GET /v1/models` (OpenAI's verify request): answers one model, owned by `bench-org`;
+- `GET /v1/big?mb=N`: N MB of JSON-safe bytes with their length declared, written 64 KB at a
+  time (what the proxy streams through);
 - `GET /_stats`: how many token requests it has answered, and when the first and last came
   (monotonic seconds), so the harness measures a sweep's rate at the provider's side;
 - `POST /_reset`: zeroes those counters.
@@ -41,6 +43,15 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(200, body)
         elif self.path.startswith("/v1/models"):
             self.answer(200, MODELS)
+        elif self.path.startswith("/v1/big"):
+            size = int(self.path.partition("mb=")[2] or 1) * 1024 * 1024
+            chunk = b"x" * 65536
+            self.send_response(200)
+            self.send_header("content-type", "application/octet-stream")
+            self.send_header("content-length", str(size))
+            self.end_headers()
+            for _ in range(size // len(chunk)):
+                self.wfile.write(chunk)
         else:
             self.answer(200, b'{"sub":"bench","name":"Bench"}')
 

@@ -175,7 +175,7 @@ def main():
             landing = through_the_sandbox(base, token, org_id, "google_ads", {}, "approve") or {}
             check("google_ads: approving lands with result=connected", landing.get("result") == "connected", landing)
             status, google = call(base, "GET", f"/api/v1/orgs/{org_id}/integrations/google_ads", token)
-            check("google_ads: connected with the sandbox customer", status == 200 and google["status"] == "connected" and google["account_id"] == "sandbox-google_ads-001", google)
+            check("google_ads: connected with the sandbox customer", status == 200 and google["status"] == "connected" and google["account_id"] == "customers/5550000001", google)
             refresh = f"/api/v1/orgs/{org_id}/integrations/google_ads/refresh"
             status, renewed = call(base, "POST", refresh, token, {})
             check("google_ads: a refresh renews the token", status == 200 and renewed["status"] == "connected", renewed)

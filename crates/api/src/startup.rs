@@ -237,6 +237,13 @@ impl Application {
                 .wrap(from_fn(crate::latency::measure))
                 .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
         })
+        // Streamed answers (the proxy's) go out as a head and then chunks: without this,
+        // Nagle's algorithm holds each small write until the client's delayed ACK.
+        .on_connect(|connection, _| {
+            if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
+                let _ = tcp.set_nodelay(true);
+            }
+        })
         .listen(listener)?
         .run();
         Ok(Application { port, server })

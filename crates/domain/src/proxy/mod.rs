@@ -17,7 +17,7 @@ use url::Url;
 
 use crate::registry::{FieldKind, Provider};
 use crate::template::{self, Escape};
-use crate::verify::{BuildError, VerifyValues};
+use crate::verify::{BuildError, VerifyValues, render_credentials};
 
 pub use headers::{forwards_request_header, forwards_response_header};
 pub use retry::{MAX_RETRIES, WAIT_CAP, may_retry, retry_after, wait_before_retry};
@@ -286,37 +286,8 @@ pub fn build(
     }
     let url = provider.redirect(url);
 
-    // A header that carries only an optional setting the brand left empty is not sent
-    // (OpenAI's organization header without an organization).
-    let unset_optional = |text: &str| {
-        template::placeholders(text).iter().any(|name| {
-            provider
-                .field(name)
-                .is_some_and(|f| !f.required && !f.secret)
-                && values.lookup(provider, name, false).is_none()
-        })
-    };
-    let headers = api
-        .headers
-        .iter()
-        .filter(|(_, value)| !unset_optional(value))
-        .map(|(name, value)| {
-            Ok((
-                name.clone(),
-                template::render(value, plain).map_err(missing)?,
-            ))
-        })
-        .collect::<Result<Vec<_>, ProxyError>>()?;
-    let basic = api
-        .basic
-        .as_ref()
-        .map(|b| {
-            Ok::<_, ProxyError>((
-                template::render(&b.username, plain).map_err(missing)?,
-                template::render(&b.password, plain).map_err(missing)?,
-            ))
-        })
-        .transpose()?;
+    let (headers, basic) =
+        render_credentials(provider, values, &api.headers, api.basic.as_ref()).map_err(missing)?;
     let mut injected: Vec<String> = api.headers.keys().map(|n| n.to_ascii_lowercase()).collect();
     if basic.is_some() {
         injected.push("authorization".to_owned());

@@ -7,7 +7,7 @@ use std::fmt;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use crate::registry::{FieldKind, HttpVerify, Level, Method, Provider, Verify};
+use crate::registry::{BasicTemplate, FieldKind, HttpVerify, Level, Method, Provider, Verify};
 use crate::template::{self, Escape};
 
 /// The values a provider's templates draw on. Secrets stay wrapped until a request is built.
@@ -134,6 +134,42 @@ pub enum BuildError {
     BadUrl(String),
 }
 
+/// The headers and basic credentials of a credential placement, rendered; shared by the verify
+/// request and the proxy. A header that carries only an optional setting the brand left empty
+/// is not sent (OpenAI's organization header without an organization).
+pub(crate) type Credentials = (Vec<(String, String)>, Option<(String, String)>);
+
+pub(crate) fn render_credentials(
+    provider: &Provider,
+    values: &VerifyValues<'_>,
+    headers: &BTreeMap<String, String>,
+    basic: Option<&BasicTemplate>,
+) -> Result<Credentials, template::TemplateError> {
+    let plain = |name: &str| values.lookup(provider, name, false);
+    let unset_optional = |text: &str| {
+        template::placeholders(text).iter().any(|name| {
+            provider
+                .field(name)
+                .is_some_and(|f| !f.required && !f.secret)
+                && plain(name).is_none()
+        })
+    };
+    let headers = headers
+        .iter()
+        .filter(|(_, value)| !unset_optional(value))
+        .map(|(name, value)| Ok((name.clone(), template::render(value, plain)?)))
+        .collect::<Result<Vec<_>, template::TemplateError>>()?;
+    let basic = basic
+        .map(|b| {
+            Ok::<_, template::TemplateError>((
+                template::render(&b.username, plain)?,
+                template::render(&b.password, plain)?,
+            ))
+        })
+        .transpose()?;
+    Ok((headers, basic))
+}
+
 /// Builds the HTTP verify request, or `None` for a provider checked by format only.
 pub fn build_request(
     provider: &Provider,
@@ -162,37 +198,8 @@ pub fn build_request(
     let redirected = provider.base_url_override.is_some();
     let url = provider.redirect(url);
 
-    // A header that carries only an optional setting the brand left empty is not sent
-    // (OpenAI's organization header without an organization).
-    let unset_optional = |text: &str| {
-        template::placeholders(text).iter().any(|name| {
-            provider
-                .field(name)
-                .is_some_and(|f| !f.required && !f.secret)
-                && values.lookup(provider, name, false).is_none()
-        })
-    };
-    let headers = http
-        .headers
-        .iter()
-        .filter(|(_, value)| !unset_optional(value))
-        .map(|(name, value)| {
-            Ok((
-                name.clone(),
-                template::render(value, plain).map_err(missing)?,
-            ))
-        })
-        .collect::<Result<Vec<_>, BuildError>>()?;
-    let basic = http
-        .basic
-        .as_ref()
-        .map(|b| {
-            Ok::<_, BuildError>((
-                template::render(&b.username, plain).map_err(missing)?,
-                template::render(&b.password, plain).map_err(missing)?,
-            ))
-        })
-        .transpose()?;
+    let (headers, basic) = render_credentials(provider, values, &http.headers, http.basic.as_ref())
+        .map_err(missing)?;
     let body = if let Some(body) = &http.body {
         let json = |name: &str| {
             values

@@ -76,7 +76,7 @@ fn connection_lost(err: &DbErr) -> bool {
         return false;
     };
     match e.as_ref() {
-        Sqlx::Io(_) | Sqlx::WorkerCrashed | Sqlx::Protocol(_) => true,
+        Sqlx::Io(_) | Sqlx::WorkerCrashed => true,
         other => other
             .as_database_error()
             .and_then(|db| db.code())

@@ -17,7 +17,7 @@ use url::Url;
 
 use crate::registry::{FieldKind, Provider};
 use crate::template::{self, Escape};
-use crate::verify::{BuildError, VerifyValues, render_credentials};
+use crate::verify::{BuildError, VerifyValues, label_of, render_credentials};
 
 pub use headers::{forwards_request_header, forwards_response_header};
 pub use retry::{MAX_RETRIES, WAIT_CAP, may_retry, retry_after, wait_before_retry};
@@ -303,18 +303,6 @@ pub fn build(
         credential_params,
         secret_texts: values.secret_texts(),
     })
-}
-
-fn label_of(provider: &Provider, name: &str) -> String {
-    if let Some(env) = name.strip_prefix("env.") {
-        return format!("the platform variable {env}");
-    }
-    if name == "access_token" {
-        return "the access token (connect with OAuth first)".to_owned();
-    }
-    provider
-        .field(name)
-        .map_or_else(|| name.to_owned(), |f| f.label.clone())
 }
 
 /// Escapes a value as it would sit in a URL query.

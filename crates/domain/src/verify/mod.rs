@@ -236,7 +236,9 @@ pub fn build_request(
     }))
 }
 
-fn label_of(provider: &Provider, name: &str) -> String {
+/// How a missing template value is named to a person: a field's label, a platform variable, or
+/// the access token.
+pub(crate) fn label_of(provider: &Provider, name: &str) -> String {
     if let Some(env) = name.strip_prefix("env.") {
         return format!("the platform variable {env}");
     }

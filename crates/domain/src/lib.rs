@@ -9,6 +9,7 @@ pub mod model;
 pub mod notifications;
 pub mod oauth;
 pub mod onboarding;
+pub mod problem;
 pub mod proxy;
 pub mod readiness;
 pub mod registry;
@@ -19,3 +20,4 @@ pub mod webhooks;
 
 pub use ids::{ConnectionId, OrgId, UserId};
 pub use model::{ConnectionStatus, Role};
+pub use problem::{EventCode, ProblemCode};

@@ -6054,6 +6054,7 @@ export interface components {
          *       "last_used_at": null,
          *       "name": "Partner app",
          *       "prefix": "pb_Xq3vT9k",
+         *       "providers": null,
          *       "revoked_at": null,
          *       "scopes": [
          *         "integrations:read",
@@ -6077,6 +6078,11 @@ export interface components {
          */
         ApiKeyIn: {
             name: string;
+            /**
+             * @description The providers the key may call through the proxy (ids such as `shopify`); left out, it
+             *     may call every connected one.
+             */
+            providers?: string[] | null;
             /** @description What the key may do: at least one scope. */
             scopes: components["schemas"]["Scope"][];
         };
@@ -6087,6 +6093,7 @@ export interface components {
          *       "last_used_at": "2026-11-24T09:32:05Z",
          *       "name": "Partner app",
          *       "prefix": "pb_Xq3vT9k",
+         *       "providers": null,
          *       "revoked_at": null,
          *       "scopes": [
          *         "integrations:read",
@@ -6104,6 +6111,8 @@ export interface components {
             name: string;
             /** @description The key's first characters, to tell keys apart. */
             prefix: string;
+            /** @description The providers it may call through the proxy; `null`: every one. */
+            providers?: string[] | null;
             /** Format: date-time */
             revoked_at?: string | null;
             scopes: components["schemas"]["Scope"][];
@@ -6236,6 +6245,7 @@ export interface components {
         };
         /**
          * @example {
+         *       "can_enable": true,
          *       "default": false,
          *       "description": "AI-written recommendations and content on top of your own data.",
          *       "effective": true,
@@ -6246,6 +6256,8 @@ export interface components {
          *     }
          */
         FeatureFlagOut: {
+            /** @description Whether it may be turned on now: it requires no connection, or that one is connected. */
+            can_enable: boolean;
             /** @description What the flag is when the organization never chose. */
             default: boolean;
             description: string;
@@ -6341,6 +6353,12 @@ export interface components {
          *       "last_error": null,
          *       "last_sync_at": null,
          *       "last_tested_at": "2026-11-24T09:31:12Z",
+         *       "last_used": {
+         *         "at": "2026-11-24T10:02:40Z",
+         *         "by_id": "c3a7d1e4-92b6-4f08-8e5d-1b7f3a6c2d49",
+         *         "by_name": "Partner app",
+         *         "by_type": "api_key"
+         *       },
          *       "live": true,
          *       "logo": "openai",
          *       "name": "OpenAI",
@@ -6349,7 +6367,8 @@ export interface components {
          *       "provider": "openai",
          *       "scopes": [],
          *       "status": "connected",
-         *       "token_expires_at": null
+         *       "token_expires_at": null,
+         *       "usable": true
          *     }
          */
         IntegrationOut: {
@@ -6378,6 +6397,7 @@ export interface components {
             last_sync_at?: string | null;
             /** Format: date-time */
             last_tested_at?: string | null;
+            last_used?: components["schemas"]["LastUseOut"] | null;
             /**
              * @description Connected once and not disconnected since, whatever its health: disabled, expired and
              *     failing connections are live.
@@ -6393,6 +6413,11 @@ export interface components {
             status: components["schemas"]["ConnectionStatus"];
             /** Format: date-time */
             token_expires_at?: string | null;
+            /**
+             * @description Connected and switched on: Plugboard uses it now (the proxy, feature flags, onboarding
+             *     steps that need it).
+             */
+            usable: boolean;
         };
         /**
          * @description A change to a connection. Credentials are write-only; `null` removes an optional value.
@@ -6502,6 +6527,16 @@ export interface components {
             code: components["schemas"]["ErrorCode"];
             message: string;
         };
+        /** @description Who last called a provider through the proxy with a connection, and when (to the minute). */
+        LastUseOut: {
+            /** Format: date-time */
+            at: string;
+            /** Format: uuid */
+            by_id?: string | null;
+            /** @description The key's or the person's name at the time. */
+            by_name?: string | null;
+            by_type: components["schemas"]["ActorType"];
+        };
         /** @description The most recent thing that happened to any of a provider's connections. */
         LatestEventOut: {
             /** @description `connect`, `configure`, `test`, `refresh`, `health_check`, `enable`, `disable`, `disconnect`, `sync` or `notification`. */
@@ -6524,6 +6559,7 @@ export interface components {
          * @example {
          *       "data": [
          *         {
+         *           "can_enable": true,
          *           "default": false,
          *           "description": "AI-written recommendations and content on top of your own data.",
          *           "effective": true,
@@ -6537,6 +6573,8 @@ export interface components {
          */
         ListOut_FeatureFlagOut: {
             data: {
+                /** @description Whether it may be turned on now: it requires no connection, or that one is connected. */
+                can_enable: boolean;
                 /** @description What the flag is when the organization never chose. */
                 default: boolean;
                 description: string;
@@ -6576,6 +6614,12 @@ export interface components {
          *           "last_error": null,
          *           "last_sync_at": null,
          *           "last_tested_at": "2026-11-24T09:31:12Z",
+         *           "last_used": {
+         *             "at": "2026-11-24T10:02:40Z",
+         *             "by_id": "c3a7d1e4-92b6-4f08-8e5d-1b7f3a6c2d49",
+         *             "by_name": "Partner app",
+         *             "by_type": "api_key"
+         *           },
          *           "live": true,
          *           "logo": "openai",
          *           "name": "OpenAI",
@@ -6584,7 +6628,8 @@ export interface components {
          *           "provider": "openai",
          *           "scopes": [],
          *           "status": "connected",
-         *           "token_expires_at": null
+         *           "token_expires_at": null,
+         *           "usable": true
          *         }
          *       ]
          *     }
@@ -6616,6 +6661,7 @@ export interface components {
                 last_sync_at?: string | null;
                 /** Format: date-time */
                 last_tested_at?: string | null;
+                last_used?: components["schemas"]["LastUseOut"] | null;
                 /**
                  * @description Connected once and not disconnected since, whatever its health: disabled, expired and
                  *     failing connections are live.
@@ -6631,6 +6677,11 @@ export interface components {
                 status: components["schemas"]["ConnectionStatus"];
                 /** Format: date-time */
                 token_expires_at?: string | null;
+                /**
+                 * @description Connected and switched on: Plugboard uses it now (the proxy, feature flags, onboarding
+                 *     steps that need it).
+                 */
+                usable: boolean;
             }[];
         };
         /**
@@ -7284,6 +7335,7 @@ export interface components {
          *           "last_used_at": "2026-11-24T09:32:05Z",
          *           "name": "Partner app",
          *           "prefix": "pb_Xq3vT9k",
+         *           "providers": null,
          *           "revoked_at": null,
          *           "scopes": [
          *             "integrations:read",
@@ -7305,6 +7357,8 @@ export interface components {
                 name: string;
                 /** @description The key's first characters, to tell keys apart. */
                 prefix: string;
+                /** @description The providers it may call through the proxy; `null`: every one. */
+                providers?: string[] | null;
                 /** Format: date-time */
                 revoked_at?: string | null;
                 scopes: components["schemas"]["Scope"][];

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use actix_web::{get, patch, post, web};
 use chrono::{DateTime, Utc};
-use domain::model::{Actor, ConnectionEvent};
+use domain::model::{Actor, ConnectionEvent, LastUse};
 use domain::registry::AuthKind;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -40,6 +40,27 @@ pub struct LastErrorOut {
     pub message: String,
 }
 
+/// Who last called a provider through the proxy with a connection, and when (to the minute).
+#[derive(Serialize, ToSchema)]
+pub struct LastUseOut {
+    pub at: DateTime<Utc>,
+    pub by_type: ActorType,
+    pub by_id: Option<uuid::Uuid>,
+    /// The key's or the person's name at the time.
+    pub by_name: Option<String>,
+}
+
+impl From<LastUse> for LastUseOut {
+    fn from(used: LastUse) -> Self {
+        LastUseOut {
+            at: used.at,
+            by_type: ActorType::from(&used.by),
+            by_id: used.by.parts().1,
+            by_name: used.by_name,
+        }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 #[schema(examples(json!({
     "provider": "openai",
@@ -54,7 +75,14 @@ pub struct LastErrorOut {
     "status": "connected",
     "enabled": true,
     "live": true,
+    "usable": true,
     "needs_attention": false,
+    "last_used": {
+        "at": "2026-11-24T10:02:40Z",
+        "by_type": "api_key",
+        "by_id": "c3a7d1e4-92b6-4f08-8e5d-1b7f3a6c2d49",
+        "by_name": "Partner app"
+    },
     "credentials": {
         "api_key": {
             "configured": true,
@@ -87,8 +115,13 @@ pub struct IntegrationOut {
     /// Connected once and not disconnected since, whatever its health: disabled, expired and
     /// failing connections are live.
     pub live: bool,
+    /// Connected and switched on: Plugboard uses it now (the proxy, feature flags, onboarding
+    /// steps that need it).
+    pub usable: bool,
     /// Expired or failing: someone has to act (reconnect, or fix what `last_error` says).
     pub needs_attention: bool,
+    /// The last call through the proxy with this connection, and who made it.
+    pub last_used: Option<LastUseOut>,
     /// Per secret field: whether it is set.
     pub credentials: BTreeMap<String, CredentialOut>,
     /// Non-secret settings.
@@ -149,6 +182,11 @@ impl From<IntegrationView<'_>> for IntegrationOut {
             status: status.into(),
             enabled: c.as_ref().is_none_or(|c| c.enabled),
             live: status.is_live(),
+            usable: domain::lifecycle::usable(c.as_ref()).is_ok(),
+            last_used: c
+                .as_ref()
+                .and_then(|c| c.last_used.clone())
+                .map(LastUseOut::from),
             needs_attention: status.needs_attention(),
             credentials,
             config: c.as_ref().map(|c| c.config.clone()).unwrap_or_default(),
@@ -162,7 +200,7 @@ impl From<IntegrationView<'_>> for IntegrationOut {
                 .as_ref()
                 .and_then(|c| c.last_error.clone())
                 .map(|e| LastErrorOut {
-                    code: ErrorCode::from_domain(&e.code),
+                    code: e.code.into(),
                     message: e.message,
                 }),
             connected_at: c.as_ref().and_then(|c| c.connected_at),
@@ -245,7 +283,7 @@ impl From<ConnectionEvent> for EventOut {
             provider: e.provider,
             action: e.action.into(),
             success: e.success,
-            code: e.code,
+            code: e.code.map(|c| c.as_str().to_owned()),
             message: e.message,
             actor_type,
             actor_id,
@@ -410,7 +448,7 @@ pub async fn test(
     Ok(web::Json(TestOut {
         ok: report.ok,
         status: report.status.into(),
-        code: report.code.as_deref().map(ErrorCode::from_domain),
+        code: report.code.map(ErrorCode::from),
         message: report.message,
         checked_at: report.checked_at,
     }))

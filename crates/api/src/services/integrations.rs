@@ -17,7 +17,7 @@ use domain::lifecycle::{
 use domain::model::{Actor, Connection, ConnectionEvent, Problem};
 use domain::registry::Provider;
 use domain::verify::VerifyOutcome;
-use domain::{ConnectionStatus, OrgId, UserId};
+use domain::{ConnectionStatus, OrgId, ProblemCode, UserId};
 use persistence::events::EventFilter;
 use persistence::page::{Page, PageRequest};
 use persistence::{StoreError, connections, events};
@@ -95,7 +95,7 @@ impl Change {
 pub struct TestReport {
     pub ok: bool,
     pub status: ConnectionStatus,
-    pub code: Option<String>,
+    pub code: Option<ProblemCode>,
     pub message: String,
     pub checked_at: DateTime<Utc>,
 }
@@ -113,7 +113,7 @@ pub(crate) fn invalid(problems: Vec<FieldProblem>) -> ApiError {
 /// The answer to saved credentials that failed their check: nothing was kept.
 fn refusal(rejected: Rejected) -> ApiError {
     let Problem { code, message } = rejected.problem;
-    let code = ErrorCode::from_domain(&code);
+    let code = ErrorCode::from(code);
     if rejected.unavailable {
         ApiError::unavailable(code, message)
     } else {
@@ -223,10 +223,14 @@ pub async fn test(
         Secrets::none(),
     )
     .await?;
+    let code = match &check {
+        Check::Verified { .. } => None,
+        Check::Refused(problem) | Check::Unavailable(problem) => Some(problem.code),
+    };
     Ok(TestReport {
-        ok: matches!(check, Check::Verified { .. }),
+        ok: code.is_none(),
         status: saved.status,
-        code: event.code,
+        code,
         message: event.message,
         checked_at: now,
     })
@@ -332,7 +336,7 @@ pub(crate) async fn connect_with_tokens(
     claimed: &persistence::oauth_states::ClaimedState,
     provider: &Provider,
     tokens: domain::oauth::TokenSet,
-) -> ApiResult<Result<(), &'static str>> {
+) -> ApiResult<Result<(), ProblemCode>> {
     let org_id = claimed.org_id;
     let existing = connections::find(&state.db, org_id, &provider.id).await?;
     let mut connection =
@@ -356,7 +360,7 @@ pub(crate) async fn connect_with_tokens(
             message,
         } => (account_name, account_id, message),
         VerifyOutcome::Failed(failure) => {
-            tracing::warn!(provider = %provider.id, code = failure.code, "new tokens failed verification");
+            tracing::warn!(provider = %provider.id, code = %failure.code, "new tokens failed verification");
             return Ok(Err(failure.code));
         }
     };

@@ -511,6 +511,12 @@ pub struct Provider {
 }
 
 impl Provider {
+    /// Whether the proxy calls this provider's API with a brand's connection: a tenant-level
+    /// provider with an API. A platform-level provider's credentials are the platform's own.
+    pub fn is_proxied(&self) -> bool {
+        self.level == Level::Tenant && self.api.is_some()
+    }
+
     pub fn field(&self, key: &str) -> Option<&Field> {
         self.fields.iter().find(|f| f.key == key)
     }

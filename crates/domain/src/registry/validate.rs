@@ -7,6 +7,7 @@ use url::Url;
 
 use super::versions::{self, LiteralVersions};
 use super::{Auth, FieldKind, Level, Provider, Verify};
+use crate::oauth::ACCESS_TOKEN;
 use crate::template::{self, Escape};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -200,7 +201,7 @@ fn compile_fields(provider: &mut Provider) -> Result<(), RegistryError> {
                 format!("field `{}` is declared twice", field.key),
             ));
         }
-        if field.key == "access_token" || field.key.starts_with("env.") {
+        if field.key == ACCESS_TOKEN || field.key.starts_with("env.") {
             return Err(invalid(
                 provider,
                 format!("field key `{}` is reserved", field.key),
@@ -332,7 +333,7 @@ fn known_placeholder(provider: &Provider, name: &str) -> bool {
     if name == versions::PLACEHOLDER {
         return provider.api_version.is_some();
     }
-    (name == "access_token" && provider.oauth().is_some()) || provider.field(name).is_some()
+    (name == ACCESS_TOKEN && provider.oauth().is_some()) || provider.field(name).is_some()
 }
 
 /// A stand-in value for each placeholder, shaped like its field, to prove the URL parses. A
@@ -421,7 +422,7 @@ fn check_verify(provider: &Provider) -> Result<(), RegistryError> {
                     format!("verify uses unknown placeholder `{{{name}}}`"),
                 ));
             }
-            uses_credential |= name == "access_token"
+            uses_credential |= name == ACCESS_TOKEN
                 || provider.field(name).is_some_and(|f| f.secret)
                 || (provider.level == Level::Platform && name.starts_with("env."));
         }
@@ -499,7 +500,7 @@ fn check_api(provider: &Provider, literals: &LiteralVersions) -> Result<(), Regi
                 .flat_map(|b| [b.username.as_str(), b.password.as_str()]),
         )
         .flat_map(template::placeholders)
-        .any(|name| name == "access_token" || provider.field(name).is_some_and(|f| f.secret));
+        .any(|name| name == ACCESS_TOKEN || provider.field(name).is_some_and(|f| f.secret));
     if !sends_credential {
         return Err(invalid(
             provider,

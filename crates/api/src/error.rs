@@ -84,6 +84,7 @@ pub enum ErrorCode {
     RateLimited,
     RefreshInProgress,
     RefreshRefused,
+    ResourceNotAccessible,
     ShopifyNotConnected,
     ShopifyTokenRejected,
     StepRequired,
@@ -156,6 +157,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::RefreshInProgress => "refresh_in_progress",
             ErrorCode::RefreshRefused => "refresh_refused",
+            ErrorCode::ResourceNotAccessible => "resource_not_accessible",
             ErrorCode::ShopifyNotConnected => "shopify_not_connected",
             ErrorCode::ShopifyTokenRejected => "shopify_token_rejected",
             ErrorCode::StepRequired => "step_required",
@@ -288,6 +290,12 @@ impl ApiError {
                 detail,
             )
         }
+    }
+
+    /// Names the fields a problem is about.
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.errors = errors;
+        self
     }
 
     /// Something Plugboard depends on is down; `Retry-After` says when to try again.

@@ -13,6 +13,7 @@ pub mod problem;
 pub mod proxy;
 pub mod readiness;
 pub mod registry;
+pub mod resources;
 pub mod schedule;
 pub mod template;
 pub mod verify;

@@ -9,6 +9,7 @@ use domain::registry::AuthKind;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
 
 use super::ListOut;
 use super::conditional::{AnswerCache, Rendered, Tagged};
@@ -22,6 +23,7 @@ use crate::services::catalog::{self, IntegrationView};
 use crate::services::checks::{ACCESS_TOKEN, REFRESH_TOKEN};
 use crate::services::integrations::{self as service, Change};
 use crate::state::AppState;
+use crate::validation::validated;
 use persistence::connections;
 use persistence::events::EventFilter;
 
@@ -451,6 +453,108 @@ pub async fn test(
         code: report.code.map(ErrorCode::from),
         message: report.message,
         checked_at: report.checked_at,
+    }))
+}
+
+/// Which page of a provider's resources, and what to look for in it.
+#[derive(Deserialize, IntoParams, Validate)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ResourceQuery {
+    /// The previous page's `next_cursor`, as it was given.
+    #[validate(length(
+        min = 1,
+        max = 2048,
+        message = "A cursor is the `next_cursor` of the page before, as it was given."
+    ))]
+    #[param(min_length = 1, max_length = 2048)]
+    pub cursor: Option<String>,
+    /// Keeps the items whose id or name holds this, case aside.
+    #[validate(length(max = 200, message = "Search with 200 characters at most."))]
+    #[param(max_length = 200)]
+    pub q: Option<String>,
+}
+
+/// One thing a connection can be pointed at.
+#[derive(Serialize, ToSchema)]
+pub struct ResourceOut {
+    /// What the setting stores when it is chosen (`act_1234567890`, `C0123456789`).
+    pub id: String,
+    pub name: Option<String>,
+    /// A fact beside the name, as the provider gives it.
+    pub detail: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(examples(json!({
+    "data": [
+        {"id": "act_100000000000000", "name": "Acme Sandbox Ads 01", "detail": null},
+        {"id": "act_100000000000001", "name": "Acme Sandbox Ads 02", "detail": null}
+    ],
+    "next_cursor": "c2FuZGJveDoyNQ"
+})))]
+pub struct ResourcePageOut {
+    pub data: Vec<ResourceOut>,
+    /// Pass as `cursor` for the next page; `null` on the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// What the connection can be pointed at, listed live from the provider with the connection
+/// (a page kept a minute): Meta's ad accounts, Google Ads customers, Slack channels, Klaviyo
+/// lists. Choose one by saving its id in the setting the provider names (`PATCH`, `config`).
+#[utoipa::path(
+    operation_id = "listIntegrationResources",
+    tag = "integrations",
+    params(
+        ("org_id" = uuid::Uuid, Path),
+        ("provider" = String, Path),
+        ("kind" = String, Path, description = "`ad_account`, `customer`, `channel`, `list`…: what the provider has to choose from."),
+        ResourceQuery
+    ),
+    responses(
+        (status = 200, body = ResourcePageOut),
+        (status = 400, body = Problem),
+        (status = 403, body = Problem),
+        (status = 404, body = Problem, description = "No such provider or kind, or the provider is not connected."),
+        (status = 409, body = Problem, description = "The connection is off, expired or failing, or the provider refused to list."),
+        (status = 422, body = Problem),
+        (status = 502, body = Problem),
+        (status = 503, body = Problem),
+        (status = 504, body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/integrations/{provider}/resources/{kind}")]
+#[tracing::instrument(skip_all, fields(provider = %path.1, kind = %path.2))]
+pub async fn resources(
+    state: web::Data<AppState>,
+    member: OrgMember,
+    path: web::Path<(uuid::Uuid, String, String)>,
+    query: web::Query<ResourceQuery>,
+) -> ApiResult<web::Json<ResourcePageOut>> {
+    let query = validated(query.into_inner())?;
+    let (_, provider, kind) = path.into_inner();
+    let listing = crate::services::resources::list(
+        &state,
+        member.0.org_id,
+        &member.0.actor(),
+        &provider,
+        &kind,
+        query.cursor.as_deref(),
+        query.q.as_deref(),
+    )
+    .await?;
+    Ok(web::Json(ResourcePageOut {
+        data: listing
+            .items
+            .into_iter()
+            .map(|item| ResourceOut {
+                id: item.id,
+                name: item.name,
+                detail: item.detail,
+            })
+            .collect(),
+        next_cursor: listing.next_cursor,
     }))
 }
 

@@ -26,6 +26,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::catalog::{IntegrationView, provider, tenant_level};
 use super::checks::{ACCESS_TOKEN, REFRESH_TOKEN, open_secrets, run_verify};
 use super::lifecycle::{Secrets, store, store_in, store_in_turn};
+use super::resources;
 use super::vault::Vault;
 use crate::auth::TenantContext;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
@@ -148,6 +149,14 @@ pub async fn update<'r>(
     let held: BTreeSet<String> = opened.secrets.keys().cloned().collect();
     let requested = change.for_lifecycle(provider, ctx.user_id());
     let plan = lifecycle::plan(&read, &held, provider, &requested, Utc::now()).map_err(invalid)?;
+    check_choices(
+        state,
+        ctx,
+        provider,
+        existing.as_ref(),
+        &plan.connection.config,
+    )
+    .await?;
     let check = if plan.needs_check {
         let secrets = change.applied_to(opened.secrets);
         let outcome = run_verify(state, provider, &plan.connection.config, &secrets).await;
@@ -181,6 +190,44 @@ pub async fn update<'r>(
     let view = written(&txn, ctx.org_id, provider, saved).await?;
     txn.commit().await.map_err(StoreError::from)?;
     Ok(view)
+}
+
+/// A setting that points a connected connection at a resource (an ad account, a channel) is
+/// checked with the provider first: one it cannot reach is refused, naming the field, and
+/// nothing is stored. A connection not usable yet is checked once it is connected.
+async fn check_choices(
+    state: &AppState,
+    ctx: &TenantContext,
+    provider: &Provider,
+    existing: Option<&Connection>,
+    config: &BTreeMap<String, String>,
+) -> ApiResult<()> {
+    let Ok(connection) = lifecycle::usable(existing) else {
+        return Ok(());
+    };
+    for (resource, id) in domain::resources::chosen(provider, &connection.config, config) {
+        let actor = ctx.actor();
+        if !resources::reachable(state, ctx.org_id, &actor, provider, resource, &id).await? {
+            return Err(ApiError::unprocessable(
+                ErrorCode::ResourceNotAccessible,
+                format!(
+                    "This {} connection cannot reach the {} `{id}`; choose one from the list.",
+                    provider.name,
+                    resource.label.to_lowercase()
+                ),
+            )
+            .with_errors(vec![FieldError::new(
+                format!("config.{}", resource.setting),
+                format!(
+                    "{} cannot reach {} `{id}` with this connection. Choose one from the list of {}s it can use.",
+                    provider.name,
+                    resource.label.to_lowercase(),
+                    resource.label.to_lowercase()
+                ),
+            )]));
+        }
+    }
+    Ok(())
 }
 
 /// The answer to a change, from what its transaction wrote: the connection as stored, and its

@@ -33,6 +33,11 @@ pub enum ProblemCode {
     ProviderUnreachable,
     /// The provider refused to renew the grant: it was revoked or lapsed.
     RefreshRefused,
+    /// The resource the connection was pointed at (an ad account, a channel) is gone or no
+    /// longer shared with it.
+    ResourceLost,
+    /// Connected, but the resource it must be pointed at is not chosen yet.
+    SelectionRequired,
     /// The access token expired before it was renewed.
     TokenExpired,
     /// The provider answered a check with a redirect.
@@ -41,7 +46,7 @@ pub enum ProblemCode {
 
 impl ProblemCode {
     /// Every code, for tests that walk them all.
-    pub const ALL: [ProblemCode; 16] = [
+    pub const ALL: [ProblemCode; 18] = [
         ProblemCode::AccountNotFound,
         ProblemCode::AddressNotAllowed,
         ProblemCode::ConnectionError,
@@ -56,6 +61,8 @@ impl ProblemCode {
         ProblemCode::ProviderUnavailable,
         ProblemCode::ProviderUnreachable,
         ProblemCode::RefreshRefused,
+        ProblemCode::ResourceLost,
+        ProblemCode::SelectionRequired,
         ProblemCode::TokenExpired,
         ProblemCode::UnexpectedRedirect,
     ];
@@ -76,6 +83,8 @@ impl ProblemCode {
             ProblemCode::ProviderUnavailable => "provider_unavailable",
             ProblemCode::ProviderUnreachable => "provider_unreachable",
             ProblemCode::RefreshRefused => "refresh_refused",
+            ProblemCode::ResourceLost => "resource_lost",
+            ProblemCode::SelectionRequired => "selection_required",
             ProblemCode::TokenExpired => "token_expired",
             ProblemCode::UnexpectedRedirect => "unexpected_redirect",
         }

@@ -109,7 +109,7 @@ test-web: $(WEB_DEPS)
 test-browser: web
 	@echo "==> SPA in Chromium against the built binary (journeys, accessibility, screenshots)"
 	$(CARGO) build --bin plugboard
-	cd frontend && npm run e2e
+	cd frontend && PLUGBOARD_BIN=$(abspath $(TARGET_DIR))/debug/plugboard npm run e2e
 
 # Where cargo puts binaries (CARGO_TARGET_DIR when set).
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)

@@ -1,5 +1,6 @@
 //! The background worker, in the same binary as the API: token refresh before expiry, health
-//! checks, and notification delivery from the outbox. `plugboard serve` runs
+//! checks, notification delivery from the outbox, and applying provider webhooks from the
+//! inbox. `plugboard serve` runs
 //! it; `PLUGBOARD_WORKER=false` makes an API-only replica. Safe with several replicas on one
 //! PostgreSQL: every piece of work is claimed before it is done.
 
@@ -69,6 +70,20 @@ impl Worker {
                     Ok(n) if n > 0 => continue,
                     Ok(_) => {}
                     Err(err) => tracing::warn!(error = ?err, "notification delivery round failed"),
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+        let inbox = worker.clone();
+        tokio::spawn(async move {
+            let every = inbox.state.settings.background.delivery_interval;
+            loop {
+                match crate::services::inbound::apply_pending(&inbox.state, &inbox.owner, 20).await
+                {
+                    // A full batch: look again at once.
+                    Ok(n) if n >= 20 => continue,
+                    Ok(_) => {}
+                    Err(err) => tracing::warn!(error = ?err, "applying provider webhooks failed"),
                 }
                 tokio::time::sleep(every).await;
             }

@@ -15,6 +15,7 @@ pub mod onboarding;
 pub mod orgs;
 pub mod paging;
 pub mod platform;
+pub mod privacy;
 pub mod providers;
 pub mod proxy;
 pub mod sandbox;
@@ -90,7 +91,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
                         .service(notifications::put_settings)
                         .service(notifications::test)
                         .service(notifications::list)
-                        .service(sync::sync),
+                        .service(sync::sync)
+                        .service(privacy::list)
+                        .service(privacy::mark_done),
                 ),
         );
 }

@@ -35,3 +35,4 @@ mod sandbox;
 mod secrets;
 mod ssrf;
 mod tenancy;
+mod webhooks;

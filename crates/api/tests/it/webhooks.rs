@@ -1068,3 +1068,77 @@ async fn a_delivery_acknowledged_before_a_kill_is_applied_after_the_restart() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn readiness_lists_each_inbound_url_its_secret_and_its_counts() {
+    let app = spawn_app_with(Options {
+        admin_emails: vec!["ops@plugboard.example".to_owned()],
+        platform_env: vec![("SHOPIFY_API_SECRET", SHOPIFY_SECRET)],
+        ..Options::default()
+    })
+    .await;
+    let admin = app.signup_as("ops", "ops@plugboard.example").await;
+    let body = json!({"id": 1, "myshopify_domain": "r.myshopify.com"});
+    json_body(
+        shopify(
+            &app,
+            SHOPIFY_SECRET,
+            "app/uninstalled",
+            "r.myshopify.com",
+            "rd-1",
+            &body,
+        )
+        .await,
+        200,
+    )
+    .await;
+    refused(
+        shopify(
+            &app,
+            "wrong",
+            "app/uninstalled",
+            "r.myshopify.com",
+            "rd-2",
+            &body,
+        )
+        .await,
+    )
+    .await;
+    let page = json_body(
+        app.get("/api/v1/platform/readiness", &admin.token).await,
+        200,
+    )
+    .await;
+    let listed = page["inbound_webhooks"].as_array().unwrap();
+    let by = |id: &str| listed.iter().find(|w| w["provider"] == id).unwrap().clone();
+    let shop = by("shopify");
+    assert_eq!(shop["secret_variable"], "SHOPIFY_API_SECRET");
+    assert_eq!(shop["secret_configured"], true);
+    assert_eq!(shop["accepted"], 1);
+    assert_eq!(shop["refused"], 1);
+    assert!(shop["last_delivery_at"].is_string());
+    assert!(
+        shop["urls"][0]
+            .as_str()
+            .unwrap()
+            .ends_with("/api/v1/webhooks/shopify")
+    );
+    let stripe_row = by("stripe");
+    assert_eq!(stripe_row["secret_variable"], "STRIPE_WEBHOOK_SECRET");
+    assert_eq!(stripe_row["secret_configured"], false);
+    let meta = by("meta_ads");
+    assert_eq!(meta["urls"].as_array().unwrap().len(), 2);
+    assert!(
+        !page.to_string().contains(SHOPIFY_SECRET),
+        "a secret's value is never shown"
+    );
+    // A Stripe delivery without its secret set cannot be verified.
+    let response = stripe(
+        &app,
+        STRIPE_SECRET,
+        &json!({"id": "evt_x", "type": "x"}),
+        now(),
+    )
+    .await;
+    assert_eq!(problem(response, 503).await["code"], "platform_not_ready");
+}

@@ -366,7 +366,21 @@ impl From<VersionAlert<'_>> for VersionSunsetOut {
         ],
         "next_cursor": null
     },
-    "versions": []
+    "versions": [],
+    "inbound_webhooks": [
+        {
+            "provider": "shopify",
+            "name": "Shopify",
+            "scheme": "shopify_hmac",
+            "urls": ["https://plugboard.example/api/v1/webhooks/shopify"],
+            "secret_variable": "SHOPIFY_API_SECRET",
+            "secret_configured": true,
+            "last_delivery_at": "2026-11-24T09:31:12Z",
+            "accepted": 42,
+            "refused": 1,
+            "unmatched": 3
+        }
+    ]
 })))]
 pub struct ReadinessOut {
     /// Provider API versions that sunset within 90 days (or have), soonest first, with the date

@@ -166,7 +166,7 @@ async fn receive(
     operation_id = "receiveProviderWebhook",
     tag = "webhooks",
     params(("provider" = String, Path, description = "`shopify`, `slack` or `stripe`.")),
-    request_body(content = String, content_type = "application/json", description = "The provider's event, exactly as signed."),
+    request_body(content = Object, content_type = "application/json", description = "The provider's event, exactly as signed.", example = json!({"id": 954889, "name": "acme.myshopify.com", "myshopify_domain": "acme.myshopify.com"})),
     responses(
         (status = 200, body = WebhookReceivedOut),
         (status = 400, body = Problem, content_type = "application/problem+json", description = "`invalid_body`: signed, but not what the provider sends."),
@@ -202,7 +202,7 @@ pub async fn receive_webhook(
         ("provider" = String, Path, description = "`meta_ads`."),
         ("callback" = String, Path, description = "`deauthorize` or `data-deletion`."),
     ),
-    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "`signed_request=…`"),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "`signed_request=…`", example = json!("signed_request=dGVzdA.eyJhbGdvcml0aG0iOiJITUFDLVNIQTI1NiIsInVzZXJfaWQiOiIxMDIxOSJ9")),
     responses(
         (status = 200, body = WebhookReceivedOut, example = json!({"received": true, "url": "https://plugboard.example/api/v1/webhooks/meta_ads/erasures/5f2b6c0e9d7a4c1b8e3f0a9d6c2b7e41", "confirmation_code": "5f2b6c0e9d7a4c1b8e3f0a9d6c2b7e41"})),
         (status = 400, body = Problem, content_type = "application/problem+json", description = "`invalid_body`: signed, but not what the provider sends."),
@@ -242,7 +242,7 @@ fn escape(text: &str) -> String {
         ("code" = String, Path, description = "The confirmation code."),
     ),
     responses(
-        (status = 200, content_type = "text/html", body = String, description = "A page for the person who asked."),
+        (status = 200, content_type = "text/html", body = String, description = "A page for the person who asked.", example = json!("<!doctype html><html lang=\"en\"><body><main><h1>Data deletion request</h1><p>Received on 2026-12-06 09:31 UTC.</p><p>Deleted on 2026-12-06 09:31 UTC: the access token, the account name and ID, and the settings Plugboard held from Meta Ads about you.</p></main></body></html>")),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ),
 )]

@@ -1142,3 +1142,74 @@ async fn readiness_lists_each_inbound_url_its_secret_and_its_counts() {
     .await;
     assert_eq!(problem(response, 503).await["code"], "platform_not_ready");
 }
+
+#[tokio::test]
+async fn the_sandbox_uninstalls_a_shop_signed_as_shopify_does() {
+    let app = spawn_app_with(Options {
+        sandbox: true,
+        allow_private_network: true,
+        configure: |s| {
+            s.background.enabled = true;
+            s.background.delivery_interval = Duration::from_millis(100);
+        },
+        ..Options::default()
+    })
+    .await;
+    let (owner, org) = app.owner_with_org().await;
+    webhook_to_mock(&app, &owner.token, &org).await;
+    let shop = "sandbox-shop.myshopify.com";
+    app.seed_oauth_connection(&org, "shopify", "shpat_sandbox", &[("shop", shop)])
+        .await;
+    let page = app
+        .client
+        .get(app.url("/sandbox"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("shopify app/uninstalled"),
+        "the control page offers it"
+    );
+    let sent = app
+        .client
+        .post(app.url("/sandbox/_webhooks"))
+        .form(&[("event", "shopify app/uninstalled"), ("account", shop)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 200);
+    let said = sent.text().await.unwrap();
+    assert!(said.contains("Plugboard answered 200"), "{said}");
+    until("the uninstall", || async {
+        status_of(&app, &owner.token, &org, "shopify").await == "expired"
+    })
+    .await;
+    until("one signed notice", || async {
+        outbox(&app, &org, "broken").await == 1
+    })
+    .await;
+    // Each privacy request and the other providers' revocations are signed as theirs are.
+    for (event, account) in [
+        ("shopify customers/data_request", shop),
+        ("slack tokens_revoked", "sandbox-slack-001"),
+        ("meta_ads deauthorize", "sandbox-meta_ads-001"),
+        ("meta_ads data-deletion", "sandbox-meta_ads-001"),
+        (
+            "stripe account.application.deauthorized",
+            "sandbox-stripe-001",
+        ),
+    ] {
+        let sent = app
+            .client
+            .post(app.url("/sandbox/_webhooks"))
+            .form(&[("event", event), ("account", account)])
+            .send()
+            .await
+            .unwrap();
+        let said = sent.text().await.unwrap();
+        assert!(said.contains("Plugboard answered 200"), "{event}: {said}");
+    }
+}

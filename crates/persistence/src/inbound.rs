@@ -260,6 +260,20 @@ pub async fn finish(
     Ok(true)
 }
 
+/// Deletes applied deliveries received before `before`: providers stop retrying a delivery
+/// within days (Shopify 48 hours, Stripe 3 days), so past that a row deduplicates nothing.
+pub async fn forget_applied_before(
+    db: &impl ConnectionTrait,
+    before: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let done = inbound_deliveries::Entity::delete_many()
+        .filter(inbound_deliveries::Column::AppliedAt.is_not_null())
+        .filter(inbound_deliveries::Column::ReceivedAt.lt(before))
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected)
+}
+
 /// One provider's counts, for the readiness page.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Tally {

@@ -98,6 +98,15 @@ impl Worker {
                 if let Err(err) = health::run_once(&sweeper).await {
                     tracing::warn!(error = ?err, "health-check round failed");
                 }
+                // Applied provider webhooks deduplicate nothing once providers stop retrying.
+                if let Err(err) = persistence::inbound::forget_applied_before(
+                    &sweeper.state.db,
+                    chrono::Utc::now() - chrono::Duration::days(30),
+                )
+                .await
+                {
+                    tracing::warn!(error = ?err, "forgetting old provider webhooks failed");
+                }
                 // Answers kept for Idempotency-Key retries last a day.
                 if let Err(err) = persistence::idempotency::platform_forget_expired(
                     &sweeper.state.db,

@@ -6894,6 +6894,7 @@ export interface components {
          * @description A provider's webhooks to the platform's app.
          * @example {
          *       "accepted": 42,
+         *       "docs_url": "https://shopify.dev/docs/apps/build/privacy-law-compliance",
          *       "last_delivery_at": "2026-12-06T09:31:12Z",
          *       "name": "Shopify",
          *       "provider": "shopify",
@@ -6913,6 +6914,8 @@ export interface components {
              * @description Verified and kept.
              */
             accepted: number;
+            /** @description The provider's page on registering the URL and how it signs. */
+            docs_url: string;
             /**
              * Format: date-time
              * @description When the last verified delivery came.
@@ -8490,6 +8493,7 @@ export interface components {
          *       "inbound_webhooks": [
          *         {
          *           "accepted": 42,
+         *           "docs_url": "https://shopify.dev/docs/apps/build/privacy-law-compliance",
          *           "last_delivery_at": "2026-11-24T09:31:12Z",
          *           "name": "Shopify",
          *           "provider": "shopify",

@@ -375,6 +375,7 @@ impl From<VersionAlert<'_>> for VersionSunsetOut {
             "urls": ["https://plugboard.example/api/v1/webhooks/shopify"],
             "secret_variable": "SHOPIFY_API_SECRET",
             "secret_configured": true,
+            "docs_url": "https://shopify.dev/docs/apps/build/privacy-law-compliance",
             "last_delivery_at": "2026-11-24T09:31:12Z",
             "accepted": 42,
             "refused": 1,
@@ -408,6 +409,7 @@ pub struct ReadinessOut {
     "urls": ["https://plugboard.example/api/v1/webhooks/shopify"],
     "secret_variable": "SHOPIFY_API_SECRET",
     "secret_configured": true,
+    "docs_url": "https://shopify.dev/docs/apps/build/privacy-law-compliance",
     "last_delivery_at": "2026-12-06T09:31:12Z",
     "accepted": 42,
     "refused": 1,
@@ -423,6 +425,8 @@ pub struct InboundWebhookOut {
     /// The platform variable holding the signing secret (never its value).
     pub secret_variable: String,
     pub secret_configured: bool,
+    /// The provider's page on registering the URL and how it signs.
+    pub docs_url: String,
     /// When the last verified delivery came.
     pub last_delivery_at: Option<DateTime<Utc>>,
     /// Verified and kept.
@@ -442,6 +446,7 @@ impl From<service::InboundReadiness<'_>> for InboundWebhookOut {
             urls: r.urls,
             secret_variable: r.secret_env.to_owned(),
             secret_configured: r.secret_set,
+            docs_url: r.docs_url.to_owned(),
             last_delivery_at: r.tally.last_delivery_at,
             accepted: r.tally.accepted,
             refused: r.tally.refused,

@@ -38,6 +38,8 @@ pub struct InboundReadiness<'r> {
     pub urls: Vec<String>,
     pub secret_env: &'r str,
     pub secret_set: bool,
+    /// The provider's page on registering and verifying them.
+    pub docs_url: &'r str,
     pub tally: persistence::inbound::Tally,
 }
 
@@ -168,6 +170,7 @@ pub async fn readiness(state: &AppState, request: PageRequest) -> ApiResult<Read
                     })
                     .collect(),
                 secret_env: &inbound.secret_env,
+                docs_url: &inbound.docs_url,
                 secret_set: is_set(&inbound.secret_env),
                 tally: tallies.remove(&provider.id).unwrap_or_default(),
             })

@@ -80,7 +80,11 @@ export default function Readiness() {
               <tbody>
                 {data.inbound_webhooks.map((w) => (
                   <tr key={w.provider}>
-                    <td>{w.name}</td>
+                    <td>
+                      <a href={w.docs_url}>
+                        {w.name}
+                      </a>
+                    </td>
                     <td>
                       {w.urls.map((u) => (
                         <div key={u}>

@@ -184,7 +184,12 @@ async fn apply(state: &AppState, owner: &str, pending: &Pending) -> Result<(), A
         Some((provider, inbound)) => apply_in(&txn, provider, inbound, pending, now).await?,
         None => Outcome::Unmatched,
     };
-    inbox::finish(&txn, pending.id, owner, outcome, now).await?;
+    // Another worker took the row over (this claim lapsed): its effects are its own, and
+    // these are rolled back with the transaction.
+    if !inbox::finish(&txn, pending.id, owner, outcome, now).await? {
+        tracing::warn!(provider = %pending.provider, "an inbound webhook's claim lapsed before it was applied; another worker applies it");
+        return Ok(());
+    }
     txn.commit().await.map_err(StoreError::from)?;
     Ok(())
 }

@@ -54,6 +54,12 @@ impl From<Received> for WebhookReceivedOut {
     }
 }
 
+/// Whether a path is a provider webhook's: its body is the provider's own, read raw here and
+/// held to no rule of Plugboard's own bodies.
+pub fn is_webhook_path(path: &str) -> bool {
+    path.starts_with("/api/v1/webhooks/")
+}
+
 fn too_large() -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,

@@ -283,6 +283,33 @@ async fn shopify_accepts_its_signature_and_refuses_anything_else() {
         1,
         "only the signed delivery is kept"
     );
+
+    // The body is the provider's: read raw, past 64 KiB, with whatever characters it holds.
+    let note = format!("{}{}", "\u{1}".repeat(3), "x".repeat(200 * 1024));
+    let big = json!({"id": 2, "myshopify_domain": "acme.myshopify.com", "note": note});
+    let ok = shopify(
+        &app,
+        SHOPIFY_SECRET,
+        "orders/create",
+        "acme.myshopify.com",
+        "w-4",
+        &big,
+    )
+    .await;
+    assert_eq!(json_body(ok, 200).await["received"], true);
+    let array = json!([null, null]);
+    refused(
+        shopify(
+            &app,
+            "wrong",
+            "orders/create",
+            "acme.myshopify.com",
+            "w-5",
+            &array,
+        )
+        .await,
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -276,8 +276,8 @@ test("the sandbox uninstalls the shop: Shopify needs attention without a test; p
   const sandbox = await context.newPage();
   const send = async (label: string) => {
     await sandbox.goto("/sandbox");
-    await sandbox.getByLabel("Webhook").selectOption({ label });
-    await sandbox.getByLabel("Account").fill(shop);
+    await sandbox.getByRole("combobox", { name: "Webhook" }).selectOption({ label });
+    await sandbox.getByRole("textbox", { name: "Account" }).fill(shop);
     await sandbox.getByRole("button", { name: "Send" }).click();
     await expect(sandbox.getByRole("status")).toContainText("Plugboard answered 200");
   };

@@ -32,10 +32,12 @@ impl FieldError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
+    AccessRevoked,
     AccountNotFound,
     AddressNotAllowed,
     AlreadyInvited,
     AlreadyMember,
+    AppUninstalled,
     BadSignature,
     BodyTooLarge,
     Busy,
@@ -105,10 +107,12 @@ pub enum ErrorCode {
 impl ErrorCode {
     pub fn as_str(self) -> &'static str {
         match self {
+            ErrorCode::AccessRevoked => "access_revoked",
             ErrorCode::AccountNotFound => "account_not_found",
             ErrorCode::AddressNotAllowed => "address_not_allowed",
             ErrorCode::AlreadyInvited => "already_invited",
             ErrorCode::AlreadyMember => "already_member",
+            ErrorCode::AppUninstalled => "app_uninstalled",
             ErrorCode::BadSignature => "bad_signature",
             ErrorCode::BodyTooLarge => "body_too_large",
             ErrorCode::Busy => "busy",

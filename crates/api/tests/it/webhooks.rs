@@ -521,6 +521,7 @@ async fn an_uninstall_expires_only_that_shops_connections_once_each() {
             shown["last_error"]["message"],
             "The Plugboard app was uninstalled from shop-x.myshopify.com; reconnect to install it again."
         );
+        assert_eq!(shown["last_error"]["code"], "app_uninstalled");
     }
     // A replay changes nothing more.
     json_body(
@@ -641,6 +642,7 @@ async fn a_hundred_concurrent_copies_have_one_effect() {
             .contains("workspace Acme HQ"),
         "{shown}"
     );
+    assert_eq!(shown["last_error"]["code"], "access_revoked");
 }
 
 #[tokio::test]

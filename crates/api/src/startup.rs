@@ -156,6 +156,7 @@ impl Application {
             )),
             http: ProviderHttp::new(settings.provider_timeout, settings.allow_private_network)?,
             settings: Arc::new(settings),
+            listings: Arc::default(),
         });
         let metrics = Arc::new(crate::worker::metrics::Metrics::default());
         if state.settings.background.enabled {

@@ -10,6 +10,7 @@ use persistence::Db;
 use crate::auth::JwtKeys;
 use crate::config::Settings;
 use crate::outbound::ProviderHttp;
+use crate::services::resources::ListingCache;
 
 pub struct AppState {
     pub db: Db,
@@ -20,4 +21,6 @@ pub struct AppState {
     pub states: StateSigner,
     pub http: ProviderHttp,
     pub settings: Arc<Settings>,
+    /// Resource listings (ad accounts, channels), kept a minute.
+    pub listings: Arc<ListingCache>,
 }

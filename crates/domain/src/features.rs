@@ -86,6 +86,8 @@ pub struct FlagState {
     pub enabled: bool,
     /// Enabled and, where a connection is required, connected.
     pub effective: bool,
+    /// Whether it may be turned on now: it requires no connection, or that one is connected.
+    pub can_enable: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -98,9 +100,11 @@ impl FlagDef {
     /// `connected`: whether the provider it requires (if any) is connected now.
     pub fn state(&self, choice: Option<bool>, connected: bool) -> FlagState {
         let enabled = choice.unwrap_or(self.default);
+        let can_enable = self.requires.is_none() || connected;
         FlagState {
             enabled,
-            effective: enabled && (self.requires.is_none() || connected),
+            effective: enabled && can_enable,
+            can_enable,
         }
     }
 
@@ -173,7 +177,8 @@ mod tests {
             def.state(None, false),
             FlagState {
                 enabled: true,
-                effective: false
+                effective: false,
+                can_enable: false
             }
         );
         assert!(def.state(None, true).effective);
@@ -186,6 +191,7 @@ mod tests {
             ..def
         };
         assert!(free.state(Some(true), false).effective);
+        assert!(free.state(None, false).can_enable);
         assert!(free.check_change(true, false).is_ok());
     }
 

@@ -10,9 +10,11 @@ pub mod model;
 pub mod notifications;
 pub mod oauth;
 pub mod onboarding;
+pub mod problem;
 pub mod proxy;
 pub mod readiness;
 pub mod registry;
+pub mod resources;
 pub mod schedule;
 pub mod template;
 pub mod verify;
@@ -20,3 +22,4 @@ pub mod webhooks;
 
 pub use ids::{ConnectionId, OrgId, UserId};
 pub use model::{ConnectionStatus, Role};
+pub use problem::{EventCode, ProblemCode};

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{ApiKeyId, ConnectionId, OrgId, UserId};
+use crate::problem::{EventCode, ProblemCode};
 
 /// A member's role in an organization. Owners and admins change things; members read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -114,7 +115,7 @@ pub struct Membership {
 /// A short machine code and a sentence a person can act on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
-    pub code: String,
+    pub code: ProblemCode,
     pub message: String,
 }
 
@@ -137,6 +138,8 @@ pub struct Connection {
     pub connected_at: Option<DateTime<Utc>>,
     pub connected_by: Option<UserId>,
     pub disconnected_at: Option<DateTime<Utc>>,
+    /// The last call through the proxy (not part of the state: it moves no version).
+    pub last_used: Option<LastUse>,
     /// Bumped by every write: a write made from an older read is refused, never applied.
     pub version: i64,
     pub created_at: DateTime<Utc>,
@@ -163,6 +166,7 @@ impl Connection {
             connected_at: None,
             connected_by: None,
             disconnected_at: None,
+            last_used: None,
             version: 0,
             created_at: now,
             updated_at: now,
@@ -178,6 +182,8 @@ pub struct ApiKey {
     pub name: String,
     pub prefix: String,
     pub scopes: Vec<String>,
+    /// The providers the key may call through the proxy; `None`: every one.
+    pub providers: Option<Vec<String>>,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
@@ -199,6 +205,48 @@ pub enum Actor {
     System,
 }
 
+impl Actor {
+    /// The stored kind and id, as two columns.
+    pub fn parts(&self) -> (&'static str, Option<uuid::Uuid>) {
+        match self {
+            Actor::User(id) => ("user", Some(id.0)),
+            Actor::ApiKey(id) => ("api_key", Some(id.0)),
+            Actor::System => ("system", None),
+        }
+    }
+
+    /// Reads the two stored columns back; anything else is Plugboard itself.
+    pub fn from_parts(kind: &str, id: Option<uuid::Uuid>) -> Actor {
+        match (kind, id) {
+            ("user", Some(id)) => Actor::User(UserId(id)),
+            ("api_key", Some(id)) => Actor::ApiKey(ApiKeyId(id)),
+            _ => Actor::System,
+        }
+    }
+}
+
+/// Who last called a provider with a connection, and when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LastUse {
+    pub at: DateTime<Utc>,
+    pub by: Actor,
+    /// The key's or the person's name at the time, for people to read.
+    pub by_name: Option<String>,
+}
+
+impl LastUse {
+    /// How stale a recorded use may grow before a call by the same caller records it again:
+    /// a busy connection is written once a minute, not once a call.
+    pub const PRECISION_SECS: i64 = 60;
+
+    /// Whether a call by `by` at `now` is worth recording over what is stored.
+    pub fn is_news(stored: Option<&LastUse>, by: &Actor, now: DateTime<Utc>) -> bool {
+        stored.is_none_or(|last| {
+            last.by != *by || (now - last.at).num_seconds() >= LastUse::PRECISION_SECS
+        })
+    }
+}
+
 /// One line of a connection's history.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConnectionEvent {
@@ -208,7 +256,7 @@ pub struct ConnectionEvent {
     pub provider: String,
     pub action: EventAction,
     pub success: bool,
-    pub code: Option<String>,
+    pub code: Option<EventCode>,
     pub message: String,
     pub actor: Actor,
     pub created_at: DateTime<Utc>,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::ids::{ConnectionId, OrgId};
-use crate::model::ConnectionStatus;
+use crate::model::{ConnectionStatus, Problem};
 
 /// Why a notification is sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,7 +101,7 @@ pub struct ConnectionNotice {
     pub old_status: ConnectionStatus,
     pub new_status: ConnectionStatus,
     /// The machine code and sentence of the failure (for `broken`).
-    pub error: Option<(String, String)>,
+    pub error: Option<Problem>,
     pub incident_id: uuid::Uuid,
     /// The provider's page in Plugboard's settings, where the brand reconnects.
     pub settings_url: String,
@@ -122,7 +122,7 @@ impl ConnectionNotice {
                 "provider_name": self.provider_name,
                 "old_status": self.old_status.as_str(),
                 "new_status": self.new_status.as_str(),
-                "error": self.error.as_ref().map(|(code, message)| json!({"code": code, "message": message})),
+                "error": self.error.as_ref().map(|p| json!({"code": p.code, "message": p.message})),
                 "incident_id": self.incident_id,
                 "settings_url": self.settings_url,
             }
@@ -276,6 +276,7 @@ pub fn parse_recipients(list: &[String]) -> Result<Vec<String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ProblemCode;
 
     fn notice(kind: NotificationKind) -> ConnectionNotice {
         ConnectionNotice {
@@ -287,7 +288,10 @@ mod tests {
             provider_name: "Shopify".into(),
             old_status: ConnectionStatus::Connected,
             new_status: ConnectionStatus::Expired,
-            error: Some(("refresh_refused".into(), "Reconnect Shopify.".into())),
+            error: Some(Problem {
+                code: ProblemCode::RefreshRefused,
+                message: "Reconnect Shopify.".into(),
+            }),
             incident_id: uuid::Uuid::nil(),
             settings_url: "https://app.example/settings/integrations/shopify".into(),
             occurred_at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),

@@ -20,6 +20,9 @@ fn to_key(model: api_keys::Model) -> ApiKey {
         name: model.name,
         prefix: model.prefix,
         scopes: model.scopes.split_whitespace().map(str::to_owned).collect(),
+        providers: model
+            .providers
+            .map(|p| p.split_whitespace().map(str::to_owned).collect()),
         created_at: model.created_at,
         last_used_at: model.last_used_at,
         revoked_at: model.revoked_at,
@@ -31,6 +34,7 @@ pub struct NewApiKey<'a> {
     pub prefix: &'a str,
     pub key_hash: &'a str,
     pub scopes: &'a [String],
+    pub providers: Option<&'a [String]>,
     pub created_by: UserId,
 }
 
@@ -46,6 +50,7 @@ pub async fn create(
         prefix: Set(key.prefix.to_owned()),
         key_hash: Set(key.key_hash.to_owned()),
         scopes: Set(key.scopes.join(" ")),
+        providers: Set(key.providers.map(|p| p.join(" "))),
         created_by: Set(Some(key.created_by.0)),
         created_at: Set(Utc::now()),
         last_used_at: Set(None),
@@ -115,6 +120,20 @@ pub async fn find_live(
     Ok(api_keys::Entity::find()
         .filter(api_keys::Column::KeyHash.eq(key_hash))
         .filter(api_keys::Column::RevokedAt.is_null())
+        .one(db)
+        .await?
+        .map(to_key))
+}
+
+/// One of the organization's keys, revoked or not.
+pub async fn get(
+    db: &impl ConnectionTrait,
+    org_id: OrgId,
+    key_id: ApiKeyId,
+) -> Result<Option<ApiKey>, StoreError> {
+    Ok(api_keys::Entity::find()
+        .filter(api_keys::Column::OrgId.eq(org_id.0))
+        .filter(api_keys::Column::Id.eq(key_id.0))
         .one(db)
         .await?
         .map(to_key))

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use domain::lifecycle::Event;
-use domain::model::{Actor, Connection, Problem, SecretHint};
-use domain::{ConnectionId, ConnectionStatus, OrgId, UserId};
+use domain::model::{Actor, Connection, LastUse, Problem, SecretHint};
+use domain::{ConnectionId, ConnectionStatus, OrgId, ProblemCode, UserId};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
@@ -22,7 +22,11 @@ pub(crate) fn to_connection(model: connections::Model) -> Result<Connection, Sto
     let status = ConnectionStatus::parse(&model.status)
         .ok_or_else(|| StoreError::Corrupt(format!("unknown status `{}`", model.status)))?;
     let last_error = match (model.last_error_code, model.last_error_message) {
-        (Some(code), Some(message)) => Some(Problem { code, message }),
+        (Some(name), Some(message)) => Some(Problem {
+            code: ProblemCode::parse(&name)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown problem code `{name}`")))?,
+            message,
+        }),
         _ => None,
     };
     Ok(Connection {
@@ -42,10 +46,42 @@ pub(crate) fn to_connection(model: connections::Model) -> Result<Connection, Sto
         connected_at: model.connected_at,
         connected_by: model.connected_by.map(UserId),
         disconnected_at: model.disconnected_at,
+        last_used: model.last_used_at.map(|at| LastUse {
+            at,
+            by: Actor::from_parts(
+                model.last_used_by_kind.as_deref().unwrap_or_default(),
+                model.last_used_by_id,
+            ),
+            by_name: model.last_used_by_name,
+        }),
         version: model.version,
         created_at: model.created_at,
         updated_at: model.updated_at,
     })
+}
+
+/// Notes a call through the proxy. It is not the connection's state: the version stays, so it
+/// never fences out a state change.
+pub async fn record_use(
+    db: &impl ConnectionTrait,
+    org_id: OrgId,
+    connection_id: ConnectionId,
+    used: &LastUse,
+) -> Result<(), StoreError> {
+    let (kind, id) = used.by.parts();
+    connections::Entity::update_many()
+        .col_expr(connections::Column::LastUsedAt, Expr::value(used.at))
+        .col_expr(connections::Column::LastUsedByKind, Expr::value(kind))
+        .col_expr(connections::Column::LastUsedById, Expr::value(id))
+        .col_expr(
+            connections::Column::LastUsedByName,
+            Expr::value(used.by_name.clone()),
+        )
+        .filter(connections::Column::OrgId.eq(org_id.0))
+        .filter(connections::Column::Id.eq(connection_id.0))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Every connection the organization has, in no particular order.
@@ -160,7 +196,10 @@ pub async fn save(
         token_expires_at: Set(saved.token_expires_at),
         last_tested_at: Set(saved.last_tested_at),
         last_sync_at: Set(saved.last_sync_at),
-        last_error_code: Set(saved.last_error.as_ref().map(|p| p.code.clone())),
+        last_error_code: Set(saved
+            .last_error
+            .as_ref()
+            .map(|p| p.code.as_str().to_owned())),
         last_error_message: Set(saved.last_error.as_ref().map(|p| p.message.clone())),
         connected_at: Set(saved.connected_at),
         connected_by: Set(saved.connected_by.map(|u| u.0)),
@@ -213,7 +252,7 @@ pub async fn save(
             provider: &saved.provider,
             action: event.action,
             success: event.success,
-            code: event.code.as_deref(),
+            code: event.code,
             message: &event.message,
             actor: write.actor,
         },

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use domain::model::{Actor, ConnectionEvent, EventAction};
-use domain::{ConnectionId, OrgId, UserId};
+use domain::{ConnectionId, EventCode, OrgId};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Select, Statement,
@@ -17,11 +17,7 @@ use crate::page::{Keyset, Page, PageRequest, cut, older_than};
 fn to_event(model: connection_events::Model) -> Result<ConnectionEvent, StoreError> {
     let action = EventAction::parse(&model.action)
         .ok_or_else(|| StoreError::Corrupt(format!("unknown event action `{}`", model.action)))?;
-    let actor = match (model.actor_kind.as_str(), model.actor_id) {
-        ("user", Some(id)) => Actor::User(UserId(id)),
-        ("api_key", Some(id)) => Actor::ApiKey(domain::ids::ApiKeyId(id)),
-        _ => Actor::System,
-    };
+    let actor = Actor::from_parts(&model.actor_kind, model.actor_id);
     Ok(ConnectionEvent {
         id: model.id,
         org_id: OrgId(model.org_id),
@@ -29,7 +25,13 @@ fn to_event(model: connection_events::Model) -> Result<ConnectionEvent, StoreErr
         provider: model.provider,
         action,
         success: model.success,
-        code: model.code,
+        code: model
+            .code
+            .map(|name| {
+                EventCode::parse(&name)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown event code `{name}`")))
+            })
+            .transpose()?,
         message: model.message,
         actor,
         created_at: model.created_at,
@@ -42,7 +44,7 @@ pub struct NewEvent<'a> {
     pub provider: &'a str,
     pub action: EventAction,
     pub success: bool,
-    pub code: Option<&'a str>,
+    pub code: Option<EventCode>,
     pub message: &'a str,
     pub actor: &'a Actor,
 }
@@ -52,11 +54,7 @@ pub async fn record(
     org_id: OrgId,
     event: NewEvent<'_>,
 ) -> Result<(), StoreError> {
-    let (actor_kind, actor_id) = match event.actor {
-        Actor::User(id) => ("user", Some(id.0)),
-        Actor::ApiKey(id) => ("api_key", Some(id.0)),
-        Actor::System => ("system", None),
-    };
+    let (actor_kind, actor_id) = event.actor.parts();
     connection_events::Entity::insert(connection_events::ActiveModel {
         id: Set(uuid::Uuid::new_v4()),
         org_id: Set(org_id.0),
@@ -64,7 +62,7 @@ pub async fn record(
         provider: Set(event.provider.to_owned()),
         action: Set(event.action.as_str().to_owned()),
         success: Set(event.success),
-        code: Set(event.code.map(str::to_owned)),
+        code: Set(event.code.map(|c| c.as_str().to_owned())),
         message: Set(event.message.to_owned()),
         actor_kind: Set(actor_kind.to_owned()),
         actor_id: Set(actor_id),

@@ -12,6 +12,7 @@
 use crate::Db;
 use chrono::{DateTime, Duration, Utc};
 use domain::lifecycle::due::{HealthChecks, Selection};
+use domain::oauth::{ACCESS_TOKEN, REFRESH_TOKEN};
 use domain::schedule::{day_of, refresh_due_at, within_daily_cap};
 use domain::{ConnectionId, OrgId};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query};
@@ -22,9 +23,6 @@ use sea_orm::{
 
 use crate::StoreError;
 use crate::entities::{connection_secrets, connections};
-
-const ACCESS_TOKEN: &str = "access_token";
-const REFRESH_TOKEN: &str = "refresh_token";
 
 /// A connection a worker now holds the refresh lease of.
 #[derive(Clone, Debug, PartialEq)]

@@ -114,6 +114,9 @@ pub fn answer(
             &query,
             token.unwrap_or_default(),
         )),
+        "meta_ads" if get && path.starts_with(&format!("/{version}/act_")) => {
+            Some(meta_ad_account(&path[version.len() + 2..]))
+        }
         "shopify" if get && under_shopify(path, version, "products.json") => {
             Some(shopify_products_rest(host, version, &query))
         }
@@ -121,9 +124,14 @@ pub fn answer(
             shopify_products_graphql(body).map(|data| HttpResponse::Ok().json(data))
         }
         "slack" if path == "/api/conversations.list" => Some(slack_channels(request, &query, body)),
+        "slack" if path == "/api/conversations.info" => Some(slack_channel(request, &query, body)),
         "klaviyo" if get && (path == "/api/lists" || path == "/api/lists/") => {
-            Some(klaviyo_lists(host))
+            Some(klaviyo_lists(host, &query))
         }
+        "klaviyo" if get && path.starts_with("/api/lists/") => Some(klaviyo_list(
+            host,
+            path.trim_start_matches("/api/lists/").trim_end_matches('/'),
+        )),
         "stripe" if get && path == "/v1/balance" => Some(stripe_balance()),
         "google_ads" if get && under("customers:listAccessibleCustomers") => {
             Some(HttpResponse::Ok().json(json!({ "resourceNames": GOOGLE_ADS_CUSTOMERS })))
@@ -184,16 +192,7 @@ fn meta_ad_accounts(
         .unwrap_or_else(|| "account_id,id".to_owned());
     let data: Vec<Value> = (from..to)
         .map(|i| {
-            let account_id = format!("{}", 100_000_000_000_000u64 + i as u64);
-            let full = json!({
-                "id": format!("act_{account_id}"),
-                "account_id": account_id,
-                "name": format!("Acme Sandbox Ads {:02}", i + 1),
-                "account_status": 1,
-                "currency": "USD",
-                "timezone_name": "America/Los_Angeles",
-                "amount_spent": format!("{}", (i + 1) * 1234),
-            });
+            let full = meta_account(i);
             let mut picked = serde_json::Map::new();
             for field in fields.split(',').map(str::trim).chain(["id"]) {
                 if let Some(value) = full.get(field) {
@@ -225,6 +224,44 @@ fn meta_ad_accounts(
         paging["previous"] = json!(link(None, Some(cursor(from.saturating_sub(limit)))));
     }
     HttpResponse::Ok().json(json!({ "data": data, "paging": paging }))
+}
+
+/// The sandbox's ad account number `i` (from 0), as Meta describes one.
+fn meta_account(i: usize) -> Value {
+    let account_id = format!("{}", 100_000_000_000_000u64 + i as u64);
+    json!({
+        "id": format!("act_{account_id}"),
+        "account_id": account_id,
+        "name": format!("Acme Sandbox Ads {:02}", i + 1),
+        "account_status": 1,
+        "currency": "USD",
+        "timezone_name": "America/Los_Angeles",
+        "amount_spent": format!("{}", (i + 1) * 1234),
+    })
+}
+
+/// `GET /{v}/act_{id}`: one of the login's ad accounts, or Graph API's error for any other.
+fn meta_ad_account(id: &str) -> HttpResponse {
+    let index = id
+        .strip_prefix("act_")
+        .and_then(|n| n.parse::<u64>().ok())
+        .and_then(|n| n.checked_sub(100_000_000_000_000))
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|&n| n < META_AD_ACCOUNTS);
+    match index {
+        Some(i) => {
+            let account = meta_account(i);
+            HttpResponse::Ok().json(json!({ "id": account["id"], "name": account["name"] }))
+        }
+        None => HttpResponse::BadRequest().json(json!({
+            "error": {
+                "message": format!("Unsupported get request. Object with ID '{id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation."),
+                "type": "GraphMethodException",
+                "code": 100,
+                "error_subcode": 33,
+            }
+        })),
+    }
 }
 
 fn shopify_product(i: usize) -> (u64, Value) {
@@ -350,41 +387,56 @@ fn shopify_products_graphql(body: &[u8]) -> Option<Value> {
     }))
 }
 
+/// The sandbox workspace's channels: five named ones, then campaign rooms, 32 in all.
+const SLACK_CHANNELS: usize = 32;
+
+fn slack_channel_named(i: usize) -> Value {
+    const NAMED: [&str; 5] = ["general", "random", "marketing", "orders", "alerts"];
+    let name = NAMED.get(i).map_or_else(
+        || format!("campaign-{:02}", i - NAMED.len() + 1),
+        |n| (*n).to_owned(),
+    );
+    json!({
+        "id": format!("C0SANDBOX{:02}", i + 1),
+        "name": name,
+        "is_channel": true,
+        "is_private": false,
+        "is_archived": false,
+        "is_member": i == 0,
+        "num_members": 12,
+        "topic": { "value": "", "creator": "", "last_set": 0 },
+    })
+}
+
+/// A Slack method's parameters: the query, and a form body for POST.
+fn slack_params(
+    request: &HttpRequest,
+    query: &std::collections::BTreeMap<String, String>,
+    body: &[u8],
+) -> std::collections::BTreeMap<String, String> {
+    let mut params = query.clone();
+    if request.method() == Method::POST {
+        params.extend(url::form_urlencoded::parse(body).into_owned());
+    }
+    params
+}
+
 /// `conversations.list`: Slack's cursor paging in `response_metadata.next_cursor`.
 fn slack_channels(
     request: &HttpRequest,
     query: &std::collections::BTreeMap<String, String>,
     body: &[u8],
 ) -> HttpResponse {
-    const CHANNELS: [&str; 5] = ["general", "random", "marketing", "orders", "alerts"];
-    let mut params = query.clone();
-    if request.method() == Method::POST {
-        params.extend(url::form_urlencoded::parse(body).into_owned());
-    }
+    let params = slack_params(request, query, body);
     let limit = limit_of(&params, "limit", 100, 1000);
     let from = params
         .get("cursor")
         .and_then(|c| position(c))
         .unwrap_or(0)
-        .min(CHANNELS.len());
-    let to = (from + limit).min(CHANNELS.len());
-    let channels: Vec<Value> = CHANNELS[from..to]
-        .iter()
-        .enumerate()
-        .map(|(i, name)| {
-            json!({
-                "id": format!("C0SANDBOX{:02}", from + i + 1),
-                "name": name,
-                "is_channel": true,
-                "is_private": false,
-                "is_archived": false,
-                "is_member": *name == "general",
-                "num_members": 12,
-                "topic": { "value": "", "creator": "", "last_set": 0 },
-            })
-        })
-        .collect();
-    let next = if to < CHANNELS.len() {
+        .min(SLACK_CHANNELS);
+    let to = (from + limit).min(SLACK_CHANNELS);
+    let channels: Vec<Value> = (from..to).map(slack_channel_named).collect();
+    let next = if to < SLACK_CHANNELS {
         cursor(to)
     } else {
         String::new()
@@ -396,35 +448,87 @@ fn slack_channels(
     }))
 }
 
-/// `GET /api/lists`: JSON:API, with links to Klaviyo's own API.
-fn klaviyo_lists(host: &str) -> HttpResponse {
-    let lists = [
-        ("XyZ001", "Newsletter"),
-        ("XyZ002", "VIP customers"),
-        ("XyZ003", "Abandoned carts"),
-    ];
-    let data: Vec<Value> = lists
-        .iter()
-        .map(|(id, name)| {
-            json!({
-                "type": "list",
-                "id": id,
-                "attributes": {
-                    "name": name,
-                    "created": "2026-02-01T12:00:00+00:00",
-                    "updated": "2026-11-20T08:30:00+00:00",
-                    "opt_in_process": "single_opt_in",
-                },
-                "links": { "self": format!("https://{host}/api/lists/{id}/") },
-            })
-        })
-        .collect();
+/// `conversations.info`: one channel, or Slack's `channel_not_found` (with HTTP 200, as Slack).
+fn slack_channel(
+    request: &HttpRequest,
+    query: &std::collections::BTreeMap<String, String>,
+    body: &[u8],
+) -> HttpResponse {
+    let params = slack_params(request, query, body);
+    let index = params
+        .get("channel")
+        .and_then(|c| c.strip_prefix("C0SANDBOX"))
+        .and_then(|n| n.parse::<usize>().ok())
+        .filter(|n| (1..=SLACK_CHANNELS).contains(n));
+    match index {
+        Some(n) => {
+            HttpResponse::Ok().json(json!({ "ok": true, "channel": slack_channel_named(n - 1) }))
+        }
+        None => HttpResponse::Ok().json(json!({ "ok": false, "error": "channel_not_found" })),
+    }
+}
+
+/// The sandbox account's lists: three named ones, then segments, 36 in all.
+const KLAVIYO_LISTS: usize = 36;
+
+fn klaviyo_list_item(host: &str, i: usize) -> Value {
+    const NAMED: [&str; 3] = ["Newsletter", "VIP customers", "Abandoned carts"];
+    let id = format!("XyZ{:03}", i + 1);
+    let name = NAMED.get(i).map_or_else(
+        || format!("Segment {:02}", i - NAMED.len() + 1),
+        |n| (*n).to_owned(),
+    );
+    json!({
+        "type": "list",
+        "id": id,
+        "attributes": {
+            "name": name,
+            "created": "2026-02-01T12:00:00+00:00",
+            "updated": "2026-11-20T08:30:00+00:00",
+            "opt_in_process": "single_opt_in",
+        },
+        "links": { "self": format!("https://{host}/api/lists/{id}/") },
+    })
+}
+
+/// `GET /api/lists`: JSON:API, 10 a page (`page[size]` up to 100), `links.next` on Klaviyo's
+/// own API with the next `page[cursor]`.
+fn klaviyo_lists(host: &str, query: &std::collections::BTreeMap<String, String>) -> HttpResponse {
+    let size = limit_of(query, "page[size]", 10, 100);
+    let from = query
+        .get("page[cursor]")
+        .and_then(|c| position(c))
+        .unwrap_or(0)
+        .min(KLAVIYO_LISTS);
+    let to = (from + size).min(KLAVIYO_LISTS);
+    let data: Vec<Value> = (from..to).map(|i| klaviyo_list_item(host, i)).collect();
+    let next = (to < KLAVIYO_LISTS).then(|| {
+        let mut params = url::form_urlencoded::Serializer::new(String::new());
+        params.append_pair("page[cursor]", &cursor(to));
+        format!("https://{host}/api/lists/?{}", params.finish())
+    });
     HttpResponse::Ok()
         .content_type("application/vnd.api+json")
         .json(json!({
             "data": data,
-            "links": { "self": format!("https://{host}/api/lists/"), "next": null, "prev": null },
+            "links": { "self": format!("https://{host}/api/lists/"), "next": next, "prev": null },
         }))
+}
+
+/// `GET /api/lists/{id}/`: one list, or JSON:API's 404.
+fn klaviyo_list(host: &str, id: &str) -> HttpResponse {
+    let index = id
+        .strip_prefix("XyZ")
+        .and_then(|n| n.parse::<usize>().ok())
+        .filter(|n| (1..=KLAVIYO_LISTS).contains(n));
+    match index {
+        Some(n) => HttpResponse::Ok()
+            .content_type("application/vnd.api+json")
+            .json(json!({ "data": klaviyo_list_item(host, n - 1) })),
+        None => HttpResponse::NotFound()
+            .content_type("application/vnd.api+json")
+            .json(json!({ "errors": [{ "status": 404, "code": "not_found", "title": "Not found.", "detail": format!("A list with id {id} does not exist.") }] })),
+    }
 }
 
 fn stripe_balance() -> HttpResponse {

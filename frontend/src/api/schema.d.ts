@@ -3554,6 +3554,179 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/orgs/{org_id}/integrations/{provider}/resources/{kind}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What the connection can be pointed at, listed live from the provider with the connection
+         *     (a page kept a minute): Meta's ad accounts, Google Ads customers, Slack channels, Klaviyo
+         *     lists. Choose one by saving its id in the setting the provider names (`PATCH`, `config`).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description The previous page's `next_cursor`, as it was given. */
+                    cursor?: string;
+                    /** @description Keeps the items whose id or name holds this, case aside. */
+                    q?: string;
+                };
+                header?: never;
+                path: {
+                    org_id: string;
+                    provider: string;
+                    /** @description `ad_account`, `customer`, `channel`, `list`…: what the provider has to choose from. */
+                    kind: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ResourcePageOut"];
+                    };
+                };
+                /** @description A query parameter is unknown or not valid. */
+                400: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No valid access token or API key was sent. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Your role, or the API key's scopes, do not allow this. */
+                403: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No such provider or kind, or the provider is not connected. Or: Nothing exists at this path for you (another organization's resources included). */
+                404: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The connection is off, expired or failing, or the provider refused to list. */
+                409: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A query value holds a control character. */
+                422: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Something failed on Plugboard's side; the answer says nothing more. */
+                500: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Bad Gateway */
+                502: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
+                503: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Gateway Timeout */
+                504: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/orgs/{org_id}/integrations/{provider}/sync": {
         parameters: {
             query?: never;
@@ -6619,6 +6792,7 @@ export interface components {
          *       "last_used_at": null,
          *       "name": "Partner app",
          *       "prefix": "pb_Xq3vT9k",
+         *       "providers": null,
          *       "revoked_at": null,
          *       "scopes": [
          *         "integrations:read",
@@ -6642,6 +6816,11 @@ export interface components {
          */
         ApiKeyIn: {
             name: string;
+            /**
+             * @description The providers the key may call through the proxy (ids such as `shopify`); left out, it
+             *     may call every connected one.
+             */
+            providers?: string[] | null;
             /** @description What the key may do: at least one scope. */
             scopes: components["schemas"]["Scope"][];
         };
@@ -6652,6 +6831,7 @@ export interface components {
          *       "last_used_at": "2026-11-24T09:32:05Z",
          *       "name": "Partner app",
          *       "prefix": "pb_Xq3vT9k",
+         *       "providers": null,
          *       "revoked_at": null,
          *       "scopes": [
          *         "integrations:read",
@@ -6669,6 +6849,8 @@ export interface components {
             name: string;
             /** @description The key's first characters, to tell keys apart. */
             prefix: string;
+            /** @description The providers it may call through the proxy; `null`: every one. */
+            providers?: string[] | null;
             /** Format: date-time */
             revoked_at?: string | null;
             scopes: components["schemas"]["Scope"][];
@@ -6765,7 +6947,7 @@ export interface components {
          * @description Every `code` a problem answer can carry: stable, machine-readable, one per kind of problem.
          * @enum {string}
          */
-        ErrorCode: "access_revoked" | "account_not_found" | "address_not_allowed" | "already_invited" | "already_member" | "app_uninstalled" | "bad_signature" | "body_too_large" | "busy" | "conflict" | "connection_disabled" | "connection_error" | "connection_expired" | "connection_required" | "credentials_rejected" | "credentials_unreadable" | "database_full" | "database_unavailable" | "domain_taken" | "duplicate_invitation" | "email_taken" | "forbidden" | "idempotency_in_flight" | "idempotency_key_reused" | "internal_error" | "invalid_body" | "invalid_idempotency_key" | "invalid_query" | "invitation_accepted" | "invitation_expired" | "invitation_revoked" | "invitation_used" | "last_owner" | "malformed_json" | "method_not_allowed" | "missing_values" | "no_channel" | "no_refresh_token" | "not_connected" | "not_found" | "not_oauth" | "not_proxied" | "path_not_allowed" | "platform_level" | "platform_not_ready" | "provider_answer_too_large" | "provider_rate_limited" | "provider_refused" | "provider_timeout" | "provider_unavailable" | "provider_unreachable" | "rate_limited" | "refresh_in_progress" | "refresh_refused" | "shopify_not_connected" | "shopify_token_rejected" | "step_required" | "steps_missing" | "stripe_not_connected" | "tenant_level" | "token_expired" | "too_many_attempts" | "unauthorized" | "unexpected_redirect" | "unreadable_body" | "unsupported_media_type" | "upstream_timeout" | "upstream_too_large" | "upstream_unavailable" | "validation_failed";
+        ErrorCode: "access_revoked" | "account_not_found" | "address_not_allowed" | "already_invited" | "already_member" | "app_uninstalled" | "bad_signature" | "body_too_large" | "busy" | "conflict" | "connection_disabled" | "connection_error" | "connection_expired" | "connection_required" | "credentials_rejected" | "credentials_unreadable" | "database_full" | "database_unavailable" | "domain_taken" | "duplicate_invitation" | "email_taken" | "forbidden" | "idempotency_in_flight" | "idempotency_key_reused" | "internal_error" | "invalid_body" | "invalid_idempotency_key" | "invalid_query" | "invitation_accepted" | "invitation_expired" | "invitation_revoked" | "invitation_used" | "last_owner" | "malformed_json" | "method_not_allowed" | "missing_values" | "no_channel" | "no_refresh_token" | "not_connected" | "not_found" | "not_oauth" | "not_proxied" | "path_not_allowed" | "platform_level" | "platform_not_ready" | "provider_answer_too_large" | "provider_rate_limited" | "provider_refused" | "provider_timeout" | "provider_unavailable" | "provider_unreachable" | "rate_limited" | "refresh_in_progress" | "refresh_refused" | "resource_not_accessible" | "shopify_not_connected" | "shopify_token_rejected" | "step_required" | "steps_missing" | "stripe_not_connected" | "tenant_level" | "token_expired" | "too_many_attempts" | "unauthorized" | "unexpected_redirect" | "unreadable_body" | "unsupported_media_type" | "upstream_timeout" | "upstream_too_large" | "upstream_unavailable" | "validation_failed";
         /**
          * @description What happened to a connection.
          * @enum {string}
@@ -6801,6 +6983,7 @@ export interface components {
         };
         /**
          * @example {
+         *       "can_enable": true,
          *       "default": false,
          *       "description": "AI-written recommendations and content on top of your own data.",
          *       "effective": true,
@@ -6811,6 +6994,8 @@ export interface components {
          *     }
          */
         FeatureFlagOut: {
+            /** @description Whether it may be turned on now: it requires no connection, or that one is connected. */
+            can_enable: boolean;
             /** @description What the flag is when the organization never chose. */
             default: boolean;
             description: string;
@@ -6963,6 +7148,12 @@ export interface components {
          *       "last_error": null,
          *       "last_sync_at": null,
          *       "last_tested_at": "2026-11-24T09:31:12Z",
+         *       "last_used": {
+         *         "at": "2026-11-24T10:02:40Z",
+         *         "by_id": "c3a7d1e4-92b6-4f08-8e5d-1b7f3a6c2d49",
+         *         "by_name": "Partner app",
+         *         "by_type": "api_key"
+         *       },
          *       "live": true,
          *       "logo": "openai",
          *       "name": "OpenAI",
@@ -6971,7 +7162,8 @@ export interface components {
          *       "provider": "openai",
          *       "scopes": [],
          *       "status": "connected",
-         *       "token_expires_at": null
+         *       "token_expires_at": null,
+         *       "usable": true
          *     }
          */
         IntegrationOut: {
@@ -7000,6 +7192,7 @@ export interface components {
             last_sync_at?: string | null;
             /** Format: date-time */
             last_tested_at?: string | null;
+            last_used?: components["schemas"]["LastUseOut"] | null;
             /**
              * @description Connected once and not disconnected since, whatever its health: disabled, expired and
              *     failing connections are live.
@@ -7015,6 +7208,11 @@ export interface components {
             status: components["schemas"]["ConnectionStatus"];
             /** Format: date-time */
             token_expires_at?: string | null;
+            /**
+             * @description Connected and switched on: Plugboard uses it now (the proxy, feature flags, onboarding
+             *     steps that need it).
+             */
+            usable: boolean;
         };
         /**
          * @description A change to a connection. Credentials are write-only; `null` removes an optional value.
@@ -7124,6 +7322,16 @@ export interface components {
             code: components["schemas"]["ErrorCode"];
             message: string;
         };
+        /** @description Who last called a provider through the proxy with a connection, and when (to the minute). */
+        LastUseOut: {
+            /** Format: date-time */
+            at: string;
+            /** Format: uuid */
+            by_id?: string | null;
+            /** @description The key's or the person's name at the time. */
+            by_name?: string | null;
+            by_type: components["schemas"]["ActorType"];
+        };
         /** @description The most recent thing that happened to any of a provider's connections. */
         LatestEventOut: {
             /** @description `connect`, `configure`, `test`, `refresh`, `health_check`, `enable`, `disable`, `disconnect`, `sync` or `notification`. */
@@ -7146,6 +7354,7 @@ export interface components {
          * @example {
          *       "data": [
          *         {
+         *           "can_enable": true,
          *           "default": false,
          *           "description": "AI-written recommendations and content on top of your own data.",
          *           "effective": true,
@@ -7159,6 +7368,8 @@ export interface components {
          */
         ListOut_FeatureFlagOut: {
             data: {
+                /** @description Whether it may be turned on now: it requires no connection, or that one is connected. */
+                can_enable: boolean;
                 /** @description What the flag is when the organization never chose. */
                 default: boolean;
                 description: string;
@@ -7198,6 +7409,12 @@ export interface components {
          *           "last_error": null,
          *           "last_sync_at": null,
          *           "last_tested_at": "2026-11-24T09:31:12Z",
+         *           "last_used": {
+         *             "at": "2026-11-24T10:02:40Z",
+         *             "by_id": "c3a7d1e4-92b6-4f08-8e5d-1b7f3a6c2d49",
+         *             "by_name": "Partner app",
+         *             "by_type": "api_key"
+         *           },
          *           "live": true,
          *           "logo": "openai",
          *           "name": "OpenAI",
@@ -7206,7 +7423,8 @@ export interface components {
          *           "provider": "openai",
          *           "scopes": [],
          *           "status": "connected",
-         *           "token_expires_at": null
+         *           "token_expires_at": null,
+         *           "usable": true
          *         }
          *       ]
          *     }
@@ -7238,6 +7456,7 @@ export interface components {
                 last_sync_at?: string | null;
                 /** Format: date-time */
                 last_tested_at?: string | null;
+                last_used?: components["schemas"]["LastUseOut"] | null;
                 /**
                  * @description Connected once and not disconnected since, whatever its health: disabled, expired and
                  *     failing connections are live.
@@ -7253,6 +7472,11 @@ export interface components {
                 status: components["schemas"]["ConnectionStatus"];
                 /** Format: date-time */
                 token_expires_at?: string | null;
+                /**
+                 * @description Connected and switched on: Plugboard uses it now (the proxy, feature flags, onboarding
+                 *     steps that need it).
+                 */
+                usable: boolean;
             }[];
         };
         /**
@@ -7967,6 +8191,7 @@ export interface components {
          *           "last_used_at": "2026-11-24T09:32:05Z",
          *           "name": "Partner app",
          *           "prefix": "pb_Xq3vT9k",
+         *           "providers": null,
          *           "revoked_at": null,
          *           "scopes": [
          *             "integrations:read",
@@ -7988,6 +8213,8 @@ export interface components {
                 name: string;
                 /** @description The key's first characters, to tell keys apart. */
                 prefix: string;
+                /** @description The providers it may call through the proxy; `null`: every one. */
+                providers?: string[] | null;
                 /** Format: date-time */
                 revoked_at?: string | null;
                 scopes: components["schemas"]["Scope"][];
@@ -8553,6 +8780,36 @@ export interface components {
              *     and what breaks.
              */
             versions: components["schemas"]["VersionSunsetOut"][];
+        };
+        /** @description One thing a connection can be pointed at. */
+        ResourceOut: {
+            /** @description A fact beside the name, as the provider gives it. */
+            detail?: string | null;
+            /** @description What the setting stores when it is chosen (`act_1234567890`, `C0123456789`). */
+            id: string;
+            name?: string | null;
+        };
+        /**
+         * @example {
+         *       "data": [
+         *         {
+         *           "detail": null,
+         *           "id": "act_100000000000000",
+         *           "name": "Acme Sandbox Ads 01"
+         *         },
+         *         {
+         *           "detail": null,
+         *           "id": "act_100000000000001",
+         *           "name": "Acme Sandbox Ads 02"
+         *         }
+         *       ],
+         *       "next_cursor": "c2FuZGJveDoyNQ"
+         *     }
+         */
+        ResourcePageOut: {
+            data: components["schemas"]["ResourceOut"][];
+            /** @description Pass as `cursor` for the next page; `null` on the last one. */
+            next_cursor?: string | null;
         };
         /**
          * @description A member's role: owners and admins change things, members read.

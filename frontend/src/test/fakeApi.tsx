@@ -90,6 +90,7 @@ export const resend: Integration = {
   status: "connected",
   enabled: true,
   live: true,
+  usable: true,
   needs_attention: false,
   onboarding: "optional",
   logo: "resend.svg",

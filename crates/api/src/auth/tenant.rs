@@ -25,8 +25,16 @@ use crate::state::AppState;
 /// Who is calling inside an organization.
 #[derive(Clone, Debug)]
 pub enum Caller {
-    User { id: UserId, role: Role },
-    ApiKey { id: ApiKeyId, scopes: Vec<String> },
+    User {
+        id: UserId,
+        role: Role,
+    },
+    ApiKey {
+        id: ApiKeyId,
+        scopes: Vec<String>,
+        /// The providers it may call through the proxy; `None`: every one.
+        providers: Option<Vec<String>>,
+    },
 }
 
 /// The checked caller of an `/orgs/{org_id}` route.
@@ -168,6 +176,7 @@ async fn authenticate(req: &HttpRequest, org_id: OrgId) -> Result<TenantContext,
             caller: Caller::ApiKey {
                 id: key.id,
                 scopes: key.scopes,
+                providers: key.providers,
             },
         });
     }
@@ -337,14 +346,37 @@ impl FromRequest for OrgProxyCaller {
                 } else {
                     &[Scope::ProxyWrite]
                 };
-                if ctx.key_holds(allowed) {
-                    Ok(OrgProxyCaller(ctx))
-                } else if reads {
-                    Err(missing_scope(Scope::ProxyRead))
+                if !ctx.key_holds(allowed) {
+                    Err(missing_scope(if reads {
+                        Scope::ProxyRead
+                    } else {
+                        Scope::ProxyWrite
+                    }))
+                } else if let Some(limited) = outside_key_providers(&ctx, req) {
+                    Err(limited)
                 } else {
-                    Err(missing_scope(Scope::ProxyWrite))
+                    Ok(OrgProxyCaller(ctx))
                 }
             }
         }))
     }
+}
+
+/// A key limited to some providers, called for another: 403 naming the ones it may reach.
+fn outside_key_providers(ctx: &TenantContext, req: &HttpRequest) -> Option<ApiError> {
+    let Caller::ApiKey {
+        providers: Some(providers),
+        ..
+    } = &ctx.caller
+    else {
+        return None;
+    };
+    let asked = req.match_info().get("provider").unwrap_or_default();
+    if providers.iter().any(|p| p == asked) {
+        return None;
+    }
+    Some(ApiError::forbidden(format!(
+        "This API key may call only {} through Plugboard; create a key that lists `{asked}` to call it.",
+        providers.join(", ")
+    )))
 }

@@ -37,6 +37,11 @@ pub struct ApiKeyIn {
     /// What the key may do: at least one scope.
     #[schema(value_type = Vec<Scope>, min_items = 1)]
     pub scopes: Vec<String>,
+    /// The providers the key may call through the proxy (ids such as `shopify`); left out, it
+    /// may call every connected one.
+    #[serde(default)]
+    #[schema(min_items = 1)]
+    pub providers: Option<Vec<String>>,
 }
 
 /// A key in use.
@@ -49,6 +54,7 @@ fn api_key_example() -> serde_json::Value {
             "integrations:read",
             "integrations:write"
         ],
+        "providers": null,
         "created_at": "2026-11-24T09:30:00Z",
         "last_used_at": "2026-11-24T09:32:05Z",
         "revoked_at": null
@@ -71,6 +77,8 @@ pub struct ApiKeyOut {
     /// The key's first characters, to tell keys apart.
     pub prefix: String,
     pub scopes: Vec<Scope>,
+    /// The providers it may call through the proxy; `null`: every one.
+    pub providers: Option<Vec<String>>,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
@@ -83,6 +91,7 @@ impl From<ApiKey> for ApiKeyOut {
             name: key.name,
             prefix: key.prefix,
             scopes: key.scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
+            providers: key.providers,
             created_at: key.created_at,
             last_used_at: key.last_used_at,
             revoked_at: key.revoked_at,
@@ -97,6 +106,33 @@ pub struct ApiKeyCreatedOut {
     pub key: ApiKeyOut,
     /// The whole key. Shown this once; store it now.
     pub secret: String,
+}
+
+/// A key's provider list, checked: each one a provider Plugboard proxies, sorted, once each.
+fn proxied_providers(state: &AppState, mut asked: Vec<String>) -> ApiResult<Vec<String>> {
+    asked.sort();
+    asked.dedup();
+    let proxied = |id: &str| state.registry.get(id).is_some_and(|p| p.is_proxied());
+    let unknown: Vec<&str> = asked
+        .iter()
+        .map(String::as_str)
+        .filter(|id| !proxied(id))
+        .collect();
+    if asked.is_empty() || !unknown.is_empty() {
+        let detail = if asked.is_empty() {
+            "List at least one provider, or leave `providers` out to allow every one.".to_owned()
+        } else {
+            format!(
+                "Plugboard does not call {} through its proxy; use provider ids from the integrations list, such as `shopify` or `meta_ads`.",
+                unknown.join(", ")
+            )
+        };
+        return Err(ApiError::validation(vec![FieldError::new(
+            "providers",
+            detail,
+        )]));
+    }
+    Ok(asked)
 }
 
 /// The organization's API keys (never the keys themselves).
@@ -146,6 +182,10 @@ pub async fn create(
             format!("Choose at least one of {}.", names.join(", ")),
         )]));
     }
+    let providers = input
+        .providers
+        .map(|asked| proxied_providers(&state, asked))
+        .transpose()?;
     let secret = format!("{}{}", crate::auth::API_KEY_PREFIX, random_token(32)?);
     let prefix: String = secret.chars().take(10).collect();
     let key = api_keys::create(
@@ -156,6 +196,7 @@ pub async fn create(
             prefix: &prefix,
             key_hash: &hash_token(&secret),
             scopes: &scopes,
+            providers: providers.as_deref(),
             created_by: admin.user_id,
         },
     )

@@ -19,7 +19,8 @@ use crate::state::AppState;
     "default": false,
     "requires_connection": "openai",
     "enabled": true,
-    "effective": true
+    "effective": true,
+    "can_enable": true
 })))]
 pub struct FeatureFlagOut {
     /// `integrations.<provider>` or a built-in such as `integrations.reviews_email`.
@@ -34,6 +35,8 @@ pub struct FeatureFlagOut {
     pub enabled: bool,
     /// Enabled and, where a connection is required, connected.
     pub effective: bool,
+    /// Whether it may be turned on now: it requires no connection, or that one is connected.
+    pub can_enable: bool,
 }
 
 impl From<FlagView> for FeatureFlagOut {
@@ -46,6 +49,7 @@ impl From<FlagView> for FeatureFlagOut {
             requires_connection: view.def.requires,
             enabled: view.state.enabled,
             effective: view.state.effective,
+            can_enable: view.state.can_enable,
         }
     }
 }

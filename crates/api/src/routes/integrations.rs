@@ -4,11 +4,12 @@ use std::collections::BTreeMap;
 
 use actix_web::{get, patch, post, web};
 use chrono::{DateTime, Utc};
-use domain::model::{Actor, ConnectionEvent};
+use domain::model::{Actor, ConnectionEvent, LastUse};
 use domain::registry::AuthKind;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
 
 use super::ListOut;
 use super::conditional::{AnswerCache, Rendered, Tagged};
@@ -22,6 +23,7 @@ use crate::services::catalog::{self, IntegrationView};
 use crate::services::checks::{ACCESS_TOKEN, REFRESH_TOKEN};
 use crate::services::integrations::{self as service, Change};
 use crate::state::AppState;
+use crate::validation::validated;
 use persistence::connections;
 use persistence::events::EventFilter;
 
@@ -40,6 +42,27 @@ pub struct LastErrorOut {
     pub message: String,
 }
 
+/// Who last called a provider through the proxy with a connection, and when (to the minute).
+#[derive(Serialize, ToSchema)]
+pub struct LastUseOut {
+    pub at: DateTime<Utc>,
+    pub by_type: ActorType,
+    pub by_id: Option<uuid::Uuid>,
+    /// The key's or the person's name at the time.
+    pub by_name: Option<String>,
+}
+
+impl From<LastUse> for LastUseOut {
+    fn from(used: LastUse) -> Self {
+        LastUseOut {
+            at: used.at,
+            by_type: ActorType::from(&used.by),
+            by_id: used.by.parts().1,
+            by_name: used.by_name,
+        }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 #[schema(examples(json!({
     "provider": "openai",
@@ -54,7 +77,14 @@ pub struct LastErrorOut {
     "status": "connected",
     "enabled": true,
     "live": true,
+    "usable": true,
     "needs_attention": false,
+    "last_used": {
+        "at": "2026-11-24T10:02:40Z",
+        "by_type": "api_key",
+        "by_id": "c3a7d1e4-92b6-4f08-8e5d-1b7f3a6c2d49",
+        "by_name": "Partner app"
+    },
     "credentials": {
         "api_key": {
             "configured": true,
@@ -87,8 +117,13 @@ pub struct IntegrationOut {
     /// Connected once and not disconnected since, whatever its health: disabled, expired and
     /// failing connections are live.
     pub live: bool,
+    /// Connected and switched on: Plugboard uses it now (the proxy, feature flags, onboarding
+    /// steps that need it).
+    pub usable: bool,
     /// Expired or failing: someone has to act (reconnect, or fix what `last_error` says).
     pub needs_attention: bool,
+    /// The last call through the proxy with this connection, and who made it.
+    pub last_used: Option<LastUseOut>,
     /// Per secret field: whether it is set.
     pub credentials: BTreeMap<String, CredentialOut>,
     /// Non-secret settings.
@@ -149,6 +184,11 @@ impl From<IntegrationView<'_>> for IntegrationOut {
             status: status.into(),
             enabled: c.as_ref().is_none_or(|c| c.enabled),
             live: status.is_live(),
+            usable: domain::lifecycle::usable(c.as_ref()).is_ok(),
+            last_used: c
+                .as_ref()
+                .and_then(|c| c.last_used.clone())
+                .map(LastUseOut::from),
             needs_attention: status.needs_attention(),
             credentials,
             config: c.as_ref().map(|c| c.config.clone()).unwrap_or_default(),
@@ -162,7 +202,7 @@ impl From<IntegrationView<'_>> for IntegrationOut {
                 .as_ref()
                 .and_then(|c| c.last_error.clone())
                 .map(|e| LastErrorOut {
-                    code: ErrorCode::from_domain(&e.code),
+                    code: e.code.into(),
                     message: e.message,
                 }),
             connected_at: c.as_ref().and_then(|c| c.connected_at),
@@ -245,7 +285,7 @@ impl From<ConnectionEvent> for EventOut {
             provider: e.provider,
             action: e.action.into(),
             success: e.success,
-            code: e.code,
+            code: e.code.map(|c| c.as_str().to_owned()),
             message: e.message,
             actor_type,
             actor_id,
@@ -410,9 +450,111 @@ pub async fn test(
     Ok(web::Json(TestOut {
         ok: report.ok,
         status: report.status.into(),
-        code: report.code.as_deref().map(ErrorCode::from_domain),
+        code: report.code.map(ErrorCode::from),
         message: report.message,
         checked_at: report.checked_at,
+    }))
+}
+
+/// Which page of a provider's resources, and what to look for in it.
+#[derive(Deserialize, IntoParams, Validate)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ResourceQuery {
+    /// The previous page's `next_cursor`, as it was given.
+    #[validate(length(
+        min = 1,
+        max = 2048,
+        message = "A cursor is the `next_cursor` of the page before, as it was given."
+    ))]
+    #[param(min_length = 1, max_length = 2048)]
+    pub cursor: Option<String>,
+    /// Keeps the items whose id or name holds this, case aside.
+    #[validate(length(max = 200, message = "Search with 200 characters at most."))]
+    #[param(max_length = 200)]
+    pub q: Option<String>,
+}
+
+/// One thing a connection can be pointed at.
+#[derive(Serialize, ToSchema)]
+pub struct ResourceOut {
+    /// What the setting stores when it is chosen (`act_1234567890`, `C0123456789`).
+    pub id: String,
+    pub name: Option<String>,
+    /// A fact beside the name, as the provider gives it.
+    pub detail: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(examples(json!({
+    "data": [
+        {"id": "act_100000000000000", "name": "Acme Sandbox Ads 01", "detail": null},
+        {"id": "act_100000000000001", "name": "Acme Sandbox Ads 02", "detail": null}
+    ],
+    "next_cursor": "c2FuZGJveDoyNQ"
+})))]
+pub struct ResourcePageOut {
+    pub data: Vec<ResourceOut>,
+    /// Pass as `cursor` for the next page; `null` on the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// What the connection can be pointed at, listed live from the provider with the connection
+/// (a page kept a minute): Meta's ad accounts, Google Ads customers, Slack channels, Klaviyo
+/// lists. Choose one by saving its id in the setting the provider names (`PATCH`, `config`).
+#[utoipa::path(
+    operation_id = "listIntegrationResources",
+    tag = "integrations",
+    params(
+        ("org_id" = uuid::Uuid, Path),
+        ("provider" = String, Path),
+        ("kind" = String, Path, description = "`ad_account`, `customer`, `channel`, `list`…: what the provider has to choose from."),
+        ResourceQuery
+    ),
+    responses(
+        (status = 200, body = ResourcePageOut),
+        (status = 400, body = Problem),
+        (status = 403, body = Problem),
+        (status = 404, body = Problem, description = "No such provider or kind, or the provider is not connected."),
+        (status = 409, body = Problem, description = "The connection is off, expired or failing, or the provider refused to list."),
+        (status = 422, body = Problem),
+        (status = 502, body = Problem),
+        (status = 503, body = Problem),
+        (status = 504, body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/integrations/{provider}/resources/{kind}")]
+#[tracing::instrument(skip_all, fields(provider = %path.1, kind = %path.2))]
+pub async fn resources(
+    state: web::Data<AppState>,
+    member: OrgMember,
+    path: web::Path<(uuid::Uuid, String, String)>,
+    query: web::Query<ResourceQuery>,
+) -> ApiResult<web::Json<ResourcePageOut>> {
+    let query = validated(query.into_inner())?;
+    let (_, provider, kind) = path.into_inner();
+    let listing = crate::services::resources::list(
+        &state,
+        member.0.org_id,
+        &member.0.actor(),
+        &provider,
+        &kind,
+        query.cursor.as_deref(),
+        query.q.as_deref(),
+    )
+    .await?;
+    Ok(web::Json(ResourcePageOut {
+        data: listing
+            .items
+            .into_iter()
+            .map(|item| ResourceOut {
+                id: item.id,
+                name: item.name,
+                detail: item.detail,
+            })
+            .collect(),
+        next_cursor: listing.next_cursor,
     }))
 }
 

@@ -73,6 +73,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                         .service(integrations::refresh)
                         .service(integrations::disconnect)
                         .service(integrations::events)
+                        .service(integrations::resources)
                         .service(proxy::proxy_get)
                         .service(proxy::proxy_head)
                         .service(proxy::proxy_post)

@@ -115,7 +115,7 @@ impl From<ConnectionEvent> for LatestEventOut {
         LatestEventOut {
             action: e.action.into(),
             success: e.success,
-            code: e.code,
+            code: e.code.map(|c| c.as_str().to_owned()),
             message: e.message,
             org_id: e.org_id.0,
             created_at: e.created_at,
@@ -221,7 +221,7 @@ impl From<HistoryEntry<'_>> for HistoryEventOut {
             org_name: h.org_name,
             action: e.action.into(),
             success: e.success,
-            code: e.code,
+            code: e.code.map(|c| c.as_str().to_owned()),
             message: e.message,
             missing: h.missing,
         }
@@ -484,7 +484,13 @@ impl From<PlatformCheck<'_>> for PlatformCheckOut {
                 account_id,
                 message,
             } => (true, None, message, account_name, account_id),
-            VerifyOutcome::Failed(f) => (false, Some(f.code.to_owned()), f.message, None, None),
+            VerifyOutcome::Failed(f) => (
+                false,
+                Some(f.code.as_str().to_owned()),
+                f.message,
+                None,
+                None,
+            ),
         };
         PlatformCheckOut {
             provider: c.provider.id.clone(),

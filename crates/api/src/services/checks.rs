@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use domain::OrgId;
 use domain::model::Connection;
 use domain::registry::Provider;
 use domain::verify::{self, FailureKind, VerifyFailure, VerifyOutcome, VerifyValues};
+use domain::{OrgId, ProblemCode};
 use persistence::connections;
 use secrecy::SecretString;
 
@@ -52,7 +52,7 @@ pub async fn run_verify(
         Err(err) => {
             return VerifyOutcome::Failed(VerifyFailure {
                 kind: FailureKind::Rejected,
-                code: "missing_values",
+                code: ProblemCode::MissingValues,
                 message: format!("{} cannot be checked yet: {err}.", provider.name),
             });
         }

@@ -6,17 +6,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use domain::features::{self, FlagDef, FlagState};
+use domain::lifecycle;
 use domain::model::{Actor, EventAction};
 use domain::registry::{Level, Provider};
-use domain::{ConnectionId, ConnectionStatus, OrgId, UserId};
+use domain::{ConnectionId, EventCode, OrgId, UserId};
 use persistence::events::{self, NewEvent};
 use persistence::{DatabaseTransaction, connections, feature_flags};
 
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
 use crate::state::AppState;
-
-/// The event code recorded when a disconnection turns flags off.
-pub const FLAGS_TURNED_OFF: &str = "flags_turned_off";
 
 /// A flag in one organization.
 pub struct FlagView {
@@ -34,7 +32,7 @@ pub(crate) async fn connected_providers(
     let mut connected: BTreeSet<String> = connections::list(&state.db, org_id)
         .await?
         .into_iter()
-        .filter(|c| c.status == ConnectionStatus::Connected)
+        .filter(|c| lifecycle::usable(Some(c)).is_ok())
         .map(|c| c.provider)
         .collect();
     connected.extend(
@@ -194,7 +192,7 @@ pub(crate) async fn turn_off_dependants(
             provider: &provider.id,
             action: EventAction::Configure,
             success: true,
-            code: Some(FLAGS_TURNED_OFF),
+            code: Some(EventCode::FlagsTurnedOff),
             message: &message,
             actor,
         },

@@ -17,7 +17,7 @@ use domain::lifecycle::{
 use domain::model::{Actor, Connection, ConnectionEvent, Problem};
 use domain::registry::Provider;
 use domain::verify::VerifyOutcome;
-use domain::{ConnectionStatus, OrgId, UserId};
+use domain::{ConnectionStatus, OrgId, ProblemCode, UserId};
 use persistence::events::EventFilter;
 use persistence::page::{Page, PageRequest};
 use persistence::{StoreError, connections, events};
@@ -26,6 +26,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::catalog::{IntegrationView, provider, tenant_level};
 use super::checks::{ACCESS_TOKEN, REFRESH_TOKEN, open_secrets, run_verify};
 use super::lifecycle::{Secrets, store, store_in, store_in_turn};
+use super::resources;
 use super::vault::Vault;
 use crate::auth::TenantContext;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
@@ -95,7 +96,7 @@ impl Change {
 pub struct TestReport {
     pub ok: bool,
     pub status: ConnectionStatus,
-    pub code: Option<String>,
+    pub code: Option<ProblemCode>,
     pub message: String,
     pub checked_at: DateTime<Utc>,
 }
@@ -113,7 +114,7 @@ pub(crate) fn invalid(problems: Vec<FieldProblem>) -> ApiError {
 /// The answer to saved credentials that failed their check: nothing was kept.
 fn refusal(rejected: Rejected) -> ApiError {
     let Problem { code, message } = rejected.problem;
-    let code = ErrorCode::from_domain(&code);
+    let code = ErrorCode::from(code);
     if rejected.unavailable {
         ApiError::unavailable(code, message)
     } else {
@@ -148,6 +149,14 @@ pub async fn update<'r>(
     let held: BTreeSet<String> = opened.secrets.keys().cloned().collect();
     let requested = change.for_lifecycle(provider, ctx.user_id());
     let plan = lifecycle::plan(&read, &held, provider, &requested, Utc::now()).map_err(invalid)?;
+    check_choices(
+        state,
+        ctx,
+        provider,
+        existing.as_ref(),
+        &plan.connection.config,
+    )
+    .await?;
     let check = if plan.needs_check {
         let secrets = change.applied_to(opened.secrets);
         let outcome = run_verify(state, provider, &plan.connection.config, &secrets).await;
@@ -181,6 +190,44 @@ pub async fn update<'r>(
     let view = written(&txn, ctx.org_id, provider, saved).await?;
     txn.commit().await.map_err(StoreError::from)?;
     Ok(view)
+}
+
+/// A setting that points a connected connection at a resource (an ad account, a channel) is
+/// checked with the provider first: one it cannot reach is refused, naming the field, and
+/// nothing is stored. A connection not usable yet is checked once it is connected.
+async fn check_choices(
+    state: &AppState,
+    ctx: &TenantContext,
+    provider: &Provider,
+    existing: Option<&Connection>,
+    config: &BTreeMap<String, String>,
+) -> ApiResult<()> {
+    let Ok(connection) = lifecycle::usable(existing) else {
+        return Ok(());
+    };
+    for (resource, id) in domain::resources::chosen(provider, &connection.config, config) {
+        let actor = ctx.actor();
+        if !resources::reachable(state, ctx.org_id, &actor, provider, resource, &id).await? {
+            return Err(ApiError::unprocessable(
+                ErrorCode::ResourceNotAccessible,
+                format!(
+                    "This {} connection cannot reach the {} `{id}`; choose one from the list.",
+                    provider.name,
+                    resource.label.to_lowercase()
+                ),
+            )
+            .with_errors(vec![FieldError::new(
+                format!("config.{}", resource.setting),
+                format!(
+                    "{} cannot reach {} `{id}` with this connection. Choose one from the list of {}s it can use.",
+                    provider.name,
+                    resource.label.to_lowercase(),
+                    resource.label.to_lowercase()
+                ),
+            )]));
+        }
+    }
+    Ok(())
 }
 
 /// The answer to a change, from what its transaction wrote: the connection as stored, and its
@@ -223,10 +270,14 @@ pub async fn test(
         Secrets::none(),
     )
     .await?;
+    let code = match &check {
+        Check::Verified { .. } => None,
+        Check::Refused(problem) | Check::Unavailable(problem) => Some(problem.code),
+    };
     Ok(TestReport {
-        ok: matches!(check, Check::Verified { .. }),
+        ok: code.is_none(),
         status: saved.status,
-        code: event.code,
+        code,
         message: event.message,
         checked_at: now,
     })
@@ -332,7 +383,7 @@ pub(crate) async fn connect_with_tokens(
     claimed: &persistence::oauth_states::ClaimedState,
     provider: &Provider,
     tokens: domain::oauth::TokenSet,
-) -> ApiResult<Result<(), &'static str>> {
+) -> ApiResult<Result<(), ProblemCode>> {
     let org_id = claimed.org_id;
     let existing = connections::find(&state.db, org_id, &provider.id).await?;
     let mut connection =
@@ -356,7 +407,7 @@ pub(crate) async fn connect_with_tokens(
             message,
         } => (account_name, account_id, message),
         VerifyOutcome::Failed(failure) => {
-            tracing::warn!(provider = %provider.id, code = failure.code, "new tokens failed verification");
+            tracing::warn!(provider = %provider.id, code = %failure.code, "new tokens failed verification");
             return Ok(Err(failure.code));
         }
     };

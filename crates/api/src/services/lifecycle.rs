@@ -90,13 +90,7 @@ pub(crate) async fn store_in(
     if let Some(notice) = notice {
         // Written to the outbox here, in the status change's transaction.
         let (old_status, due) = match &notice {
-            Notice::Broken { from, problem, .. } => (
-                *from,
-                Due::Broken {
-                    code: &problem.code,
-                    message: &problem.message,
-                },
-            ),
+            Notice::Broken { from, problem, .. } => (*from, Due::Broken(problem)),
             Notice::Recovered { from } => (*from, Due::Recovered),
         };
         record_notice(txn, provider, &saved, old_status, due).await?;

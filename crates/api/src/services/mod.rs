@@ -14,6 +14,7 @@ pub mod onboarding;
 pub mod proxy;
 pub mod readiness;
 pub mod refresh;
+pub mod resources;
 pub mod shopify;
 pub mod sync;
 pub mod vault;

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use domain::OrgId;
 use domain::crypto::SecretAad;
-use domain::model::{Connection, ConnectionStatus};
+use domain::model::{Connection, ConnectionStatus, Problem};
 use domain::notifications::{self as notice, Channel, ConnectionNotice, NotificationKind};
 use domain::registry::Provider;
 use domain::webhooks;
@@ -300,7 +300,7 @@ pub(crate) async fn forward(
 /// What a status change needs said.
 pub enum Due<'a> {
     /// Into `expired` or `error`, with the machine code and sentence.
-    Broken { code: &'a str, message: &'a str },
+    Broken(&'a Problem),
     /// Back to `connected`.
     Recovered,
 }
@@ -318,7 +318,7 @@ pub async fn record_notice(
     let org_id = connection.org_id;
     let open = store::open_incident(txn, org_id, connection.id).await?;
     let (kind, incident_id, error) = match due {
-        Due::Broken { code, message } => {
+        Due::Broken(problem) => {
             if open.is_some() {
                 return Ok(());
             }
@@ -328,14 +328,10 @@ pub async fn record_notice(
                 connection.id,
                 &provider.id,
                 connection.status.as_str(),
-                Some(code),
+                Some(problem.code.as_str()),
             )
             .await?;
-            (
-                NotificationKind::Broken,
-                id,
-                Some((code.to_owned(), message.to_owned())),
-            )
+            (NotificationKind::Broken, id, Some(problem.clone()))
         }
         Due::Recovered => {
             let Some(id) = open else {

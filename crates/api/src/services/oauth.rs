@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use domain::lifecycle;
 use domain::oauth::requests::{self, ClientCredentials, Grant, TokenBody, TokenRequest};
-use domain::oauth::{Pkce, safe_return_path, state_digest, state_expiry};
+use domain::oauth::{CallbackFailure, Pkce, safe_return_path, state_digest, state_expiry};
 use domain::registry::{FieldKind, OAuth2, Provider, Quirk};
 use domain::template::{self, Escape};
 use oauth2::basic::BasicClient;
@@ -212,7 +212,11 @@ pub struct Landing {
     pub location: String,
 }
 
-fn landing(return_to: Option<&str>, provider: &str, outcome: Result<(), &str>) -> Landing {
+fn landing(
+    return_to: Option<&str>,
+    provider: &str,
+    outcome: Result<(), CallbackFailure>,
+) -> Landing {
     let base = return_to.map_or_else(
         || format!("/settings/integrations/{provider}"),
         str::to_owned,
@@ -223,7 +227,7 @@ fn landing(return_to: Option<&str>, provider: &str, outcome: Result<(), &str>) -
         Ok(()) => query.append_pair("result", "connected"),
         Err(code) => query
             .append_pair("result", "error")
-            .append_pair("code", code),
+            .append_pair("code", code.as_str()),
     };
     let separator = if base.contains('?') { '&' } else { '?' };
     Landing {
@@ -231,8 +235,20 @@ fn landing(return_to: Option<&str>, provider: &str, outcome: Result<(), &str>) -
     }
 }
 
-/// Why a token request did not give tokens; on a callback the code travels to the SPA.
-pub(crate) struct Refusal(pub &'static str);
+/// Why a token request did not give tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// On a callback, its name travels to the SPA.
+    Failed(CallbackFailure),
+    /// A renewal's lease had too little time left to ask the provider: nothing was sent.
+    LeaseLapsed,
+}
+
+impl From<CallbackFailure> for Refusal {
+    fn from(failure: CallbackFailure) -> Refusal {
+        Refusal::Failed(failure)
+    }
+}
 
 /// GET /oauth/{provider}/callback: finishes an authorization started by `start`, in the
 /// browser that started it: a state bound to a nonce is refused with any other (RFC 9700
@@ -249,7 +265,11 @@ pub async fn callback(
         .filter(|t| state.states.is_genuine(&provider.id, t))
     else {
         tracing::warn!(provider = %provider.id, "OAuth callback with a state that is not ours for this provider");
-        return Ok(landing(None, &provider.id, Err("invalid_state")));
+        return Ok(landing(
+            None,
+            &provider.id,
+            Err(CallbackFailure::InvalidState),
+        ));
     };
     let browser = browser_nonce.map(hash_token);
     let claimed = match oauth_states::claim(
@@ -264,20 +284,24 @@ pub async fn callback(
         Claim::Claimed(claimed) => claimed,
         Claim::OtherBrowser => {
             tracing::warn!(provider = %provider.id, "OAuth callback in a browser other than the one that started it");
-            return Ok(landing(None, &provider.id, Err("browser_mismatch")));
+            return Ok(landing(
+                None,
+                &provider.id,
+                Err(CallbackFailure::BrowserMismatch),
+            ));
         }
         Claim::Unknown => {
             tracing::warn!(provider = %provider.id, "OAuth callback with an unknown, used or expired state");
-            return Ok(landing(None, &provider.id, Err("invalid_state")));
+            return Ok(landing(
+                None,
+                &provider.id,
+                Err(CallbackFailure::InvalidState),
+            ));
         }
     };
     let return_to = claimed.return_to.clone();
     let outcome = finish(state, provider, &claimed, query).await?;
-    Ok(landing(
-        return_to.as_deref(),
-        &provider.id,
-        outcome.map_err(|Refusal(code)| code),
-    ))
+    Ok(landing(return_to.as_deref(), &provider.id, outcome))
 }
 
 async fn finish(
@@ -285,30 +309,30 @@ async fn finish(
     provider: &Provider,
     claimed: &oauth_states::ClaimedState,
     query: &BTreeMap<String, String>,
-) -> ApiResult<Result<(), Refusal>> {
+) -> ApiResult<Result<(), CallbackFailure>> {
     let oauth = oauth_of(provider)?;
     if query.contains_key("error") {
-        let code = if query.get("error").is_some_and(|e| e == "access_denied") {
-            "access_denied"
+        let failure = if query.get("error").is_some_and(|e| e == "access_denied") {
+            CallbackFailure::AccessDenied
         } else {
-            "authorization_failed"
+            CallbackFailure::AuthorizationFailed
         };
-        return Ok(Err(Refusal(code)));
+        return Ok(Err(failure));
     }
     let Some(code) = query
         .get(requests::code_param(oauth))
         .filter(|c| !c.is_empty())
     else {
-        return Ok(Err(Refusal("missing_code")));
+        return Ok(Err(CallbackFailure::MissingCode));
     };
     let Ok((client_id, client_secret)) = platform_credentials(state, provider) else {
-        return Ok(Err(Refusal("platform_not_ready")));
+        return Ok(Err(CallbackFailure::PlatformNotReady));
     };
     if oauth.has_quirk(Quirk::Shopify) {
         let same_shop = query.get("shop") == claimed.config.get("shop");
         if !same_shop || !domain::oauth::shopify_hmac_is_valid(query, client_secret) {
             tracing::warn!("Shopify callback with a bad hmac or another shop");
-            return Ok(Err(Refusal("invalid_hmac")));
+            return Ok(Err(CallbackFailure::InvalidHmac));
         }
     }
     let vault = Vault {
@@ -334,19 +358,21 @@ async fn finish(
     };
     let answer = match exchange.code(code, verifier.as_ref()).await? {
         Ok(answer) => answer,
-        Err(refusal) => return Ok(Err(refusal)),
+        Err(Refusal::Failed(failure)) => return Ok(Err(failure)),
+        // Only a renewal holds a lease.
+        Err(Refusal::LeaseLapsed) => return Ok(Err(CallbackFailure::ProviderUnavailable)),
     };
     let tokens = match domain::oauth::read_token_answer(oauth, &answer, Utc::now()) {
         Ok(tokens) => tokens,
         Err(err) => {
             tracing::warn!(provider = %provider.id, error = ?err, "token answer refused");
-            return Ok(Err(Refusal("token_refused")));
+            return Ok(Err(CallbackFailure::TokenRefused));
         }
     };
     Ok(
         super::integrations::connect_with_tokens(state, claimed, provider, tokens)
             .await?
-            .map_err(Refusal),
+            .map_err(CallbackFailure::Check),
     )
 }
 
@@ -362,9 +388,6 @@ pub(crate) struct TokenExchange<'a> {
     /// before it does.
     pub lease: Option<Deadline>,
 }
-
-/// A renewal's lease had too little time left to ask the provider: nothing was sent.
-pub(crate) const LEASE_LAPSED: &str = "lease_lapsed";
 
 impl TokenExchange<'_> {
     fn client(&self) -> ClientCredentials<'_> {
@@ -460,11 +483,11 @@ impl TokenExchange<'_> {
             .build()
             .map_err(|err| {
                 tracing::warn!(failure = ?crate::outbound::classify(err), "token request not built");
-                Refusal("provider_unavailable")
+                Refusal::from(CallbackFailure::ProviderUnavailable)
             })?;
         let lapsed = || {
             tracing::info!(provider = %self.provider.id, "the refresh lease ran out before the token request left; nothing was sent");
-            Refusal(LEASE_LAPSED)
+            Refusal::LeaseLapsed
         };
         let mut written = None;
         if let Some(lease) = self.lease {
@@ -482,24 +505,24 @@ impl TokenExchange<'_> {
                 return lapsed();
             }
             tracing::warn!(failure = ?crate::outbound::classify(err), "token request failed");
-            Refusal("provider_unavailable")
+            Refusal::from(CallbackFailure::ProviderUnavailable)
         })?;
         let status = response.status();
         let body = crate::outbound::read_body(response)
             .await
             .map_err(|failure| {
                 tracing::warn!(?failure, "token answer unread");
-                Refusal("provider_unavailable")
+                Refusal::from(CallbackFailure::ProviderUnavailable)
             })?;
         // An answer that is not JSON is read as an empty one: refused, or missing its token.
         let body: serde_json::Value =
             serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
         if status.is_server_error() {
-            return Err(Refusal("provider_unavailable"));
+            return Err(Refusal::from(CallbackFailure::ProviderUnavailable));
         }
         if !status.is_success() {
             tracing::warn!(status = status.as_u16(), error = ?body.get("error"), "token request refused");
-            return Err(Refusal("token_refused"));
+            return Err(CallbackFailure::TokenRefused.into());
         }
         Ok(body)
     }

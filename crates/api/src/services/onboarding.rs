@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use domain::lifecycle;
 use domain::model::Connection;
 use domain::onboarding::{self as rules, BasicInfo, CustomDomain, Step, StepRecord, StepStatus};
 use domain::registry::Level;
@@ -263,15 +264,13 @@ async fn prepare(state: &AppState, org_id: OrgId, input: StepInput) -> ApiResult
             (json!({ "domains": hosts }), Extra::Domains(domains))
         }
         StepInput::Payments => {
-            let stripe = connections::find(&state.db, org_id, STRIPE)
-                .await?
-                .filter(|c| c.status == ConnectionStatus::Connected)
-                .ok_or_else(|| {
-                    ApiError::conflict(
-                        ErrorCode::StripeNotConnected,
-                        "Stripe Connect is not connected. Connect it, or skip this step: payments can be set up later in Settings → Integrations.",
-                    )
-                })?;
+            let found = connections::find(&state.db, org_id, STRIPE).await?;
+            let stripe = lifecycle::usable(found.as_ref()).map_err(|_| {
+                ApiError::conflict(
+                    ErrorCode::StripeNotConnected,
+                    "Stripe Connect is not connected. Connect it, or skip this step: payments can be set up later in Settings → Integrations.",
+                )
+            })?;
             (
                 json!({
                     "provider": STRIPE,
@@ -313,11 +312,10 @@ async fn prepare(state: &AppState, org_id: OrgId, input: StepInput) -> ApiResult
 }
 
 async fn connected_shopify(state: &AppState, org_id: OrgId) -> ApiResult<Connection> {
-    let connection = connections::find(&state.db, org_id, shopify::SHOPIFY).await?;
-    let status = connection.as_ref().map(|c| c.status);
-    connection
-        .filter(|c| c.status == ConnectionStatus::Connected)
-        .ok_or_else(|| shopify::not_connected(status))
+    let found = connections::find(&state.db, org_id, shopify::SHOPIFY).await?;
+    lifecycle::usable(found.as_ref())
+        .cloned()
+        .map_err(shopify::not_connected)
 }
 
 fn domain_taken(hosts: &[String]) -> ApiError {

@@ -4,18 +4,19 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Duration, Utc};
-use domain::model::{Actor, Connection};
+use chrono::{DateTime, Duration, Utc};
+use domain::lifecycle::{self, Refresh, Unusable};
+use domain::model::{Actor, Connection, LastUse};
 use domain::proxy::{self, ProxyError, Rewriter, Upstream};
-use domain::registry::{Level, Provider};
+use domain::registry::Provider;
 use domain::verify::{TransportFailure, VerifyValues};
-use domain::{ConnectionStatus, OrgId};
-use persistence::connections;
+use domain::{ConnectionId, OrgId};
+use persistence::{StoreError, api_keys, connections};
 use secrecy::SecretString;
 
 use super::catalog::provider as find_provider;
 use super::checks::{ACCESS_TOKEN, REFRESH_TOKEN, open_secrets};
-use super::refresh::{Outcome, renew_single_flight};
+use super::refresh::renew_single_flight;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::state::AppState;
 
@@ -57,7 +58,7 @@ pub async fn call(
     call: Call,
 ) -> ApiResult<Proxied> {
     let provider = find_provider(state, provider_id)?;
-    if provider.level == Level::Platform || provider.api.is_none() {
+    if !provider.is_proxied() {
         return Err(ApiError::new(
             actix_web::http::StatusCode::NOT_FOUND,
             ErrorCode::NotProxied,
@@ -75,6 +76,9 @@ pub async fn call(
     {
         connection = renewed(state, org_id, actor, provider, connection).await?;
     }
+    let now = Utc::now();
+    let record =
+        LastUse::is_news(connection.last_used.as_ref(), actor, now).then_some(connection.id);
     let (mut upstream, secrets) = prepare(state, org_id, provider, &connection, &call).await?;
     let mut upstream_time = std::time::Duration::ZERO;
     let mut response = send(state, &upstream, &call, &mut upstream_time).await?;
@@ -107,6 +111,13 @@ pub async fn call(
         waited += wait;
         response = send(state, &upstream, &call, &mut upstream_time).await?;
     }
+    if let Some(connection_id) = record {
+        // The provider has answered; a lost note of who used the connection must not lose
+        // the answer.
+        if let Err(err) = record_use(state, org_id, connection_id, actor, now).await {
+            tracing::warn!(provider = %provider.id, error = %err, "the connection's last use was not recorded");
+        }
+    }
     let rewriter = upstream.rewriter(&call.proxy_base);
     Ok(Proxied {
         response,
@@ -114,6 +125,29 @@ pub async fn call(
         waited,
         upstream: upstream_time,
     })
+}
+
+/// Notes who called the provider with the connection, under the name they have now.
+async fn record_use(
+    state: &AppState,
+    org_id: OrgId,
+    connection_id: ConnectionId,
+    actor: &Actor,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let by_name = match actor {
+        Actor::User(id) => persistence::users::get(&state.db, *id)
+            .await?
+            .map(|u| u.name),
+        Actor::ApiKey(id) => api_keys::get(&state.db, org_id, *id).await?.map(|k| k.name),
+        Actor::System => None,
+    };
+    let used = LastUse {
+        at,
+        by: actor.clone(),
+        by_name,
+    };
+    connections::record_use(&state.db, org_id, connection_id, &used).await
 }
 
 /// A number in [0, 1) that spreads the retries of callers refused together.
@@ -132,36 +166,32 @@ async fn usable(state: &AppState, org_id: OrgId, provider: &Provider) -> ApiResu
 
 fn gate(provider: &Provider, connection: Option<Connection>) -> ApiResult<Connection> {
     let name = &provider.name;
-    let Some(connection) = connection.filter(|c| c.status != ConnectionStatus::NotConnected) else {
-        return Err(ApiError::new(
+    let said = |fallback: String| {
+        connection
+            .as_ref()
+            .and_then(|c| c.last_error.as_ref())
+            .map_or(fallback, |e| e.message.clone())
+    };
+    match lifecycle::usable(connection.as_ref()) {
+        Ok(usable) => Ok(usable.clone()),
+        Err(Unusable::NotConnected) => Err(ApiError::new(
             actix_web::http::StatusCode::NOT_FOUND,
             ErrorCode::NotConnected,
             format!("{name} is not connected for this organization; connect it first."),
-        ));
-    };
-    let said = |fallback: String| {
-        connection
-            .last_error
-            .as_ref()
-            .map_or(fallback, |e| e.message.clone())
-    };
-    if !connection.enabled || connection.status == ConnectionStatus::Disabled {
-        return Err(ApiError::conflict(
+        )),
+        Err(Unusable::Disabled) => Err(ApiError::conflict(
             ErrorCode::ConnectionDisabled,
             format!(
                 "{name} is turned off for this organization; an admin turns it on again in its settings."
             ),
-        ));
-    }
-    match connection.status {
-        ConnectionStatus::Connected => Ok(connection),
-        ConnectionStatus::Expired => Err(ApiError::conflict(
+        )),
+        Err(Unusable::Expired) => Err(ApiError::conflict(
             ErrorCode::ConnectionExpired,
             said(format!(
                 "{name}'s access has ended. Reconnect {name} to restore it."
             )),
         )),
-        _ => Err(ApiError::conflict(
+        Err(Unusable::Failing) => Err(ApiError::conflict(
             ErrorCode::ConnectionError,
             said(format!(
                 "{name}'s connection failed its last check; fix its settings or reconnect it."
@@ -181,7 +211,7 @@ async fn renewed(
     connection: Connection,
 ) -> ApiResult<Connection> {
     match renew_single_flight(state, org_id, actor, provider, &connection).await {
-        Ok(Some((Outcome::Transient, event))) => {
+        Ok(Some((Refresh::Transient, event))) => {
             let lapsed = connection
                 .token_expires_at
                 .is_some_and(|at| at <= Utc::now());

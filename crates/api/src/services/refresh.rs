@@ -23,7 +23,7 @@ use chrono::{Duration, Utc};
 use domain::OrgId;
 use domain::lifecycle::{self, Event, Input, Refresh};
 use domain::model::{Actor, Connection};
-use domain::oauth::{TokenError, TokenSet};
+use domain::oauth::{CallbackFailure, TokenError, TokenSet};
 use domain::registry::Provider;
 use persistence::connections::{self, SealedSecret};
 use persistence::leases;
@@ -33,20 +33,11 @@ use super::catalog::{IntegrationView, provider, tenant_level, view};
 use super::checks::{ACCESS_TOKEN, REFRESH_TOKEN, open_secrets};
 use super::lease::Deadline;
 use super::lifecycle::{Secrets, store};
-use super::oauth::{LEASE_LAPSED, Refusal, TokenExchange, oauth_of, platform_credentials};
+use super::oauth::{Refusal, TokenExchange, oauth_of, platform_credentials};
 use super::vault::Vault;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::state::AppState;
 use domain::oauth::requests;
-
-/// How a refresh ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    Renewed,
-    Revoked,
-    Transient,
-    LostRace,
-}
 
 /// POST …/refresh: renews the access token now. When a refresh of the same connection is in
 /// flight (here or on another replica), waits for it and answers what it left.
@@ -60,7 +51,7 @@ pub async fn refresh<'r>(
     tenant_level(provider)?;
     oauth_of(provider)?;
     let existing = connected(state, org_id, provider).await?;
-    if let Some((Outcome::Transient, event)) =
+    if let Some((Refresh::Transient, event)) =
         renew_single_flight(state, org_id, actor, provider, &existing).await?
     {
         return Err(ApiError::unavailable(
@@ -80,7 +71,7 @@ pub(crate) async fn renew_single_flight(
     actor: &Actor,
     provider: &Provider,
     existing: &Connection,
-) -> ApiResult<Option<(Outcome, Event)>> {
+) -> ApiResult<Option<(Refresh, Event)>> {
     let owner = format!("request-{}", uuid::Uuid::new_v4().simple());
     let (started, now) = (Instant::now(), Utc::now());
     if !leases::claim_one(&state.db, org_id, existing.id, &owner, now, lease_of(state)).await? {
@@ -189,7 +180,7 @@ pub(crate) async fn renew(
     provider: &Provider,
     existing: Connection,
     lease: Deadline,
-) -> ApiResult<Option<(Outcome, Event)>> {
+) -> ApiResult<Option<(Refresh, Event)>> {
     let oauth = oauth_of(provider)?;
     let mut stored = open_secrets(state, org_id, provider, Some(&existing))
         .await?
@@ -258,9 +249,11 @@ pub(crate) async fn renew(
             }
             Err(TokenError::Malformed) => Refresh::Transient,
         },
-        Err(Refusal(LEASE_LAPSED)) => return Ok(None),
-        Err(Refusal("provider_unavailable")) => Refresh::Transient,
-        Err(Refusal(code)) => refused(state, org_id, provider, &presented, code).await?,
+        Err(Refusal::LeaseLapsed) => return Ok(None),
+        Err(Refusal::Failed(CallbackFailure::ProviderUnavailable)) => Refresh::Transient,
+        Err(Refusal::Failed(failure)) => {
+            refused(state, org_id, provider, &presented, failure.as_str()).await?
+        }
     };
     // Whatever the provider answered is stored now, however late: the version read fences
     // the write, so it never lands over a newer row.
@@ -322,19 +315,10 @@ struct Fresh<'a> {
     presented: &'a Presented,
 }
 
-fn outcome_of(refresh: &Refresh) -> Outcome {
-    match refresh {
-        Refresh::Renewed { .. } | Refresh::Exchanged { .. } => Outcome::Renewed,
-        Refresh::Revoked => Outcome::Revoked,
-        Refresh::Transient => Outcome::Transient,
-        Refresh::LostRace => Outcome::LostRace,
-    }
-}
-
 /// Stores a refresh's outcome, conditional on the version read. A write that finds the row
 /// changed is decided again on what is stored now — unless the refresh token moved on, in
 /// which case the newer token stands (a lost race; a lapsed lease cannot overwrite it).
-async fn store_fresh(state: &AppState, fresh: Fresh<'_>) -> ApiResult<(Outcome, Event)> {
+async fn store_fresh(state: &AppState, fresh: Fresh<'_>) -> ApiResult<(Refresh, Event)> {
     let Fresh {
         org_id,
         actor,
@@ -392,7 +376,7 @@ async fn store_fresh(state: &AppState, fresh: Fresh<'_>) -> ApiResult<(Outcome, 
                 }
             }
             Err(err) => return Err(err),
-            Ok(_) => return Ok((outcome_of(&outcome), event)),
+            Ok(_) => return Ok((outcome, event)),
         }
     }
 }

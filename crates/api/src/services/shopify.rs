@@ -1,9 +1,10 @@
 //! Reading the brand's own Shopify store through its connection.
 
+use domain::OrgId;
+use domain::lifecycle::{self, Unusable};
 use domain::registry::{Provider, Verify};
 use domain::template::{self, Escape};
 use domain::verify::TransportFailure;
-use domain::{ConnectionStatus, OrgId};
 use persistence::connections;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
@@ -19,15 +20,17 @@ use crate::state::AppState;
 pub const SHOPIFY: &str = "shopify";
 
 /// The 409 for a step that needs the Shopify store, with the sentence to show.
-pub fn not_connected(status: Option<ConnectionStatus>) -> ApiError {
-    let detail = match status {
-        Some(status @ (ConnectionStatus::Expired | ConnectionStatus::Error)) => format!(
-            "The Shopify connection needs attention ({status}). Reconnect your Shopify store, then continue."
-        ),
-        Some(ConnectionStatus::Disabled) => {
-            "The Shopify connection is turned off. Turn it back on in Settings → Integrations, then continue.".to_owned()
+pub fn not_connected(why: Unusable) -> ApiError {
+    let detail = match why {
+        Unusable::Expired | Unusable::Failing => {
+            "The Shopify connection needs attention. Reconnect your Shopify store, then continue."
         }
-        _ => "Shopify is not connected yet. Connect your Shopify store first; it is the one integration every brand needs.".to_owned(),
+        Unusable::Disabled => {
+            "The Shopify connection is turned off. Turn it back on in Settings → Integrations, then continue."
+        }
+        Unusable::NotConnected => {
+            "Shopify is not connected yet. Connect your Shopify store first; it is the one integration every brand needs."
+        }
     };
     ApiError::conflict(ErrorCode::ShopifyNotConnected, detail)
 }
@@ -70,7 +73,7 @@ fn unavailable(detail: &str) -> ApiError {
 fn unreached(failure: TransportFailure) -> ApiError {
     match failure {
         TransportFailure::Timeout => unavailable("Shopify did not answer in time."),
-        TransportFailure::Blocked => not_connected(Some(ConnectionStatus::Error)),
+        TransportFailure::Blocked => not_connected(Unusable::Failing),
         TransportFailure::TooLarge => {
             unavailable("Shopify sent a far larger answer than a product count.")
         }
@@ -85,11 +88,8 @@ fn unreached(failure: TransportFailure) -> ApiError {
 /// pins) with the connection's access token. Shopify's outage is a 503, never a 4xx.
 pub async fn product_count(state: &AppState, org_id: OrgId) -> ApiResult<u64> {
     let shopify = provider(state, SHOPIFY)?;
-    let connection = connections::find(&state.db, org_id, SHOPIFY).await?;
-    let status = connection.as_ref().map(|c| c.status);
-    let Some(connection) = connection.filter(|c| c.status == ConnectionStatus::Connected) else {
-        return Err(not_connected(status));
-    };
+    let found = connections::find(&state.db, org_id, SHOPIFY).await?;
+    let connection = lifecycle::usable(found.as_ref()).map_err(not_connected)?;
     let sealed = connections::sealed_secrets(&state.db, org_id, connection.id).await?;
     let opened = Vault {
         keys: &state.keys,
@@ -101,16 +101,15 @@ pub async fn product_count(state: &AppState, org_id: OrgId) -> ApiResult<u64> {
         connection.config.get("shop"),
         opened.secrets.get(ACCESS_TOKEN),
     ) else {
-        return Err(not_connected(Some(ConnectionStatus::Error)));
+        return Err(not_connected(Unusable::Failing));
     };
-    let url =
-        graphql_url(shopify, shop).ok_or_else(|| not_connected(Some(ConnectionStatus::Error)))?;
+    let url = graphql_url(shopify, shop).ok_or_else(|| not_connected(Unusable::Failing))?;
     // The shop's host came from the brand (checked against the myshopify.com pattern when it
     // connected); the operator's redirect, when set, is trusted.
     let redirected = shopify.base_url_override.is_some();
     let url = shopify.redirect(url);
     if state.http.refuses_literal(&url, true, redirected) {
-        return Err(not_connected(Some(ConnectionStatus::Error)));
+        return Err(not_connected(Unusable::Failing));
     }
     let response = state
         .http

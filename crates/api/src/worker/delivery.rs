@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use domain::EventCode;
 use domain::model::{Actor, EventAction};
 use domain::notifications::{self as notice, Channel, DeliveryStatus};
 use domain::schedule::{self, AfterAttempt, Delivery};
@@ -166,7 +167,7 @@ async fn finish(
                 provider,
                 action: EventAction::Notification,
                 success,
-                code: (!success).then_some("notification_failed"),
+                code: (!success).then_some(EventCode::NotificationFailed),
                 message: &message,
                 actor: &Actor::System,
             },

@@ -5,36 +5,21 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::Utc;
+use domain::lifecycle::Refresh;
 use domain::notifications::{Channel, DeliveryStatus};
 use persistence::{Db, StoreError};
 
-/// How a refresh ended, as counted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RefreshClass {
-    Renewed,
-    /// `invalid_grant`, revoked, 401: the brand must reconnect.
-    Refused,
-    /// 5xx, 429, timeout, refused connection: tried again later.
-    Unavailable,
-    /// Another replica had already rotated the token.
-    LostRace,
-}
+/// The `class` label of each refresh counter, in the counters' order.
+const REFRESH_CLASSES: [&str; 4] = ["renewed", "refused", "unavailable", "lost_race"];
 
-impl RefreshClass {
-    const ALL: [RefreshClass; 4] = [
-        RefreshClass::Renewed,
-        RefreshClass::Refused,
-        RefreshClass::Unavailable,
-        RefreshClass::LostRace,
-    ];
-
-    fn label(self) -> &'static str {
-        match self {
-            RefreshClass::Renewed => "renewed",
-            RefreshClass::Refused => "refused",
-            RefreshClass::Unavailable => "unavailable",
-            RefreshClass::LostRace => "lost_race",
-        }
+/// Which counter a refresh's end adds to: a revocation is `refused` (the brand must
+/// reconnect), an outage `unavailable` (tried again later).
+fn refresh_index(refresh: &Refresh) -> usize {
+    match refresh {
+        Refresh::Renewed { .. } | Refresh::Exchanged { .. } => 0,
+        Refresh::Revoked => 1,
+        Refresh::Transient => 2,
+        Refresh::LostRace => 3,
     }
 }
 
@@ -59,18 +44,9 @@ fn channel_index(channel: Channel) -> usize {
     }
 }
 
-fn class_index(class: RefreshClass) -> usize {
-    match class {
-        RefreshClass::Renewed => 0,
-        RefreshClass::Refused => 1,
-        RefreshClass::Unavailable => 2,
-        RefreshClass::LostRace => 3,
-    }
-}
-
 impl Metrics {
-    pub fn refresh(&self, class: RefreshClass) {
-        self.refreshes[class_index(class)].fetch_add(1, Ordering::Relaxed);
+    pub fn refresh(&self, refresh: &Refresh) {
+        self.refreshes[refresh_index(refresh)].fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn health_check(&self, ok: bool) {
@@ -111,14 +87,10 @@ impl Metrics {
             "plugboard_refreshes_total",
             "counter",
             "Token refreshes by how they ended.",
-            RefreshClass::ALL
+            REFRESH_CLASSES
                 .iter()
-                .map(|c| {
-                    (
-                        format!("{{class=\"{}\"}}", c.label()),
-                        load(&self.refreshes[class_index(*c)]),
-                    )
-                })
+                .zip(&self.refreshes)
+                .map(|(class, count)| (format!("{{class=\"{class}\"}}"), load(count)))
                 .collect(),
         );
         family(

@@ -13,7 +13,7 @@
 use std::time::Instant;
 
 use chrono::Utc;
-use domain::lifecycle::due;
+use domain::lifecycle::{Refresh, due};
 use domain::model::Actor;
 use domain::oauth::requests::exchanges_non_expiring_tokens;
 use domain::schedule::{DAILY_REFRESH_ATTEMPTS, refresh_backoff};
@@ -22,9 +22,8 @@ use persistence::connections;
 use persistence::leases::{self, Lease, Released, Sweep};
 
 use super::Worker;
-use super::metrics::RefreshClass;
 use crate::services::lease::Deadline;
-use crate::services::refresh::{Outcome, lease_of, record_lapse, renew};
+use crate::services::refresh::{lease_of, record_lapse, renew};
 
 const BATCH: u64 = 200;
 /// Refreshes run at once per replica.
@@ -131,16 +130,11 @@ async fn one(worker: &Worker, lease: &Lease, deadline: Deadline) -> anyhow::Resu
         }
         Err(err) => {
             tracing::warn!(error = %err, provider = %provider.id, "a background refresh could not run");
-            Outcome::Transient
+            Refresh::Transient
         }
     };
-    worker.metrics.refresh(match outcome {
-        Outcome::Renewed => RefreshClass::Renewed,
-        Outcome::Revoked => RefreshClass::Refused,
-        Outcome::Transient => RefreshClass::Unavailable,
-        Outcome::LostRace => RefreshClass::LostRace,
-    });
-    let how = if outcome == Outcome::Transient {
+    worker.metrics.refresh(&outcome);
+    let how = if outcome == Refresh::Transient {
         let failures = leases::failures(&state.db, lease.org_id, lease.connection_id).await?;
         record_lapse(state, lease.org_id, provider)
             .await

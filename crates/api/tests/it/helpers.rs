@@ -423,6 +423,7 @@ impl TestApp {
             last_tested_at: Some(now),
             connected_at: Some(now),
             disconnected_at: None,
+            last_used: None,
             last_error: None,
             ..stored.unwrap_or_else(|| domain::model::Connection::unstored(org_id, provider, now))
         };

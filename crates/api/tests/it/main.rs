@@ -31,6 +31,7 @@ mod proxy;
 mod proxy_limits;
 mod proxy_sandbox;
 mod rate_limits;
+mod resources;
 mod sandbox;
 mod secrets;
 mod ssrf;

@@ -737,6 +737,154 @@ async fn proxy_a_revoked_grant_expires_the_connection_and_answers_409() {
 }
 
 #[tokio::test]
+async fn proxy_a_revoked_grant_sends_one_broken_notice() {
+    let app = app().await;
+    let (owner, org) = app.owner_with_org().await;
+    // Notices are queued per channel; the worker is off, so nothing is sent to it.
+    json_body(
+        app.request(
+            Method::PUT,
+            &format!("/api/v1/orgs/{org}/notification-settings"),
+            Some(&owner.token),
+            Some(json!({"webhook_url": "https://hooks.example.com/plugboard"})),
+        )
+        .await,
+        200,
+    )
+    .await;
+    seed_linkedin(&app, &org, chrono::Duration::seconds(10)).await;
+    linkedin_token_answers(&app, 400, json!({"error": "invalid_grant"})).await;
+
+    for _ in 0..3 {
+        problem(
+            app.get(&proxy(&org, "linkedin", "userinfo"), &owner.token)
+                .await,
+            409,
+        )
+        .await;
+    }
+    let notices = app
+        .raw_rows("SELECT kind, channel, provider FROM notifications")
+        .await;
+    let notices: Vec<[String; 3]> = notices
+        .iter()
+        .map(|row| ["kind", "channel", "provider"].map(|c| row.try_get("", c).unwrap()))
+        .collect();
+    assert_eq!(
+        notices,
+        [["broken", "webhook", "linkedin"].map(str::to_owned)]
+    );
+}
+
+#[tokio::test]
+async fn proxy_calls_show_when_and_by_whom_the_connection_was_last_used() {
+    let app = app().await;
+    let (owner, org) = app.owner_with_org().await;
+    app.seed_oauth_connection(&org, "meta_ads", META_TOKEN, &[])
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v27.0/me"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "1"})))
+        .mount(&app.provider)
+        .await;
+    let before = app.integration(&owner.token, &org, "meta_ads").await;
+    assert_eq!(before["last_used"], Value::Null);
+    let version_before = meta_version(&app).await;
+
+    let partner = key(&app, &owner.token, &org, &["proxy:read"]).await;
+    assert_eq!(
+        app.get(&proxy(&org, "meta_ads", "me"), &partner)
+            .await
+            .status(),
+        200
+    );
+    let used = app.integration(&owner.token, &org, "meta_ads").await["last_used"].clone();
+    assert_eq!(used["by_type"], "api_key", "{used}");
+    assert_eq!(used["by_name"], "Partner");
+    let at: chrono::DateTime<chrono::Utc> = used["at"].as_str().unwrap().parse().unwrap();
+    assert!((chrono::Utc::now() - at).num_seconds() < 60);
+
+    // Another caller is news at once; the same caller again within the minute is not written.
+    assert_eq!(
+        app.get(&proxy(&org, "meta_ads", "me"), &owner.token)
+            .await
+            .status(),
+        200
+    );
+    let used = app.integration(&owner.token, &org, "meta_ads").await["last_used"].clone();
+    assert_eq!(used["by_type"], "user", "{used}");
+    assert_eq!(used["by_id"], owner.id.as_str());
+
+    // Recording a use is not a change of state: the connection's version stays.
+    assert_eq!(meta_version(&app).await, version_before);
+}
+
+async fn meta_version(app: &TestApp) -> i64 {
+    app.raw_rows("SELECT version FROM connections WHERE provider = 'meta_ads'")
+        .await[0]
+        .try_get("", "version")
+        .unwrap()
+}
+
+#[tokio::test]
+async fn proxy_a_key_limited_to_some_providers_reaches_only_those() {
+    let app = app().await;
+    let (owner, org) = app.owner_with_org().await;
+    app.seed_oauth_connection(&org, "meta_ads", META_TOKEN, &[])
+        .await;
+    app.seed_oauth_connection(&org, "linkedin", "at-li", &[])
+        .await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "1"})))
+        .mount(&app.provider)
+        .await;
+    let created = json_body(
+        app.post(
+            &format!("/api/v1/orgs/{org}/api-keys"),
+            &owner.token,
+            json!({"name": "Ads only", "scopes": ["proxy:read"], "providers": ["meta_ads", "meta_ads"]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(created["providers"], json!(["meta_ads"]));
+    let limited = created["secret"].as_str().unwrap();
+
+    assert_eq!(
+        app.get(&proxy(&org, "meta_ads", "me"), limited)
+            .await
+            .status(),
+        200
+    );
+    let refused = problem(
+        app.get(&proxy(&org, "linkedin", "userinfo"), limited).await,
+        403,
+    )
+    .await;
+    assert!(
+        refused["detail"].as_str().unwrap().contains("meta_ads"),
+        "{refused}"
+    );
+    assert_eq!(calls_to(&app, "/v2/userinfo", None).await, 0);
+
+    // A list naming nothing Plugboard proxies, or nothing at all, is refused when the key is made.
+    for providers in [json!(["meta_ads", "nope"]), json!([]), json!(["sentry"])] {
+        let refused = problem(
+            app.post(
+                &format!("/api/v1/orgs/{org}/api-keys"),
+                &owner.token,
+                json!({"name": "Bad", "scopes": ["proxy:read"], "providers": providers}),
+            )
+            .await,
+            422,
+        )
+        .await;
+        assert_eq!(refused["errors"][0]["field"], "providers", "{refused}");
+    }
+}
+
+#[tokio::test]
 async fn proxy_a_body_over_10_mb_is_413_and_nothing_is_sent() {
     let app = app().await;
     let (owner, org) = app.owner_with_org().await;

@@ -22,6 +22,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::model::Problem;
+use crate::problem::ProblemCode;
 
 /// The most a delivery's body may weigh; past it the answer is 413 and nothing is read.
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -500,7 +501,7 @@ pub fn revoked_problem(
         .unwrap_or(account);
     let (code, message) = match revocation {
         Revocation::Uninstalled => (
-            "app_uninstalled",
+            ProblemCode::AppUninstalled,
             if account.ends_with(".myshopify.com") {
                 format!(
                     "The Plugboard app was uninstalled from {account}; reconnect to install it again."
@@ -512,22 +513,19 @@ pub fn revoked_problem(
             },
         ),
         Revocation::TokensRevoked => (
-            "access_revoked",
+            ProblemCode::AccessRevoked,
             format!(
                 "{provider_name} revoked Plugboard's bot token in the workspace {named}; reconnect {provider_name} to restore it."
             ),
         ),
         Revocation::Deauthorized => (
-            "access_revoked",
+            ProblemCode::AccessRevoked,
             format!(
                 "{named} removed Plugboard's access in {provider_name}; reconnect {provider_name} to restore it."
             ),
         ),
     };
-    Problem {
-        code: code.to_owned(),
-        message,
-    }
+    Problem { code, message }
 }
 
 #[cfg(test)]

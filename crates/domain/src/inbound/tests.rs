@@ -435,7 +435,7 @@ fn revoked_sentences_name_what_happened() {
         shop.message,
         "The Plugboard app was uninstalled from acme.myshopify.com; reconnect to install it again."
     );
-    assert_eq!(shop.code, "app_uninstalled");
+    assert_eq!(shop.code, crate::problem::ProblemCode::AppUninstalled);
     let slack = revoked_problem("Slack", Revocation::Uninstalled, "T1", Some("Acme HQ"));
     assert!(
         slack.message.contains("workspace Acme HQ"),

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 
 use crate::UserId;
 use crate::model::{Connection, ConnectionStatus, EventAction, Problem};
+use crate::problem::{EventCode, ProblemCode};
 use crate::registry::{AuthKind, Provider};
 use crate::verify::{FailureKind, VerifyOutcome};
 
@@ -52,7 +53,7 @@ impl From<VerifyOutcome> for Check {
             },
             VerifyOutcome::Failed(failure) => {
                 let problem = Problem {
-                    code: failure.code.to_owned(),
+                    code: failure.code,
                     message: failure.message,
                 };
                 match failure.kind {
@@ -152,7 +153,7 @@ pub enum Input {
 pub struct Event {
     pub action: EventAction,
     pub success: bool,
-    pub code: Option<String>,
+    pub code: Option<EventCode>,
     pub message: String,
 }
 
@@ -308,14 +309,14 @@ pub fn decide(
         Input::TokenPastExpiry { renewable } => {
             let problem = if renewable {
                 Problem {
-                    code: "token_expired".to_owned(),
+                    code: ProblemCode::TokenExpired,
                     message: format!(
                         "{name}'s access token expired before it could be renewed; Plugboard keeps trying. If it goes on, reconnect {name}."
                     ),
                 }
             } else {
                 Problem {
-                    code: "token_expired".to_owned(),
+                    code: ProblemCode::TokenExpired,
                     message: format!(
                         "{name}'s access token expired and cannot be renewed. Reconnect {name} to restore it."
                     ),
@@ -375,6 +376,37 @@ impl ConnectionStatus {
     }
 }
 
+/// Why Plugboard may not use a connection now (call its provider for a brand, count it for a
+/// feature flag or an onboarding step).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unusable {
+    /// Never connected, or disconnected.
+    NotConnected,
+    /// Switched off by the brand.
+    Disabled,
+    /// Its access ended: only a reconnect restores it.
+    Expired,
+    /// Its last check failed.
+    Failing,
+}
+
+/// The one rule for using a connection: it must be `connected` and switched on.
+pub fn usable(connection: Option<&Connection>) -> Result<&Connection, Unusable> {
+    let Some(connection) = connection.filter(|c| c.status.is_live()) else {
+        return Err(Unusable::NotConnected);
+    };
+    if !connection.enabled {
+        return Err(Unusable::Disabled);
+    }
+    match connection.status {
+        ConnectionStatus::Connected => Ok(connection),
+        ConnectionStatus::NotConnected => Err(Unusable::NotConnected),
+        ConnectionStatus::Disabled => Err(Unusable::Disabled),
+        ConnectionStatus::Expired => Err(Unusable::Expired),
+        ConnectionStatus::Error => Err(Unusable::Failing),
+    }
+}
+
 /// Whether a connection has a grant to renew. A disconnected one has none: its credentials
 /// were deleted on purpose, and a renewal that finds it so keeps nothing it brought.
 pub fn may_renew(connection: &Connection) -> bool {
@@ -395,7 +427,7 @@ impl Event {
         Event {
             action,
             success: false,
-            code: Some(problem.code),
+            code: Some(problem.code.into()),
             message: problem.message,
         }
     }
@@ -497,7 +529,7 @@ fn refreshed(next: &mut Connection, name: &str, refresh: Refresh) -> Event {
         ),
         Refresh::Revoked => {
             let problem = Problem {
-                code: "refresh_refused".to_owned(),
+                code: ProblemCode::RefreshRefused,
                 message: format!(
                     "{name} refused to renew Plugboard's access: it was revoked or has lapsed. Reconnect {name} to restore it."
                 ),
@@ -510,7 +542,7 @@ fn refreshed(next: &mut Connection, name: &str, refresh: Refresh) -> Event {
         Refresh::Transient => Event::failed(
             EventAction::Refresh,
             Problem {
-                code: "provider_unavailable".to_owned(),
+                code: ProblemCode::ProviderUnavailable,
                 message: format!(
                     "{name} could not be reached to renew access; the current tokens are kept and the renewal will be tried again."
                 ),
@@ -555,7 +587,11 @@ fn notice(before: &Connection, after: &Connection) -> Option<Notice> {
             from: was,
             status: is,
             problem: after.last_error.clone().unwrap_or_else(|| Problem {
-                code: is.as_str().to_owned(),
+                code: if is == ConnectionStatus::Expired {
+                    ProblemCode::ConnectionExpired
+                } else {
+                    ProblemCode::ConnectionError
+                },
                 message: String::new(),
             }),
         }),

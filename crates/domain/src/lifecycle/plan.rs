@@ -13,6 +13,7 @@ use super::{Check, Decision, Input, Rejected, decide};
 use crate::UserId;
 use crate::model::{Connection, Problem};
 use crate::oauth::ACCESS_TOKEN;
+use crate::problem::ProblemCode;
 use crate::registry::{AuthKind, Provider};
 
 /// What a change does to one credential. The value is not here: the lifecycle needs only
@@ -379,7 +380,7 @@ pub fn stored_check(
 ) -> StoredCheck {
     if !unreadable.is_empty() {
         return StoredCheck::Failed(Check::Refused(Problem {
-            code: "credentials_unreadable".to_owned(),
+            code: ProblemCode::CredentialsUnreadable,
             message: format!(
                 "The stored credentials for {} can no longer be read: they were altered or belong to another record. Enter them again (or reconnect) to restore the connection.",
                 provider.name

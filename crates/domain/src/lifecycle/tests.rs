@@ -21,9 +21,9 @@ fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap()
 }
 
-fn problem(code: &str) -> Problem {
+fn problem(code: ProblemCode) -> Problem {
     Problem {
-        code: code.to_owned(),
+        code,
         message: format!("{code} happened."),
     }
 }
@@ -49,10 +49,11 @@ fn connection(status: ConnectionStatus) -> Connection {
         token_expires_at: live.then_some(now() + Duration::hours(1)),
         last_tested_at: live.then_some(then),
         last_sync_at: None,
-        last_error: matches!(status, X | E).then(|| problem("earlier")),
+        last_error: matches!(status, X | E).then(|| problem(ProblemCode::TokenExpired)),
         connected_at: live.then_some(then),
         connected_by: None,
         disconnected_at: None,
+        last_used: None,
         version: 3,
         created_at: then,
         updated_at: then,
@@ -68,11 +69,11 @@ fn verified() -> Check {
 }
 
 fn refused() -> Check {
-    Check::Refused(problem("unauthorized"))
+    Check::Refused(problem(ProblemCode::CredentialsRejected))
 }
 
 fn unavailable() -> Check {
-    Check::Unavailable(problem("provider_unavailable"))
+    Check::Unavailable(problem(ProblemCode::ProviderUnavailable))
 }
 
 fn grant() -> Grant {
@@ -514,7 +515,7 @@ fn notices_name_what_broke_and_what_recovered() {
     };
     assert_eq!(from, C);
     assert_eq!(status, X);
-    assert_eq!(problem.code, "refresh_refused");
+    assert_eq!(problem.code, ProblemCode::RefreshRefused);
     assert!(problem.message.contains("Reconnect Slack"));
 
     let decision = decide(
@@ -545,7 +546,7 @@ fn refused_credentials_keep_nothing_and_say_so() {
     )
     .unwrap_err();
     assert!(!rejected.unavailable);
-    assert_eq!(rejected.problem.code, "unauthorized");
+    assert_eq!(rejected.problem.code, ProblemCode::CredentialsRejected);
     assert!(rejected.problem.message.ends_with("Nothing was saved."));
 }
 
@@ -603,7 +604,7 @@ fn which_statuses_are_live_and_which_need_attention() {
 #[test]
 fn a_revoked_grant_expires_once_and_forgets_its_tokens() {
     let p = oauth_provider();
-    let revoked = || Input::Revoked(problem("app_uninstalled"));
+    let revoked = || Input::Revoked(problem(ProblemCode::AppUninstalled));
     row(
         &p,
         revoked,

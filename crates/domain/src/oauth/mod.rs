@@ -14,12 +14,52 @@ use serde_json::Value;
 pub mod requests;
 
 use crate::crypto::CryptoError;
+use crate::problem::ProblemCode;
 use crate::registry::{OAuth2, Quirk};
 
 /// The secrets an OAuth connection keeps. They are not registry fields: every OAuth provider
 /// has them.
 pub const ACCESS_TOKEN: &str = "access_token";
 pub const REFRESH_TOKEN: &str = "refresh_token";
+
+/// Why an authorization came back without a connection. The callback sends its name to the SPA
+/// (the `code` query parameter), which tells the person what to do about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallbackFailure {
+    /// The person did not approve.
+    AccessDenied,
+    /// The provider answered with an error other than a denial.
+    AuthorizationFailed,
+    /// The state is not ours, unknown, used or expired.
+    InvalidState,
+    /// The approval came back to a browser other than the one that started it.
+    BrowserMismatch,
+    MissingCode,
+    PlatformNotReady,
+    /// Shopify's callback signature did not match, or named another shop.
+    InvalidHmac,
+    TokenRefused,
+    ProviderUnavailable,
+    /// Tokens came, and the provider's own check refused them.
+    Check(ProblemCode),
+}
+
+impl CallbackFailure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallbackFailure::AccessDenied => "access_denied",
+            CallbackFailure::AuthorizationFailed => "authorization_failed",
+            CallbackFailure::InvalidState => "invalid_state",
+            CallbackFailure::BrowserMismatch => "browser_mismatch",
+            CallbackFailure::MissingCode => "missing_code",
+            CallbackFailure::PlatformNotReady => "platform_not_ready",
+            CallbackFailure::InvalidHmac => "invalid_hmac",
+            CallbackFailure::TokenRefused => "token_refused",
+            CallbackFailure::ProviderUnavailable => "provider_unavailable",
+            CallbackFailure::Check(code) => code.as_str(),
+        }
+    }
+}
 
 /// How long a started authorization may take.
 pub const STATE_TTL_MINUTES: i64 = 10;

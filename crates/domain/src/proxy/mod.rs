@@ -15,6 +15,7 @@ use std::fmt;
 
 use url::Url;
 
+use crate::oauth::ACCESS_TOKEN;
 use crate::registry::{FieldKind, Provider};
 use crate::template::{self, Escape};
 use crate::verify::{BuildError, VerifyValues, label_of, render_credentials};
@@ -252,8 +253,8 @@ pub fn build(
     }
 
     let mut credential_params: Vec<String> = api.query.keys().cloned().collect();
-    if !credential_params.iter().any(|p| p == "access_token") {
-        credential_params.push("access_token".to_owned());
+    if !credential_params.iter().any(|p| p == ACCESS_TOKEN) {
+        credential_params.push(ACCESS_TOKEN.to_owned());
     }
     // The caller's query as sent, less any parameter the injection sets.
     let kept: Vec<&str> = raw_query

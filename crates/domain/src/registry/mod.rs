@@ -455,6 +455,109 @@ impl Api {
     }
 }
 
+/// What a connection can be pointed at once it is connected (an ad account, a channel), and
+/// how the provider lists them through its API.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceKind {
+    AdAccount,
+    Pixel,
+    Customer,
+    LoginCustomer,
+    Advertiser,
+    Property,
+    DataStream,
+    Site,
+    Channel,
+    List,
+    Calendar,
+}
+
+impl ResourceKind {
+    pub const ALL: [ResourceKind; 11] = [
+        ResourceKind::AdAccount,
+        ResourceKind::Pixel,
+        ResourceKind::Customer,
+        ResourceKind::LoginCustomer,
+        ResourceKind::Advertiser,
+        ResourceKind::Property,
+        ResourceKind::DataStream,
+        ResourceKind::Site,
+        ResourceKind::Channel,
+        ResourceKind::List,
+        ResourceKind::Calendar,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceKind::AdAccount => "ad_account",
+            ResourceKind::Pixel => "pixel",
+            ResourceKind::Customer => "customer",
+            ResourceKind::LoginCustomer => "login_customer",
+            ResourceKind::Advertiser => "advertiser",
+            ResourceKind::Property => "property",
+            ResourceKind::DataStream => "data_stream",
+            ResourceKind::Site => "site",
+            ResourceKind::Channel => "channel",
+            ResourceKind::List => "list",
+            ResourceKind::Calendar => "calendar",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<ResourceKind> {
+        ResourceKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+/// One kind of resource a provider's connection can be pointed at.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resource {
+    pub kind: ResourceKind,
+    /// "Ad account": how a person names one.
+    pub label: String,
+    /// The connection setting (a field of the provider) a choice fills.
+    pub setting: String,
+    /// Whether the connection is of no use until one is chosen.
+    #[serde(default)]
+    pub required: bool,
+    /// Path and query, relative to the API base, of the request that lists them.
+    pub list: String,
+    /// JSON pointer to the array of items in the listing's answer.
+    pub items: String,
+    /// Pointer into an item to its id; empty: the item is the id (a list of strings).
+    pub id: String,
+    /// Taken off the front of an id as listed (`customers/` before a Google Ads customer).
+    pub id_prefix: Option<String>,
+    /// Pointer into an item to its name, for people.
+    pub name: Option<String>,
+    /// Pointer into an item to a detail shown beside the name.
+    pub detail: Option<String>,
+    pub paging: Option<Paging>,
+    /// Path, relative to the API base, that answers 2xx while a chosen one is reachable
+    /// (`{id}` is the chosen id). None: the chosen id must be in the listing.
+    pub check: Option<String>,
+    /// Where the entry reads the provider's reference less than literally.
+    pub note: Option<String>,
+}
+
+/// How a listing goes on to its next page.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Paging {
+    /// The query parameter that takes the cursor (`after`, `cursor`, `pageToken`).
+    pub param: String,
+    /// Pointer to the next page's cursor in an answer.
+    pub next: String,
+    /// Pointer that is present only when there is a next page (Meta's `/paging/next`); without
+    /// it, a missing or empty cursor ends the listing.
+    pub more: Option<String>,
+    /// `next` points to the next page's URL, whose `param` is the cursor (Klaviyo's
+    /// `links.next`).
+    #[serde(default)]
+    pub in_link: bool,
+}
+
 /// The webhooks the provider sends the platform's own app (`/api/v1/webhooks/{id}`): how they
 /// are signed, the platform variable holding the secret, and which stored value names the
 /// account a delivery is about.
@@ -498,6 +601,9 @@ pub struct Provider {
     pub verify: Verify,
     /// The API the proxy forwards to; none for a provider that is not proxied.
     pub api: Option<Api>,
+    /// What a connection can be pointed at, listed through `api`.
+    #[serde(default)]
+    pub resources: Vec<Resource>,
     /// Platform environment variables this provider needs before brands can use it.
     #[serde(default)]
     pub platform_env: Vec<String>,
@@ -529,6 +635,16 @@ pub struct Provider {
 }
 
 impl Provider {
+    pub fn resource(&self, kind: ResourceKind) -> Option<&Resource> {
+        self.resources.iter().find(|r| r.kind == kind)
+    }
+
+    /// Whether the proxy calls this provider's API with a brand's connection: a tenant-level
+    /// provider with an API. A platform-level provider's credentials are the platform's own.
+    pub fn is_proxied(&self) -> bool {
+        self.level == Level::Tenant && self.api.is_some()
+    }
+
     pub fn field(&self, key: &str) -> Option<&Field> {
         self.fields.iter().find(|f| f.key == key)
     }

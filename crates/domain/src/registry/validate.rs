@@ -7,6 +7,7 @@ use url::Url;
 
 use super::versions::{self, LiteralVersions};
 use super::{Auth, FieldKind, Level, Provider, Verify};
+use crate::oauth::ACCESS_TOKEN;
 use crate::template::{self, Escape};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -81,6 +82,7 @@ pub(super) fn validate(providers: &mut [Provider]) -> Result<(), RegistryError> 
         check_auth(provider)?;
         check_verify(provider)?;
         check_api(provider, &literals)?;
+        check_resources(provider)?;
         versions::fill(provider);
     }
     Ok(())
@@ -219,7 +221,7 @@ fn compile_fields(provider: &mut Provider) -> Result<(), RegistryError> {
                 format!("field `{}` is declared twice", field.key),
             ));
         }
-        if field.key == "access_token" || field.key.starts_with("env.") {
+        if field.key == ACCESS_TOKEN || field.key.starts_with("env.") {
             return Err(invalid(
                 provider,
                 format!("field key `{}` is reserved", field.key),
@@ -351,7 +353,7 @@ fn known_placeholder(provider: &Provider, name: &str) -> bool {
     if name == versions::PLACEHOLDER {
         return provider.api_version.is_some();
     }
-    (name == "access_token" && provider.oauth().is_some()) || provider.field(name).is_some()
+    (name == ACCESS_TOKEN && provider.oauth().is_some()) || provider.field(name).is_some()
 }
 
 /// A stand-in value for each placeholder, shaped like its field, to prove the URL parses. A
@@ -440,7 +442,7 @@ fn check_verify(provider: &Provider) -> Result<(), RegistryError> {
                     format!("verify uses unknown placeholder `{{{name}}}`"),
                 ));
             }
-            uses_credential |= name == "access_token"
+            uses_credential |= name == ACCESS_TOKEN
                 || provider.field(name).is_some_and(|f| f.secret)
                 || (provider.level == Level::Platform && name.starts_with("env."));
         }
@@ -518,7 +520,7 @@ fn check_api(provider: &Provider, literals: &LiteralVersions) -> Result<(), Regi
                 .flat_map(|b| [b.username.as_str(), b.password.as_str()]),
         )
         .flat_map(template::placeholders)
-        .any(|name| name == "access_token" || provider.field(name).is_some_and(|f| f.secret));
+        .any(|name| name == ACCESS_TOKEN || provider.field(name).is_some_and(|f| f.secret));
     if !sends_credential {
         return Err(invalid(
             provider,
@@ -580,6 +582,83 @@ fn check_api(provider: &Provider, literals: &LiteralVersions) -> Result<(), Regi
 /// The base's host is fixed: literal, or one non-secret host, select or URL field (a URL
 /// field only as the whole start of the base). After the host come literal segments and
 /// `{api_version}` only; no query, no fragment, no credential.
+/// Resources are listed and checked through the proxy's API base, so their paths follow the
+/// proxy's rules; each fills a plain setting of the provider.
+fn check_resources(provider: &Provider) -> Result<(), RegistryError> {
+    let mut kinds = std::collections::BTreeSet::new();
+    for resource in &provider.resources {
+        let kind = resource.kind.as_str();
+        let bad = |problem: String| invalid(provider, format!("resource `{kind}`: {problem}"));
+        if !provider.is_proxied() {
+            return Err(bad(
+                "only a proxied provider (one with an api section) lists resources".to_owned(),
+            ));
+        }
+        if !kinds.insert(resource.kind) {
+            return Err(bad("is declared twice".to_owned()));
+        }
+        match provider.field(&resource.setting) {
+            Some(field) if !field.secret => {}
+            _ => {
+                return Err(bad(format!(
+                    "setting `{}` is not a non-secret field of the provider",
+                    resource.setting
+                )));
+            }
+        }
+        let (path, _) = resource
+            .list
+            .split_once('?')
+            .unwrap_or((&resource.list, ""));
+        let relative = |p: &str| {
+            !p.is_empty() && !p.starts_with('/') && !p.contains("..") && !p.contains("://")
+        };
+        if !relative(path) || !template::placeholders(&resource.list).is_empty() {
+            return Err(bad(
+                "list must be a literal path relative to the API base".to_owned()
+            ));
+        }
+        if let Some(check) = &resource.check
+            && (!relative(check) || template::placeholders(check) != ["id"])
+        {
+            return Err(bad(
+                "check must be a path relative to the API base naming only {id}".to_owned(),
+            ));
+        }
+        let pointers = [
+            Some(&resource.items),
+            resource.name.as_ref(),
+            resource.detail.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .chain(
+            resource
+                .paging
+                .iter()
+                .flat_map(|p| std::iter::once(&p.next).chain(p.more.as_ref())),
+        );
+        for pointer in pointers {
+            if !pointer.starts_with('/') {
+                return Err(bad(format!("`{pointer}` is not a JSON pointer")));
+            }
+        }
+        if !resource.id.is_empty() && !resource.id.starts_with('/') {
+            return Err(bad(
+                "id must be a JSON pointer, or empty for an item that is the id".to_owned(),
+            ));
+        }
+        if resource
+            .paging
+            .as_ref()
+            .is_some_and(|p| p.param.trim().is_empty())
+        {
+            return Err(bad("paging needs the cursor's query parameter".to_owned()));
+        }
+    }
+    Ok(())
+}
+
 fn check_api_base(provider: &Provider, base: &str) -> Result<(), RegistryError> {
     check_url_template(provider, "api.base", base, &[])?;
     let rendered = template::render(base, |name| Some((sample(provider, name), Escape::Raw)))

@@ -7,6 +7,8 @@ use std::fmt;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
+use crate::oauth::ACCESS_TOKEN;
+use crate::problem::ProblemCode;
 use crate::registry::{BasicTemplate, FieldKind, HttpVerify, Level, Method, Provider, Verify};
 use crate::template::{self, Escape};
 
@@ -33,7 +35,7 @@ impl VerifyValues<'_> {
                 .get(env)
                 .map(|v| (v.expose_secret(), Escape::Raw));
         }
-        if name == "access_token" {
+        if name == ACCESS_TOKEN {
             let token = self.access_token?.expose_secret();
             return Some((token, if in_url { Escape::Url } else { Escape::Raw }));
         }
@@ -242,7 +244,7 @@ pub(crate) fn label_of(provider: &Provider, name: &str) -> String {
     if let Some(env) = name.strip_prefix("env.") {
         return format!("the platform variable {env}");
     }
-    if name == "access_token" {
+    if name == ACCESS_TOKEN {
         return "the access token (connect with OAuth first)".to_owned();
     }
     provider
@@ -262,7 +264,7 @@ pub enum FailureKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifyFailure {
     pub kind: FailureKind,
-    pub code: &'static str,
+    pub code: ProblemCode,
     pub message: String,
 }
 
@@ -319,7 +321,7 @@ pub fn interpret(
         {
             return failure(
                 FailureKind::Rejected,
-                "credentials_rejected",
+                ProblemCode::CredentialsRejected,
                 format!(
                     "{name} refused these credentials{reason}. {}",
                     what_to_do(provider)
@@ -353,7 +355,7 @@ pub fn interpret(
     match status {
         401 | 403 => failure(
             FailureKind::Rejected,
-            "credentials_rejected",
+            ProblemCode::CredentialsRejected,
             format!(
                 "{name} rejected these credentials (HTTP {status}{reason}). {}",
                 what_to_do(provider)
@@ -361,35 +363,35 @@ pub fn interpret(
         ),
         404 => failure(
             FailureKind::Rejected,
-            "account_not_found",
+            ProblemCode::AccountNotFound,
             format!(
                 "{name} could not find the account (HTTP 404{reason}). Check the account details in the connection settings."
             ),
         ),
         429 => failure(
             FailureKind::Unavailable,
-            "provider_rate_limited",
+            ProblemCode::ProviderRateLimited,
             format!(
                 "{name} is limiting requests right now (HTTP 429). Try again in a few minutes."
             ),
         ),
         500..=599 => failure(
             FailureKind::Unavailable,
-            "provider_unavailable",
+            ProblemCode::ProviderUnavailable,
             format!(
                 "{name} had a problem answering (HTTP {status}). Nothing is wrong with your settings; try again later."
             ),
         ),
         300..=399 => failure(
             FailureKind::Rejected,
-            "unexpected_redirect",
+            ProblemCode::UnexpectedRedirect,
             format!(
                 "{name} answered with a redirect (HTTP {status}) instead of account details. Check the connection settings."
             ),
         ),
         _ => failure(
             FailureKind::Rejected,
-            "provider_refused",
+            ProblemCode::ProviderRefused,
             format!(
                 "{name} refused the request (HTTP {status}{reason}). Check the connection settings and credentials."
             ),
@@ -423,27 +425,27 @@ pub fn transport_failure(
     let (kind, code, message) = match failure {
         TransportFailure::Timeout => (
             FailureKind::Unavailable,
-            "provider_timeout",
+            ProblemCode::ProviderTimeout,
             format!("{name} did not answer within {timeout_secs} seconds. Try again in a few minutes."),
         ),
         TransportFailure::Connect => (
             FailureKind::Unavailable,
-            "provider_unreachable",
+            ProblemCode::ProviderUnreachable,
             format!("Plugboard could not reach {name}. Check the address in the connection settings, or try again later."),
         ),
         TransportFailure::Blocked => (
             FailureKind::Rejected,
-            "address_not_allowed",
+            ProblemCode::AddressNotAllowed,
             "The address points to a private or local network, which Plugboard does not call. Use the service's public address.".to_owned(),
         ),
         TransportFailure::TooLarge => (
             FailureKind::Unavailable,
-            "provider_answer_too_large",
+            ProblemCode::ProviderAnswerTooLarge,
             format!("{name} sent a far larger answer than an account check returns, so Plugboard stopped reading it. Try again later."),
         ),
         TransportFailure::Other => (
             FailureKind::Unavailable,
-            "provider_unreachable",
+            ProblemCode::ProviderUnreachable,
             format!("The request to {name} failed before an answer came back. Try again later."),
         ),
     };

@@ -155,7 +155,7 @@ fn a_401_is_rejected_with_the_providers_words_and_no_secret() {
     let body = format!(r#"{{"error":{{"message":"Incorrect API key provided: {key}"}}}}"#);
     let f = failure(interpret(openai, &req, 401, body.as_bytes()));
     assert_eq!(f.kind, FailureKind::Rejected);
-    assert_eq!(f.code, "credentials_rejected");
+    assert_eq!(f.code, ProblemCode::CredentialsRejected);
     assert!(
         f.message.contains("Incorrect API key provided: [redacted]"),
         "{}",
@@ -180,10 +180,10 @@ fn outages_are_not_the_brands_fault() {
     );
     assert_eq!(
         failure(interpret(openai, &req, 429, b"")).code,
-        "provider_rate_limited"
+        ProblemCode::ProviderRateLimited
     );
     let timeout = failure(transport_failure(openai, TransportFailure::Timeout, 10));
-    assert_eq!(timeout.code, "provider_timeout");
+    assert_eq!(timeout.code, ProblemCode::ProviderTimeout);
     assert!(timeout.message.contains("10 seconds"));
 }
 
@@ -199,7 +199,7 @@ fn slack_needs_ok_true_even_on_200() {
         200,
         br#"{"ok":false,"error":"invalid_auth"}"#,
     ));
-    assert_eq!(f.code, "credentials_rejected");
+    assert_eq!(f.code, ProblemCode::CredentialsRejected);
     assert!(f.message.contains("invalid_auth"));
     let ok = interpret(
         slack,
@@ -309,7 +309,7 @@ fn a_graphql_answer_without_data_is_a_refusal() {
     let refused = br#"{"data":null,"errors":[{"message":"Access denied for shop field."}]}"#;
     match interpret(shopify, &req, 200, refused) {
         VerifyOutcome::Failed(f) => {
-            assert_eq!(f.code, "credentials_rejected");
+            assert_eq!(f.code, ProblemCode::CredentialsRejected);
             assert!(
                 f.message.contains("Access denied for shop field."),
                 "{}",

@@ -14,6 +14,8 @@ pub struct Model {
     pub key_hash: String,
     /// Space-separated scopes.
     pub scopes: String,
+    /// Space-separated provider ids the key may reach through the proxy; none: every one.
+    pub providers: Option<String>,
     pub created_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub last_used_at: Option<DateTimeUtc>,

@@ -1,5 +1,6 @@
-//! A connection: its state (written only by `connections::save`, fenced by `version`) and the
-//! refresh lease, backoff and health-check columns (written only by `leases`, never the state).
+//! A connection: its state (written only by `connections::save`, fenced by `version`), the
+//! refresh lease, backoff and health-check columns (written only by `leases`, never the state),
+//! and its last use through the proxy (written only by `connections::record_use`).
 
 use sea_orm::entity::prelude::*;
 
@@ -39,6 +40,12 @@ pub struct Model {
     pub refresh_attempts_today: i32,
     /// The last background health check.
     pub last_health_check_at: Option<DateTimeUtc>,
+    /// The last call through the proxy and who made it (written only by `record_use`).
+    pub last_used_at: Option<DateTimeUtc>,
+    pub last_used_by_kind: Option<String>,
+    pub last_used_by_id: Option<Uuid>,
+    /// The key's name or the person's name when they used it.
+    pub last_used_by_name: Option<String>,
     /// Bumped by every write; writes are conditional on the version they read.
     pub version: i64,
     pub created_at: DateTimeUtc,

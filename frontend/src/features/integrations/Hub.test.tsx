@@ -10,7 +10,7 @@ afterEach(() => {
   localStorage.clear();
 });
 
-const disconnected: Integration = { ...resend, status: "not_connected", enabled: false, live: false, needs_attention: false, credentials: {}, account_name: null };
+const disconnected: Integration = { ...resend, status: "not_connected", enabled: false, live: false, usable: false, needs_attention: false, credentials: {}, account_name: null };
 
 describe("the hub", () => {
   it("asks before disconnecting, then shows the answer in the row without reading the list again", async () => {

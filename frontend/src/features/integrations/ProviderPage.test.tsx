@@ -22,7 +22,7 @@ const withRegion = {
     { key: "region", label: "Region", kind: "text" as const, required: true, secret: false, before_consent: false, pattern: "^[a-z]{2}$", help: "Two letters, such as eu." },
   ],
 };
-const neverConnected: Integration = { ...resend, status: "not_connected", live: false, needs_attention: false, credentials: {}, account_name: null };
+const neverConnected: Integration = { ...resend, status: "not_connected", live: false, usable: false, needs_attention: false, credentials: {}, account_name: null };
 
 function open(queryClient = testQueryClient()) {
   return renderPage("/settings/integrations/resend", "/settings/integrations/:provider", <ProviderPage />, queryClient);

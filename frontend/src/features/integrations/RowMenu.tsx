@@ -68,7 +68,7 @@ export function RowMenu({ orgId, integration, provider }: Props) {
               onSelect={() =>
                 run(null, async () => {
                   const synced = await sync.mutateAsync(integration.provider);
-                  if (synced.status === "connected") toast(`${name} is synced.`, "success");
+                  if (synced.usable) toast(`${name} is synced.`, "success");
                   else toast(`${name} did not sync.`, "error", synced.last_error?.message);
                 })
               }

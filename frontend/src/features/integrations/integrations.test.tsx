@@ -25,6 +25,7 @@ const integration = (over: Partial<Integration> = {}): Integration =>
     category_label: "Communication",
     status: "not_connected",
     live: false,
+    usable: false,
     needs_attention: false,
     credentials: {},
     config: {},

@@ -127,7 +127,7 @@ export function BasicInfo(props: ScreenProps) {
 export function Shopify(props: ScreenProps) {
   const shopify = useIntegration(props.orgId, "shopify");
   if (shopify.isPending) return <Spinner label="Checking your Shopify connection…" />;
-  if (shopify.data?.status !== "connected") return <ShopifyConnect {...props} shopify={shopify.data} />;
+  if (!shopify.data?.usable) return <ShopifyConnect {...props} shopify={shopify.data} />;
   return <ShopifySetup {...props} shopify={shopify.data} />;
 }
 
@@ -161,7 +161,7 @@ function ShopifyConnect(props: ScreenProps & { shopify: Integration | undefined 
           Shopify did not connect. {oauthFailureSentence(failed.code)}
         </p>
       )}
-      {props.shopify?.status === "expired" && <p className="error-note">{props.shopify.last_error?.message}</p>}
+      {props.shopify?.needs_attention && <p className="error-note">{props.shopify.last_error?.message}</p>}
       <FormField
         label="Shop domain"
         placeholder="your-store.myshopify.com"
@@ -311,7 +311,7 @@ export function Payments(props: ScreenProps) {
   const stripe = useIntegration(props.orgId, "stripe");
   const oauth = useStartOAuth(props.orgId);
   const { busy, error, run } = useAction();
-  const connected = stripe.data?.status === "connected";
+  const connected = stripe.data?.usable === true;
   const failed = props.landing?.provider === "stripe" && !props.landing.ok ? props.landing : null;
   return (
     <form
@@ -378,19 +378,16 @@ export function Features(props: ScreenProps) {
 }
 
 function FeaturesForm({ flags, integrations, loadError, ...props }: ScreenProps & { flags: FeatureFlag[]; integrations: Integration[]; loadError: unknown }) {
-  // What a flag's rule checks on the server: its provider's status is `connected`.
-  const connected = new Set(integrations.filter((i) => i.status === "connected").map((i) => i.provider));
   const nameOf = (id: string) => integrations.find((i) => i.provider === id)?.name ?? id;
-  const blocked = (needs: string | null | undefined) => !!needs && !connected.has(needs);
   // By position: flag keys hold dots, which the form would read as nesting.
-  const form = useForm({ defaultValues: { on: flags.map((f) => f.enabled && !blocked(f.requires_connection)) } });
+  const form = useForm({ defaultValues: { on: flags.map((f) => f.enabled && f.can_enable) } });
   const { errors, isSubmitting } = form.formState;
   const submit = form.handleSubmit(async ({ on }) => {
     // Only what the brand changed; a flag whose integration is missing cannot be turned on yet.
     const choices = Object.fromEntries(
       flags.flatMap((f, n) => {
         const chosen = on[n] === true;
-        return chosen !== f.enabled && !(chosen && blocked(f.requires_connection)) ? [[f.key, chosen]] : [];
+        return chosen !== f.enabled && !(chosen && !f.can_enable) ? [[f.key, chosen]] : [];
       }),
     );
     try {
@@ -406,7 +403,7 @@ function FeaturesForm({ flags, integrations, loadError, ...props }: ScreenProps 
       <fieldset>
         <legend>Features</legend>
         {flags.map((f, n) => {
-          const waiting = blocked(f.requires_connection);
+          const waiting = !f.can_enable;
           return (
             <label key={f.key} className="check">
               <input type="checkbox" disabled={waiting} {...form.register(`on.${n}`)} /> <strong>{f.name}</strong>

@@ -466,7 +466,7 @@ fn whether_a_stored_connection_can_be_checked() {
     else {
         panic!("an unreadable secret fails the check");
     };
-    assert_eq!(problem.code, "credentials_unreadable");
+    assert_eq!(problem.code, ProblemCode::CredentialsUnreadable);
     assert!(
         problem
             .message

@@ -3,7 +3,14 @@ import { dateTime, relativeTime } from "../../../time";
 import { StatusBadge } from "../../../components/StatusBadge";
 import { ConnectionActions } from "./ConnectionActions";
 import type { PartProps } from "./parts";
+import type { Integration } from "../../../api/types";
 
+/** Who made the last call through the proxy, as a person reads it. */
+function usedBy(used: NonNullable<Integration["last_used"]>): string {
+  if (used.by_type === "api_key") return `API key “${used.by_name ?? "no longer listed"}”`;
+  if (used.by_type === "user") return used.by_name ?? "a former member";
+  return "Plugboard";
+}
 /** The connection's facts, and what an admin can do with it. */
 export function ConnectionCard(props: PartProps) {
   const { integration: i, provider } = props;
@@ -29,6 +36,8 @@ export function ConnectionCard(props: PartProps) {
         <dd>{i.last_sync_at ? relativeTime(i.last_sync_at) : "Never"}</dd>
         <dt>Last test</dt>
         <dd>{i.last_tested_at ? relativeTime(i.last_tested_at) : "Never"}</dd>
+        <dt>Last used</dt>
+        <dd>{i.last_used ? `${relativeTime(i.last_used.at)} by ${usedBy(i.last_used)}` : "Never, through Plugboard's proxy"}</dd>
         {isOAuth && (
           <>
             <dt>Token expires</dt>

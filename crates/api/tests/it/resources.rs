@@ -1,0 +1,260 @@
+//! What a connection can be pointed at, against the provider sandbox: listed page by page with
+//! the connection, searched, chosen only when the connection can reach it, per organization.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Options, TestApp, json_body, problem, spawn_app_with};
+use crate::proxy::key;
+use crate::sandbox::{SANDBOX_ADMIN, connect};
+
+async fn app() -> TestApp {
+    spawn_app_with(Options {
+        sandbox: true,
+        admin_emails: vec![SANDBOX_ADMIN.to_owned()],
+        configure: |s| {
+            s.background.sandbox_shopify_token_lifetime = Duration::from_secs(3600);
+        },
+        ..Options::default()
+    })
+    .await
+}
+
+fn listing(org: &str, provider: &str, kind: &str) -> String {
+    format!("/api/v1/orgs/{org}/integrations/{provider}/resources/{kind}")
+}
+
+/// Every page of a listing, following `next_cursor`.
+async fn every_page(app: &TestApp, token: &str, url: &str) -> Vec<Value> {
+    let mut pages = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let target = match &cursor {
+            Some(c) => format!("{url}?cursor={}", urlencoding(c)),
+            None => url.to_owned(),
+        };
+        let page = json_body(app.get(&target, token).await, 200).await;
+        cursor = page["next_cursor"].as_str().map(str::to_owned);
+        pages.push(page);
+        if cursor.is_none() {
+            return pages;
+        }
+        assert!(pages.len() < 20, "the listing never ends");
+    }
+}
+
+fn urlencoding(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+fn ids(page: &Value) -> Vec<String> {
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn resources_meta_ad_accounts_page_by_page_and_one_from_page_two_is_chosen() {
+    let app = app().await;
+    let (owner, org) = app.owner_with_org().await;
+    connect(&app, &owner.token, &org, "meta_ads", json!({})).await;
+
+    let pages = every_page(&app, &owner.token, &listing(&org, "meta_ads", "ad_account")).await;
+    let sizes: Vec<usize> = pages.iter().map(|p| ids(p).len()).collect();
+    assert_eq!(sizes, [25, 25, 10]);
+    assert_eq!(pages[0]["data"][0]["name"], "Acme Sandbox Ads 01");
+    for page in &pages {
+        assert!(!page.to_string().contains("sbx_"), "a token in {page}");
+    }
+
+    let chosen = ids(&pages[1])[3].clone();
+    let saved = json_body(
+        app.patch(
+            &format!("/api/v1/orgs/{org}/integrations/meta_ads"),
+            &owner.token,
+            json!({"config": {"ad_account_id": chosen}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(saved["config"]["ad_account_id"], chosen.as_str());
+
+    // A search keeps what matches, on the page asked.
+    let found = json_body(
+        app.get(
+            &format!("{}?q=ads%2001", listing(&org, "meta_ads", "ad_account")),
+            &owner.token,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(ids(&found), ["act_100000000000000"]);
+}
+
+#[tokio::test]
+async fn resources_an_id_the_connection_cannot_reach_is_422_and_nothing_is_stored() {
+    let app = app().await;
+    let (owner, org) = app.owner_with_org().await;
+    connect(&app, &owner.token, &org, "meta_ads", json!({})).await;
+    connect(&app, &owner.token, &org, "slack", json!({})).await;
+
+    for (provider, setting, unknown) in [
+        ("meta_ads", "ad_account_id", "act_999999999"),
+        ("slack", "channel_id", "C0SANDBOX99"),
+    ] {
+        let refused = problem(
+            app.patch(
+                &format!("/api/v1/orgs/{org}/integrations/{provider}"),
+                &owner.token,
+                json!({"config": {setting: unknown}}),
+            )
+            .await,
+            422,
+        )
+        .await;
+        assert_eq!(refused["code"], "resource_not_accessible", "{refused}");
+        assert_eq!(refused["errors"][0]["field"], format!("config.{setting}"));
+        let stored = app.integration(&owner.token, &org, provider).await;
+        assert_eq!(stored["config"].get(setting), None, "{stored}");
+    }
+
+    // A channel that is there is kept.
+    let saved = json_body(
+        app.patch(
+            &format!("/api/v1/orgs/{org}/integrations/slack"),
+            &owner.token,
+            json!({"config": {"channel_id": "C0SANDBOX04"}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(saved["config"]["channel_id"], "C0SANDBOX04");
+}
+
+#[tokio::test]
+async fn resources_every_listed_provider_pages_through_the_sandbox() {
+    let app = app().await;
+    let (owner, org) = app.owner_with_org().await;
+    for provider in ["slack", "google_ads"] {
+        connect(&app, &owner.token, &org, provider, json!({})).await;
+    }
+    json_body(
+        app.patch(
+            &format!("/api/v1/orgs/{org}/integrations/klaviyo"),
+            &owner.token,
+            json!({"credentials": {"api_key": "pk_sandbox0123456789abcdefghij"}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+
+    let slack = every_page(&app, &owner.token, &listing(&org, "slack", "channel")).await;
+    assert_eq!(slack.iter().map(|p| ids(p).len()).sum::<usize>(), 32);
+    let lists = every_page(&app, &owner.token, &listing(&org, "klaviyo", "list")).await;
+    assert_eq!(
+        lists.iter().map(|p| ids(p).len()).collect::<Vec<_>>(),
+        [10, 10, 10, 6]
+    );
+    assert_eq!(lists[0]["data"][0]["name"], "Newsletter");
+    let customers = every_page(&app, &owner.token, &listing(&org, "google_ads", "customer")).await;
+    assert_eq!(ids(&customers[0])[0], "5550000001");
+
+    // A customer is checked by being in the list.
+    let refused = problem(
+        app.patch(
+            &format!("/api/v1/orgs/{org}/integrations/google_ads"),
+            &owner.token,
+            json!({"config": {"customer_id": "5559999999"}}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(refused["code"], "resource_not_accessible");
+    json_body(
+        app.patch(
+            &format!("/api/v1/orgs/{org}/integrations/google_ads"),
+            &owner.token,
+            json!({"config": {"customer_id": "5550000002"}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn resources_another_org_sees_404_members_list_but_do_not_choose() {
+    let app = app().await;
+    let (owner, org) = app.owner_with_org().await;
+    let (stranger, _) = app.owner_with_org().await;
+    connect(&app, &owner.token, &org, "meta_ads", json!({})).await;
+    let member = app.add_member(&owner, &org, "member").await;
+
+    problem(
+        app.get(&listing(&org, "meta_ads", "ad_account"), &stranger.token)
+            .await,
+        404,
+    )
+    .await;
+    let page = json_body(
+        app.get(&listing(&org, "meta_ads", "ad_account"), &member.token)
+            .await,
+        200,
+    )
+    .await;
+    let chosen = ids(&page)[0].clone();
+    problem(
+        app.patch(
+            &format!("/api/v1/orgs/{org}/integrations/meta_ads"),
+            &member.token,
+            json!({"config": {"ad_account_id": chosen}}),
+        )
+        .await,
+        403,
+    )
+    .await;
+
+    // A kind the provider does not have, and a provider not connected, say so.
+    let unknown = problem(
+        app.get(&listing(&org, "meta_ads", "calendar"), &owner.token)
+            .await,
+        404,
+    )
+    .await;
+    assert!(
+        unknown["detail"].as_str().unwrap().contains("ad_account"),
+        "{unknown}"
+    );
+    let absent = problem(
+        app.get(&listing(&org, "slack", "channel"), &owner.token)
+            .await,
+        404,
+    )
+    .await;
+    assert_eq!(absent["code"], "not_connected");
+
+    // A key reads the listing with an integrations scope, not without.
+    let reader = key(&app, &owner.token, &org, &["integrations:read"]).await;
+    assert_eq!(
+        app.get(&listing(&org, "meta_ads", "ad_account"), &reader)
+            .await
+            .status(),
+        200
+    );
+    let proxy_only = key(&app, &owner.token, &org, &["proxy:read"]).await;
+    problem(
+        app.get(&listing(&org, "meta_ads", "ad_account"), &proxy_only)
+            .await,
+        403,
+    )
+    .await;
+}

@@ -257,6 +257,49 @@ test("API keys are shown once; flags and readiness pages", async ({ page }) => {
   await expect(page.getByRole("link", { name: "API reference" })).toHaveAttribute("href", "/api/docs/");
 });
 
+test("Meta in the wizard opens its ad account picker; the choice names the connection", async ({ page }) => {
+  test.setTimeout(120_000);
+  await signUp(page, "Mia Media", uniqueEmail("meta"));
+  await createOrg(page, "Picker Brand");
+  await page.getByLabel("Brand name").fill("Picker Brand");
+  await page.getByLabel("Website").fill("https://picker.example");
+  await page.getByLabel("Currency").fill("USD");
+  await page.getByRole("button", { name: "Continue" }).click();
+  await page.getByLabel("Shop domain").fill("picker-brand.myshopify.com");
+  await page.getByRole("button", { name: "Connect Shopify" }).click();
+  await page.getByRole("button", { name: "Approve" }).click();
+  await expect(page.getByText("Shopify is connected.", { exact: true })).toBeVisible();
+  await page.getByRole("button", { name: "Continue" }).click();
+  await expect(page.getByRole("heading", { name: "Domains" })).toBeVisible();
+  await page.getByRole("button", { name: "Skip for now" }).click();
+  await expect(page.getByRole("heading", { name: "Payments" })).toBeVisible();
+  await page.getByRole("button", { name: "Skip for now" }).click();
+  await expect(page.getByRole("heading", { name: "Connect integrations" })).toBeVisible();
+
+  // Approving Meta comes back to its card with the ad account picker open.
+  const meta = page.getByRole("listitem", { name: "Meta Ads", exact: true });
+  await meta.getByRole("button", { name: "Connect Meta Ads" }).click();
+  await page.getByRole("button", { name: "Approve" }).click();
+  await expect(page).toHaveURL(/\/onboarding$/);
+  const accounts = meta.getByRole("group", { name: "Ad accounts this connection can use" });
+  await expect(accounts.getByRole("radio")).toHaveCount(25);
+  await lookAndScan(page, "wizard-ad-account-picker");
+
+  // The second page, then a search, then the choice.
+  await meta.getByRole("button", { name: "Show more" }).click();
+  await expect(accounts.getByRole("radio")).toHaveCount(50);
+  await meta.getByRole("searchbox", { name: "Search ad accounts" }).fill("Ads 42");
+  await meta.getByRole("searchbox", { name: "Search ad accounts" }).press("Enter");
+  await expect(accounts.getByRole("radio")).toHaveCount(1);
+  await accounts.getByRole("radio", { name: /Acme Sandbox Ads 42/ }).check();
+  await meta.getByRole("button", { name: "Use this ad account" }).click();
+  await expect(meta.getByRole("status")).toContainText("Connected to Acme Sandbox Ads 42 (act_100000000000041)");
+
+  // The hub names the choice too.
+  await page.goto("/settings/integrations");
+  await expect(row(page, "Meta Ads")).toContainText("act_100000000000041");
+});
+
 test("the sandbox uninstalls the shop: Shopify needs attention without a test; privacy requests reach the admins", async ({ page, browser, baseURL }) => {
   test.setTimeout(120_000);
   await signUp(page, "Una Uninstall", uniqueEmail("uninstall"));

@@ -37,6 +37,11 @@ pub enum ProblemCode {
     ProviderUnreachable,
     /// The provider refused to renew the grant: it was revoked or lapsed.
     RefreshRefused,
+    /// The resource the connection was pointed at (an ad account, a channel) is gone or no
+    /// longer shared with it.
+    ResourceLost,
+    /// Connected, but the resource it must be pointed at is not chosen yet.
+    SelectionRequired,
     /// The access token expired before it was renewed.
     TokenExpired,
     /// The provider answered a check with a redirect.
@@ -45,7 +50,7 @@ pub enum ProblemCode {
 
 impl ProblemCode {
     /// Every code, for tests that walk them all.
-    pub const ALL: [ProblemCode; 18] = [
+    pub const ALL: [ProblemCode; 20] = [
         ProblemCode::AccessRevoked,
         ProblemCode::AccountNotFound,
         ProblemCode::AddressNotAllowed,
@@ -62,6 +67,8 @@ impl ProblemCode {
         ProblemCode::ProviderUnavailable,
         ProblemCode::ProviderUnreachable,
         ProblemCode::RefreshRefused,
+        ProblemCode::ResourceLost,
+        ProblemCode::SelectionRequired,
         ProblemCode::TokenExpired,
         ProblemCode::UnexpectedRedirect,
     ];
@@ -84,6 +91,8 @@ impl ProblemCode {
             ProblemCode::ProviderUnavailable => "provider_unavailable",
             ProblemCode::ProviderUnreachable => "provider_unreachable",
             ProblemCode::RefreshRefused => "refresh_refused",
+            ProblemCode::ResourceLost => "resource_lost",
+            ProblemCode::SelectionRequired => "selection_required",
             ProblemCode::TokenExpired => "token_expired",
             ProblemCode::UnexpectedRedirect => "unexpected_redirect",
         }

@@ -159,6 +159,40 @@ pub fn chosen<'p>(
         .collect()
 }
 
+/// The item a check answered, read as a listed one is; `None` when the answer holds none.
+pub fn read_checked(resource: &Resource, id: &str, body: &[u8]) -> Option<Item> {
+    let answer: Value = serde_json::from_slice(body).ok()?;
+    let item = if resource.check_item.is_empty() {
+        &answer
+    } else {
+        answer.pointer(&resource.check_item)?
+    };
+    let name = resource
+        .name
+        .as_deref()
+        .and_then(|p| item.pointer(p))
+        .and_then(text);
+    Some(Item {
+        id: id.to_owned(),
+        name,
+        detail: None,
+    })
+}
+
+/// The account name a connection shows once it is pointed at `chosen`: each chosen one by
+/// name and id, then the login's own name ("Acme US (act_123) · Acme Sandbox").
+pub fn shown_name(chosen: &[Item], login: Option<&str>) -> Option<String> {
+    let parts: Vec<String> = chosen
+        .iter()
+        .map(|item| match &item.name {
+            Some(name) if *name != item.id => format!("{name} ({})", item.id),
+            _ => item.id.clone(),
+        })
+        .chain(login.map(str::to_owned))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" · "))
+}
+
 /// Whether an item answers a search: its id or name holds `q`, case aside.
 pub fn matches(item: &Item, q: &str) -> bool {
     let q = q.trim().to_lowercase();
@@ -196,6 +230,7 @@ mod tests {
                 in_link: false,
             }),
             check: Some("{id}?fields=id,name".to_owned()),
+            check_item: String::new(),
             note: None,
         }
     }
@@ -302,6 +337,27 @@ mod tests {
                 .next_cursor,
             None
         );
+    }
+
+    #[test]
+    fn the_account_name_puts_the_choice_before_the_login() {
+        let checked = read_checked(
+            &meta(),
+            "act_123",
+            br#"{"id": "act_123", "name": "Acme US"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            shown_name(&[checked], Some("Acme Sandbox")).as_deref(),
+            Some("Acme US (act_123) · Acme Sandbox")
+        );
+        let unnamed = Item {
+            id: "5550000001".to_owned(),
+            name: None,
+            detail: None,
+        };
+        assert_eq!(shown_name(&[unnamed], None).as_deref(), Some("5550000001"));
+        assert_eq!(shown_name(&[], None), None);
     }
 
     #[test]

@@ -102,7 +102,10 @@ pub fn answer(
     request: &HttpRequest,
     body: &[u8],
     token: Option<&str>,
+    shared: bool,
 ) -> Option<HttpResponse> {
+    // What the login reaches: everything, or (mode `unshared`) nothing at all.
+    let reach = |all: usize| if shared { all } else { 0 };
     let query = query_of(request);
     let get = request.method() == Method::GET || request.method() == Method::HEAD;
     let version = provider.api_version.as_deref().unwrap_or_default();
@@ -113,28 +116,35 @@ pub fn answer(
             version,
             &query,
             token.unwrap_or_default(),
+            reach(META_AD_ACCOUNTS),
         )),
-        "meta_ads" if get && path.starts_with(&format!("/{version}/act_")) => {
-            Some(meta_ad_account(&path[version.len() + 2..]))
-        }
+        "meta_ads" if get && path.starts_with(&format!("/{version}/act_")) => Some(
+            meta_ad_account(&path[version.len() + 2..], reach(META_AD_ACCOUNTS)),
+        ),
         "shopify" if get && under_shopify(path, version, "products.json") => {
             Some(shopify_products_rest(host, version, &query))
         }
         "shopify" if under_shopify(path, version, "graphql.json") => {
             shopify_products_graphql(body).map(|data| HttpResponse::Ok().json(data))
         }
-        "slack" if path == "/api/conversations.list" => Some(slack_channels(request, &query, body)),
-        "slack" if path == "/api/conversations.info" => Some(slack_channel(request, &query, body)),
+        "slack" if path == "/api/conversations.list" => {
+            Some(slack_channels(request, &query, body, reach(SLACK_CHANNELS)))
+        }
+        "slack" if path == "/api/conversations.info" => {
+            Some(slack_channel(request, &query, body, reach(SLACK_CHANNELS)))
+        }
         "klaviyo" if get && (path == "/api/lists" || path == "/api/lists/") => {
-            Some(klaviyo_lists(host, &query))
+            Some(klaviyo_lists(host, &query, reach(KLAVIYO_LISTS)))
         }
         "klaviyo" if get && path.starts_with("/api/lists/") => Some(klaviyo_list(
             host,
             path.trim_start_matches("/api/lists/").trim_end_matches('/'),
+            reach(KLAVIYO_LISTS),
         )),
         "stripe" if get && path == "/v1/balance" => Some(stripe_balance()),
         "google_ads" if get && under("customers:listAccessibleCustomers") => {
-            Some(HttpResponse::Ok().json(json!({ "resourceNames": GOOGLE_ADS_CUSTOMERS })))
+            let customers = &GOOGLE_ADS_CUSTOMERS[..reach(GOOGLE_ADS_CUSTOMERS.len())];
+            Some(HttpResponse::Ok().json(json!({ "resourceNames": customers })))
         }
         _ => None,
     }
@@ -181,11 +191,12 @@ fn meta_ad_accounts(
     version: &str,
     query: &std::collections::BTreeMap<String, String>,
     token: &str,
+    accounts: usize,
 ) -> HttpResponse {
     let limit = limit_of(query, "limit", 25, 100);
     let from = query.get("after").and_then(|c| position(c)).unwrap_or(0);
-    let from = from.min(META_AD_ACCOUNTS);
-    let to = (from + limit).min(META_AD_ACCOUNTS);
+    let from = from.min(accounts);
+    let to = (from + limit).min(accounts);
     let fields = query
         .get("fields")
         .cloned()
@@ -217,7 +228,7 @@ fn meta_ad_accounts(
         format!("https://{host}/{version}/me/adaccounts?{}", params.finish())
     };
     let mut paging = json!({ "cursors": { "before": cursor(from), "after": cursor(to) } });
-    if to < META_AD_ACCOUNTS {
+    if to < accounts {
         paging["next"] = json!(link(Some(cursor(to)), None));
     }
     if from > 0 {
@@ -241,13 +252,13 @@ fn meta_account(i: usize) -> Value {
 }
 
 /// `GET /{v}/act_{id}`: one of the login's ad accounts, or Graph API's error for any other.
-fn meta_ad_account(id: &str) -> HttpResponse {
+fn meta_ad_account(id: &str, accounts: usize) -> HttpResponse {
     let index = id
         .strip_prefix("act_")
         .and_then(|n| n.parse::<u64>().ok())
         .and_then(|n| n.checked_sub(100_000_000_000_000))
         .and_then(|n| usize::try_from(n).ok())
-        .filter(|&n| n < META_AD_ACCOUNTS);
+        .filter(|&n| n < accounts);
     match index {
         Some(i) => {
             let account = meta_account(i);
@@ -426,6 +437,7 @@ fn slack_channels(
     request: &HttpRequest,
     query: &std::collections::BTreeMap<String, String>,
     body: &[u8],
+    channels: usize,
 ) -> HttpResponse {
     let params = slack_params(request, query, body);
     let limit = limit_of(&params, "limit", 100, 1000);
@@ -433,17 +445,17 @@ fn slack_channels(
         .get("cursor")
         .and_then(|c| position(c))
         .unwrap_or(0)
-        .min(SLACK_CHANNELS);
-    let to = (from + limit).min(SLACK_CHANNELS);
-    let channels: Vec<Value> = (from..to).map(slack_channel_named).collect();
-    let next = if to < SLACK_CHANNELS {
+        .min(channels);
+    let to = (from + limit).min(channels);
+    let next = if to < channels {
         cursor(to)
     } else {
         String::new()
     };
+    let listed: Vec<Value> = (from..to).map(slack_channel_named).collect();
     HttpResponse::Ok().json(json!({
         "ok": true,
-        "channels": channels,
+        "channels": listed,
         "response_metadata": { "next_cursor": next },
     }))
 }
@@ -453,13 +465,14 @@ fn slack_channel(
     request: &HttpRequest,
     query: &std::collections::BTreeMap<String, String>,
     body: &[u8],
+    channels: usize,
 ) -> HttpResponse {
     let params = slack_params(request, query, body);
     let index = params
         .get("channel")
         .and_then(|c| c.strip_prefix("C0SANDBOX"))
         .and_then(|n| n.parse::<usize>().ok())
-        .filter(|n| (1..=SLACK_CHANNELS).contains(n));
+        .filter(|n| (1..=channels).contains(n));
     match index {
         Some(n) => {
             HttpResponse::Ok().json(json!({ "ok": true, "channel": slack_channel_named(n - 1) }))
@@ -493,16 +506,20 @@ fn klaviyo_list_item(host: &str, i: usize) -> Value {
 
 /// `GET /api/lists`: JSON:API, 10 a page (`page[size]` up to 100), `links.next` on Klaviyo's
 /// own API with the next `page[cursor]`.
-fn klaviyo_lists(host: &str, query: &std::collections::BTreeMap<String, String>) -> HttpResponse {
+fn klaviyo_lists(
+    host: &str,
+    query: &std::collections::BTreeMap<String, String>,
+    lists: usize,
+) -> HttpResponse {
     let size = limit_of(query, "page[size]", 10, 100);
     let from = query
         .get("page[cursor]")
         .and_then(|c| position(c))
         .unwrap_or(0)
-        .min(KLAVIYO_LISTS);
-    let to = (from + size).min(KLAVIYO_LISTS);
+        .min(lists);
+    let to = (from + size).min(lists);
     let data: Vec<Value> = (from..to).map(|i| klaviyo_list_item(host, i)).collect();
-    let next = (to < KLAVIYO_LISTS).then(|| {
+    let next = (to < lists).then(|| {
         let mut params = url::form_urlencoded::Serializer::new(String::new());
         params.append_pair("page[cursor]", &cursor(to));
         format!("https://{host}/api/lists/?{}", params.finish())
@@ -516,11 +533,11 @@ fn klaviyo_lists(host: &str, query: &std::collections::BTreeMap<String, String>)
 }
 
 /// `GET /api/lists/{id}/`: one list, or JSON:API's 404.
-fn klaviyo_list(host: &str, id: &str) -> HttpResponse {
+fn klaviyo_list(host: &str, id: &str, lists: usize) -> HttpResponse {
     let index = id
         .strip_prefix("XyZ")
         .and_then(|n| n.parse::<usize>().ok())
-        .filter(|n| (1..=KLAVIYO_LISTS).contains(n));
+        .filter(|n| (1..=lists).contains(n));
     match index {
         Some(n) => HttpResponse::Ok()
             .content_type("application/vnd.api+json")

@@ -52,10 +52,13 @@ pub enum Mode {
     Huge,
     /// API answers start and never end.
     Endless,
+    /// The login reaches nothing any more: listings are empty and every ad account, channel or
+    /// list is refused (a chosen one disappeared; a login with no accounts).
+    Unshared,
 }
 
 impl Mode {
-    const CHOICES: [(&'static str, &'static str); 8] = [
+    const CHOICES: [(&'static str, &'static str); 9] = [
         ("healthy", "Healthy"),
         (
             "revoked",
@@ -73,6 +76,10 @@ impl Mode {
         ),
         ("huge", "Huge answers (64 MB, length undeclared)"),
         ("endless", "Endless answers (never finish)"),
+        (
+            "unshared",
+            "Nothing shared (no ad accounts, channels or lists; a chosen one is gone)",
+        ),
     ];
 
     fn name(self) -> &'static str {
@@ -85,6 +92,7 @@ impl Mode {
             Mode::RateLimited => "rate_limited",
             Mode::Huge => "huge",
             Mode::Endless => "endless",
+            Mode::Unshared => "unshared",
         }
     }
 
@@ -98,6 +106,7 @@ impl Mode {
             "rate_limited" => Some(Mode::RateLimited),
             "huge" => Some(Mode::Huge),
             "endless" => Some(Mode::Endless),
+            "unshared" => Some(Mode::Unshared),
             _ => None,
         }
     }

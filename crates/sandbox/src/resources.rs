@@ -54,7 +54,16 @@ pub fn handle(
     if let Some(answer) = api::mode_answer(sandbox, provider) {
         return answer;
     }
-    if let Some(answer) = api::answer(provider, host, path, request, body, token.as_deref()) {
+    let shared = sandbox.mode(&provider.id) != Mode::Unshared;
+    if let Some(answer) = api::answer(
+        provider,
+        host,
+        path,
+        request,
+        body,
+        token.as_deref(),
+        shared,
+    ) {
         return answer;
     }
     if is_graphql_query(body, "productsCount") {

@@ -6947,7 +6947,7 @@ export interface components {
          * @description Every `code` a problem answer can carry: stable, machine-readable, one per kind of problem.
          * @enum {string}
          */
-        ErrorCode: "access_revoked" | "account_not_found" | "address_not_allowed" | "already_invited" | "already_member" | "app_uninstalled" | "bad_signature" | "body_too_large" | "busy" | "conflict" | "connection_disabled" | "connection_error" | "connection_expired" | "connection_required" | "credentials_rejected" | "credentials_unreadable" | "database_full" | "database_unavailable" | "domain_taken" | "duplicate_invitation" | "email_taken" | "forbidden" | "idempotency_in_flight" | "idempotency_key_reused" | "internal_error" | "invalid_body" | "invalid_idempotency_key" | "invalid_query" | "invitation_accepted" | "invitation_expired" | "invitation_revoked" | "invitation_used" | "last_owner" | "malformed_json" | "method_not_allowed" | "missing_values" | "no_channel" | "no_refresh_token" | "not_connected" | "not_found" | "not_oauth" | "not_proxied" | "path_not_allowed" | "platform_level" | "platform_not_ready" | "provider_answer_too_large" | "provider_rate_limited" | "provider_refused" | "provider_timeout" | "provider_unavailable" | "provider_unreachable" | "rate_limited" | "refresh_in_progress" | "refresh_refused" | "resource_not_accessible" | "shopify_not_connected" | "shopify_token_rejected" | "step_required" | "steps_missing" | "stripe_not_connected" | "tenant_level" | "token_expired" | "too_many_attempts" | "unauthorized" | "unexpected_redirect" | "unreadable_body" | "unsupported_media_type" | "upstream_timeout" | "upstream_too_large" | "upstream_unavailable" | "validation_failed";
+        ErrorCode: "access_revoked" | "account_not_found" | "address_not_allowed" | "already_invited" | "already_member" | "app_uninstalled" | "bad_signature" | "body_too_large" | "busy" | "conflict" | "connection_disabled" | "connection_error" | "connection_expired" | "connection_required" | "credentials_rejected" | "credentials_unreadable" | "database_full" | "database_unavailable" | "domain_taken" | "duplicate_invitation" | "email_taken" | "forbidden" | "idempotency_in_flight" | "idempotency_key_reused" | "internal_error" | "invalid_body" | "invalid_idempotency_key" | "invalid_query" | "invitation_accepted" | "invitation_expired" | "invitation_revoked" | "invitation_used" | "last_owner" | "malformed_json" | "method_not_allowed" | "missing_values" | "no_channel" | "no_refresh_token" | "not_connected" | "not_found" | "not_oauth" | "not_proxied" | "path_not_allowed" | "platform_level" | "platform_not_ready" | "provider_answer_too_large" | "provider_rate_limited" | "provider_refused" | "provider_timeout" | "provider_unavailable" | "provider_unreachable" | "rate_limited" | "refresh_in_progress" | "refresh_refused" | "resource_lost" | "resource_not_accessible" | "selection_required" | "shopify_not_connected" | "shopify_token_rejected" | "step_required" | "steps_missing" | "stripe_not_connected" | "tenant_level" | "token_expired" | "too_many_attempts" | "unauthorized" | "unexpected_redirect" | "unreadable_body" | "unsupported_media_type" | "upstream_timeout" | "upstream_too_large" | "upstream_unavailable" | "validation_failed";
         /**
          * @description What happened to a connection.
          * @enum {string}
@@ -7573,6 +7573,7 @@ export interface components {
          *           "onboarding": "required",
          *           "platform_missing": [],
          *           "platform_ready": true,
+         *           "resources": [],
          *           "scopes": [
          *             "read_products",
          *             "read_orders",
@@ -7612,6 +7613,8 @@ export interface components {
                  *     sandbox on, by a sandbox stand-in that works against the sandbox only).
                  */
                 platform_ready: boolean;
+                /** @description What a connection can be pointed at once connected. */
+                resources: components["schemas"]["ResourceKindOut"][];
                 scopes: string[];
                 sunset_note?: string | null;
                 /**
@@ -8598,6 +8601,7 @@ export interface components {
          *       "onboarding": "required",
          *       "platform_missing": [],
          *       "platform_ready": true,
+         *       "resources": [],
          *       "scopes": [
          *         "read_products",
          *         "read_orders",
@@ -8634,6 +8638,8 @@ export interface components {
              *     sandbox on, by a sandbox stand-in that works against the sandbox only).
              */
             platform_ready: boolean;
+            /** @description What a connection can be pointed at once connected. */
+            resources: components["schemas"]["ResourceKindOut"][];
             scopes: string[];
             sunset_note?: string | null;
             /**
@@ -8780,6 +8786,20 @@ export interface components {
              *     and what breaks.
              */
             versions: components["schemas"]["VersionSunsetOut"][];
+        };
+        /**
+         * @description Something a connection of the provider can be pointed at, listed by
+         *     `GET …/integrations/{provider}/resources/{kind}`.
+         */
+        ResourceKindOut: {
+            /** @description `ad_account`, `customer`, `channel`, `list`… */
+            kind: string;
+            /** @description How a person names one ("Ad account"). */
+            label: string;
+            /** @description Whether the connection needs one chosen before Plugboard uses it. */
+            required: boolean;
+            /** @description The setting (`config` key) a choice is saved in. */
+            setting: string;
         };
         /** @description One thing a connection can be pointed at. */
         ResourceOut: {

@@ -116,6 +116,7 @@ export const resendProvider: Provider = {
   platform_missing: [],
   platform_ready: true,
   scopes: [],
+  resources: [],
   fields: [
     {
       key: "api_key",

@@ -189,7 +189,9 @@ impl From<IntegrationView<'_>> for IntegrationOut {
                 .as_ref()
                 .and_then(|c| c.last_used.clone())
                 .map(LastUseOut::from),
-            needs_attention: status.needs_attention(),
+            needs_attention: c
+                .as_ref()
+                .is_some_and(|c| domain::lifecycle::needs_attention(c, p)),
             credentials,
             config: c.as_ref().map(|c| c.config.clone()).unwrap_or_default(),
             account_name: c.as_ref().and_then(|c| c.account_name.clone()),
@@ -200,7 +202,7 @@ impl From<IntegrationView<'_>> for IntegrationOut {
             last_sync_at: c.as_ref().and_then(|c| c.last_sync_at),
             last_error: c
                 .as_ref()
-                .and_then(|c| c.last_error.clone())
+                .and_then(|c| domain::lifecycle::problem_shown(c, p))
                 .map(|e| LastErrorOut {
                     code: e.code.into(),
                     message: e.message,

@@ -10,6 +10,20 @@ use super::ListOut;
 use crate::contract::{AuthType, Category, FieldKind, Level, OnboardingClass};
 use crate::state::AppState;
 
+/// Something a connection of the provider can be pointed at, listed by
+/// `GET …/integrations/{provider}/resources/{kind}`.
+#[derive(Serialize, ToSchema)]
+pub struct ResourceKindOut {
+    /// `ad_account`, `customer`, `channel`, `list`…
+    pub kind: String,
+    /// How a person names one ("Ad account").
+    pub label: String,
+    /// The setting (`config` key) a choice is saved in.
+    pub setting: String,
+    /// Whether the connection needs one chosen before Plugboard uses it.
+    pub required: bool,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct FieldOut {
     pub key: String,
@@ -73,6 +87,7 @@ impl From<&Field> for FieldOut {
             "default": null
         }
     ],
+    "resources": [],
     "scopes": [
         "read_products",
         "read_orders",
@@ -99,6 +114,8 @@ pub struct ProviderOut {
     pub onboarding: OnboardingClass,
     pub level: Level,
     pub fields: Vec<FieldOut>,
+    /// What a connection can be pointed at once connected.
+    pub resources: Vec<ResourceKindOut>,
     pub scopes: Vec<String>,
     pub feature_flag: String,
     /// Whether it can be connected now: every platform variable it needs is set (with the
@@ -131,6 +148,16 @@ pub fn provider_out(state: &AppState, p: &Provider) -> ProviderOut {
         onboarding: p.onboarding.into(),
         level: p.level.into(),
         fields: p.fields.iter().map(FieldOut::from).collect(),
+        resources: p
+            .resources
+            .iter()
+            .map(|r| ResourceKindOut {
+                kind: r.kind.as_str().to_owned(),
+                label: r.label.clone(),
+                setting: r.setting.clone(),
+                required: r.required,
+            })
+            .collect(),
         scopes: p.oauth().map(|o| o.scopes.clone()).unwrap_or_default(),
         feature_flag: p.flag_key(),
         platform_ready: app.usable,

@@ -32,7 +32,13 @@ pub(crate) async fn connected_providers(
     let mut connected: BTreeSet<String> = connections::list(&state.db, org_id)
         .await?
         .into_iter()
-        .filter(|c| lifecycle::usable(Some(c)).is_ok())
+        .filter(|c| {
+            let set_up = state
+                .registry
+                .get(&c.provider)
+                .is_some_and(|p| lifecycle::setup_missing(c, p).is_none());
+            set_up && lifecycle::usable(Some(c)).is_ok()
+        })
         .map(|c| c.provider)
         .collect();
     connected.extend(

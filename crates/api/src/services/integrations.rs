@@ -160,7 +160,14 @@ pub async fn update<'r>(
     let check = if plan.needs_check {
         let secrets = change.applied_to(opened.secrets);
         let outcome = run_verify(state, provider, &plan.connection.config, &secrets).await;
-        Some(Check::from(outcome))
+        let check = Check::from(outcome);
+        Some(match &existing {
+            Some(stored) => {
+                let config = &plan.connection.config;
+                resources::carry_on(state, stored, &ctx.actor(), provider, config, check).await?
+            }
+            None => check,
+        })
     } else {
         None
     };
@@ -202,12 +209,13 @@ async fn check_choices(
     existing: Option<&Connection>,
     config: &BTreeMap<String, String>,
 ) -> ApiResult<()> {
-    let Ok(connection) = lifecycle::usable(existing) else {
+    let Some(connection) = existing.filter(|c| resources::may_look(Some(c))) else {
         return Ok(());
     };
     for (resource, id) in domain::resources::chosen(provider, &connection.config, config) {
         let actor = ctx.actor();
-        if !resources::reachable(state, ctx.org_id, &actor, provider, resource, &id).await? {
+        let found = resources::look_up(state, ctx.org_id, &actor, provider, resource, &id).await?;
+        if found.is_none() {
             return Err(ApiError::unprocessable(
                 ErrorCode::ResourceNotAccessible,
                 format!(
@@ -272,7 +280,9 @@ pub async fn test(
     .await?;
     let code = match &check {
         Check::Verified { .. } => None,
-        Check::Refused(problem) | Check::Unavailable(problem) => Some(problem.code),
+        Check::Refused(problem) | Check::Unavailable(problem) | Check::Lost(problem) => {
+            Some(problem.code)
+        }
     };
     Ok(TestReport {
         ok: code.is_none(),
@@ -306,7 +316,11 @@ pub(crate) async fn check_stored(
     let held: BTreeSet<String> = opened.secrets.keys().cloned().collect();
     let check = match lifecycle::stored_check(&existing, &held, &opened.unreadable, provider) {
         StoredCheck::Run => {
-            Check::from(run_verify(state, provider, &existing.config, &opened.secrets).await)
+            let verified =
+                Check::from(run_verify(state, provider, &existing.config, &opened.secrets).await);
+            let config = &existing.config;
+            resources::carry_on(state, &existing, &Actor::System, provider, config, verified)
+                .await?
         }
         StoredCheck::Failed(check) => check,
         StoredCheck::NothingToCheck => return Err(not_connected()),

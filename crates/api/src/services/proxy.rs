@@ -48,6 +48,16 @@ pub struct Proxied {
     pub upstream: std::time::Duration,
 }
 
+/// Whose call it is, which decides the connections it may use and whether it is noted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// A caller's request through the proxy: working connections only, noted as their use.
+    Relay,
+    /// Plugboard's own listing or check of what a connection is pointed at: failing
+    /// connections too (that is how a brand finds and fixes a lost resource), not noted.
+    Setup,
+}
+
 /// Calls the provider. Errors are Plugboard's own (problem+json); any answer the provider gave
 /// comes back as `Ok`, whatever its status.
 pub async fn call(
@@ -56,6 +66,18 @@ pub async fn call(
     actor: &Actor,
     provider_id: &str,
     call: Call,
+) -> ApiResult<Proxied> {
+    call_for(state, org_id, actor, provider_id, call, Purpose::Relay).await
+}
+
+/// `call`, for a purpose.
+pub async fn call_for(
+    state: &AppState,
+    org_id: OrgId,
+    actor: &Actor,
+    provider_id: &str,
+    call: Call,
+    purpose: Purpose,
 ) -> ApiResult<Proxied> {
     let provider = find_provider(state, provider_id)?;
     if !provider.is_proxied() {
@@ -68,13 +90,13 @@ pub async fn call(
             ),
         ));
     }
-    let mut connection = usable(state, org_id, provider).await?;
+    let mut connection = admitted(state, org_id, provider, purpose).await?;
     if provider.oauth().is_some()
         && connection
             .token_expires_at
             .is_some_and(|at| at <= Utc::now() + Duration::seconds(RENEW_WITHIN_SECS))
     {
-        connection = renewed(state, org_id, actor, provider, connection).await?;
+        connection = renewed(state, org_id, actor, provider, connection, purpose).await?;
     }
     let now = Utc::now();
     let record =
@@ -87,7 +109,7 @@ pub async fn call(
         // The provider no longer takes the token: renew it once and try once more.
         drop(response);
         tracing::info!(provider = %provider.id, "the provider refused the access token; renewing it and retrying once");
-        let connection = renewed(state, org_id, actor, provider, connection).await?;
+        let connection = renewed(state, org_id, actor, provider, connection, purpose).await?;
         upstream = prepare(state, org_id, provider, &connection, &call)
             .await?
             .0;
@@ -159,43 +181,57 @@ fn jitter() -> f64 {
 }
 
 /// The connection, if it may be used now: connected and enabled.
-async fn usable(state: &AppState, org_id: OrgId, provider: &Provider) -> ApiResult<Connection> {
+async fn admitted(
+    state: &AppState,
+    org_id: OrgId,
+    provider: &Provider,
+    purpose: Purpose,
+) -> ApiResult<Connection> {
     let connection = connections::find(&state.db, org_id, &provider.id).await?;
-    gate(provider, connection)
+    gate(provider, connection, purpose)
 }
 
-fn gate(provider: &Provider, connection: Option<Connection>) -> ApiResult<Connection> {
+fn gate(
+    provider: &Provider,
+    connection: Option<Connection>,
+    purpose: Purpose,
+) -> ApiResult<Connection> {
     let name = &provider.name;
+    let why = match lifecycle::usable(connection.as_ref()) {
+        Ok(_) => None,
+        Err(Unusable::Failing) if purpose == Purpose::Setup => None,
+        Err(why) => Some(why),
+    };
     let said = |fallback: String| {
         connection
             .as_ref()
             .and_then(|c| c.last_error.as_ref())
             .map_or(fallback, |e| e.message.clone())
     };
-    match lifecycle::usable(connection.as_ref()) {
-        Ok(usable) => Ok(usable.clone()),
-        Err(Unusable::NotConnected) => Err(ApiError::new(
-            actix_web::http::StatusCode::NOT_FOUND,
-            ErrorCode::NotConnected,
-            format!("{name} is not connected for this organization; connect it first."),
-        )),
-        Err(Unusable::Disabled) => Err(ApiError::conflict(
+    match (why, connection.as_ref()) {
+        (None, Some(admitted)) => Ok(admitted.clone()),
+        (Some(Unusable::Disabled), _) => Err(ApiError::conflict(
             ErrorCode::ConnectionDisabled,
             format!(
                 "{name} is turned off for this organization; an admin turns it on again in its settings."
             ),
         )),
-        Err(Unusable::Expired) => Err(ApiError::conflict(
+        (Some(Unusable::Expired), _) => Err(ApiError::conflict(
             ErrorCode::ConnectionExpired,
             said(format!(
                 "{name}'s access has ended. Reconnect {name} to restore it."
             )),
         )),
-        Err(Unusable::Failing) => Err(ApiError::conflict(
+        (Some(Unusable::Failing), _) => Err(ApiError::conflict(
             ErrorCode::ConnectionError,
             said(format!(
                 "{name}'s connection failed its last check; fix its settings or reconnect it."
             )),
+        )),
+        (Some(Unusable::NotConnected), _) | (None, None) => Err(ApiError::new(
+            actix_web::http::StatusCode::NOT_FOUND,
+            ErrorCode::NotConnected,
+            format!("{name} is not connected for this organization; connect it first."),
         )),
     }
 }
@@ -209,6 +245,7 @@ async fn renewed(
     actor: &Actor,
     provider: &Provider,
     connection: Connection,
+    purpose: Purpose,
 ) -> ApiResult<Connection> {
     match renew_single_flight(state, org_id, actor, provider, &connection).await {
         Ok(Some((Refresh::Transient, event))) => {
@@ -227,7 +264,7 @@ async fn renewed(
         Err(err) if err.code() == ErrorCode::NoRefreshToken => return Ok(connection),
         Err(err) => return Err(err),
     }
-    usable(state, org_id, provider).await
+    admitted(state, org_id, provider, purpose).await
 }
 
 /// Opens the connection's secrets and builds the upstream request.

@@ -2,17 +2,18 @@
 //! through the proxy (so the token is fresh and a 401 renews it once), kept a minute, and a
 //! chosen one checked before it is stored.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use domain::OrgId;
-use domain::model::Actor;
+use domain::lifecycle::{self, Check, Unusable};
+use domain::model::{Actor, Connection};
 use domain::registry::{Provider, Resource, ResourceKind};
-use domain::resources::{self, Listing};
+use domain::resources::{self, Item, Listing};
 
 use super::catalog::provider as find_provider;
-use super::proxy::{self, Call};
+use super::proxy::{self, Call, Purpose};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::state::AppState;
 
@@ -20,6 +21,10 @@ use crate::state::AppState;
 const KEPT_FOR: Duration = Duration::from_secs(60);
 /// Pages kept at most, across every organization.
 const MOST_PAGES: usize = 1024;
+/// Provider pages one search reads at most before it answers what it found so far.
+const SEARCHED_PAGES: usize = 10;
+/// Matches that make a search's page.
+const SEARCH_ENOUGH: usize = 25;
 
 /// Listed pages, by organization, provider, kind and cursor, each kept a minute. Bounded: when
 /// full, the pages past their minute go; if none has, all do.
@@ -87,29 +92,49 @@ pub async fn list(
 ) -> ApiResult<Listing> {
     let provider = find_provider(state, provider_id)?;
     let resource = resource_of(provider, kind)?;
+    let q = q.map(str::trim).unwrap_or_default();
+    let mut cursor = cursor.map(str::to_owned);
+    let mut found = Vec::new();
+    // A search reads on through the provider's pages until a page's worth matches.
+    for _ in 0..SEARCHED_PAGES {
+        let page = page(state, org_id, actor, provider, resource, cursor.as_deref()).await?;
+        found.extend(
+            page.items
+                .into_iter()
+                .filter(|item| resources::matches(item, q)),
+        );
+        cursor = page.next_cursor;
+        if q.is_empty() || found.len() >= SEARCH_ENOUGH || cursor.is_none() {
+            break;
+        }
+    }
+    Ok(Listing {
+        items: found,
+        next_cursor: cursor,
+    })
+}
+
+/// One page as the provider lists it, kept a minute.
+async fn page(
+    state: &AppState,
+    org_id: OrgId,
+    actor: &Actor,
+    provider: &Provider,
+    resource: &Resource,
+    cursor: Option<&str>,
+) -> ApiResult<Listing> {
     let key = (
         org_id,
         provider.id.clone(),
         resource.kind,
         cursor.map(str::to_owned),
     );
-    let listing = match state.listings.get(&key) {
-        Some(listing) => listing,
-        None => {
-            let listing = fetch_page(state, org_id, actor, provider, resource, cursor).await?;
-            state.listings.put(key, listing.clone());
-            listing
-        }
-    };
-    let q = q.unwrap_or_default();
-    Ok(Listing {
-        items: listing
-            .items
-            .into_iter()
-            .filter(|item| resources::matches(item, q))
-            .collect(),
-        next_cursor: listing.next_cursor,
-    })
+    if let Some(listing) = state.listings.get(&key) {
+        return Ok(listing);
+    }
+    let listing = fetch_page(state, org_id, actor, provider, resource, cursor).await?;
+    state.listings.put(key, listing.clone());
+    Ok(listing)
 }
 
 async fn fetch_page(
@@ -139,16 +164,17 @@ async fn fetch_page(
     })
 }
 
-/// Whether the connection can still reach the chosen id: its check request answers 2xx, or
-/// (without one) the id is in the listing (its first pages).
-pub async fn reachable(
+/// The chosen id as the connection reaches it (with its name where the provider gives one), or
+/// `None` when it cannot: its check request answers 2xx, or (without one) it is in the
+/// listing's first pages.
+pub async fn look_up(
     state: &AppState,
     org_id: OrgId,
     actor: &Actor,
     provider: &Provider,
     resource: &Resource,
     id: &str,
-) -> ApiResult<bool> {
+) -> ApiResult<Option<Item>> {
     if let Some(path) = resources::check_request(resource, id) {
         let (path, query) = match path.split_once('?') {
             Some((path, query)) => (path.to_owned(), Some(query.to_owned())),
@@ -156,8 +182,14 @@ pub async fn reachable(
         };
         let (status, body) = get(state, org_id, actor, provider, path, query).await?;
         return match status {
-            200..=299 => Ok(!answers_not_ok(&body)),
-            400 | 403 | 404 => Ok(false),
+            200..=299 if !answers_not_ok(&body) => Ok(Some(
+                resources::read_checked(resource, id, &body).unwrap_or(Item {
+                    id: id.to_owned(),
+                    name: None,
+                    detail: None,
+                }),
+            )),
+            200..=299 | 400 | 403 | 404 => Ok(None),
             _ => Err(refused(provider, resource, status)),
         };
     }
@@ -165,15 +197,72 @@ pub async fn reachable(
     let mut cursor: Option<String> = None;
     for _ in 0..MOST_PAGES_CHECKED {
         let page = fetch_page(state, org_id, actor, provider, resource, cursor.as_deref()).await?;
-        if page.items.iter().any(|item| item.id == id) {
-            return Ok(true);
+        if let Some(item) = page.items.into_iter().find(|item| item.id == id) {
+            return Ok(Some(item));
         }
         match page.next_cursor {
             Some(next) => cursor = Some(next),
-            None => return Ok(false),
+            None => return Ok(None),
         }
     }
-    Ok(false)
+    Ok(None)
+}
+
+/// Whether Plugboard asks the provider about what a connection is pointed at: while it is
+/// working, or failing (that is how a lost resource is found back), not while it is off,
+/// expired or not connected.
+pub fn may_look(connection: Option<&Connection>) -> bool {
+    matches!(
+        lifecycle::usable(connection),
+        Ok(_) | Err(Unusable::Failing)
+    )
+}
+
+/// A check whose credentials passed, carried on to what the connection is pointed at: a chosen
+/// resource it can no longer reach fails the check (`resource_lost`).
+pub async fn carry_on(
+    state: &AppState,
+    stored: &Connection,
+    actor: &Actor,
+    provider: &Provider,
+    config: &BTreeMap<String, String>,
+    check: Check,
+) -> ApiResult<Check> {
+    let Check::Verified {
+        account_name,
+        account_id,
+        message,
+    } = check
+    else {
+        return Ok(check);
+    };
+    if !may_look(Some(stored)) {
+        return Ok(Check::Verified {
+            account_name,
+            account_id,
+            message,
+        });
+    }
+    let mut chosen = Vec::new();
+    for resource in &provider.resources {
+        let Some(id) = config.get(&resource.setting).filter(|id| !id.is_empty()) else {
+            continue;
+        };
+        match look_up(state, stored.org_id, actor, provider, resource, id).await? {
+            Some(item) => chosen.push(item),
+            None => return Ok(lifecycle::resource_lost(provider, resource, id)),
+        }
+    }
+    let account_name = if chosen.is_empty() {
+        account_name
+    } else {
+        resources::shown_name(&chosen, account_name.as_deref())
+    };
+    Ok(Check::Verified {
+        account_name,
+        account_id,
+        message,
+    })
 }
 
 /// Slack answers 200 with `{"ok": false}` when it refuses.
@@ -202,7 +291,7 @@ async fn get(
         proxy_base: String::new(),
         retries: 1,
     };
-    let proxied = proxy::call(state, org_id, actor, &provider.id, call).await?;
+    let proxied = proxy::call_for(state, org_id, actor, &provider.id, call, Purpose::Setup).await?;
     let status = proxied.response.status().as_u16();
     let body = crate::outbound::read_body(proxied.response)
         .await

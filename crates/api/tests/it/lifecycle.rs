@@ -64,7 +64,9 @@ async fn verify_answers(app: &TestApp, delay: Duration) {
         .and(path_regex(VERIFY))
         .respond_with(
             ResponseTemplate::new(200)
-                .set_body_json(json!({"resourceNames": ["customers/1234567890"]}))
+                .set_body_json(
+                    json!({"resourceNames": ["customers/1234567890", "customers/9876543210"]}),
+                )
                 .set_delay(delay),
         )
         .mount(&app.provider)

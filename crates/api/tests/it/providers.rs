@@ -700,6 +700,7 @@ fn the_table_has_one_row_per_provider() {
 #[tokio::test]
 async fn each_provider_sends_its_verify_request_and_reads_the_account() {
     let world = world().await;
+    let registry = Registry::builtin().unwrap();
     for case in CASES {
         world.app.provider.reset().await;
         if let Some(expected) = &case.expected {
@@ -743,7 +744,19 @@ async fn each_provider_sends_its_verify_request_and_reads_the_account() {
         assert_eq!(shown["account_id"], json!(case.account_id), "{}", case.id);
         if !matches!(case.connect, Connect::Platform) {
             assert_eq!(shown["status"], "connected", "{}", case.id);
-            assert!(shown["last_error"].is_null(), "{}", case.id);
+            // Connected; one that must be pointed at something still says so.
+            let needs_choice = registry
+                .get(case.id)
+                .is_some_and(|p| p.resources.iter().any(|r| r.required));
+            if needs_choice {
+                assert_eq!(
+                    shown["last_error"]["code"], "selection_required",
+                    "{}",
+                    case.id
+                );
+            } else {
+                assert!(shown["last_error"].is_null(), "{}", case.id);
+            }
         }
     }
 }

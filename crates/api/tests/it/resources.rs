@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Options, TestApp, json_body, problem, spawn_app_with};
 use crate::proxy::key;
-use crate::sandbox::{SANDBOX_ADMIN, connect};
+use crate::sandbox::{SANDBOX_ADMIN, connect, set_mode};
 
 async fn app() -> TestApp {
     spawn_app_with(Options {
@@ -83,6 +83,11 @@ async fn resources_meta_ad_accounts_page_by_page_and_one_from_page_two_is_chosen
     )
     .await;
     assert_eq!(saved["config"]["ad_account_id"], chosen.as_str());
+    // The connection is named after what it points at, then the login.
+    assert_eq!(
+        saved["account_name"],
+        "Acme Sandbox Ads 29 (act_100000000000028) · Acme Sandbox · Meta Ads"
+    );
 
     // A search keeps what matches, on the page asked.
     let found = json_body(
@@ -257,4 +262,156 @@ async fn resources_another_org_sees_404_members_list_but_do_not_choose() {
         403,
     )
     .await;
+}
+
+#[tokio::test]
+async fn resources_a_connection_without_its_required_choice_needs_setup_until_one_is_chosen() {
+    let app = app().await;
+    let (owner, org) = app.owner_with_org().await;
+    let meta = connect(&app, &owner.token, &org, "meta_ads", json!({})).await;
+    assert_eq!(meta["status"], "connected");
+    assert_eq!(meta["needs_attention"], true, "{meta}");
+    assert_eq!(meta["last_error"]["code"], "selection_required");
+    assert_eq!(
+        meta["last_error"]["message"],
+        "Choose the ad account Plugboard should use with Meta Ads."
+    );
+    let flag = |flags: &Value| {
+        flags["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["key"] == "integrations.meta_ads")
+            .cloned()
+            .unwrap()
+    };
+    let flags = json_body(
+        app.get(&format!("/api/v1/orgs/{org}/feature-flags"), &owner.token)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(flag(&flags)["can_enable"], false, "{flags}");
+
+    let page = json_body(
+        app.get(&listing(&org, "meta_ads", "ad_account"), &owner.token)
+            .await,
+        200,
+    )
+    .await;
+    let saved = json_body(
+        app.patch(
+            &format!("/api/v1/orgs/{org}/integrations/meta_ads"),
+            &owner.token,
+            json!({"config": {"ad_account_id": ids(&page)[0]}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(saved["needs_attention"], false, "{saved}");
+    assert_eq!(saved["last_error"], Value::Null);
+    let flags = json_body(
+        app.get(&format!("/api/v1/orgs/{org}/feature-flags"), &owner.token)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(flag(&flags)["can_enable"], true);
+}
+
+/// The notices queued so far, as (kind, provider).
+async fn notices(app: &TestApp) -> Vec<(String, String)> {
+    app.raw_rows("SELECT kind, provider, created_at FROM notifications ORDER BY created_at")
+        .await
+        .iter()
+        .map(|row| {
+            (
+                row.try_get("", "kind").unwrap(),
+                row.try_get("", "provider").unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn resources_a_chosen_account_that_disappears_is_resource_lost_once_until_another_is_chosen()
+{
+    let app = app().await;
+    let (owner, org) = app.owner_with_org().await;
+    json_body(
+        app.request(
+            reqwest::Method::PUT,
+            &format!("/api/v1/orgs/{org}/notification-settings"),
+            Some(&owner.token),
+            Some(json!({"webhook_url": "https://hooks.example.com/plugboard"})),
+        )
+        .await,
+        200,
+    )
+    .await;
+    connect(&app, &owner.token, &org, "meta_ads", json!({})).await;
+    let integration = format!("/api/v1/orgs/{org}/integrations/meta_ads");
+    json_body(
+        app.patch(
+            &integration,
+            &owner.token,
+            json!({"config": {"ad_account_id": "act_100000000000003"}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+
+    // The login loses every account: the next check finds the chosen one gone.
+    set_mode(&app, "meta_ads", "unshared").await;
+    for _ in 0..2 {
+        let tested = json_body(
+            app.post(&format!("{integration}/test"), &owner.token, json!({}))
+                .await,
+            200,
+        )
+        .await;
+        assert_eq!(tested["ok"], false, "{tested}");
+        assert_eq!(tested["code"], "resource_lost", "{tested}");
+    }
+    let lost = app.integration(&owner.token, &org, "meta_ads").await;
+    assert_eq!(lost["status"], "error");
+    assert_eq!(
+        lost["last_error"]["message"],
+        "Ad account act_100000000000003 is no longer shared with this Meta Ads login; choose another."
+    );
+    let empty = json_body(
+        app.get(&listing(&org, "meta_ads", "ad_account"), &owner.token)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(empty["data"], json!([]));
+    assert_eq!(
+        notices(&app).await,
+        [("broken".to_owned(), "meta_ads".to_owned())]
+    );
+
+    // Shared again; choosing another account brings the connection back, with one recovery.
+    set_mode(&app, "meta_ads", "healthy").await;
+    let fixed = json_body(
+        app.patch(
+            &integration,
+            &owner.token,
+            json!({"config": {"ad_account_id": "act_100000000000007"}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(fixed["status"], "connected", "{fixed}");
+    assert_eq!(fixed["needs_attention"], false);
+    assert_eq!(
+        notices(&app).await,
+        [
+            ("broken".to_owned(), "meta_ads".to_owned()),
+            ("recovered".to_owned(), "meta_ads".to_owned())
+        ]
+    );
 }

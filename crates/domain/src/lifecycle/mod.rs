@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use crate::UserId;
 use crate::model::{Connection, ConnectionStatus, EventAction, Problem};
 use crate::problem::{EventCode, ProblemCode};
-use crate::registry::{AuthKind, Provider};
+use crate::registry::{AuthKind, Provider, Resource};
 use crate::verify::{FailureKind, VerifyOutcome};
 
 pub mod due;
@@ -37,6 +37,9 @@ pub enum Check {
     Refused(Problem),
     /// The provider could not answer properly: an outage, a timeout, a rate limit.
     Unavailable(Problem),
+    /// The credentials work, but what the connection is pointed at (an ad account, a channel)
+    /// is gone: the grant stands, so the connection fails (`error`) rather than expires.
+    Lost(Problem),
 }
 
 impl From<VerifyOutcome> for Check {
@@ -227,7 +230,7 @@ pub fn decide(
                     };
                     Event::ok(action, message)
                 }
-                Check::Refused(problem) => {
+                Check::Refused(problem) | Check::Lost(problem) => {
                     return Err(rejected(problem, false));
                 }
                 Check::Unavailable(problem) => {
@@ -407,6 +410,53 @@ pub fn usable(connection: Option<&Connection>) -> Result<&Connection, Unusable> 
     }
 }
 
+/// What a connected connection still lacks before Plugboard can use it for the brand: the
+/// resource it must be pointed at (Meta's ad account), when none is chosen.
+pub fn setup_missing(connection: &Connection, provider: &Provider) -> Option<Problem> {
+    if connection.status != ConnectionStatus::Connected {
+        return None;
+    }
+    let missing = provider.resources.iter().find(|r| {
+        r.required
+            && connection
+                .config
+                .get(&r.setting)
+                .is_none_or(|v| v.is_empty())
+    })?;
+    Some(Problem {
+        code: ProblemCode::SelectionRequired,
+        message: format!(
+            "Choose the {} Plugboard should use with {}.",
+            missing.label.to_lowercase(),
+            provider.name
+        ),
+    })
+}
+
+/// Someone has to act: the connection expired or fails, or it still needs its setup.
+pub fn needs_attention(connection: &Connection, provider: &Provider) -> bool {
+    connection.status.needs_attention() || setup_missing(connection, provider).is_some()
+}
+
+/// The problem a connection shows: its last failure, or else what its setup lacks.
+pub fn problem_shown(connection: &Connection, provider: &Provider) -> Option<Problem> {
+    connection
+        .last_error
+        .clone()
+        .or_else(|| setup_missing(connection, provider))
+}
+
+/// The check's failure when a chosen resource is no longer reachable with the connection.
+pub fn resource_lost(provider: &Provider, resource: &Resource, id: &str) -> Check {
+    Check::Lost(Problem {
+        code: ProblemCode::ResourceLost,
+        message: format!(
+            "{} {id} is no longer shared with this {} login; choose another.",
+            resource.label, provider.name
+        ),
+    })
+}
+
 /// Whether a connection has a grant to renew. A disconnected one has none: its credentials
 /// were deleted on purpose, and a renewal that finds it so keeps nothing it brought.
 pub fn may_renew(connection: &Connection) -> bool {
@@ -505,7 +555,7 @@ fn apply_check(
             }
             Event::failed(action, problem)
         }
-        Check::Unavailable(problem) => {
+        Check::Unavailable(problem) | Check::Lost(problem) => {
             if next.status.is_live() {
                 failing(next, ConnectionStatus::Error, problem.clone());
             }

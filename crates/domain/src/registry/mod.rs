@@ -537,6 +537,9 @@ pub struct Resource {
     /// Path, relative to the API base, that answers 2xx while a chosen one is reachable
     /// (`{id}` is the chosen id). None: the chosen id must be in the listing.
     pub check: Option<String>,
+    /// Pointer to the item in the check's answer (`/channel`); empty: the answer is the item.
+    #[serde(default)]
+    pub check_item: String,
     /// Where the entry reads the provider's reference less than literally.
     pub note: Option<String>,
 }

@@ -643,6 +643,11 @@ fn check_resources(provider: &Provider) -> Result<(), RegistryError> {
                 return Err(bad(format!("`{pointer}` is not a JSON pointer")));
             }
         }
+        if !resource.check_item.is_empty() && !resource.check_item.starts_with('/') {
+            return Err(bad(
+                "check_item must be a JSON pointer, or empty for the whole answer".to_owned(),
+            ));
+        }
         if !resource.id.is_empty() && !resource.id.starts_with('/') {
             return Err(bad(
                 "id must be a JSON pointer, or empty for an item that is the id".to_owned(),

@@ -107,3 +107,49 @@ describe("the provider page's settings", () => {
     expect(queryClient.getQueryData<{ data: Integration[] }>(keys.integrations(ORG))?.data[0]).toEqual(savedAgain);
   });
 });
+
+describe("the provider page's picker", () => {
+  // Resend pretending to point at a list, chosen from a listing two pages long.
+  const withLists = {
+    ...resendProvider,
+    fields: [...resendProvider.fields, { key: "list_id", label: "List", kind: "text" as const, required: false, secret: false, before_consent: false }],
+    resources: [{ kind: "list", label: "List", setting: "list_id", required: true }],
+  };
+  const LISTING = `GET /api/v1/orgs/${ORG}/integrations/resend/resources/list`;
+  const page = (from: number, next: string | null) => ({
+    data: [0, 1].map((n) => ({ id: `L${from + n}`, name: `List ${from + n}`, detail: null })),
+    next_cursor: next,
+  });
+
+  it("opens at once when the choice is required, pages on, and saves the one chosen", async () => {
+    let calls = 0;
+    const chosen: Integration = { ...resend, config: { list_id: "L3" }, account_name: "List 3 (L3) · Acme" };
+    const sent = fakeApi({
+      ...providerPageAnswers({ ...resend, needs_attention: true }, withLists),
+      [LISTING]: () => ({ body: calls++ === 0 ? page(0, "next") : page(2, null) }),
+      [PATCH]: { body: chosen },
+    });
+    const user = userEvent.setup();
+    open();
+    const choices = await screen.findByRole("group", { name: "Lists this connection can use" });
+    expect(within(choices).getAllByRole("radio")).toHaveLength(2);
+    // The list field is chosen here, not typed in the settings form.
+    expect(settings().queryByLabelText("List")).toBeNull();
+    await user.click(screen.getByRole("button", { name: "Show more" }));
+    await waitFor(() => expect(within(choices).getAllByRole("radio")).toHaveLength(4));
+    expect(screen.queryByRole("button", { name: "Show more" })).toBeNull();
+    await user.click(within(choices).getByRole("radio", { name: /List 3/ }));
+    await user.click(screen.getByRole("button", { name: "Use this list" }));
+    await waitFor(() => expect(sent.find((s) => s.method === "PATCH")?.body).toEqual({ config: { list_id: "L3" } }));
+    expect(await screen.findByText("Connected to List 3 (L3) · Acme")).toBeInTheDocument();
+  });
+
+  it("says what to do when the login reaches nothing", async () => {
+    fakeApi({
+      ...providerPageAnswers({ ...resend, needs_attention: true }, withLists),
+      [LISTING]: { body: { data: [], next_cursor: null } },
+    });
+    open();
+    expect(await screen.findByText(/This Resend login reaches no lists\./)).toBeInTheDocument();
+  });
+});

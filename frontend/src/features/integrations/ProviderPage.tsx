@@ -10,6 +10,7 @@ import { ConnectionCard } from "./provider/ConnectionCard";
 import { FlagsCard } from "./provider/FlagsCard";
 import { HealthCard } from "./provider/HealthCard";
 import { HistoryCard } from "./provider/HistoryCard";
+import { ResourcesCard } from "./provider/ResourcesCard";
 import { SettingsCard } from "./provider/SettingsCard";
 import { useIntegration, useProviders } from "./queries";
 import { connectionState } from "./status";
@@ -50,6 +51,7 @@ function Details({ orgId, integration: i }: { orgId: string; integration: Integr
         <ConnectionCard {...parts} />
         <SettingsCard {...parts} />
       </div>
+      <ResourcesCard {...parts} />
       <FlagsCard {...parts} />
       <HealthCard {...parts} />
       <HistoryCard {...parts} />

@@ -10,6 +10,7 @@ export const keys = {
   integrations: (orgId: string) => ["integrations", orgId] as const,
   integration: (orgId: string, provider: string) => ["integrations", orgId, provider] as const,
   events: (orgId: string, provider: string) => ["events", orgId, provider] as const,
+  resources: (orgId: string, provider: string, kind: string, q: string) => ["resources", orgId, provider, kind, q] as const,
   providers: () => ["providers"] as const,
 };
 
@@ -40,6 +41,22 @@ export function useProviders() {
     queryFn: () => unwrap(api.GET("/api/v1/providers")),
     select: (list) => list.data,
     staleTime: 5 * 60_000,
+  });
+}
+
+/** What a connection can be pointed at (its ad accounts, channels…), a page at a time, listed live. */
+export function useResources(orgId: string, provider: string, kind: string, q: string, enabled: boolean) {
+  return useInfiniteQuery({
+    queryKey: keys.resources(orgId, provider, kind, q),
+    initialPageParam: undefined as string | undefined,
+    queryFn: ({ pageParam }) =>
+      unwrap(
+        api.GET("/api/v1/orgs/{org_id}/integrations/{provider}/resources/{kind}", {
+          params: { path: { org_id: orgId, provider, kind }, query: { cursor: pageParam, q: q || undefined } },
+        }),
+      ),
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
+    enabled,
   });
 }
 

@@ -4,6 +4,7 @@ import { ErrorNote } from "../../components/FormField";
 import { Spinner } from "../../components/Spinner";
 import { categoryText, integrationsBanner, oauthFailureSentence } from "../../copy";
 import { ConnectButton } from "../integrations/ConnectDialog";
+import { hasPickers, ResourcePickers } from "../integrations/provider/ResourcesCard";
 import { groupByCategory } from "../integrations/catalog";
 import { useIntegrations, useProviders } from "../integrations/queries";
 import { connectionState } from "../integrations/status";
@@ -67,6 +68,9 @@ export function IntegrationsStep(props: ScreenProps) {
                     <p className="ok-note small" role="status">
                       ✓ Connected{i.account_name ? ` to ${i.account_name}` : ""}
                     </p>
+                  ) : i.usable && hasPickers({ orgId: props.orgId, integration: i, provider: byId.get(i.provider) }) ? (
+                    // Connected, with a choice still to make: its picker, right here.
+                    <ResourcePickers orgId={props.orgId} integration={i} provider={byId.get(i.provider)} />
                   ) : (
                     <ConnectButton orgId={props.orgId} integration={i} provider={byId.get(i.provider)} returnTo="/onboarding" />
                   )}

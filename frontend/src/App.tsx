@@ -18,6 +18,7 @@ const Members = lazy(() => import("./features/settings/Members"));
 const FeatureFlags = lazy(() => import("./features/settings/FeatureFlags"));
 const ApiKeys = lazy(() => import("./features/settings/ApiKeys"));
 const Notifications = lazy(() => import("./features/settings/Notifications"));
+const PrivacyRequests = lazy(() => import("./features/settings/PrivacyRequests"));
 
 function RequireSession() {
   const { phase } = useSession();
@@ -60,6 +61,7 @@ export function App() {
                 <Route path="/settings/feature-flags" element={<FeatureFlags />} />
                 <Route path="/settings/api-keys" element={<ApiKeys />} />
                 <Route path="/settings/notifications" element={<Notifications />} />
+                <Route path="/settings/privacy" element={<PrivacyRequests />} />
                 <Route path="/platform/readiness" element={<Readiness />} />
               </Route>
             </Route>

@@ -62,3 +62,19 @@ export const integrationsBanner =
 
 export const sandboxBanner =
   "The provider sandbox is on: every provider points at Plugboard's stand-in, not at the real service.";
+
+/** What each privacy request a provider sends asks of the brand. */
+export const privacyKindText: Record<string, { title: string; todo: string }> = {
+  customer_data_request: {
+    title: "Customer data request",
+    todo: "Send the customer the data you hold about them (the orders listed), then mark it done.",
+  },
+  customer_redact: {
+    title: "Customer erasure",
+    todo: "Delete the customer's data from your own systems (the orders listed), then mark it done.",
+  },
+  shop_redact: {
+    title: "Shop erasure",
+    todo: "Plugboard erased what it held for the shop when the request came; nothing is left to do.",
+  },
+};

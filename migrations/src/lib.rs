@@ -14,6 +14,7 @@ mod m20261202_000002_oauth_state_browser;
 mod m20261202_000010_idempotency_keys;
 mod m20261206_000001_throttles;
 mod m20261206_000020_connection_use;
+mod m20261206_000030_inbound_webhooks;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_idempotency_keys::Migration),
             Box::new(m20261206_000001_throttles::Migration),
             Box::new(m20261206_000020_connection_use::Migration),
+            Box::new(m20261206_000030_inbound_webhooks::Migration),
         ]
     }
 }

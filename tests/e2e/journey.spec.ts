@@ -299,3 +299,51 @@ test("Meta in the wizard opens its ad account picker; the choice names the conne
   await page.goto("/settings/integrations");
   await expect(row(page, "Meta Ads")).toContainText("act_100000000000041");
 });
+
+test("the sandbox uninstalls the shop: Shopify needs attention without a test; privacy requests reach the admins", async ({ page, browser, baseURL }) => {
+  test.setTimeout(120_000);
+  await signUp(page, "Una Uninstall", uniqueEmail("uninstall"));
+  await createOrg(page, "Uninstall Brand");
+  const shop = `uninstall-${Date.now().toString(36)}.myshopify.com`;
+  await page.goto("/settings/integrations");
+  await row(page, "Shopify").getByRole("button", { name: "Connect Shopify" }).click();
+  const connect = page.getByRole("dialog", { name: "Connect Shopify" });
+  await connect.getByLabel("Shop domain").fill(shop);
+  await connect.getByRole("button", { name: "Continue to consent" }).click();
+  await page.getByRole("button", { name: "Approve" }).click();
+  await expect(page).toHaveURL(/\/settings\/integrations$/);
+  await expect(row(page, "Shopify")).toContainText("Connected");
+
+  // The provider's side, in another tab: Shopify tells the app it was uninstalled.
+  const context = await browser.newContext({ baseURL });
+  const sandbox = await context.newPage();
+  const send = async (label: string) => {
+    await sandbox.goto("/sandbox");
+    await sandbox.getByRole("combobox", { name: "Webhook" }).selectOption({ label });
+    await sandbox.getByRole("textbox", { name: "Account" }).fill(shop);
+    await sandbox.getByRole("button", { name: "Send" }).click();
+    await expect(sandbox.getByRole("status")).toContainText("Plugboard answered 200");
+  };
+  await send("Shopify: uninstall the app from the shop");
+  await lookAndScan(sandbox, "sandbox-webhook-sent");
+
+  // No test pressed: the hub shows it within seconds.
+  const attention = page.getByRole("region", { name: "Needs attention" });
+  await expect(async () => {
+    await page.reload();
+    await expect(attention.getByRole("listitem", { name: "Shopify" })).toContainText("Expired", { timeout: 1_000 });
+  }).toPass({ timeout: 30_000 });
+  await expect(page.getByText(`The Plugboard app was uninstalled from ${shop}`).first()).toBeVisible();
+
+  await send("Shopify: a customer asks for their data");
+  await context.close();
+  await page.getByRole("link", { name: "Privacy requests" }).click();
+  await expect(async () => {
+    await page.reload();
+    await expect(page.getByText("Customer data request")).toBeVisible({ timeout: 1_000 });
+  }).toPass({ timeout: 30_000 });
+  await expect(page.getByRole("cell", { name: /john@example.com/ })).toBeVisible();
+  await lookAndScan(page, "privacy-requests");
+  await page.getByRole("button", { name: /^Mark the Customer data request/ }).click();
+  await expect(page.getByText(/^Done /)).toBeVisible();
+});

@@ -189,6 +189,7 @@ impl Settings {
             .providers()
             .iter()
             .flat_map(|p| p.platform_env.iter().map(String::as_str))
+            .chain(inbound_secret_envs(registry))
             .chain(EXTRA_PLATFORM_ENV.iter().copied())
             .collect();
         names.sort_unstable();
@@ -296,12 +297,17 @@ impl Settings {
     /// sandbox stand-ins, so every provider can be connected locally with no app of our own.
     pub fn enable_sandbox(&mut self, registry: &Registry) {
         self.sandbox = true;
-        for name in registry.providers().iter().flat_map(|p| &p.platform_env) {
-            if !self.platform_env.contains_key(name) {
+        let names = registry
+            .providers()
+            .iter()
+            .flat_map(|p| p.platform_env.iter().map(String::as_str))
+            .chain(inbound_secret_envs(registry));
+        for name in names.map(str::to_owned).collect::<Vec<_>>() {
+            if !self.platform_env.contains_key(&name) {
                 let value = format!("sandbox-{}", name.to_lowercase().replace('_', "-"));
                 self.platform_env
                     .insert(name.clone(), SecretString::from(value));
-                self.sandbox_env.insert(name.clone());
+                self.sandbox_env.insert(name);
             }
         }
     }
@@ -347,6 +353,24 @@ fn random_secret() -> anyhow::Result<String> {
         .fill(&mut bytes)
         .map_err(|_| anyhow::anyhow!("the system random source failed"))?;
     Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+/// The variables holding the providers' webhook secrets (`STRIPE_WEBHOOK_SECRET` is no app
+/// credential, so no provider's `platform_env` lists it).
+fn inbound_secret_envs(registry: &Registry) -> impl Iterator<Item = &str> {
+    registry
+        .providers()
+        .iter()
+        .filter_map(|p| p.inbound.as_ref().map(|i| i.secret_env.as_str()))
+}
+
+/// The secret a provider's webhooks are verified with, when it is set (or stood in for by the
+/// sandbox).
+impl Settings {
+    pub fn inbound_secret(&self, provider: &Provider) -> Option<&SecretString> {
+        self.platform_env
+            .get(&provider.inbound.as_ref()?.secret_env)
+    }
 }
 
 /// A secret from the environment; in the embedded default, one kept in (or first written to)

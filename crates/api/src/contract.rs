@@ -81,8 +81,21 @@ mirror! {
     /// What happened to a connection.
     EventAction => domain::model::EventAction {
         Connect, Configure, Test, Refresh, HealthCheck, Enable, Disable, Disconnect, Sync,
-        Notification,
+        Notification, Revoke, Erase,
     }
+}
+
+mirror! {
+    /// A privacy request a provider sent: a customer's data (`customer_data_request`), a
+    /// customer's erasure (`customer_redact`) or the shop's erasure (`shop_redact`, done by
+    /// Plugboard itself).
+    PrivacyKind => domain::inbound::PrivacyKind { CustomerDataRequest, CustomerRedact, ShopRedact }
+}
+
+mirror! {
+    /// How a provider signs the webhooks it sends: Shopify's base64 HMAC of the body, Slack's
+    /// `v0` signature, Meta's `signed_request`, Stripe's `Stripe-Signature`.
+    InboundScheme => domain::inbound::Scheme { ShopifyHmac, SlackV0, MetaSignedRequest, StripeSignature }
 }
 
 mirror! {
@@ -180,6 +193,10 @@ mod tests {
         same_names(FieldKind::ALL, |d: domain::registry::FieldKind| d.as_str());
         same_names(EventAction::ALL, |d: domain::model::EventAction| d.as_str());
         same_names(Role::ALL, |d: domain::Role| d.as_str());
+        same_names(PrivacyKind::ALL, |d: domain::inbound::PrivacyKind| {
+            d.as_str()
+        });
+        same_names(InboundScheme::ALL, |d: domain::inbound::Scheme| d.as_str());
         same_names(StepId::ALL, |d: domain::onboarding::Step| d.as_str());
         same_names(StepStatus::ALL, |d: domain::onboarding::StepStatus| {
             d.as_str()

@@ -33,10 +33,13 @@ impl FieldError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
+    AccessRevoked,
     AccountNotFound,
     AddressNotAllowed,
     AlreadyInvited,
     AlreadyMember,
+    AppUninstalled,
+    BadSignature,
     BodyTooLarge,
     Busy,
     Conflict,
@@ -108,10 +111,13 @@ pub enum ErrorCode {
 impl ErrorCode {
     pub fn as_str(self) -> &'static str {
         match self {
+            ErrorCode::AccessRevoked => "access_revoked",
             ErrorCode::AccountNotFound => "account_not_found",
             ErrorCode::AddressNotAllowed => "address_not_allowed",
             ErrorCode::AlreadyInvited => "already_invited",
             ErrorCode::AlreadyMember => "already_member",
+            ErrorCode::AppUninstalled => "app_uninstalled",
+            ErrorCode::BadSignature => "bad_signature",
             ErrorCode::BodyTooLarge => "body_too_large",
             ErrorCode::Busy => "busy",
             ErrorCode::Conflict => "conflict",
@@ -187,8 +193,10 @@ impl ErrorCode {
 impl From<ProblemCode> for ErrorCode {
     fn from(code: ProblemCode) -> ErrorCode {
         match code {
+            ProblemCode::AccessRevoked => ErrorCode::AccessRevoked,
             ProblemCode::AccountNotFound => ErrorCode::AccountNotFound,
             ProblemCode::AddressNotAllowed => ErrorCode::AddressNotAllowed,
+            ProblemCode::AppUninstalled => ErrorCode::AppUninstalled,
             ProblemCode::ConnectionError => ErrorCode::ConnectionError,
             ProblemCode::ConnectionExpired => ErrorCode::ConnectionExpired,
             ProblemCode::CredentialsRejected => ErrorCode::CredentialsRejected,

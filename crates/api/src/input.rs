@@ -122,7 +122,10 @@ pub async fn refuse_control_characters(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     // A proxied call's query and body are the provider's; the proxy checks its path itself.
-    if crate::routes::proxy::is_proxy_path(req.path()) {
+    // A provider's webhook is the provider's, verified over its raw bytes before any parsing.
+    if crate::routes::proxy::is_proxy_path(req.path())
+        || crate::routes::webhooks::is_webhook_path(req.path())
+    {
         return next.call(req).await;
     }
     for (key, value) in url::form_urlencoded::parse(req.query_string().as_bytes()) {

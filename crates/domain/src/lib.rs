@@ -3,6 +3,7 @@
 pub mod crypto;
 pub mod features;
 pub mod ids;
+pub mod inbound;
 pub mod invitations;
 pub mod lifecycle;
 pub mod model;

@@ -276,10 +276,14 @@ pub enum EventAction {
     Disconnect,
     Sync,
     Notification,
+    /// The provider said the grant is gone (an uninstall, a revocation).
+    Revoke,
+    /// What was held for the account was erased at the provider's request.
+    Erase,
 }
 
 impl EventAction {
-    pub const ALL: [EventAction; 10] = [
+    pub const ALL: [EventAction; 12] = [
         EventAction::Connect,
         EventAction::Configure,
         EventAction::Test,
@@ -290,6 +294,8 @@ impl EventAction {
         EventAction::Disconnect,
         EventAction::Sync,
         EventAction::Notification,
+        EventAction::Revoke,
+        EventAction::Erase,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -304,6 +310,8 @@ impl EventAction {
             EventAction::Disconnect => "disconnect",
             EventAction::Sync => "sync",
             EventAction::Notification => "notification",
+            EventAction::Revoke => "revoke",
+            EventAction::Erase => "erase",
         }
     }
 

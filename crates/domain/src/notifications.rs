@@ -18,6 +18,10 @@ pub enum NotificationKind {
     Recovered,
     /// Sent from the settings page to try the channels.
     Test,
+    /// A provider's webhook about a connection, handed on to the brand's own systems.
+    ProviderEvent,
+    /// A privacy request from a provider that the brand must answer.
+    PrivacyRequest,
 }
 
 /// Where a notification goes.
@@ -57,7 +61,13 @@ macro_rules! str_enum {
     };
 }
 
-str_enum!(NotificationKind { Broken => "broken", Recovered => "recovered", Test => "test" });
+str_enum!(NotificationKind {
+    Broken => "broken",
+    Recovered => "recovered",
+    Test => "test",
+    ProviderEvent => "provider_event",
+    PrivacyRequest => "privacy_request",
+});
 str_enum!(Channel { Webhook => "webhook", Slack => "slack", Email => "email" });
 str_enum!(DeliveryStatus {
     Pending => "pending",
@@ -73,6 +83,8 @@ impl NotificationKind {
             NotificationKind::Broken => "connection.broken",
             NotificationKind::Recovered => "connection.recovered",
             NotificationKind::Test => "notification.test",
+            NotificationKind::ProviderEvent => "provider.event",
+            NotificationKind::PrivacyRequest => "privacy.request",
         }
     }
 }
@@ -138,6 +150,57 @@ pub fn test_payload(org_id: OrgId, org_name: &str, now: DateTime<Utc>) -> Value 
             "org_id": org_id,
             "org_name": org_name,
             "message": "This is a test notification from Plugboard: this channel works.",
+        }
+    })
+}
+
+/// A provider's verified webhook handed on to the brand: `provider.event` with the topic, the
+/// provider and the provider's own payload.
+pub fn provider_event_payload(
+    org_id: OrgId,
+    connection_id: ConnectionId,
+    provider: &str,
+    topic: &str,
+    payload: &Value,
+    now: DateTime<Utc>,
+) -> Value {
+    json!({
+        "type": NotificationKind::ProviderEvent.event_type(),
+        "timestamp": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "data": {
+            "org_id": org_id,
+            "connection_id": connection_id,
+            "provider": provider,
+            "topic": topic,
+            "payload": payload,
+        }
+    })
+}
+
+/// A privacy request the brand must answer by `due_at`.
+#[allow(clippy::too_many_arguments)]
+pub fn privacy_request_payload(
+    org_id: OrgId,
+    connection_id: ConnectionId,
+    provider: &str,
+    request_id: uuid::Uuid,
+    kind: &str,
+    details: Option<&Value>,
+    due_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Value {
+    json!({
+        "type": NotificationKind::PrivacyRequest.event_type(),
+        "timestamp": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "data": {
+            "org_id": org_id,
+            "connection_id": connection_id,
+            "provider": provider,
+            "request_id": request_id,
+            "kind": kind,
+            "details": details,
+            "due_at": due_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "message": format!("A {provider} privacy request ({kind}) arrived; answer it by {}.", due_at.format("%Y-%m-%d")),
         }
     })
 }

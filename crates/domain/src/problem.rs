@@ -10,10 +10,14 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProblemCode {
+    /// The provider said the grant is gone: the person or account removed the app's access.
+    AccessRevoked,
     /// The provider could not find the account the settings name.
     AccountNotFound,
     /// The address is private or local; the SSRF guard refused it.
     AddressNotAllowed,
+    /// The provider said the app was uninstalled from the account.
+    AppUninstalled,
     /// The connection is in `error` (its last problem was not recorded).
     ConnectionError,
     /// The connection is `expired` (its last problem was not recorded).
@@ -46,9 +50,11 @@ pub enum ProblemCode {
 
 impl ProblemCode {
     /// Every code, for tests that walk them all.
-    pub const ALL: [ProblemCode; 18] = [
+    pub const ALL: [ProblemCode; 20] = [
+        ProblemCode::AccessRevoked,
         ProblemCode::AccountNotFound,
         ProblemCode::AddressNotAllowed,
+        ProblemCode::AppUninstalled,
         ProblemCode::ConnectionError,
         ProblemCode::ConnectionExpired,
         ProblemCode::CredentialsRejected,
@@ -69,8 +75,10 @@ impl ProblemCode {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            ProblemCode::AccessRevoked => "access_revoked",
             ProblemCode::AccountNotFound => "account_not_found",
             ProblemCode::AddressNotAllowed => "address_not_allowed",
+            ProblemCode::AppUninstalled => "app_uninstalled",
             ProblemCode::ConnectionError => "connection_error",
             ProblemCode::ConnectionExpired => "connection_expired",
             ProblemCode::CredentialsRejected => "credentials_rejected",

@@ -16,7 +16,7 @@ use crate::StoreError;
 use crate::entities::{connection_secrets, connections};
 use crate::events::{self, NewEvent};
 
-fn to_connection(model: connections::Model) -> Result<Connection, StoreError> {
+pub(crate) fn to_connection(model: connections::Model) -> Result<Connection, StoreError> {
     let config: BTreeMap<String, String> = serde_json::from_value(model.config)
         .map_err(|e| StoreError::Corrupt(format!("connection {} config: {e}", model.id)))?;
     let status = ConnectionStatus::parse(&model.status)

@@ -11,11 +11,13 @@
 //! answer of unknown length) and `endless` (an answer that never ends). Keys pasted for
 //! key-based providers are accepted unless they contain `invalid`. `GET /sandbox/_activity`
 //! counts, per provider, the refreshes, token exchanges and refused replays of one-time tokens
-//! it saw.
+//! it saw. Its control page also sends the webhooks a provider sends its app (an uninstall, a
+//! revocation, each privacy request), signed as the provider signs them, to Plugboard.
 
 mod api;
 mod consent;
 mod grants;
+mod inbound;
 mod page;
 mod resources;
 mod token;
@@ -274,6 +276,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, sandbox: web::Data<Sandbox>) {
         .route("/sandbox", web::get().to(control_page))
         .route("/sandbox/control.js", web::get().to(page::control_script))
         .route("/sandbox/_activity", web::get().to(activity))
+        .route("/sandbox/_webhooks", web::post().to(send_webhook))
         .route(
             "/sandbox/{provider}/{host}/{tail:.*}",
             web::route().to(provider_request),
@@ -282,6 +285,45 @@ pub fn configure(cfg: &mut web::ServiceConfig, sandbox: web::Data<Sandbox>) {
 
 async fn control_page(sandbox: web::Data<Sandbox>) -> HttpResponse {
     page::control(&sandbox)
+}
+
+/// The control page's webhook form: which event (`provider topic`) for which account.
+#[derive(serde::Deserialize)]
+struct WebhookForm {
+    event: String,
+    account: String,
+}
+
+/// Signs one provider webhook and sends it to Plugboard; a page saying what Plugboard answered.
+async fn send_webhook(sandbox: web::Data<Sandbox>, form: web::Form<WebhookForm>) -> HttpResponse {
+    let (provider_id, topic) = form.event.split_once(' ').unwrap_or((&form.event, ""));
+    let known = inbound::EVENTS
+        .iter()
+        .any(|e| e.provider == provider_id && e.topic == topic);
+    let Some(provider) = sandbox.provider(provider_id).filter(|_| known) else {
+        return page::sent(400, "The sandbox sends no such webhook.");
+    };
+    let account = form.account.trim();
+    if account.is_empty() || account.len() > 255 {
+        return page::sent(400, "Name the account the webhook is about.");
+    }
+    let result = match inbound::build(&sandbox, provider, topic, account) {
+        Ok(signed) => inbound::send(&sandbox, signed).await,
+        Err(problem) => Err(problem),
+    };
+    match result {
+        Ok((status, body)) => {
+            tracing::info!(provider = %provider.id, topic, status, "sandbox webhook sent");
+            page::sent(
+                200,
+                &format!(
+                    "{} {topic} for {account} was sent; Plugboard answered {status}: {body}",
+                    provider.name
+                ),
+            )
+        }
+        Err(problem) => page::sent(502, &problem),
+    }
 }
 
 async fn activity(sandbox: web::Data<Sandbox>) -> HttpResponse {

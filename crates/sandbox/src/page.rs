@@ -129,19 +129,60 @@ pub fn control(sandbox: &Sandbox) -> HttpResponse {
             )
         })
         .collect();
+    let events: Vec<String> = crate::inbound::EVENTS
+        .iter()
+        .map(|e| {
+            format!(
+                r#"<option value="{provider} {topic}" data-account="{account}">{label}</option>"#,
+                provider = escape(e.provider),
+                topic = escape(e.topic),
+                account = escape(&crate::inbound::default_account(e.provider)),
+                label = escape(e.label),
+            )
+        })
+        .collect();
+    let webhooks = format!(
+        r#"<h2>Provider webhooks</h2><p>Send what a provider sends its app, signed as the provider signs it, to Plugboard. The account is the shop domain for Shopify; the sandbox's own accounts are <code>sandbox-slack-001</code>, <code>sandbox-meta_ads-001</code> and <code>sandbox-stripe-001</code>.</p>
+<form method="post" action="/sandbox/_webhooks"><p><label>Webhook <select name="event">{}</select></label></p>
+<p><label>Account <input name="account" value="your-store.myshopify.com" required maxlength="255"></label></p>
+<button type="submit">Send</button></form>"#,
+        events.join("")
+    );
     let body = format!(
         r#"<h1>Provider sandbox</h1><p>Every provider points here. Make one fail to see how Plugboard shows it. Keys containing <code>invalid</code> are refused.</p>
 <p>A mode holds for every organization, so switching one takes a platform admin (<code>PLUGBOARD_ADMIN_EMAILS</code>) signed in to Plugboard in this browser.</p>
 <p id="status" role="status"></p><table>{}</table>
+{webhooks}
 <script src="/sandbox/control.js" defer></script>"#,
         rows.join("")
     );
     html(actix_web::http::StatusCode::OK, "Providers", &body)
 }
 
+/// What Plugboard answered a webhook the sandbox sent.
+pub fn sent(status: u16, message: &str) -> HttpResponse {
+    let status =
+        actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::OK);
+    html(
+        status,
+        "Webhook",
+        &format!(
+            r#"<h1>Provider webhook</h1><p role="status">{}</p><p><a href="/sandbox">Back to the sandbox</a></p>"#,
+            escape(message)
+        ),
+    )
+}
+
 /// The control page's one script: a form post cannot carry an access token, so it trades the
 /// browser's Plugboard session (the refresh cookie) for one and sends the switch with it.
-const CONTROL_SCRIPT: &str = r#"document.addEventListener("submit", async (event) => {
+const CONTROL_SCRIPT: &str = r#"document.addEventListener("change", (event) => {
+  const select = event.target;
+  if (!(select instanceof HTMLSelectElement) || select.name !== "event") return;
+  const account = select.form && select.form.elements.namedItem("account");
+  const chosen = select.selectedOptions[0];
+  if (account && chosen && chosen.dataset.account) account.value = chosen.dataset.account;
+});
+document.addEventListener("submit", async (event) => {
   const form = event.target;
   if (!(form instanceof HTMLFormElement) || !form.action.includes("/sandbox/_modes/")) return;
   event.preventDefault();

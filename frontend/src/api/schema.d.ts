@@ -5773,6 +5773,256 @@ export interface paths {
         };
         trace?: never;
     };
+    "/api/v1/orgs/{org_id}/privacy-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organization's privacy requests, newest first (admins only). */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    org_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ListOut_PrivacyRequestOut"];
+                    };
+                };
+                /** @description No valid access token or API key was sent. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Your role, or the API key's scopes, do not allow this. */
+                403: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Nothing exists at this path for you (another organization's resources included). */
+                404: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Something failed on Plugboard's side; the answer says nothing more. */
+                500: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
+                503: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org_id}/privacy-requests/{request_id}/done": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Marks a privacy request answered. Marking it again keeps the first answer. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Any unique value (a UUID): a retry with the same key and body within 24 hours gets the first answer again (with `Idempotent-Replayed: true`) instead of doing the work twice. */
+                    "Idempotency-Key"?: string;
+                };
+                path: {
+                    org_id: string;
+                    request_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PrivacyRequestOut"];
+                    };
+                };
+                /** @description `Idempotency-Key` is not 1 to 255 visible characters. */
+                400: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No valid access token or API key was sent. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Your role, or the API key's scopes, do not allow this. */
+                403: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Nothing exists at this path for you (another organization's resources included). */
+                404: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A request with this `Idempotency-Key` is still running. */
+                409: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description This `Idempotency-Key` was used for a different request. */
+                422: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Over the organization's or the caller's requests a minute: wait `Retry-After` seconds. Every answer carries `RateLimit-Policy` and `RateLimit`. */
+                429: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Something failed on Plugboard's side; the answer says nothing more. */
+                500: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
+                503: {
+                    headers: {
+                        RateLimit: components["headers"]["RateLimit"];
+                        "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                        "Retry-After": components["headers"]["RetryAfter"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/platform/readiness": {
         parameters: {
             query?: never;
@@ -6049,6 +6299,321 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{provider}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive a provider's webhook (Shopify, Slack, Stripe)
+         * @description Register `https://<your Plugboard>/api/v1/webhooks/{provider}` with the provider's app.
+         *     No authentication: the signature is checked over the raw body (1 MB at most) before
+         *     anything is parsed, with the secret from the platform's environment:
+         *     - `shopify`: `X-Shopify-Hmac-Sha256` = base64 HMAC-SHA256 of the body with
+         *       `SHOPIFY_API_SECRET`; `X-Shopify-Topic`, `X-Shopify-Shop-Domain` and
+         *       `X-Shopify-Webhook-Id` (deduplication) are required.
+         *     - `slack`: `X-Slack-Signature` = `v0=` + hex HMAC-SHA256 of
+         *       `v0:{X-Slack-Request-Timestamp}:{body}` with `SLACK_SIGNING_SECRET`, at most 5 minutes
+         *       old; `url_verification` is answered with its `challenge`; deduplicated by `event_id`.
+         *     - `stripe`: `Stripe-Signature: t=…,v1=…` (several `v1` allowed), hex HMAC-SHA256 of
+         *       `{t}.{body}` with `STRIPE_WEBHOOK_SECRET`, at most 300 seconds old; deduplicated by the
+         *       event id.
+         *
+         *     A verified delivery is kept and answered 200 at once (a replay too, changing nothing); the
+         *     worker applies it to the connections it names.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description `shopify`, `slack` or `stripe`. */
+                    provider: string;
+                };
+                cookie?: never;
+            };
+            /** @description The provider's event, exactly as signed. */
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 954889,
+                     *       "myshopify_domain": "acme.myshopify.com",
+                     *       "name": "acme.myshopify.com"
+                     *     }
+                     */
+                    "application/json": Record<string, never>;
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WebhookReceivedOut"];
+                    };
+                };
+                /** @description `invalid_body`: signed, but not what the provider sends. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `bad_signature`: missing, wrong or stale; nothing was kept. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No provider sends webhooks here. Or: Nothing exists at this path for you (another organization's resources included). */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `body_too_large`: over 1 MB. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Something failed on Plugboard's side; the answer says nothing more. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `platform_not_ready`: the provider's webhook secret is not set. Or: A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
+                503: {
+                    headers: {
+                        "Retry-After": components["headers"]["RetryAfter"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{provider}/erasures/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A data deletion's status page
+         * @description Public, keyed by the unguessable confirmation code alone: it says what was deleted and
+         *     when, and nothing else (no name, no account, no organization).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description `meta_ads`. */
+                    provider: string;
+                    /** @description The confirmation code. */
+                    code: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page for the person who asked. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /** @example <!doctype html><html lang="en"><body><main><h1>Data deletion request</h1><p>Received on 2026-12-06 09:31 UTC.</p><p>Deleted on 2026-12-06 09:31 UTC: the access token, the account name and ID, and the settings Plugboard held from Meta Ads about you.</p></main></body></html> */
+                        "text/html": string;
+                    };
+                };
+                /** @description Nothing exists at this path for you (another organization's resources included). */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Something failed on Plugboard's side; the answer says nothing more. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
+                503: {
+                    headers: {
+                        "Retry-After": components["headers"]["RetryAfter"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{provider}/{callback}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive one of a provider's callbacks (Meta's deauthorize and data deletion)
+         * @description Register `https://<your Plugboard>/api/v1/webhooks/meta_ads/deauthorize` as Facebook
+         *     Login's Deauthorize callback URL and `…/meta_ads/data-deletion` as its Data Deletion Request
+         *     URL. No authentication: the form field `signed_request` is base64url(signature) `.`
+         *     base64url(payload), the signature HMAC-SHA256 of the payload segment with
+         *     `META_APP_SECRET`, and the payload's `algorithm` must be `HMAC-SHA256`; `user_id` names the
+         *     app-scoped user. A data deletion is answered with `url` (a public page saying what was
+         *     deleted and when) and `confirmation_code`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description `meta_ads`. */
+                    provider: string;
+                    /** @description `deauthorize` or `data-deletion`. */
+                    callback: string;
+                };
+                cookie?: never;
+            };
+            /** @description `signed_request=…` */
+            requestBody: {
+                content: {
+                    /** @example signed_request=dGVzdA.eyJhbGdvcml0aG0iOiJITUFDLVNIQTI1NiIsInVzZXJfaWQiOiIxMDIxOSJ9 */
+                    "application/x-www-form-urlencoded": string;
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "confirmation_code": "5f2b6c0e9d7a4c1b8e3f0a9d6c2b7e41",
+                         *       "received": true,
+                         *       "url": "https://plugboard.example/api/v1/webhooks/meta_ads/erasures/5f2b6c0e9d7a4c1b8e3f0a9d6c2b7e41"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["WebhookReceivedOut"];
+                    };
+                };
+                /** @description `invalid_body`: signed, but not what the provider sends. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `bad_signature`: missing, wrong or another algorithm; nothing was kept. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No provider sends this callback here. Or: Nothing exists at this path for you (another organization's resources included). */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `body_too_large`: over 1 MB. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Something failed on Plugboard's side; the answer says nothing more. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `platform_not_ready`: the provider's app secret is not set. Or: A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
+                503: {
+                    headers: {
+                        "Retry-After": components["headers"]["RetryAfter"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -6382,12 +6947,12 @@ export interface components {
          * @description Every `code` a problem answer can carry: stable, machine-readable, one per kind of problem.
          * @enum {string}
          */
-        ErrorCode: "account_not_found" | "address_not_allowed" | "already_invited" | "already_member" | "body_too_large" | "busy" | "conflict" | "connection_disabled" | "connection_error" | "connection_expired" | "connection_required" | "credentials_rejected" | "credentials_unreadable" | "database_full" | "database_unavailable" | "domain_taken" | "duplicate_invitation" | "email_taken" | "forbidden" | "idempotency_in_flight" | "idempotency_key_reused" | "internal_error" | "invalid_body" | "invalid_idempotency_key" | "invalid_query" | "invitation_accepted" | "invitation_expired" | "invitation_revoked" | "invitation_used" | "last_owner" | "malformed_json" | "method_not_allowed" | "missing_values" | "no_channel" | "no_refresh_token" | "not_connected" | "not_found" | "not_oauth" | "not_proxied" | "path_not_allowed" | "platform_level" | "platform_not_ready" | "provider_answer_too_large" | "provider_rate_limited" | "provider_refused" | "provider_timeout" | "provider_unavailable" | "provider_unreachable" | "rate_limited" | "refresh_in_progress" | "refresh_refused" | "resource_lost" | "resource_not_accessible" | "selection_required" | "shopify_not_connected" | "shopify_token_rejected" | "step_required" | "steps_missing" | "stripe_not_connected" | "tenant_level" | "token_expired" | "too_many_attempts" | "unauthorized" | "unexpected_redirect" | "unreadable_body" | "unsupported_media_type" | "upstream_timeout" | "upstream_too_large" | "upstream_unavailable" | "validation_failed";
+        ErrorCode: "access_revoked" | "account_not_found" | "address_not_allowed" | "already_invited" | "already_member" | "app_uninstalled" | "bad_signature" | "body_too_large" | "busy" | "conflict" | "connection_disabled" | "connection_error" | "connection_expired" | "connection_required" | "credentials_rejected" | "credentials_unreadable" | "database_full" | "database_unavailable" | "domain_taken" | "duplicate_invitation" | "email_taken" | "forbidden" | "idempotency_in_flight" | "idempotency_key_reused" | "internal_error" | "invalid_body" | "invalid_idempotency_key" | "invalid_query" | "invitation_accepted" | "invitation_expired" | "invitation_revoked" | "invitation_used" | "last_owner" | "malformed_json" | "method_not_allowed" | "missing_values" | "no_channel" | "no_refresh_token" | "not_connected" | "not_found" | "not_oauth" | "not_proxied" | "path_not_allowed" | "platform_level" | "platform_not_ready" | "provider_answer_too_large" | "provider_rate_limited" | "provider_refused" | "provider_timeout" | "provider_unavailable" | "provider_unreachable" | "rate_limited" | "refresh_in_progress" | "refresh_refused" | "resource_lost" | "resource_not_accessible" | "selection_required" | "shopify_not_connected" | "shopify_token_rejected" | "step_required" | "steps_missing" | "stripe_not_connected" | "tenant_level" | "token_expired" | "too_many_attempts" | "unauthorized" | "unexpected_redirect" | "unreadable_body" | "unsupported_media_type" | "upstream_timeout" | "upstream_too_large" | "upstream_unavailable" | "validation_failed";
         /**
          * @description What happened to a connection.
          * @enum {string}
          */
-        EventAction: "connect" | "configure" | "test" | "refresh" | "health_check" | "enable" | "disable" | "disconnect" | "sync" | "notification";
+        EventAction: "connect" | "configure" | "test" | "refresh" | "health_check" | "enable" | "disable" | "disconnect" | "sync" | "notification" | "revoke" | "erase";
         /**
          * @example {
          *       "action": "test",
@@ -6503,6 +7068,63 @@ export interface components {
         ImportChoiceIn: "now" | "later";
         ImportProductsIn: {
             choice: components["schemas"]["ImportChoiceIn"];
+        };
+        /**
+         * @description How a provider signs the webhooks it sends: Shopify's base64 HMAC of the body, Slack's
+         *     `v0` signature, Meta's `signed_request`, Stripe's `Stripe-Signature`.
+         * @enum {string}
+         */
+        InboundScheme: "shopify_hmac" | "slack_v0" | "meta_signed_request" | "stripe_signature";
+        /**
+         * @description A provider's webhooks to the platform's app.
+         * @example {
+         *       "accepted": 42,
+         *       "docs_url": "https://shopify.dev/docs/apps/build/privacy-law-compliance",
+         *       "last_delivery_at": "2026-12-06T09:31:12Z",
+         *       "name": "Shopify",
+         *       "provider": "shopify",
+         *       "refused": 1,
+         *       "scheme": "shopify_hmac",
+         *       "secret_configured": true,
+         *       "secret_variable": "SHOPIFY_API_SECRET",
+         *       "unmatched": 3,
+         *       "urls": [
+         *         "https://plugboard.example/api/v1/webhooks/shopify"
+         *       ]
+         *     }
+         */
+        InboundWebhookOut: {
+            /**
+             * Format: int64
+             * @description Verified and kept.
+             */
+            accepted: number;
+            /** @description The provider's page on registering the URL and how it signs. */
+            docs_url: string;
+            /**
+             * Format: date-time
+             * @description When the last verified delivery came.
+             */
+            last_delivery_at?: string | null;
+            name: string;
+            provider: string;
+            /**
+             * Format: int64
+             * @description Refused for a missing, wrong or stale signature.
+             */
+            refused: number;
+            /** @description How the provider signs them. */
+            scheme: components["schemas"]["InboundScheme"];
+            secret_configured: boolean;
+            /** @description The platform variable holding the signing secret (never its value). */
+            secret_variable: string;
+            /**
+             * Format: int64
+             * @description Verified, but about no connection Plugboard holds.
+             */
+            unmatched: number;
+            /** @description Where to register them with the provider. */
+            urls: string[];
         };
         /**
          * @example {
@@ -6862,6 +7484,67 @@ export interface components {
          * @example {
          *       "data": [
          *         {
+         *           "connection_id": "9d4f2b7e-1c3a-4e58-b6d0-2a7c5e9f1b34",
+         *           "details": {
+         *             "customer": {
+         *               "email": "john@example.com",
+         *               "id": 191167,
+         *               "phone": "555-625-1199"
+         *             },
+         *             "data_request": {
+         *               "id": 9999
+         *             },
+         *             "orders_requested": [
+         *               299938,
+         *               280263
+         *             ],
+         *             "orders_to_redact": null
+         *           },
+         *           "done_at": null,
+         *           "done_by": null,
+         *           "due_at": "2027-01-05T09:31:12Z",
+         *           "id": "3c9a1e57-2b84-4d6f-a0c3-7e5b9d2f4a18",
+         *           "kind": "customer_data_request",
+         *           "provider": "shopify",
+         *           "received_at": "2026-12-06T09:31:12Z"
+         *         }
+         *       ]
+         *     }
+         */
+        ListOut_PrivacyRequestOut: {
+            data: {
+                /** Format: uuid */
+                connection_id: string;
+                /**
+                 * @description What the provider named (the customer, the orders); null for a shop's erasure, and once
+                 *     the shop's data was erased.
+                 */
+                details?: unknown;
+                /**
+                 * Format: date-time
+                 * @description When it was answered; a shop's erasure is done by Plugboard as it arrives.
+                 */
+                done_at?: string | null;
+                /** Format: uuid */
+                done_by?: string | null;
+                /**
+                 * Format: date-time
+                 * @description The day the answer is due (30 days after it came).
+                 */
+                due_at: string;
+                /** Format: uuid */
+                id: string;
+                kind: components["schemas"]["PrivacyKind"];
+                provider: string;
+                /** Format: date-time */
+                received_at: string;
+            }[];
+        };
+        /**
+         * @description The list wrapper every collection answer uses.
+         * @example {
+         *       "data": [
+         *         {
          *           "api_version": "2026-10",
          *           "auth_type": "oauth2",
          *           "category": "commerce",
@@ -7026,7 +7709,7 @@ export interface components {
             role: components["schemas"]["Role"];
         };
         /** @enum {string} */
-        NotificationKindOut: "broken" | "recovered" | "test";
+        NotificationKindOut: "broken" | "recovered" | "test" | "provider_event" | "privacy_request";
         /**
          * @example {
          *       "attempts": 1,
@@ -7801,6 +8484,68 @@ export interface components {
          * @enum {string}
          */
         Priority: "required" | "soon" | "later";
+        /**
+         * @description A privacy request a provider sent: a customer's data (`customer_data_request`), a
+         *     customer's erasure (`customer_redact`) or the shop's erasure (`shop_redact`, done by
+         *     Plugboard itself).
+         * @enum {string}
+         */
+        PrivacyKind: "customer_data_request" | "customer_redact" | "shop_redact";
+        /**
+         * @description A privacy request and where it stands.
+         * @example {
+         *       "connection_id": "9d4f2b7e-1c3a-4e58-b6d0-2a7c5e9f1b34",
+         *       "details": {
+         *         "customer": {
+         *           "email": "john@example.com",
+         *           "id": 191167,
+         *           "phone": "555-625-1199"
+         *         },
+         *         "data_request": {
+         *           "id": 9999
+         *         },
+         *         "orders_requested": [
+         *           299938,
+         *           280263
+         *         ],
+         *         "orders_to_redact": null
+         *       },
+         *       "done_at": null,
+         *       "done_by": null,
+         *       "due_at": "2027-01-05T09:31:12Z",
+         *       "id": "3c9a1e57-2b84-4d6f-a0c3-7e5b9d2f4a18",
+         *       "kind": "customer_data_request",
+         *       "provider": "shopify",
+         *       "received_at": "2026-12-06T09:31:12Z"
+         *     }
+         */
+        PrivacyRequestOut: {
+            /** Format: uuid */
+            connection_id: string;
+            /**
+             * @description What the provider named (the customer, the orders); null for a shop's erasure, and once
+             *     the shop's data was erased.
+             */
+            details?: unknown;
+            /**
+             * Format: date-time
+             * @description When it was answered; a shop's erasure is done by Plugboard as it arrives.
+             */
+            done_at?: string | null;
+            /** Format: uuid */
+            done_by?: string | null;
+            /**
+             * Format: date-time
+             * @description The day the answer is due (30 days after it came).
+             */
+            due_at: string;
+            /** Format: uuid */
+            id: string;
+            kind: components["schemas"]["PrivacyKind"];
+            provider: string;
+            /** Format: date-time */
+            received_at: string;
+        };
         /** @description An RFC 9457 problem document. */
         Problem: {
             /** @description Stable and machine-readable. */
@@ -7978,6 +8723,23 @@ export interface components {
          *         ],
          *         "next_cursor": null
          *       },
+         *       "inbound_webhooks": [
+         *         {
+         *           "accepted": 42,
+         *           "docs_url": "https://shopify.dev/docs/apps/build/privacy-law-compliance",
+         *           "last_delivery_at": "2026-11-24T09:31:12Z",
+         *           "name": "Shopify",
+         *           "provider": "shopify",
+         *           "refused": 1,
+         *           "scheme": "shopify_hmac",
+         *           "secret_configured": true,
+         *           "secret_variable": "SHOPIFY_API_SECRET",
+         *           "unmatched": 3,
+         *           "urls": [
+         *             "https://plugboard.example/api/v1/webhooks/shopify"
+         *           ]
+         *         }
+         *       ],
          *       "services": [
          *         {
          *           "category": "commerce",
@@ -8012,6 +8774,11 @@ export interface components {
             health: components["schemas"]["ProviderHealthOut"][];
             /** @description Recent history across every provider and organization. */
             history: components["schemas"]["PageOut_HistoryEventOut"];
+            /**
+             * @description Per provider that sends the platform's app webhooks: the URLs to register, whether the
+             *     secret is set, and the deliveries so far.
+             */
+            inbound_webhooks: components["schemas"]["InboundWebhookOut"][];
             /** @description Per provider: its platform variables, set or missing. */
             services: components["schemas"]["ServiceReadinessOut"][];
             /**
@@ -8232,6 +8999,22 @@ export interface components {
             /** Format: date-time */
             at: string;
             reason: string;
+        };
+        /**
+         * @description What a verified delivery is answered with.
+         * @example {
+         *       "received": true
+         *     }
+         */
+        WebhookReceivedOut: {
+            /** @description Slack's `url_verification`: its challenge, answered back. */
+            challenge?: string | null;
+            /** @description Meta's data deletion: the request's confirmation code. */
+            confirmation_code?: string | null;
+            /** @description Always true: the delivery is kept (or was already). */
+            received: boolean;
+            /** @description Meta's data deletion: the public page that says what was deleted and when. */
+            url?: string | null;
         };
     };
     responses: never;

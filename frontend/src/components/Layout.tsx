@@ -4,7 +4,7 @@ import { useSession } from "../session";
 import { Spinner } from "./Spinner";
 
 export function Layout() {
-  const { me, org, chooseOrg, logOut } = useSession();
+  const { me, org, chooseOrg, logOut, isAdmin } = useSession();
   const navigate = useNavigate();
   return (
     <>
@@ -21,6 +21,7 @@ export function Layout() {
           <NavLink to="/settings/feature-flags">Feature flags</NavLink>
           <NavLink to="/settings/api-keys">API keys</NavLink>
           <NavLink to="/settings/notifications">Notifications</NavLink>
+          {isAdmin && <NavLink to="/settings/privacy">Privacy requests</NavLink>}
           {me?.platform_admin && <NavLink to="/platform/readiness">Readiness</NavLink>}
           <a href="/api/docs/">API reference</a>
         </nav>

@@ -15,10 +15,12 @@ pub mod onboarding;
 pub mod orgs;
 pub mod paging;
 pub mod platform;
+pub mod privacy;
 pub mod providers;
 pub mod proxy;
 pub mod sandbox;
 pub mod sync;
+pub mod webhooks;
 
 pub use conditional::AnswerCache;
 
@@ -45,6 +47,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(platform::readiness)
                 .service(platform::test)
                 .service(invitations::accept)
+                .service(webhooks::receive_webhook)
+                .service(webhooks::receive_callback)
+                .service(webhooks::erasure_status)
                 .service(
                     // The tenant guard runs first: another tenant's routes are a 404 before
                     // any body is read, and rate limits and idempotency need the caller.
@@ -87,7 +92,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
                         .service(notifications::put_settings)
                         .service(notifications::test)
                         .service(notifications::list)
-                        .service(sync::sync),
+                        .service(sync::sync)
+                        .service(privacy::list)
+                        .service(privacy::mark_done),
                 ),
         );
 }

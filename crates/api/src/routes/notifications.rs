@@ -133,6 +133,10 @@ pub enum NotificationKindOut {
     Broken,
     Recovered,
     Test,
+    /// A provider's webhook handed on (`provider.event`).
+    ProviderEvent,
+    /// A privacy request to answer (`privacy.request`).
+    PrivacyRequest,
 }
 
 #[derive(Clone, Copy, Serialize, ToSchema)]
@@ -250,6 +254,8 @@ impl From<Notification> for NotificationOut {
                 NotificationKind::Broken => NotificationKindOut::Broken,
                 NotificationKind::Recovered => NotificationKindOut::Recovered,
                 NotificationKind::Test => NotificationKindOut::Test,
+                NotificationKind::ProviderEvent => NotificationKindOut::ProviderEvent,
+                NotificationKind::PrivacyRequest => NotificationKindOut::PrivacyRequest,
             },
             channel: match n.channel {
                 Channel::Webhook => ChannelOut::Webhook,

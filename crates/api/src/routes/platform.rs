@@ -366,7 +366,22 @@ impl From<VersionAlert<'_>> for VersionSunsetOut {
         ],
         "next_cursor": null
     },
-    "versions": []
+    "versions": [],
+    "inbound_webhooks": [
+        {
+            "provider": "shopify",
+            "name": "Shopify",
+            "scheme": "shopify_hmac",
+            "urls": ["https://plugboard.example/api/v1/webhooks/shopify"],
+            "secret_variable": "SHOPIFY_API_SECRET",
+            "secret_configured": true,
+            "docs_url": "https://shopify.dev/docs/apps/build/privacy-law-compliance",
+            "last_delivery_at": "2026-11-24T09:31:12Z",
+            "accepted": 42,
+            "refused": 1,
+            "unmatched": 3
+        }
+    ]
 })))]
 pub struct ReadinessOut {
     /// Provider API versions that sunset within 90 days (or have), soonest first, with the date
@@ -380,6 +395,64 @@ pub struct ReadinessOut {
     pub checklist: Vec<ChecklistItemOut>,
     /// Recent history across every provider and organization.
     pub history: PageOut<HistoryEventOut>,
+    /// Per provider that sends the platform's app webhooks: the URLs to register, whether the
+    /// secret is set, and the deliveries so far.
+    pub inbound_webhooks: Vec<InboundWebhookOut>,
+}
+
+/// A provider's webhooks to the platform's app.
+#[derive(Serialize, ToSchema)]
+#[schema(examples(json!({
+    "provider": "shopify",
+    "name": "Shopify",
+    "scheme": "shopify_hmac",
+    "urls": ["https://plugboard.example/api/v1/webhooks/shopify"],
+    "secret_variable": "SHOPIFY_API_SECRET",
+    "secret_configured": true,
+    "docs_url": "https://shopify.dev/docs/apps/build/privacy-law-compliance",
+    "last_delivery_at": "2026-12-06T09:31:12Z",
+    "accepted": 42,
+    "refused": 1,
+    "unmatched": 3
+})))]
+pub struct InboundWebhookOut {
+    pub provider: String,
+    pub name: String,
+    /// How the provider signs them.
+    pub scheme: contract::InboundScheme,
+    /// Where to register them with the provider.
+    pub urls: Vec<String>,
+    /// The platform variable holding the signing secret (never its value).
+    pub secret_variable: String,
+    pub secret_configured: bool,
+    /// The provider's page on registering the URL and how it signs.
+    pub docs_url: String,
+    /// When the last verified delivery came.
+    pub last_delivery_at: Option<DateTime<Utc>>,
+    /// Verified and kept.
+    pub accepted: i64,
+    /// Refused for a missing, wrong or stale signature.
+    pub refused: i64,
+    /// Verified, but about no connection Plugboard holds.
+    pub unmatched: i64,
+}
+
+impl From<service::InboundReadiness<'_>> for InboundWebhookOut {
+    fn from(r: service::InboundReadiness<'_>) -> Self {
+        InboundWebhookOut {
+            provider: r.provider.id.clone(),
+            name: r.provider.name.clone(),
+            scheme: r.scheme.into(),
+            urls: r.urls,
+            secret_variable: r.secret_env.to_owned(),
+            secret_configured: r.secret_set,
+            docs_url: r.docs_url.to_owned(),
+            last_delivery_at: r.tally.last_delivery_at,
+            accepted: r.tally.accepted,
+            refused: r.tally.refused,
+            unmatched: r.tally.unmatched,
+        }
+    }
 }
 
 /// A platform-level provider's live check with the platform's own variables.
@@ -456,6 +529,7 @@ pub async fn readiness(
         health: found.health.into_iter().map(Into::into).collect(),
         checklist: found.checklist.into_iter().map(Into::into).collect(),
         history: PageOut::from_page(found.history, Into::into),
+        inbound_webhooks: found.inbound.into_iter().map(Into::into).collect(),
     }))
 }
 

@@ -3,6 +3,7 @@
 pub mod catalog;
 pub mod checks;
 pub mod features;
+pub mod inbound;
 pub mod integrations;
 pub mod invitations;
 pub mod lease;

@@ -266,6 +266,37 @@ pub async fn send_test(state: &AppState, org_id: OrgId) -> ApiResult<usize> {
     Ok(channels.len())
 }
 
+/// Hands a provider's webhook or privacy request to the organization's own webhook, in the
+/// caller's transaction; nothing when no webhook is set up (these are for the brand's systems,
+/// not for people's Slack or inbox).
+pub(crate) async fn forward(
+    txn: &DatabaseTransaction,
+    org_id: OrgId,
+    connection_id: domain::ConnectionId,
+    provider: &str,
+    kind: NotificationKind,
+    payload: serde_json::Value,
+) -> Result<(), StoreError> {
+    let settings = store::settings(txn, org_id).await?;
+    if !channels(&settings).contains(&Channel::Webhook) {
+        return Ok(());
+    }
+    store::enqueue(
+        txn,
+        org_id,
+        NewNotification {
+            connection_id: Some(connection_id),
+            provider: Some(provider.to_owned()),
+            kind,
+            incident_id: None,
+            channel: Channel::Webhook,
+            payload,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 /// What a status change needs said.
 pub enum Due<'a> {
     /// Into `expired` or `error`, with the machine code and sentence.

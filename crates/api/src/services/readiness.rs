@@ -26,6 +26,21 @@ pub struct Readiness<'r> {
     pub health: Vec<ProviderHealth<'r>>,
     pub checklist: Vec<ChecklistItem>,
     pub history: Page<HistoryEntry<'r>>,
+    pub inbound: Vec<InboundReadiness<'r>>,
+}
+
+/// One provider's webhooks to the platform's app: where they are registered, whether their
+/// secret is set, and what has come so far.
+pub struct InboundReadiness<'r> {
+    pub provider: &'r Provider,
+    pub scheme: domain::inbound::Scheme,
+    /// Every URL to register with the provider (Meta has two).
+    pub urls: Vec<String>,
+    pub secret_env: &'r str,
+    pub secret_set: bool,
+    /// The provider's page on registering and verifying them.
+    pub docs_url: &'r str,
+    pub tally: persistence::inbound::Tally,
 }
 
 /// One provider's connections across every organization.
@@ -63,10 +78,11 @@ fn is_set(settings: &Settings) -> impl Fn(&str) -> bool + '_ {
 
 /// Everything the readiness page shows; `request` pages the history.
 pub async fn readiness(state: &AppState, request: PageRequest) -> ApiResult<Readiness<'_>> {
-    let (counts, latest, recent) = tokio::try_join!(
+    let (counts, latest, recent, tallies) = tokio::try_join!(
         connections::platform_status_counts(&state.db),
         events::platform_latest_per_provider(&state.db),
         events::platform_recent(&state.db, request),
+        persistence::inbound::platform_tallies(&state.db),
     )?;
     let is_set = is_set(&state.settings);
     let services: Vec<ServiceReadiness<'_>> = state
@@ -118,7 +134,51 @@ pub async fn readiness(state: &AppState, request: PageRequest) -> ApiResult<Read
         event: row.event,
     });
 
+    let mut tallies: HashMap<String, persistence::inbound::Tally> = tallies
+        .into_iter()
+        .map(|t| (t.provider.clone(), t))
+        .collect();
+    let inbound = state
+        .registry
+        .providers()
+        .iter()
+        .filter_map(|provider| {
+            let inbound = provider.inbound.as_ref()?;
+            let base = format!("/api/v1/webhooks/{}", provider.id);
+            let paths: Vec<String> = if inbound.scheme.callbacks().is_empty() {
+                vec![base]
+            } else {
+                inbound
+                    .scheme
+                    .callbacks()
+                    .iter()
+                    .map(|c| format!("{base}/{}", c.as_str()))
+                    .collect()
+            };
+            Some(InboundReadiness {
+                provider,
+                scheme: inbound.scheme,
+                urls: paths
+                    .iter()
+                    .map(|path| {
+                        state
+                            .settings
+                            .public_url
+                            .join(path)
+                            .map(|u| u.to_string())
+                            .unwrap_or_else(|_| path.clone())
+                    })
+                    .collect(),
+                secret_env: &inbound.secret_env,
+                docs_url: &inbound.docs_url,
+                secret_set: is_set(&inbound.secret_env),
+                tally: tallies.remove(&provider.id).unwrap_or_default(),
+            })
+        })
+        .collect();
+
     Ok(Readiness {
+        inbound,
         versions: versions::alerts(
             &state.registry,
             Utc::now().date_naive(),

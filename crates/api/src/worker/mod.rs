@@ -1,5 +1,6 @@
 //! The background worker, in the same binary as the API: token refresh before expiry, health
-//! checks, and notification delivery from the outbox. `plugboard serve` runs
+//! checks, notification delivery from the outbox, and applying provider webhooks from the
+//! inbox. `plugboard serve` runs
 //! it; `PLUGBOARD_WORKER=false` makes an API-only replica. Safe with several replicas on one
 //! PostgreSQL: every piece of work is claimed before it is done.
 
@@ -73,6 +74,20 @@ impl Worker {
                 tokio::time::sleep(every).await;
             }
         });
+        let inbox = worker.clone();
+        tokio::spawn(async move {
+            let every = inbox.state.settings.background.delivery_interval;
+            loop {
+                match crate::services::inbound::apply_pending(&inbox.state, &inbox.owner, 20).await
+                {
+                    // A full batch: look again at once.
+                    Ok(n) if n >= 20 => continue,
+                    Ok(_) => {}
+                    Err(err) => tracing::warn!(error = ?err, "applying provider webhooks failed"),
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
         let sweeper = worker.clone();
         tokio::spawn(async move {
             let every = sweeper.state.settings.background.refresh_interval;
@@ -82,6 +97,15 @@ impl Worker {
                 }
                 if let Err(err) = health::run_once(&sweeper).await {
                     tracing::warn!(error = ?err, "health-check round failed");
+                }
+                // Applied provider webhooks deduplicate nothing once providers stop retrying.
+                if let Err(err) = persistence::inbound::forget_applied_before(
+                    &sweeper.state.db,
+                    chrono::Utc::now() - chrono::Duration::days(30),
+                )
+                .await
+                {
+                    tracing::warn!(error = ?err, "forgetting old provider webhooks failed");
                 }
                 // Answers kept for Idempotency-Key retries last a day.
                 if let Err(err) = persistence::idempotency::platform_forget_expired(

@@ -36,3 +36,4 @@ mod sandbox;
 mod secrets;
 mod ssrf;
 mod tenancy;
+mod webhooks;

@@ -150,7 +150,8 @@ fn every_operation_is_named_once_and_documents_what_the_server_answers() {
         if secured {
             assert!(responses.contains_key("401"), "{name}: no 401");
         }
-        if operation.get("requestBody").is_some() {
+        // A provider's webhook is the provider's own body, in its own media type.
+        if operation.get("requestBody").is_some() && !name.contains("/api/v1/webhooks/") {
             for status in ["400", "415", "422"] {
                 assert!(responses.contains_key(status), "{name}: no {status}");
             }

@@ -142,6 +142,13 @@ pub enum Input {
     TokenPastExpiry {
         renewable: bool,
     },
+    /// The provider said its grant is gone (an uninstall, a revoked token, a deauthorized
+    /// app), with the sentence naming what happened: reconnecting is the only way back, and the
+    /// dead tokens are forgotten.
+    Revoked(Problem),
+    /// The provider asked for everything held about the account to be erased: credentials,
+    /// settings and account names go; the history keeps that it happened, not what it was.
+    Erased,
 }
 
 /// A line for the connection's history.
@@ -327,6 +334,33 @@ pub fn decide(
                 failing(&mut next, status, problem.clone());
             }
             Event::failed(EventAction::Refresh, problem)
+        }
+        Input::Revoked(problem) => {
+            forget_secrets = true;
+            next.token_expires_at = None;
+            if next.status.is_live() {
+                failing(&mut next, ConnectionStatus::Expired, problem.clone());
+            }
+            Event::failed(EventAction::Revoke, problem)
+        }
+        Input::Erased => {
+            forget_secrets = true;
+            if next.status.is_live() {
+                next.disconnected_at = Some(now);
+            }
+            next.status = ConnectionStatus::NotConnected;
+            next.config.clear();
+            next.account_name = None;
+            next.account_id = None;
+            next.scopes = Vec::new();
+            next.token_expires_at = None;
+            next.last_error = None;
+            Event::ok(
+                EventAction::Erase,
+                format!(
+                    "At {name}'s request, every credential, setting and account name Plugboard held for this connection was erased."
+                ),
+            )
         }
     };
     let notice = notice(connection, &next);

@@ -600,3 +600,48 @@ fn which_statuses_are_live_and_which_need_attention() {
     assert_eq!(live, [false, true, true, true, true]);
     assert_eq!(attention, [false, false, true, true, false]);
 }
+
+#[test]
+fn a_revoked_grant_expires_once_and_forgets_its_tokens() {
+    let p = oauth_provider();
+    let revoked = || Input::Revoked(problem(ProblemCode::AppUninstalled));
+    row(
+        &p,
+        revoked,
+        [
+            To(N, A::Revoke, false, Q),
+            To(X, A::Revoke, false, B),
+            To(X, A::Revoke, false, Q),
+            To(X, A::Revoke, false, Q),
+            To(D, A::Revoke, false, Q),
+        ],
+    );
+    let decision = decide(&connection(C), &p, revoked(), now()).unwrap();
+    assert!(decision.forget_secrets);
+    assert_eq!(decision.connection.token_expires_at, None);
+    assert_eq!(
+        decision.connection.last_error.map(|e| e.message),
+        Some("app_uninstalled happened.".to_owned())
+    );
+    assert_eq!(decision.event.message, "app_uninstalled happened.");
+}
+
+#[test]
+fn an_erasure_leaves_no_setting_or_account_name() {
+    let p = oauth_provider();
+    row(
+        &p,
+        || Input::Erased,
+        std::array::from_fn(|_| To(N, A::Erase, true, Q)),
+    );
+    let mut shop = connection(X);
+    shop.config
+        .insert("shop".to_owned(), "acme.myshopify.com".to_owned());
+    let decision = decide(&shop, &p, Input::Erased, now()).unwrap();
+    assert!(decision.forget_secrets);
+    assert!(decision.connection.config.is_empty());
+    assert_eq!(decision.connection.account_name, None);
+    assert_eq!(decision.connection.account_id, None);
+    assert!(decision.connection.scopes.is_empty());
+    assert!(!decision.event.message.contains("acme"));
+}

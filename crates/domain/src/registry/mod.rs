@@ -561,6 +561,22 @@ pub struct Paging {
     pub in_link: bool,
 }
 
+/// The webhooks the provider sends the platform's own app (`/api/v1/webhooks/{id}`): how they
+/// are signed, the platform variable holding the secret, and which stored value names the
+/// account a delivery is about.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inbound {
+    pub scheme: crate::inbound::Scheme,
+    pub secret_env: String,
+    /// The connection field holding the account the provider names (Shopify's shop); without
+    /// it, the account id the verify request stored (a Slack team, a Meta user, a Stripe
+    /// account).
+    pub match_field: Option<String>,
+    /// Where the provider's own documentation says how to register the URL.
+    pub docs_url: String,
+}
+
 /// The feature flag a provider drives, `integrations.<id>`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -594,6 +610,8 @@ pub struct Provider {
     /// Platform environment variables this provider needs before brands can use it.
     #[serde(default)]
     pub platform_env: Vec<String>,
+    /// The webhooks the provider sends the platform's app, for a provider that sends any.
+    pub inbound: Option<Inbound>,
     pub flag: FlagSpec,
     /// The API version the templates pin with `{api_version}`, for a provider that versions
     /// its API.

@@ -59,6 +59,25 @@ pub(super) fn validate(providers: &mut [Provider]) -> Result<(), RegistryError> 
             }
         }
         compile_fields(provider)?;
+        if let Some(inbound) = &provider.inbound {
+            if !env_pattern.is_match(&inbound.secret_env) {
+                return Err(invalid(
+                    provider,
+                    "inbound.secret_env is not an environment variable name",
+                ));
+            }
+            if let Some(key) = &inbound.match_field
+                && provider.config_fields().all(|f| &f.key != key)
+            {
+                return Err(invalid(
+                    provider,
+                    format!("inbound.match_field `{key}` is not one of the provider's settings"),
+                ));
+            }
+            if !Url::parse(&inbound.docs_url).is_ok_and(|u| u.scheme() == "https") {
+                return Err(invalid(provider, "inbound.docs_url must be an https URL"));
+            }
+        }
         check_version(provider, &literals)?;
         check_auth(provider)?;
         check_verify(provider)?;

@@ -64,6 +64,46 @@ export default function Readiness() {
               </tbody>
             </table>
           </section>
+          <section className="card" aria-labelledby="inbound-title">
+            <h2 id="inbound-title">Inbound webhooks</h2>
+            <p className="muted small">Register each URL with the provider's app; deliveries are verified with the secret named.</p>
+            <table className="table">
+              <thead>
+                <tr>
+                  <th scope="col">Provider</th>
+                  <th scope="col">URL to register</th>
+                  <th scope="col">Secret</th>
+                  <th scope="col">Last delivery</th>
+                  <th scope="col">Deliveries</th>
+                </tr>
+              </thead>
+              <tbody>
+                {data.inbound_webhooks.map((w) => (
+                  <tr key={w.provider}>
+                    <td>
+                      <a href={w.docs_url}>
+                        {w.name}
+                      </a>
+                    </td>
+                    <td>
+                      {w.urls.map((u) => (
+                        <div key={u}>
+                          <code>{u}</code>
+                        </div>
+                      ))}
+                    </td>
+                    <td>
+                      <code>{w.secret_variable}</code> {w.secret_configured ? "✓ set" : "✗ missing"}
+                    </td>
+                    <td>{w.last_delivery_at ? dateTime(w.last_delivery_at) : "None yet"}</td>
+                    <td>
+                      {w.accepted} accepted, {w.refused} refused (bad signature), {w.unmatched} unmatched
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </section>
           <section className="card" aria-labelledby="health-sum">
             <h2 id="health-sum">Health summary</h2>
             <table className="table">

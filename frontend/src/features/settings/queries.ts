@@ -2,7 +2,7 @@
 // notifications. Each query is written here once, under the keys below.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap } from "../../api/client";
-import type { ApiKeyIn, FeatureFlag, InvitationIn, Member, RoleIn } from "../../api/types";
+import type { ApiKeyIn, FeatureFlag, InvitationIn, Member, PrivacyRequest, RoleIn } from "../../api/types";
 
 export const keys = {
   flags: (orgId: string) => ["feature-flags", orgId] as const,
@@ -11,6 +11,7 @@ export const keys = {
   apiKeys: (orgId: string) => ["api-keys", orgId] as const,
   notificationSettings: (orgId: string) => ["notification-settings", orgId] as const,
   notifications: (orgId: string) => ["notifications", orgId] as const,
+  privacyRequests: (orgId: string) => ["privacy-requests", orgId] as const,
 };
 
 const org = (orgId: string) => ({ params: { path: { org_id: orgId } } });
@@ -147,5 +148,26 @@ export function useSendTestNotification(orgId: string) {
   return useMutation({
     mutationFn: () => unwrap(api.POST("/api/v1/orgs/{org_id}/notification-settings/test", org(orgId))),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: keys.notifications(orgId) }),
+  });
+}
+
+// Privacy requests (admins only)
+
+export function usePrivacyRequests(orgId: string, enabled: boolean) {
+  return useQuery({
+    queryKey: keys.privacyRequests(orgId),
+    queryFn: () => unwrap(api.GET("/api/v1/orgs/{org_id}/privacy-requests", org(orgId))),
+    select: (list) => list.data,
+    enabled,
+  });
+}
+
+export function useCompletePrivacyRequest(orgId: string) {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) =>
+      unwrap(api.POST("/api/v1/orgs/{org_id}/privacy-requests/{request_id}/done", { params: { path: { org_id: orgId, request_id: id } } })),
+    onSuccess: (done) =>
+      queryClient.setQueryData(keys.privacyRequests(orgId), (list: { data: PrivacyRequest[] } | undefined) => replaceIn(list, done, (r) => r.id === done.id)),
   });
 }

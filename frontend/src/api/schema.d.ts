@@ -6820,7 +6820,7 @@ export interface components {
              * @description The providers the key may call through the proxy (ids such as `shopify`); left out, it
              *     may call every connected one.
              */
-            providers?: string[] | null;
+            providers?: ("shopify" | "stripe" | "resend" | "meta_ads" | "google_ads" | "tiktok_ads" | "ga4" | "search_console" | "youtube" | "klaviyo" | "slack" | "wise" | "retell" | "elevenlabs" | "mux" | "assemblyai" | "google_drive" | "google_calendar" | "fairing" | "plaid" | "lob" | "linkedin" | "upwork" | "x" | "reddit" | "calendly" | "openai" | "affiliate_network" | "crm")[] | null;
             /** @description What the key may do: at least one scope. */
             scopes: components["schemas"]["Scope"][];
         };

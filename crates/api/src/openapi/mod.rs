@@ -294,10 +294,28 @@ fn problems_and_descriptions(operation: &mut Operation) {
     }
 }
 
+/// A key's `providers` are ids from the built-in registry that the proxy calls: listed as the
+/// values the field takes.
+fn proxied_providers(doc: &mut serde_json::Value) -> anyhow::Result<()> {
+    let registry = domain::registry::Registry::builtin()?;
+    let ids: Vec<&str> = registry
+        .providers()
+        .iter()
+        .filter(|p| p.is_proxied())
+        .map(|p| p.id.as_str())
+        .collect();
+    if let Some(items) = doc.pointer_mut("/components/schemas/ApiKeyIn/properties/providers/items")
+    {
+        *items = serde_json::json!({ "type": "string", "enum": ids });
+    }
+    Ok(())
+}
+
 /// The whole document as served at `/api/openapi.json`: [`document`] with the input rules
 /// that are easier said on the JSON itself.
 pub fn document_value() -> anyhow::Result<serde_json::Value> {
     let mut doc = serde_json::to_value(document())?;
+    proxied_providers(&mut doc)?;
     constrain_inputs(&mut doc);
     wrapper_examples(&mut doc);
     metrics_example(&mut doc);

@@ -18,6 +18,7 @@ pub mod platform;
 pub mod privacy;
 pub mod providers;
 pub mod proxy;
+mod raw_body;
 pub mod sandbox;
 pub mod sync;
 pub mod webhooks;

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CONTENT_LENGTH, HeaderName, HeaderValue};
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, delete, get, head, patch, post, put, web};
 use futures_util::StreamExt;
 
@@ -43,10 +43,10 @@ type ProxyPath = web::Path<(uuid::Uuid, String, String)>;
 /// Reads the request body, refusing one over the limit before anything is sent.
 async fn read_body(
     req: &HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
     limit: usize,
 ) -> ApiResult<web::Bytes> {
-    let too_large = || {
+    super::raw_body::read(req, payload, limit, || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::BodyTooLarge,
@@ -55,29 +55,8 @@ async fn read_body(
                 limit / (1024 * 1024)
             ),
         )
-    };
-    let declared = req
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit as u64) {
-        return Err(too_large());
-    }
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| {
-            ApiError::bad_request(
-                ErrorCode::UnreadableBody,
-                "The request body could not be read whole.",
-            )
-        })?;
-        if body.len() + chunk.len() > limit {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
+    })
+    .await
 }
 
 /// Relays the call and counts it on `/metrics`, whoever answered.

@@ -6,10 +6,9 @@
 use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use domain::inbound::{MAX_BODY, Refusal};
-use futures_util::StreamExt;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -69,29 +68,8 @@ fn too_large() -> ApiError {
 }
 
 /// The raw body, read once, refused past 1 MB before more of it is read.
-async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> ApiResult<web::Bytes> {
-    let declared = req
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > MAX_BODY as u64) {
-        return Err(too_large());
-    }
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| {
-            ApiError::bad_request(
-                ErrorCode::UnreadableBody,
-                "The request body could not be read whole.",
-            )
-        })?;
-        if body.len() + chunk.len() > MAX_BODY {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
+async fn read_body(req: &HttpRequest, payload: web::Payload) -> ApiResult<web::Bytes> {
+    super::raw_body::read(req, payload, MAX_BODY, too_large).await
 }
 
 /// Header values by lower-case name (a header sent twice keeps its first value).

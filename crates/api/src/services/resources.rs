@@ -54,12 +54,6 @@ impl ListingCache {
         }
         pages.insert(key, (Instant::now(), listing));
     }
-
-    /// Forgets an organization's pages of one provider (after it chose, or reconnected).
-    pub fn forget(&self, org_id: OrgId, provider: &str) {
-        let mut pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
-        pages.retain(|(org, p, _, _), _| !(*org == org_id && p == provider));
-    }
 }
 
 /// The provider's resource of this kind, or a 404 that says what there is.

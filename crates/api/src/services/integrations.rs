@@ -16,6 +16,7 @@ use domain::lifecycle::{
 };
 use domain::model::{Actor, Connection, ConnectionEvent, Problem};
 use domain::registry::Provider;
+use domain::resources::Item;
 use domain::verify::VerifyOutcome;
 use domain::{ConnectionStatus, OrgId, ProblemCode, UserId};
 use persistence::events::EventFilter;
@@ -26,7 +27,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::catalog::{IntegrationView, provider, tenant_level};
 use super::checks::{ACCESS_TOKEN, REFRESH_TOKEN, open_secrets, run_verify};
 use super::lifecycle::{Secrets, store, store_in, store_in_turn};
-use super::resources;
+use super::resources::{self, Looked};
 use super::vault::Vault;
 use crate::auth::TenantContext;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
@@ -149,7 +150,7 @@ pub async fn update<'r>(
     let held: BTreeSet<String> = opened.secrets.keys().cloned().collect();
     let requested = change.for_lifecycle(provider, ctx.user_id());
     let plan = lifecycle::plan(&read, &held, provider, &requested, Utc::now()).map_err(invalid)?;
-    check_choices(
+    let chosen = check_chosen_resources(
         state,
         ctx,
         provider,
@@ -164,7 +165,13 @@ pub async fn update<'r>(
         Some(match &existing {
             Some(stored) => {
                 let config = &plan.connection.config;
-                resources::carry_on(state, stored, &ctx.actor(), provider, config, check).await?
+                let actor = ctx.actor();
+                let looked = Looked {
+                    stored,
+                    config,
+                    known: &chosen,
+                };
+                resources::carry_on(state, &actor, provider, looked, check).await?
             }
             None => check,
         })
@@ -201,21 +208,23 @@ pub async fn update<'r>(
 
 /// A setting that points a connected connection at a resource (an ad account, a channel) is
 /// checked with the provider first: one it cannot reach is refused, naming the field, and
-/// nothing is stored. A connection not usable yet is checked once it is connected.
-async fn check_choices(
+/// nothing is stored. A connection not usable yet is checked once it is connected. Answers what
+/// the provider showed of each, so the save's own check does not ask again.
+async fn check_chosen_resources(
     state: &AppState,
     ctx: &TenantContext,
     provider: &Provider,
     existing: Option<&Connection>,
     config: &BTreeMap<String, String>,
-) -> ApiResult<()> {
+) -> ApiResult<Vec<Item>> {
     let Some(connection) = existing.filter(|c| resources::may_look(Some(c))) else {
-        return Ok(());
+        return Ok(Vec::new());
     };
+    let mut found = Vec::new();
     for (resource, id) in domain::resources::chosen(provider, &connection.config, config) {
         let actor = ctx.actor();
-        let found = resources::look_up(state, ctx.org_id, &actor, provider, resource, &id).await?;
-        if found.is_none() {
+        let seen = resources::look_up(state, ctx.org_id, &actor, provider, resource, &id).await?;
+        let Some(item) = seen else {
             return Err(ApiError::unprocessable(
                 ErrorCode::ResourceNotAccessible,
                 format!(
@@ -233,9 +242,10 @@ async fn check_choices(
                     resource.label.to_lowercase()
                 ),
             )]));
-        }
+        };
+        found.push(item);
     }
-    Ok(())
+    Ok(found)
 }
 
 /// The answer to a change, from what its transaction wrote: the connection as stored, and its
@@ -319,8 +329,12 @@ pub(crate) async fn check_stored(
             let verified =
                 Check::from(run_verify(state, provider, &existing.config, &opened.secrets).await);
             let config = &existing.config;
-            resources::carry_on(state, &existing, &Actor::System, provider, config, verified)
-                .await?
+            let looked = Looked {
+                stored: &existing,
+                config,
+                known: &[],
+            };
+            resources::carry_on(state, &Actor::System, provider, looked, verified).await?
         }
         StoredCheck::Failed(check) => check,
         StoredCheck::NothingToCheck => return Err(not_connected()),

@@ -212,16 +212,28 @@ pub fn may_look(connection: Option<&Connection>) -> bool {
     )
 }
 
+/// What a check looks up: the stored connection, the settings to check, and what the provider
+/// already showed of some of them (looked up moments before, not asked again).
+pub struct Looked<'a> {
+    pub stored: &'a Connection,
+    pub config: &'a BTreeMap<String, String>,
+    pub known: &'a [Item],
+}
+
 /// A check whose credentials passed, carried on to what the connection is pointed at: a chosen
 /// resource it can no longer reach fails the check (`resource_lost`).
 pub async fn carry_on(
     state: &AppState,
-    stored: &Connection,
     actor: &Actor,
     provider: &Provider,
-    config: &BTreeMap<String, String>,
+    looked: Looked<'_>,
     check: Check,
 ) -> ApiResult<Check> {
+    let Looked {
+        stored,
+        config,
+        known,
+    } = looked;
     let Check::Verified {
         account_name,
         account_id,
@@ -242,6 +254,10 @@ pub async fn carry_on(
         let Some(id) = config.get(&resource.setting).filter(|id| !id.is_empty()) else {
             continue;
         };
+        if let Some(item) = known.iter().find(|item| item.id == *id) {
+            chosen.push(item.clone());
+            continue;
+        }
         match look_up(state, stored.org_id, actor, provider, resource, id).await? {
             Some(item) => chosen.push(item),
             None => return Ok(lifecycle::resource_lost(provider, resource, id)),

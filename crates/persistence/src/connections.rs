@@ -127,6 +127,30 @@ pub async fn find(
         .transpose()
 }
 
+/// The organization's connection to a provider with its ciphertexts by field, in one query:
+/// what a call with the connection needs, read together.
+pub async fn find_sealed(
+    db: &impl ConnectionTrait,
+    org_id: OrgId,
+    provider: &str,
+) -> Result<Option<(Connection, BTreeMap<String, String>)>, StoreError> {
+    let found = connections::Entity::find()
+        .filter(connections::Column::OrgId.eq(org_id.0))
+        .filter(connections::Column::Provider.eq(provider))
+        .find_with_related(connection_secrets::Entity)
+        .all(db)
+        .await?;
+    let Some((connection, secrets)) = found.into_iter().next() else {
+        return Ok(None);
+    };
+    let sealed = secrets
+        .into_iter()
+        .filter(|s| s.org_id == org_id.0)
+        .map(|s| (s.field, s.ciphertext))
+        .collect();
+    Ok(Some((to_connection(connection)?, sealed)))
+}
+
 /// Which stored secrets a write deletes.
 pub enum Removal {
     Nothing,

@@ -25,12 +25,22 @@ pub(crate) async fn open_secrets(
         Some(c) => connections::sealed_secrets(&state.db, org_id, c.id).await?,
         None => BTreeMap::new(),
     };
-    Ok(Vault {
+    Ok(open_sealed(state, org_id, provider, sealed))
+}
+
+/// Opens ciphertexts already read.
+pub(crate) fn open_sealed(
+    state: &AppState,
+    org_id: OrgId,
+    provider: &Provider,
+    sealed: BTreeMap<String, String>,
+) -> Opened {
+    Vault {
         keys: &state.keys,
         org_id,
         provider: &provider.id,
     }
-    .open_all(sealed))
+    .open_all(sealed)
 }
 
 /// Runs a provider's verify with the given values and reads the outcome.

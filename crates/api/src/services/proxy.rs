@@ -15,7 +15,7 @@ use persistence::{StoreError, api_keys, connections};
 use secrecy::SecretString;
 
 use super::catalog::provider as find_provider;
-use super::checks::{ACCESS_TOKEN, REFRESH_TOKEN, open_secrets};
+use super::checks::{ACCESS_TOKEN, REFRESH_TOKEN, open_sealed};
 use super::refresh::renew_single_flight;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::state::AppState;
@@ -56,6 +56,9 @@ pub enum Purpose {
     /// Plugboard's own listing or check of what a connection is pointed at: failing
     /// connections too (that is how a brand finds and fixes a lost resource), not noted.
     Setup,
+    /// Plugboard posting a notice through the connection: working connections only, not
+    /// noted (it is not the brand's use).
+    Notice,
 }
 
 /// Calls the provider. Errors are Plugboard's own (problem+json); any answer the provider gave
@@ -90,29 +93,30 @@ pub async fn call_for(
             ),
         ));
     }
-    let mut connection = admitted(state, org_id, provider, purpose).await?;
+    let mut admitted = admitted(state, org_id, provider, purpose).await?;
     if provider.oauth().is_some()
-        && connection
+        && admitted
+            .connection
             .token_expires_at
             .is_some_and(|at| at <= Utc::now() + Duration::seconds(RENEW_WITHIN_SECS))
     {
-        connection = renewed(state, org_id, actor, provider, connection, purpose).await?;
+        admitted = renewed(state, org_id, actor, provider, admitted, purpose).await?;
     }
     let now = Utc::now();
-    let record =
-        LastUse::is_news(connection.last_used.as_ref(), actor, now).then_some(connection.id);
-    let (mut upstream, secrets) = prepare(state, org_id, provider, &connection, &call).await?;
+    let connection = &admitted.connection;
+    let record = (purpose == Purpose::Relay
+        && LastUse::is_news(connection.last_used.as_ref(), actor, now))
+    .then_some(connection.id);
+    let mut upstream = prepare(state, provider, &admitted, &call)?;
     let mut upstream_time = std::time::Duration::ZERO;
     let mut response = send(state, &upstream, &call, &mut upstream_time).await?;
-    let refreshable = provider.oauth().is_some() && secrets.contains_key(REFRESH_TOKEN);
+    let refreshable = provider.oauth().is_some() && admitted.secrets.contains_key(REFRESH_TOKEN);
     if response.status() == reqwest::StatusCode::UNAUTHORIZED && refreshable {
         // The provider no longer takes the token: renew it once and try once more.
         drop(response);
         tracing::info!(provider = %provider.id, "the provider refused the access token; renewing it and retrying once");
-        let connection = renewed(state, org_id, actor, provider, connection, purpose).await?;
-        upstream = prepare(state, org_id, provider, &connection, &call)
-            .await?
-            .0;
+        let admitted = renewed(state, org_id, actor, provider, admitted, purpose).await?;
+        upstream = prepare(state, provider, &admitted, &call)?;
         response = send(state, &upstream, &call, &mut upstream_time).await?;
     }
     let mut waited = std::time::Duration::ZERO;
@@ -180,15 +184,31 @@ fn jitter() -> f64 {
     f64::from(byte[0]) / 256.0
 }
 
-/// The connection, if it may be used now: connected and enabled.
+/// A connection that may be used now, with its secrets opened.
+struct Admitted {
+    connection: Connection,
+    secrets: BTreeMap<String, SecretString>,
+}
+
+/// The connection and its secrets, read in one query, if it may be used now: connected and
+/// enabled.
 async fn admitted(
     state: &AppState,
     org_id: OrgId,
     provider: &Provider,
     purpose: Purpose,
-) -> ApiResult<Connection> {
-    let connection = connections::find(&state.db, org_id, &provider.id).await?;
-    gate(provider, connection, purpose)
+) -> ApiResult<Admitted> {
+    let (connection, sealed) =
+        match connections::find_sealed(&state.db, org_id, &provider.id).await? {
+            Some((connection, sealed)) => (Some(connection), sealed),
+            None => (None, BTreeMap::new()),
+        };
+    let connection = gate(provider, connection, purpose)?;
+    let secrets = open_sealed(state, org_id, provider, sealed).secrets;
+    Ok(Admitted {
+        connection,
+        secrets,
+    })
 }
 
 fn gate(
@@ -244,10 +264,11 @@ async fn renewed(
     org_id: OrgId,
     actor: &Actor,
     provider: &Provider,
-    connection: Connection,
+    before: Admitted,
     purpose: Purpose,
-) -> ApiResult<Connection> {
-    match renew_single_flight(state, org_id, actor, provider, &connection).await {
+) -> ApiResult<Admitted> {
+    let connection = &before.connection;
+    match renew_single_flight(state, org_id, actor, provider, connection).await {
         Ok(Some((Refresh::Transient, event))) => {
             let lapsed = connection
                 .token_expires_at
@@ -261,23 +282,23 @@ async fn renewed(
         }
         Ok(_) => {}
         // Nothing to renew with (Meta's long-lived tokens): the token is used as it is.
-        Err(err) if err.code() == ErrorCode::NoRefreshToken => return Ok(connection),
+        Err(err) if err.code() == ErrorCode::NoRefreshToken => return Ok(before),
         Err(err) => return Err(err),
     }
     admitted(state, org_id, provider, purpose).await
 }
 
-/// Opens the connection's secrets and builds the upstream request.
-async fn prepare(
+/// Builds the upstream request with the connection's credential.
+fn prepare(
     state: &AppState,
-    org_id: OrgId,
     provider: &Provider,
-    connection: &Connection,
+    admitted: &Admitted,
     call: &Call,
-) -> ApiResult<(Upstream, BTreeMap<String, SecretString>)> {
-    let secrets = open_secrets(state, org_id, provider, Some(connection))
-        .await?
-        .secrets;
+) -> ApiResult<Upstream> {
+    let Admitted {
+        connection,
+        secrets,
+    } = admitted;
     // Only this provider's platform variables: they are all the injection may use, and all
     // the rewriter needs to look for.
     let platform_env: BTreeMap<String, SecretString> = provider
@@ -293,7 +314,7 @@ async fn prepare(
         .collect();
     let values = VerifyValues {
         config: &connection.config,
-        secrets: &secrets,
+        secrets,
         access_token: secrets.get(ACCESS_TOKEN),
         platform_env: &platform_env,
     };
@@ -312,7 +333,7 @@ async fn prepare(
             ),
         },
     )?;
-    Ok((upstream, secrets))
+    Ok(upstream)
 }
 
 /// The caller's headers that go on: not Plugboard's own, not hop-by-hop, not one the

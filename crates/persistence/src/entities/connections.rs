@@ -55,4 +55,10 @@ pub struct Model {
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 
+impl Related<super::connection_secrets::Entity> for Entity {
+    fn to() -> RelationDef {
+        super::connection_secrets::Relation::Connection.def().rev()
+    }
+}
+
 impl ActiveModelBehavior for ActiveModel {}

@@ -29,8 +29,12 @@ pub enum NotificationKind {
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Webhook,
+    /// A Slack incoming-webhook URL the brand pasted.
     Slack,
     Email,
+    /// Posted with `chat.postMessage` through the organization's Slack connection, to the
+    /// channel the connection points at.
+    SlackApp,
 }
 
 /// Where a notification stands.
@@ -68,7 +72,12 @@ str_enum!(NotificationKind {
     ProviderEvent => "provider_event",
     PrivacyRequest => "privacy_request",
 });
-str_enum!(Channel { Webhook => "webhook", Slack => "slack", Email => "email" });
+str_enum!(Channel {
+    Webhook => "webhook",
+    Slack => "slack",
+    Email => "email",
+    SlackApp => "slack_app",
+});
 str_enum!(DeliveryStatus {
     Pending => "pending",
     Delivered => "delivered",
@@ -87,6 +96,76 @@ impl NotificationKind {
             NotificationKind::PrivacyRequest => "privacy.request",
         }
     }
+}
+
+impl NotificationKind {
+    /// The kinds a brand may have posted through its Slack connection: what people act on,
+    /// not the provider events that are for the brand's systems.
+    pub const FOR_PEOPLE: &'static [NotificationKind] = &[
+        NotificationKind::Broken,
+        NotificationKind::Recovered,
+        NotificationKind::PrivacyRequest,
+        NotificationKind::Test,
+    ];
+}
+
+/// The provider whose connection can carry notices, and the setting naming its channel.
+pub const SLACK_PROVIDER: &str = "slack";
+pub const SLACK_CHANNEL_SETTING: &str = "channel_id";
+
+/// What an organization has set up to receive notifications.
+#[derive(Clone, Debug, Default)]
+pub struct Routing {
+    pub webhook: bool,
+    pub slack_webhook: bool,
+    pub email: bool,
+    /// The kinds posted through the Slack connection; empty when it is not connected, points
+    /// at no channel, or none were chosen.
+    pub slack_app: Vec<NotificationKind>,
+}
+
+impl Routing {
+    /// The channels a notification of this kind goes to. Provider events are for the brand's
+    /// systems (the webhook only); privacy requests go to the webhook and, when chosen, the
+    /// Slack channel; connection notices and tests go everywhere set up.
+    pub fn channels(&self, kind: NotificationKind) -> Vec<Channel> {
+        let for_people = !matches!(
+            kind,
+            NotificationKind::ProviderEvent | NotificationKind::PrivacyRequest
+        );
+        [
+            (Channel::Webhook, self.webhook),
+            (Channel::Slack, self.slack_webhook && for_people),
+            (Channel::Email, self.email && for_people),
+            (Channel::SlackApp, self.slack_app.contains(&kind)),
+        ]
+        .into_iter()
+        .filter_map(|(channel, on)| on.then_some(channel))
+        .collect()
+    }
+}
+
+/// The body of Slack's `chat.postMessage` for a payload: its one line, in the chosen channel.
+pub fn slack_message(channel_id: &str, payload: &Value) -> Value {
+    json!({ "channel": channel_id, "text": summary(payload), "unfurl_links": false })
+}
+
+/// Slack's Web API answers HTTP 200 with `ok: false` and an error code when it refuses:
+/// that code, or `None` when the message was posted.
+pub fn slack_refusal(body: &[u8]) -> Option<String> {
+    let answer: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    if answer["ok"] == Value::Bool(true) {
+        return None;
+    }
+    Some(
+        answer["error"]
+            .as_str()
+            .unwrap_or("an answer that is not Slack's")
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ' ')
+            .take(80)
+            .collect(),
+    )
 }
 
 /// What a notification says about a connection.
@@ -328,6 +407,59 @@ mod tests {
         );
         let recovered = notice(NotificationKind::Recovered).payload();
         assert!(summary(&recovered).contains("connected again"));
+    }
+
+    #[test]
+    fn each_kind_goes_where_it_is_meant_to() {
+        let everything = Routing {
+            webhook: true,
+            slack_webhook: true,
+            email: true,
+            slack_app: vec![NotificationKind::Broken, NotificationKind::PrivacyRequest],
+        };
+        use Channel::*;
+        assert_eq!(
+            everything.channels(NotificationKind::Broken),
+            vec![Webhook, Slack, Email, SlackApp]
+        );
+        assert_eq!(
+            everything.channels(NotificationKind::Recovered),
+            vec![Webhook, Slack, Email]
+        );
+        assert_eq!(
+            everything.channels(NotificationKind::PrivacyRequest),
+            vec![Webhook, SlackApp]
+        );
+        assert_eq!(
+            everything.channels(NotificationKind::ProviderEvent),
+            vec![Webhook]
+        );
+        assert!(
+            Routing::default()
+                .channels(NotificationKind::Test)
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn slack_says_whether_it_posted() {
+        assert_eq!(slack_refusal(br#"{"ok":true,"ts":"1.2"}"#), None);
+        assert_eq!(
+            slack_refusal(br#"{"ok":false,"error":"channel_not_found"}"#).as_deref(),
+            Some("channel_not_found")
+        );
+        assert!(slack_refusal(b"<html>").is_some());
+        let message = slack_message(
+            "C0SANDBOX03",
+            &test_payload(OrgId(uuid::Uuid::nil()), "Acme", Utc::now()),
+        );
+        assert_eq!(message["channel"], "C0SANDBOX03");
+        assert!(
+            message["text"]
+                .as_str()
+                .unwrap()
+                .contains("this channel works")
+        );
     }
 
     #[test]

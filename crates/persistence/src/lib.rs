@@ -38,7 +38,7 @@ use sea_orm::{ConnectOptions, Database};
 
 pub use db::Db;
 pub use error::StoreError;
-pub use sea_orm::{DatabaseTransaction, TransactionTrait};
+pub use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
 
 /// Which database engine a URL names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

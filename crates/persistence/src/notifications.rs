@@ -26,6 +26,8 @@ pub struct StoredSettings {
     pub webhook_disabled_reason: Option<String>,
     pub slack_webhook_url_sealed: Option<String>,
     pub email_recipients: Vec<String>,
+    /// What is posted through the Slack connection, to the channel it points at.
+    pub slack_app_notices: Vec<NotificationKind>,
     pub updated_at: Option<DateTime<Utc>>,
 }
 
@@ -33,23 +35,34 @@ pub async fn settings(
     db: &impl ConnectionTrait,
     org_id: OrgId,
 ) -> Result<StoredSettings, StoreError> {
-    Ok(notification_settings::Entity::find_by_id(org_id.0)
+    let Some(m) = notification_settings::Entity::find_by_id(org_id.0)
         .one(db)
         .await?
-        .map(|m| StoredSettings {
-            webhook_url: m.webhook_url,
-            webhook_secret_sealed: m.webhook_secret,
-            webhook_disabled_at: m.webhook_disabled_at,
-            webhook_disabled_reason: m.webhook_disabled_reason,
-            slack_webhook_url_sealed: m.slack_webhook_url,
-            email_recipients: m
-                .email_recipients
-                .split_whitespace()
-                .map(str::to_owned)
-                .collect(),
-            updated_at: Some(m.updated_at),
+    else {
+        return Ok(StoredSettings::default());
+    };
+    let slack_app_notices = m
+        .slack_app_notices
+        .split_whitespace()
+        .map(|name| {
+            NotificationKind::parse(name)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown notification kind `{name}`")))
         })
-        .unwrap_or_default())
+        .collect::<Result<_, _>>()?;
+    Ok(StoredSettings {
+        webhook_url: m.webhook_url,
+        webhook_secret_sealed: m.webhook_secret,
+        webhook_disabled_at: m.webhook_disabled_at,
+        webhook_disabled_reason: m.webhook_disabled_reason,
+        slack_webhook_url_sealed: m.slack_webhook_url,
+        email_recipients: m
+            .email_recipients
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
+        slack_app_notices,
+        updated_at: Some(m.updated_at),
+    })
 }
 
 /// Stores an organization's settings whole (create or replace).
@@ -67,6 +80,12 @@ pub async fn put_settings(
         webhook_disabled_reason: Set(settings.webhook_disabled_reason.clone()),
         slack_webhook_url: Set(settings.slack_webhook_url_sealed.clone()),
         email_recipients: Set(settings.email_recipients.join(" ")),
+        slack_app_notices: Set(settings
+            .slack_app_notices
+            .iter()
+            .map(|kind| kind.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -80,6 +99,7 @@ pub async fn put_settings(
                     notification_settings::Column::WebhookDisabledReason,
                     notification_settings::Column::SlackWebhookUrl,
                     notification_settings::Column::EmailRecipients,
+                    notification_settings::Column::SlackAppNotices,
                     notification_settings::Column::UpdatedAt,
                 ])
                 .to_owned(),

@@ -399,7 +399,7 @@ fn shopify_products_graphql(body: &[u8]) -> Option<Value> {
 }
 
 /// The sandbox workspace's channels: five named ones, then campaign rooms, 32 in all.
-const SLACK_CHANNELS: usize = 32;
+pub(crate) const SLACK_CHANNELS: usize = 32;
 
 fn slack_channel_named(i: usize) -> Value {
     const NAMED: [&str; 5] = ["general", "random", "marketing", "orders", "alerts"];
@@ -419,8 +419,16 @@ fn slack_channel_named(i: usize) -> Value {
     })
 }
 
+/// Which of the workspace's channels an id names (0-based), among the first `channels`.
+pub(crate) fn slack_channel_index(id: &str, channels: usize) -> Option<usize> {
+    id.strip_prefix("C0SANDBOX")
+        .and_then(|n| n.parse::<usize>().ok())
+        .filter(|n| (1..=channels).contains(n))
+        .map(|n| n - 1)
+}
+
 /// A Slack method's parameters: the query, and a form body for POST.
-fn slack_params(
+pub(crate) fn slack_params(
     request: &HttpRequest,
     query: &std::collections::BTreeMap<String, String>,
     body: &[u8],
@@ -470,12 +478,10 @@ fn slack_channel(
     let params = slack_params(request, query, body);
     let index = params
         .get("channel")
-        .and_then(|c| c.strip_prefix("C0SANDBOX"))
-        .and_then(|n| n.parse::<usize>().ok())
-        .filter(|n| (1..=channels).contains(n));
+        .and_then(|c| slack_channel_index(c, channels));
     match index {
-        Some(n) => {
-            HttpResponse::Ok().json(json!({ "ok": true, "channel": slack_channel_named(n - 1) }))
+        Some(i) => {
+            HttpResponse::Ok().json(json!({ "ok": true, "channel": slack_channel_named(i) }))
         }
         None => HttpResponse::Ok().json(json!({ "ok": false, "error": "channel_not_found" })),
     }

@@ -20,6 +20,7 @@ mod grants;
 mod inbound;
 mod page;
 mod resources;
+mod slack;
 mod token;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -155,6 +156,8 @@ pub struct Sandbox {
     activity: Mutex<BTreeMap<String, ActivityCounts>>,
     /// When each rate-limited provider last let an API call through.
     last_allowed: Mutex<HashMap<String, std::time::Instant>>,
+    /// What was posted in the Slack workspace's channels.
+    slack_messages: slack::Messages,
 }
 
 impl Sandbox {
@@ -167,6 +170,7 @@ impl Sandbox {
             redeemed_codes: Mutex::new(HashSet::new()),
             activity: Mutex::new(BTreeMap::new()),
             last_allowed: Mutex::new(HashMap::new()),
+            slack_messages: slack::Messages::default(),
         }
     }
 

@@ -9,7 +9,7 @@ use domain::registry::{Provider, Verify};
 use serde_json::{Value, json};
 
 use crate::grants::Kind;
-use crate::{Mode, Sandbox, api, query_of};
+use crate::{Mode, Sandbox, api, query_of, slack};
 
 /// Headers every client sends; anything else may carry a credential.
 const ORDINARY_HEADERS: &[&str] = &[
@@ -55,6 +55,11 @@ pub fn handle(
         return answer;
     }
     let shared = sandbox.mode(&provider.id) != Mode::Unshared;
+    if provider.id == "slack"
+        && let Some(answer) = slack::answer(&sandbox.slack_messages, path, request, body, shared)
+    {
+        return answer;
+    }
     if let Some(answer) = api::answer(
         provider,
         host,

@@ -6887,7 +6887,7 @@ export interface components {
          */
         Category: "commerce" | "payments" | "advertising" | "analytics" | "marketing" | "reviews" | "communication" | "video_media" | "productivity" | "surveys" | "monitoring" | "ai" | "crm" | "social";
         /** @enum {string} */
-        ChannelOut: "webhook" | "slack" | "email";
+        ChannelOut: "webhook" | "slack" | "email" | "slack_app";
         /** @description An account or key to obtain before going live. */
         ChecklistItemOut: {
             /** @description What to collect from the account. */
@@ -7798,6 +7798,11 @@ export interface components {
         NotificationSettingsIn: {
             /** @description Addresses that get notification e-mails. */
             email_recipients?: string[] | null;
+            /**
+             * @description The notices posted through the Slack connection, to the channel it points at (Slack
+             *     connected and its channel chosen first); `[]` posts none.
+             */
+            slack_app_notices?: components["schemas"]["SlackAppNotice"][] | null;
             /** @description A Slack incoming-webhook URL. Write-only: it is a credential. */
             slack_webhook_url?: string | null;
             /**
@@ -7811,6 +7816,11 @@ export interface components {
          *       "email_recipients": [
          *         "ops@acme.example"
          *       ],
+         *       "slack_app_channel": "C0123456789",
+         *       "slack_app_notices": [
+         *         "broken",
+         *         "recovered"
+         *       ],
          *       "slack_webhook_configured": true,
          *       "updated_at": "2026-11-24T09:31:12Z",
          *       "webhook_disabled": null,
@@ -7820,6 +7830,13 @@ export interface components {
          */
         NotificationSettingsOut: {
             email_recipients: string[];
+            /**
+             * @description The channel they go to: the one the Slack connection points at; `null` while Slack is
+             *     not connected or no channel is chosen (then nothing is posted).
+             */
+            slack_app_channel?: string | null;
+            /** @description The notices posted through the Slack connection. */
+            slack_app_notices: components["schemas"]["SlackAppNotice"][];
             slack_webhook_configured: boolean;
             /** Format: date-time */
             updated_at?: string | null;
@@ -7832,6 +7849,11 @@ export interface components {
          * @example {
          *       "email_recipients": [
          *         "ops@acme.example"
+         *       ],
+         *       "slack_app_channel": "C0123456789",
+         *       "slack_app_notices": [
+         *         "broken",
+         *         "recovered"
          *       ],
          *       "slack_webhook_configured": true,
          *       "updated_at": "2026-11-24T09:31:12Z",
@@ -8903,6 +8925,11 @@ export interface components {
         SignupOut: components["schemas"]["TokenOut"] & {
             user: components["schemas"]["UserOut"];
         };
+        /**
+         * @description A notice that may be posted through the Slack connection.
+         * @enum {string}
+         */
+        SlackAppNotice: "broken" | "recovered" | "privacy_request" | "test";
         /** @enum {string} */
         StepAction: "complete" | "skip";
         /** @description The `data` a step takes (only for the OpenAPI document; each step reads its own shape). */

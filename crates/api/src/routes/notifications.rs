@@ -48,6 +48,43 @@ pub struct NotificationSettingsIn {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Vec<String>>, nullable)]
     pub email_recipients: Option<Option<Vec<String>>>,
+    /// The notices posted through the Slack connection, to the channel it points at (Slack
+    /// connected and its channel chosen first); `[]` posts none.
+    #[serde(default)]
+    pub slack_app_notices: Option<Vec<SlackAppNotice>>,
+}
+
+/// A notice that may be posted through the Slack connection.
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SlackAppNotice {
+    Broken,
+    Recovered,
+    PrivacyRequest,
+    Test,
+}
+
+impl From<SlackAppNotice> for NotificationKind {
+    fn from(notice: SlackAppNotice) -> Self {
+        match notice {
+            SlackAppNotice::Broken => NotificationKind::Broken,
+            SlackAppNotice::Recovered => NotificationKind::Recovered,
+            SlackAppNotice::PrivacyRequest => NotificationKind::PrivacyRequest,
+            SlackAppNotice::Test => NotificationKind::Test,
+        }
+    }
+}
+
+impl SlackAppNotice {
+    fn of(kind: NotificationKind) -> Option<Self> {
+        match kind {
+            NotificationKind::Broken => Some(SlackAppNotice::Broken),
+            NotificationKind::Recovered => Some(SlackAppNotice::Recovered),
+            NotificationKind::PrivacyRequest => Some(SlackAppNotice::PrivacyRequest),
+            NotificationKind::Test => Some(SlackAppNotice::Test),
+            NotificationKind::ProviderEvent => None,
+        }
+    }
 }
 
 /// Why the webhook endpoint is off.
@@ -67,6 +104,8 @@ fn settings_example() -> serde_json::Value {
         "email_recipients": [
             "ops@acme.example"
         ],
+        "slack_app_notices": ["broken", "recovered"],
+        "slack_app_channel": "C0123456789",
         "updated_at": "2026-11-24T09:31:12Z"
     })
 }
@@ -88,6 +127,11 @@ pub struct NotificationSettingsOut {
     pub webhook_disabled: Option<WebhookDisabledOut>,
     pub slack_webhook_configured: bool,
     pub email_recipients: Vec<String>,
+    /// The notices posted through the Slack connection.
+    pub slack_app_notices: Vec<SlackAppNotice>,
+    /// The channel they go to: the one the Slack connection points at; `null` while Slack is
+    /// not connected or no channel is chosen (then nothing is posted).
+    pub slack_app_channel: Option<String>,
     pub updated_at: Option<DateTime<Utc>>,
 }
 
@@ -102,6 +146,12 @@ impl From<SettingsView> for NotificationSettingsOut {
             }),
             slack_webhook_configured: v.slack_webhook_configured,
             email_recipients: v.email_recipients,
+            slack_app_notices: v
+                .slack_app_notices
+                .into_iter()
+                .filter_map(SlackAppNotice::of)
+                .collect(),
+            slack_app_channel: v.slack_app_channel,
             updated_at: v.updated_at,
         }
     }
@@ -143,8 +193,11 @@ pub enum NotificationKindOut {
 #[serde(rename_all = "snake_case")]
 pub enum ChannelOut {
     Webhook,
+    /// The Slack incoming webhook.
     Slack,
     Email,
+    /// Posted through the Slack connection.
+    SlackApp,
 }
 
 #[derive(Clone, Copy, Serialize, ToSchema)]
@@ -261,6 +314,7 @@ impl From<Notification> for NotificationOut {
                 Channel::Webhook => ChannelOut::Webhook,
                 Channel::Slack => ChannelOut::Slack,
                 Channel::Email => ChannelOut::Email,
+                Channel::SlackApp => ChannelOut::SlackApp,
             },
             status: match n.status {
                 DeliveryStatus::Pending => DeliveryStatusOut::Pending,
@@ -328,6 +382,9 @@ pub async fn put_settings(
             webhook_url: input.webhook_url,
             slack_webhook_url: input.slack_webhook_url,
             email_recipients: input.email_recipients,
+            slack_app_notices: input
+                .slack_app_notices
+                .map(|notices| notices.into_iter().map(NotificationKind::from).collect()),
         },
     )
     .await?;

@@ -5,7 +5,10 @@ use chrono::{DateTime, Utc};
 use domain::OrgId;
 use domain::crypto::SecretAad;
 use domain::model::{Connection, ConnectionStatus, Problem};
-use domain::notifications::{self as notice, Channel, ConnectionNotice, NotificationKind};
+use domain::notifications::{
+    self as notice, ConnectionNotice, NotificationKind, Routing, SLACK_CHANNEL_SETTING,
+    SLACK_PROVIDER,
+};
 use domain::registry::Provider;
 use domain::webhooks;
 use persistence::notifications::{self as store, NewNotification, StoredSettings};
@@ -56,12 +59,17 @@ pub struct SettingsView {
     pub webhook_disabled_reason: Option<String>,
     pub slack_webhook_configured: bool,
     pub email_recipients: Vec<String>,
+    pub slack_app_notices: Vec<NotificationKind>,
+    /// The channel the Slack connection points at, when it is connected and points at one.
+    pub slack_app_channel: Option<String>,
     pub updated_at: Option<DateTime<Utc>>,
 }
 
-impl From<StoredSettings> for SettingsView {
-    fn from(s: StoredSettings) -> Self {
+impl SettingsView {
+    fn of(s: StoredSettings, slack_app_channel: Option<String>) -> Self {
         SettingsView {
+            slack_app_notices: s.slack_app_notices,
+            slack_app_channel,
             webhook_secret_set: s.webhook_secret_sealed.is_some(),
             webhook_url: s.webhook_url,
             webhook_disabled_at: s.webhook_disabled_at,
@@ -78,10 +86,50 @@ pub struct SettingsChange {
     pub webhook_url: Option<Option<String>>,
     pub slack_webhook_url: Option<Option<SecretString>>,
     pub email_recipients: Option<Option<Vec<String>>>,
+    pub slack_app_notices: Option<Vec<NotificationKind>>,
 }
 
 pub async fn get(state: &AppState, org_id: OrgId) -> ApiResult<SettingsView> {
-    Ok(store::settings(&state.db, org_id).await?.into())
+    let settings = store::settings(&state.db, org_id).await?;
+    let channel = slack_app_channel(&state.db, org_id).await?;
+    Ok(SettingsView::of(settings, channel))
+}
+
+/// The channel notices are posted to through the organization's Slack connection: set when
+/// the connection may be used and points at a channel.
+pub(crate) async fn slack_app_channel(
+    db: &impl persistence::ConnectionTrait,
+    org_id: OrgId,
+) -> Result<Option<String>, StoreError> {
+    let connection = persistence::connections::find(db, org_id, SLACK_PROVIDER).await?;
+    Ok(domain::lifecycle::usable(connection.as_ref())
+        .ok()
+        .and_then(|c| c.config.get(SLACK_CHANNEL_SETTING))
+        .filter(|id| !id.is_empty())
+        .cloned())
+}
+
+/// Where the organization's notifications may go now.
+async fn routing(
+    db: &impl persistence::ConnectionTrait,
+    org_id: OrgId,
+    settings: &StoredSettings,
+) -> Result<Routing, StoreError> {
+    let slack_app = if settings.slack_app_notices.is_empty()
+        || slack_app_channel(db, org_id).await?.is_none()
+    {
+        Vec::new()
+    } else {
+        settings.slack_app_notices.clone()
+    };
+    Ok(Routing {
+        webhook: settings.webhook_url.is_some()
+            && settings.webhook_secret_sealed.is_some()
+            && settings.webhook_disabled_at.is_none(),
+        slack_webhook: settings.slack_webhook_url_sealed.is_some(),
+        email: !settings.email_recipients.is_empty(),
+        slack_app,
+    })
 }
 
 /// Checks a URL a tenant gave for Plugboard to call: https (plain http only where private
@@ -165,6 +213,18 @@ pub async fn update(
         Some(None) => Some(Vec::new()),
         None => None,
     };
+    let slack_app_channel = slack_app_channel(&state.db, org_id).await?;
+    if change
+        .slack_app_notices
+        .as_ref()
+        .is_some_and(|kinds| !kinds.is_empty())
+        && slack_app_channel.is_none()
+    {
+        errors.push(FieldError::new(
+            "slack_app_notices",
+            "Connect Slack and choose the channel it posts to first.",
+        ));
+    }
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
@@ -205,38 +265,30 @@ pub async fn update(
     if let Some(list) = recipients {
         stored.email_recipients = list;
     }
+    if let Some(kinds) = change.slack_app_notices {
+        // In one order, each once, and only what may be posted.
+        stored.slack_app_notices = NotificationKind::FOR_PEOPLE
+            .iter()
+            .copied()
+            .filter(|k| kinds.contains(k))
+            .collect();
+    }
     store::put_settings(&txn, org_id, &stored).await?;
     let saved = store::settings(&txn, org_id).await?;
     txn.commit().await.map_err(StoreError::from)?;
-    Ok((saved.into(), new_secret))
-}
-
-/// The channels an organization's notifications go to now.
-fn channels(settings: &StoredSettings) -> Vec<Channel> {
-    let mut out = Vec::new();
-    if settings.webhook_url.is_some()
-        && settings.webhook_secret_sealed.is_some()
-        && settings.webhook_disabled_at.is_none()
-    {
-        out.push(Channel::Webhook);
-    }
-    if settings.slack_webhook_url_sealed.is_some() {
-        out.push(Channel::Slack);
-    }
-    if !settings.email_recipients.is_empty() {
-        out.push(Channel::Email);
-    }
-    out
+    Ok((SettingsView::of(saved, slack_app_channel), new_secret))
 }
 
 /// Queues a test notification on every configured channel; how many were queued.
 pub async fn send_test(state: &AppState, org_id: OrgId) -> ApiResult<usize> {
     let settings = store::settings(&state.db, org_id).await?;
-    let channels = channels(&settings);
+    let channels = routing(&state.db, org_id, &settings)
+        .await?
+        .channels(NotificationKind::Test);
     if channels.is_empty() {
         return Err(ApiError::conflict(
             ErrorCode::NoChannel,
-            "No channel is set up: save a webhook URL, a Slack webhook URL or e-mail recipients first.",
+            "No channel is set up: save a webhook URL, a Slack webhook URL or e-mail recipients, or have test notices posted through Slack, first.",
         ));
     }
     let org_name = persistence::orgs::get(&state.db, org_id)
@@ -266,9 +318,9 @@ pub async fn send_test(state: &AppState, org_id: OrgId) -> ApiResult<usize> {
     Ok(channels.len())
 }
 
-/// Hands a provider's webhook or privacy request to the organization's own webhook, in the
-/// caller's transaction; nothing when no webhook is set up (these are for the brand's systems,
-/// not for people's Slack or inbox).
+/// Hands a provider's webhook or privacy request on, in the caller's transaction: to the
+/// organization's own webhook, and a privacy request also to the Slack channel when chosen.
+/// Nothing goes to the Slack webhook or e-mail: these are for the brand's systems.
 pub(crate) async fn forward(
     txn: &DatabaseTransaction,
     org_id: OrgId,
@@ -278,22 +330,21 @@ pub(crate) async fn forward(
     payload: serde_json::Value,
 ) -> Result<(), StoreError> {
     let settings = store::settings(txn, org_id).await?;
-    if !channels(&settings).contains(&Channel::Webhook) {
-        return Ok(());
+    for channel in routing(txn, org_id, &settings).await?.channels(kind) {
+        store::enqueue(
+            txn,
+            org_id,
+            NewNotification {
+                connection_id: Some(connection_id),
+                provider: Some(provider.to_owned()),
+                kind,
+                incident_id: None,
+                channel,
+                payload: payload.clone(),
+            },
+        )
+        .await?;
     }
-    store::enqueue(
-        txn,
-        org_id,
-        NewNotification {
-            connection_id: Some(connection_id),
-            provider: Some(provider.to_owned()),
-            kind,
-            incident_id: None,
-            channel: Channel::Webhook,
-            payload,
-        },
-    )
-    .await?;
     Ok(())
 }
 
@@ -362,7 +413,7 @@ pub async fn record_notice(
         occurred_at: Utc::now(),
     }
     .payload();
-    for channel in channels(&settings) {
+    for channel in routing(txn, org_id, &settings).await?.channels(kind) {
         store::enqueue(
             txn,
             org_id,

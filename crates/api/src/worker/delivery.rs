@@ -1,4 +1,5 @@
-//! Delivering the outbox: signed webhooks, Slack incoming webhooks and e-mail over SMTP. Each
+//! Delivering the outbox: signed webhooks, Slack incoming webhooks, messages posted through the
+//! organization's Slack connection, and e-mail over SMTP. Each
 //! sender claims due rows (a claim lapses if the sender dies, so a crash loses none), sends,
 //! and records the attempt compare-and-set on its claim. At least once: receivers deduplicate
 //! by `webhook-id`.
@@ -8,7 +9,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use domain::EventCode;
 use domain::model::{Actor, EventAction};
-use domain::notifications::{self as notice, Channel, DeliveryStatus};
+use domain::notifications::{self as notice, Channel, DeliveryStatus, SLACK_PROVIDER};
 use domain::schedule::{self, AfterAttempt, Delivery};
 use domain::webhooks;
 use lettre::message::{Mailbox, Message};
@@ -18,7 +19,8 @@ use persistence::notifications::{self as store, AttemptRecord, Notification};
 use secrecy::ExposeSecret;
 
 use super::Worker;
-use crate::services::notifications::{SLACK_WEBHOOK_URL, WEBHOOK_SECRET, open};
+use crate::services::notifications::{SLACK_WEBHOOK_URL, WEBHOOK_SECRET, open, slack_app_channel};
+use crate::services::proxy::{self, Call, Purpose};
 
 /// How long a sender holds a claimed notification: longer than one attempt can take.
 const CLAIM: Duration = Duration::from_secs(120);
@@ -70,6 +72,7 @@ async fn attempt(worker: &Worker, mut n: Notification) -> anyhow::Result<()> {
         Channel::Webhook => webhook(worker, &n).await?,
         Channel::Slack => slack(worker, &n).await?,
         Channel::Email => email(worker, &n).await,
+        Channel::SlackApp => slack_app(worker, &n).await?,
     };
     let Some(tried) = tried else {
         // The channel was removed since the notification was queued.
@@ -258,6 +261,67 @@ async fn slack(worker: &Worker, n: &Notification) -> anyhow::Result<Option<Tried
     };
     let body = serde_json::to_vec(&serde_json::json!({ "text": notice::summary(&n.payload) }))?;
     Ok(Some(post(worker, url.expose_secret(), body, &[]).await))
+}
+
+/// Posts the notice with `chat.postMessage` through the Slack connection, to the channel it
+/// points at; `None` when the connection no longer may be used or points at no channel.
+async fn slack_app(worker: &Worker, n: &Notification) -> anyhow::Result<Option<Tried>> {
+    let state = &worker.state;
+    let Some(channel) = slack_app_channel(&state.db, n.org_id).await? else {
+        return Ok(None);
+    };
+    let body = serde_json::to_vec(&notice::slack_message(&channel, &n.payload))?;
+    let call = Call {
+        method: reqwest::Method::POST,
+        path: "chat.postMessage".to_owned(),
+        query: None,
+        headers: vec![(
+            "content-type".to_owned(),
+            b"application/json; charset=utf-8".to_vec(),
+        )],
+        body: body.into(),
+        proxy_base: String::new(),
+        retries: 0,
+    };
+    let proxied = match proxy::call_for(
+        state,
+        n.org_id,
+        &Actor::System,
+        SLACK_PROVIDER,
+        call,
+        Purpose::Notice,
+    )
+    .await
+    {
+        Ok(proxied) => proxied,
+        Err(err) => return Ok(Some(failed(err.to_string()))),
+    };
+    let status = proxied.response.status().as_u16();
+    let retry_after = proxied
+        .response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| schedule::parse_retry_after(v, Utc::now()));
+    let outcome = schedule::classify_status(status, retry_after);
+    let answer = crate::outbound::read_body(proxied.response)
+        .await
+        .unwrap_or_default();
+    let error = match (outcome, notice::slack_refusal(&answer)) {
+        (Delivery::Delivered, None) => None,
+        (Delivery::Delivered, Some(code)) => {
+            return Ok(Some(Tried {
+                status_code: Some(status),
+                ..failed(format!("Slack did not post the message: {code}."))
+            }));
+        }
+        _ => Some(format!("Slack answered HTTP {status}.")),
+    };
+    Ok(Some(Tried {
+        outcome,
+        status_code: Some(status),
+        error,
+    }))
 }
 
 async fn email(worker: &Worker, n: &Notification) -> Option<Tried> {

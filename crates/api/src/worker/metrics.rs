@@ -28,8 +28,8 @@ pub struct Metrics {
     refreshes: [AtomicU64; 4],
     health_ok: AtomicU64,
     health_failed: AtomicU64,
-    sent: [AtomicU64; 3],
-    failed: [AtomicU64; 3],
+    sent: [AtomicU64; 4],
+    failed: [AtomicU64; 4],
     lease_claims: AtomicU64,
     /// How late the last sweep's latest claim started after its token was due, in ms.
     lease_lag_ms: AtomicU64,
@@ -41,6 +41,7 @@ fn channel_index(channel: Channel) -> usize {
         Channel::Webhook => 0,
         Channel::Slack => 1,
         Channel::Email => 2,
+        Channel::SlackApp => 3,
     }
 }
 
@@ -102,7 +103,7 @@ impl Metrics {
                 ("{result=\"failed\"}".into(), load(&self.health_failed)),
             ],
         );
-        let per_channel = |counters: &[AtomicU64; 3]| {
+        let per_channel = |counters: &[AtomicU64; 4]| {
             Channel::ALL
                 .iter()
                 .map(|c| {

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-use crate::helpers::{Options, TestApp, json_body, spawn_app_with};
+use crate::helpers::{Options, TestApp, json_body, problem, spawn_app_with};
 use crate::sandbox::{SANDBOX_ADMIN, connect, set_mode};
 
 async fn app() -> TestApp {
@@ -167,4 +167,129 @@ async fn a_revoked_grant_sends_one_broken_event_and_reconnecting_one_recovered_e
     )
     .await;
     assert_eq!(none["data"], json!([]));
+}
+
+/// The messages in one of the sandbox workspace's channels, read through the proxy.
+async fn slack_history(app: &TestApp, token: &str, org: &str, channel: &str) -> Vec<String> {
+    let url = format!(
+        "/api/v1/orgs/{org}/integrations/slack/proxy/conversations.history?channel={channel}"
+    );
+    let history = json_body(app.get(&url, token).await, 200).await;
+    assert_eq!(history["ok"], true, "{history}");
+    history["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn slack_routed(app: &TestApp, token: &str, org: &str, channel: &str, notices: Value) {
+    connect(app, token, org, "slack", json!({})).await;
+    let pointed = json_body(
+        app.patch(
+            &format!("/api/v1/orgs/{org}/integrations/slack"),
+            token,
+            json!({"config": {"channel_id": channel}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(pointed["config"]["channel_id"], channel);
+    let saved = json_body(
+        app.request(
+            reqwest::Method::PUT,
+            &format!("/api/v1/orgs/{org}/notification-settings"),
+            Some(token),
+            Some(json!({"slack_app_notices": notices})),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(saved["slack_app_notices"], notices);
+    assert_eq!(saved["slack_app_channel"], channel);
+}
+
+#[tokio::test]
+async fn a_broken_notice_is_posted_through_slack_in_the_chosen_channel_only() {
+    let app = app().await;
+    let (owner, org) = app.owner_with_org().await;
+    // Without a Slack connection there is nowhere to post.
+    let refused = problem(
+        app.request(
+            reqwest::Method::PUT,
+            &format!("/api/v1/orgs/{org}/notification-settings"),
+            Some(&owner.token),
+            Some(json!({"slack_app_notices": ["broken"]})),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(refused["errors"][0]["field"], "slack_app_notices");
+
+    slack_routed(&app, &owner.token, &org, "C0SANDBOX03", json!(["broken"])).await;
+    // Another organization posts its recoveries only, to its own channel.
+    let (other, other_org) = app.owner_with_org().await;
+    slack_routed(
+        &app,
+        &other.token,
+        &other_org,
+        "C0SANDBOX05",
+        json!(["recovered"]),
+    )
+    .await;
+    connect(&app, &other.token, &other_org, "linkedin", json!({})).await;
+
+    connect(&app, &owner.token, &org, "linkedin", json!({})).await;
+    set_mode(&app, "linkedin", "revoked").await;
+    for (token, org) in [(&owner.token, &org), (&other.token, &other_org)] {
+        let refresh = format!("/api/v1/orgs/{org}/integrations/linkedin/refresh");
+        let expired = json_body(app.post(&refresh, token, json!({})).await, 200).await;
+        assert_eq!(expired["status"], "expired");
+    }
+
+    let mut posted = Vec::new();
+    for _ in 0..100 {
+        posted = slack_history(&app, &owner.token, &org, "C0SANDBOX03").await;
+        if !posted.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(posted.len(), 1, "{posted:?}");
+    assert!(
+        posted[0].starts_with("LinkedIn for Acme Brand is expired:"),
+        "{}",
+        posted[0]
+    );
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        slack_history(&app, &owner.token, &org, "C0SANDBOX03")
+            .await
+            .len(),
+        1
+    );
+    for channel in ["C0SANDBOX04", "C0SANDBOX05"] {
+        assert!(
+            slack_history(&app, &owner.token, &org, channel)
+                .await
+                .is_empty(),
+            "{channel}"
+        );
+    }
+    // Posting notices is not the brand's use of the connection: its last use is the owner's
+    // reading of the channel.
+    let slack = app.integration(&owner.token, &org, "slack").await;
+    assert_eq!(slack["last_used"]["by_type"], "user", "{slack}");
+    let list = json_body(
+        app.get(&format!("/api/v1/orgs/{org}/notifications"), &owner.token)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(list["data"][0]["channel"], "slack_app");
+    assert_eq!(list["data"][0]["status"], "delivered");
 }

@@ -19,6 +19,9 @@ pub struct Model {
     /// Space-separated addresses.
     #[sea_orm(column_type = "Text")]
     pub email_recipients: String,
+    /// Space-separated notification kinds posted through the Slack connection.
+    #[sea_orm(column_type = "Text")]
+    pub slack_app_notices: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -1,5 +1,6 @@
 import { zodResolver } from "@hookform/resolvers/zod";
 import { useState } from "react";
+import { Link } from "react-router";
 import { useForm } from "react-hook-form";
 import { z } from "zod/mini";
 import { errorSentence } from "../../api/client";
@@ -14,6 +15,15 @@ import { dateTime, relativeTime } from "../../time";
 import { useNotifications, useNotificationSettings, useSaveNotificationSettings, useSendTestNotification } from "./queries";
 
 type Settings = components["schemas"]["NotificationSettingsOut"];
+type SlackNotice = components["schemas"]["SlackAppNotice"];
+
+/** What may be posted through the Slack app, in the order the page lists it. */
+const SLACK_NOTICES: { value: SlackNotice; label: string }[] = [
+  { value: "broken", label: "A connection needs attention" },
+  { value: "recovered", label: "A connection works again" },
+  { value: "privacy_request", label: "A privacy request to answer" },
+  { value: "test", label: "Test notifications" },
+];
 
 /** Where Plugboard says that a connection broke or recovered: a signed webhook, Slack, e-mail. */
 export default function Notifications() {
@@ -94,13 +104,19 @@ const channelsSchema = z.object({
   webhook_url: emptyOr(isUrl, "Enter a full URL, such as https://example.com/hooks/plugboard."),
   slack_webhook_url: emptyOr(isUrl, "Enter a full URL, such as https://hooks.slack.com/services/…"),
   email_recipients: z.string().check(z.trim()),
+  slack_app_notices: z.array(z.enum(SLACK_NOTICES.map((n) => n.value))),
 });
 
 type Channels = z.infer<typeof channelsSchema>;
 
 /** What the form shows: the saved settings, and never the write-only Slack URL. */
 function shown(settings: Settings): Channels {
-  return { webhook_url: settings.webhook_url ?? "", slack_webhook_url: "", email_recipients: settings.email_recipients.join(", ") };
+  return {
+    webhook_url: settings.webhook_url ?? "",
+    slack_webhook_url: "",
+    email_recipients: settings.email_recipients.join(", "),
+    slack_app_notices: settings.slack_app_notices,
+  };
 }
 
 interface ChannelsProps {
@@ -117,7 +133,7 @@ function ChannelsForm({ orgId, current, isAdmin, onSecret }: ChannelsProps) {
   const form = useForm({ resolver: zodResolver(channelsSchema), defaultValues: shown(current) });
   const { errors } = form.formState;
 
-  const submit = form.handleSubmit(async ({ webhook_url, slack_webhook_url, email_recipients }) => {
+  const submit = form.handleSubmit(async ({ webhook_url, slack_webhook_url, email_recipients, slack_app_notices }) => {
     try {
       const saved = await save.mutateAsync({
         // An unchanged webhook URL is not sent again, so its signing secret stays.
@@ -125,12 +141,13 @@ function ChannelsForm({ orgId, current, isAdmin, onSecret }: ChannelsProps) {
         // The Slack URL is write-only: empty keeps the saved one.
         ...(slack_webhook_url ? { slack_webhook_url } : {}),
         email_recipients: email_recipients.split(/[\s,]+/).filter(Boolean),
+        slack_app_notices,
       });
       toast("Notification settings saved.", "success");
       if (saved.webhook_secret) onSecret(saved.webhook_secret);
       form.reset(shown(saved));
     } catch (error) {
-      showProblem(form.setError, error, ["webhook_url", "slack_webhook_url", "email_recipients"]);
+      showProblem(form.setError, error, ["webhook_url", "slack_webhook_url", "email_recipients", "slack_app_notices"]);
     }
   });
 
@@ -169,6 +186,35 @@ function ChannelsForm({ orgId, current, isAdmin, onSecret }: ChannelsProps) {
         error={errors.email_recipients?.message}
         {...form.register("email_recipients")}
       />
+      <fieldset aria-describedby="slack-app-note">
+        <legend>Post in Slack through the Slack app</legend>
+        <p id="slack-app-note" className="muted small">
+          {current.slack_app_channel ? (
+            <>
+              Posted with your Slack connection in channel <code>{current.slack_app_channel}</code>; change the channel on{" "}
+              <Link to="/settings/integrations/slack">Slack's page</Link>.
+            </>
+          ) : (
+            <>
+              Connect Slack and choose its channel on <Link to="/settings/integrations/slack">Slack's page</Link> to post notices there.
+            </>
+          )}
+        </p>
+        <div className="scope-grid">
+          {SLACK_NOTICES.map((n) => (
+            <label key={n.value} className="check">
+              <input
+                type="checkbox"
+                value={n.value}
+                disabled={!isAdmin || !current.slack_app_channel}
+                {...form.register("slack_app_notices")}
+              />{" "}
+              {n.label}
+            </label>
+          ))}
+        </div>
+        {errors.slack_app_notices && <p className="field-error">{errors.slack_app_notices.message}</p>}
+      </fieldset>
       <ErrorNote error={errors.root?.server?.message} />
       {isAdmin && (
         <div className="actions">

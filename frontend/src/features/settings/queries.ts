@@ -2,6 +2,7 @@
 // notifications. Each query is written here once, under the keys below.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap } from "../../api/client";
+import type { components } from "../../api/schema";
 import type { ApiKeyIn, FeatureFlag, InvitationIn, Member, PrivacyRequest, RoleIn } from "../../api/types";
 
 export const keys = {
@@ -128,6 +129,7 @@ export interface NotificationSettingsChange {
   webhook_url?: string | null;
   slack_webhook_url?: string | null;
   email_recipients: string[];
+  slack_app_notices?: components["schemas"]["SlackAppNotice"][];
 }
 
 export function useSaveNotificationSettings(orgId: string) {

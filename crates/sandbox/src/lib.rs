@@ -18,6 +18,7 @@ mod api;
 mod consent;
 mod grants;
 mod inbound;
+mod listings;
 mod page;
 mod resources;
 mod token;
@@ -78,7 +79,7 @@ impl Mode {
         ("endless", "Endless answers (never finish)"),
         (
             "unshared",
-            "Nothing shared (no ad accounts, channels or lists; a chosen one is gone)",
+            "Nothing shared (nothing to choose: no ad accounts, pixels, properties, channels or lists; a chosen one is gone)",
         ),
     ];
 

@@ -56,6 +56,7 @@ pub fn handle(
     }
     let shared = sandbox.mode(&provider.id) != Mode::Unshared;
     if let Some(answer) = api::answer(
+        sandbox,
         provider,
         host,
         path,

@@ -22,6 +22,11 @@ pub struct ResourceKindOut {
     pub setting: String,
     /// Whether the connection needs one chosen before Plugboard uses it.
     pub required: bool,
+    /// The kind chosen first, whose choice this one is listed under (a pixel under its ad
+    /// account); until it is chosen, the listing answers 409 `parent_not_chosen`.
+    pub depends_on: Option<String>,
+    /// What a caller does with the choice, or how the provider is read (a header to send).
+    pub note: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -156,6 +161,9 @@ pub fn provider_out(state: &AppState, p: &Provider) -> ProviderOut {
                 label: r.label.clone(),
                 setting: r.setting.clone(),
                 required: r.required,
+                depends_on: domain::resources::parent(p, r)
+                    .map(|parent| parent.kind.as_str().to_owned()),
+                note: r.note.clone(),
             })
             .collect(),
         scopes: p.oauth().map(|o| o.scopes.clone()).unwrap_or_default(),

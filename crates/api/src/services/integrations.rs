@@ -27,7 +27,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::catalog::{IntegrationView, provider, tenant_level};
 use super::checks::{ACCESS_TOKEN, REFRESH_TOKEN, open_secrets, run_verify};
 use super::lifecycle::{Secrets, store, store_in, store_in_turn};
-use super::resources::{self, Looked};
+use super::resources::{self, Looked, Using};
 use super::vault::Vault;
 use crate::auth::TenantContext;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
@@ -150,25 +150,20 @@ pub async fn update<'r>(
     let held: BTreeSet<String> = opened.secrets.keys().cloned().collect();
     let requested = change.for_lifecycle(provider, ctx.user_id());
     let plan = lifecycle::plan(&read, &held, provider, &requested, Utc::now()).map_err(invalid)?;
-    let chosen = check_chosen_resources(
-        state,
-        ctx,
-        provider,
-        existing.as_ref(),
-        &plan.connection.config,
-    )
-    .await?;
+    let config = &plan.connection.config;
+    let using = Using::Stored(config);
+    let chosen =
+        check_chosen_resources(state, ctx, provider, existing.as_ref(), using, config).await?;
     let check = if plan.needs_check {
         let secrets = change.applied_to(opened.secrets);
-        let outcome = run_verify(state, provider, &plan.connection.config, &secrets).await;
+        let outcome = run_verify(state, provider, config, &secrets).await;
         let check = Check::from(outcome);
         Some(match &existing {
             Some(stored) => {
-                let config = &plan.connection.config;
                 let actor = ctx.actor();
                 let looked = Looked {
                     stored,
-                    config,
+                    using,
                     known: &chosen,
                 };
                 resources::carry_on(state, &actor, provider, looked, check).await?
@@ -215,6 +210,7 @@ async fn check_chosen_resources(
     ctx: &TenantContext,
     provider: &Provider,
     existing: Option<&Connection>,
+    using: Using<'_>,
     config: &BTreeMap<String, String>,
 ) -> ApiResult<Vec<Item>> {
     let Some(connection) = existing.filter(|c| resources::may_look(Some(c))) else {
@@ -223,7 +219,8 @@ async fn check_chosen_resources(
     let mut found = Vec::new();
     for (resource, id) in domain::resources::chosen(provider, &connection.config, config) {
         let actor = ctx.actor();
-        let seen = resources::look_up(state, ctx.org_id, &actor, provider, resource, &id).await?;
+        let seen =
+            resources::look_up(state, ctx.org_id, &actor, provider, resource, using, &id).await?;
         let Some(item) = seen else {
             return Err(ApiError::unprocessable(
                 ErrorCode::ResourceNotAccessible,
@@ -328,10 +325,9 @@ pub(crate) async fn check_stored(
         StoredCheck::Run => {
             let verified =
                 Check::from(run_verify(state, provider, &existing.config, &opened.secrets).await);
-            let config = &existing.config;
             let looked = Looked {
                 stored: &existing,
-                config,
+                using: Using::Stored(&existing.config),
                 known: &[],
             };
             resources::carry_on(state, &Actor::System, provider, looked, verified).await?

@@ -36,6 +36,17 @@ pub struct Call {
     pub proxy_base: String,
     /// How many times a 429 or 503 may be tried again (`Plugboard-Retries`, already checked).
     pub retries: u8,
+    /// Query parameters the injection adds from registry templates (a listing's app
+    /// credentials), beside the connection's credential.
+    pub injected_query: BTreeMap<String, String>,
+}
+
+/// Credentials about to be saved, with the settings they come with: a call made with them
+/// checks a choice before anything is kept, so there is no stored connection to admit, renew
+/// or note.
+pub struct Proposed<'a> {
+    pub config: &'a BTreeMap<String, String>,
+    pub secrets: &'a BTreeMap<String, SecretString>,
 }
 
 /// The provider's answer, unread, and how to rewrite it.
@@ -149,6 +160,24 @@ pub async fn call_for(
     })
 }
 
+/// Calls the provider once with credentials that are not stored yet.
+pub async fn call_proposed(
+    state: &AppState,
+    provider: &Provider,
+    proposed: &Proposed<'_>,
+    call: Call,
+) -> ApiResult<Proxied> {
+    let upstream = upstream_for(state, provider, proposed.config, proposed.secrets, &call)?;
+    let mut spent = std::time::Duration::ZERO;
+    let response = send(state, &upstream, &call, &mut spent).await?;
+    Ok(Proxied {
+        response,
+        rewriter: upstream.rewriter(&call.proxy_base),
+        waited: std::time::Duration::ZERO,
+        upstream: spent,
+    })
+}
+
 /// Notes who called the provider with the connection, under the name they have now.
 async fn record_use(
     state: &AppState,
@@ -180,8 +209,8 @@ fn jitter() -> f64 {
     f64::from(byte[0]) / 256.0
 }
 
-/// The connection, if it may be used now: connected and enabled.
-async fn admitted(
+/// The connection, if it may be used now: connected and enabled (for `Setup`, failing too).
+pub(crate) async fn admitted(
     state: &AppState,
     org_id: OrgId,
     provider: &Provider,
@@ -278,6 +307,18 @@ async fn prepare(
     let secrets = open_secrets(state, org_id, provider, Some(connection))
         .await?
         .secrets;
+    let upstream = upstream_for(state, provider, &connection.config, &secrets, call)?;
+    Ok((upstream, secrets))
+}
+
+/// The upstream request for a call with these settings and secrets.
+fn upstream_for(
+    state: &AppState,
+    provider: &Provider,
+    config: &BTreeMap<String, String>,
+    secrets: &BTreeMap<String, SecretString>,
+    call: &Call,
+) -> ApiResult<Upstream> {
     // Only this provider's platform variables: they are all the injection may use, and all
     // the rewriter needs to look for.
     let platform_env: BTreeMap<String, SecretString> = provider
@@ -292,27 +333,31 @@ async fn prepare(
         })
         .collect();
     let values = VerifyValues {
-        config: &connection.config,
-        secrets: &secrets,
+        config,
+        secrets,
         access_token: secrets.get(ACCESS_TOKEN),
         platform_env: &platform_env,
     };
-    let upstream = proxy::build(provider, &values, &call.path, call.query.as_deref()).map_err(
-        |err| match err {
-            ProxyError::NotProxied => ApiError::not_found("This provider is not proxied."),
-            ProxyError::Path(refusal) => {
-                ApiError::bad_request(ErrorCode::PathNotAllowed, refusal.message())
-            }
-            ProxyError::Build(missing) => ApiError::conflict(
-                ErrorCode::MissingValues,
-                format!(
-                    "{} cannot be called yet: {missing}. Complete its settings.",
-                    provider.name
-                ),
+    proxy::build_with(
+        provider,
+        &values,
+        &call.path,
+        call.query.as_deref(),
+        &call.injected_query,
+    )
+    .map_err(|err| match err {
+        ProxyError::NotProxied => ApiError::not_found("This provider is not proxied."),
+        ProxyError::Path(refusal) => {
+            ApiError::bad_request(ErrorCode::PathNotAllowed, refusal.message())
+        }
+        ProxyError::Build(missing) => ApiError::conflict(
+            ErrorCode::MissingValues,
+            format!(
+                "{} cannot be called yet: {missing}. Complete its settings.",
+                provider.name
             ),
-        },
-    )?;
-    Ok((upstream, secrets))
+        ),
+    })
 }
 
 /// The caller's headers that go on: not Plugboard's own, not hop-by-hop, not one the

@@ -27,6 +27,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::catalog::{IntegrationView, provider, tenant_level};
 use super::checks::{ACCESS_TOKEN, REFRESH_TOKEN, open_secrets, run_verify};
 use super::lifecycle::{Secrets, store, store_in, store_in_turn};
+use super::proxy::Proposed;
 use super::resources::{self, Looked, Using};
 use super::vault::Vault;
 use crate::auth::TenantContext;
@@ -151,27 +152,44 @@ pub async fn update<'r>(
     let requested = change.for_lifecycle(provider, ctx.user_id());
     let plan = lifecycle::plan(&read, &held, provider, &requested, Utc::now()).map_err(invalid)?;
     let config = &plan.connection.config;
-    let using = Using::Stored(config);
-    let chosen =
-        check_chosen_resources(state, ctx, provider, existing.as_ref(), using, config).await?;
-    let check = if plan.needs_check {
-        let secrets = change.applied_to(opened.secrets);
-        let outcome = run_verify(state, provider, config, &secrets).await;
-        let check = Check::from(outcome);
-        Some(match &existing {
-            Some(stored) => {
-                let actor = ctx.actor();
-                let looked = Looked {
-                    stored,
-                    using,
-                    known: &chosen,
-                };
-                resources::carry_on(state, &actor, provider, looked, check).await?
-            }
-            None => check,
-        })
+    let secrets = change.applied_to(opened.secrets);
+    // A choice saved with new credentials must be reachable with those, not the old ones.
+    let proposed = Proposed {
+        config,
+        secrets: &secrets,
+    };
+    let using = if change.credentials.is_empty() {
+        Using::Stored(config)
+    } else {
+        Using::Proposed(&proposed)
+    };
+    let verified = if plan.needs_check {
+        Some(Check::from(
+            run_verify(state, provider, config, &secrets).await,
+        ))
     } else {
         None
+    };
+    // Credentials the provider refused are the answer; what they would point at is not asked.
+    let refused = verified
+        .as_ref()
+        .is_some_and(|check| !matches!(check, Check::Verified { .. }));
+    let chosen = if refused {
+        Vec::new()
+    } else {
+        check_chosen_resources(state, ctx, provider, existing.as_ref(), using, config).await?
+    };
+    let check = match (verified, &existing) {
+        (Some(check), Some(stored)) => {
+            let actor = ctx.actor();
+            let looked = Looked {
+                stored,
+                using,
+                known: &chosen,
+            };
+            Some(resources::carry_on(state, &actor, provider, looked, check).await?)
+        }
+        (verified, _) => verified,
     };
     let decisions = plan.decide(provider, check).map_err(refusal)?;
     if decisions.is_empty() {
@@ -203,8 +221,10 @@ pub async fn update<'r>(
 
 /// A setting that points a connected connection at a resource (an ad account, a channel) is
 /// checked with the provider first: one it cannot reach is refused, naming the field, and
-/// nothing is stored. A connection not usable yet is checked once it is connected. Answers what
-/// the provider showed of each, so the save's own check does not ask again.
+/// nothing is stored. New credentials saved with it are what it is checked with, whatever the
+/// stored connection's state; otherwise a connection not usable yet is checked once it is
+/// connected. Answers what the provider showed of each, so the save's own check does not ask
+/// again.
 async fn check_chosen_resources(
     state: &AppState,
     ctx: &TenantContext,
@@ -213,11 +233,15 @@ async fn check_chosen_resources(
     using: Using<'_>,
     config: &BTreeMap<String, String>,
 ) -> ApiResult<Vec<Item>> {
-    let Some(connection) = existing.filter(|c| resources::may_look(Some(c))) else {
-        return Ok(Vec::new());
+    let unstored = BTreeMap::new();
+    let before = match existing {
+        Some(connection) if resources::may_look(Some(connection)) => &connection.config,
+        _ if matches!(using, Using::Stored(_)) => return Ok(Vec::new()),
+        Some(connection) => &connection.config,
+        None => &unstored,
     };
     let mut found = Vec::new();
-    for (resource, id) in domain::resources::chosen(provider, &connection.config, config) {
+    for (resource, id) in domain::resources::chosen(provider, before, config) {
         let actor = ctx.actor();
         let seen =
             resources::look_up(state, ctx.org_id, &actor, provider, resource, using, &id).await?;

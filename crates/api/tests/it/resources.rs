@@ -742,3 +742,76 @@ async fn resources_a_dependent_kind_waits_for_its_parent() {
     .await;
     assert_eq!(cleared["config"].get("measurement_id"), None, "{cleared}");
 }
+
+/// Klaviyo answers the list only to the key that can see it.
+async fn klaviyo_answers(app: &TestApp, key_with_the_list: &str) {
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    Mock::given(method("GET"))
+        .and(path("/api/accounts/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": [{"id": "AcmeKl", "attributes": {"contact_information": {"organization_name": "Acme"}}}]
+        })))
+        .mount(&app.provider)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/lists/XyZ001/"))
+        .and(header(
+            "authorization",
+            format!("Klaviyo-API-Key {key_with_the_list}").as_str(),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": {"type": "list", "id": "XyZ001", "attributes": {"name": "VIP customers"}}
+        })))
+        .mount(&app.provider)
+        .await;
+}
+
+#[tokio::test]
+async fn resources_a_choice_saved_with_new_credentials_is_checked_with_them() {
+    let app = crate::helpers::spawn_app().await;
+    let (owner, org) = app.owner_with_org().await;
+    let new_key = "pk_newkeyseesthelist0123456789";
+    klaviyo_answers(&app, new_key).await;
+    let integration = format!("/api/v1/orgs/{org}/integrations/klaviyo");
+    json_body(
+        app.patch(
+            &integration,
+            &owner.token,
+            json!({"credentials": {"api_key": "pk_oldkeyseesnolist0123456789"}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+
+    // The old key cannot see the list; the new one, saved with it, can.
+    let saved = json_body(
+        app.patch(
+            &integration,
+            &owner.token,
+            json!({"credentials": {"api_key": new_key}, "config": {"list_id": "XyZ001"}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(saved["config"]["list_id"], "XyZ001", "{saved}");
+    assert_eq!(saved["account_name"], "VIP customers (XyZ001) · Acme");
+
+    // A first save is checked with what it brings too.
+    let (other, other_org) = app.owner_with_org().await;
+    let refused = problem(
+        app.patch(
+            &format!("/api/v1/orgs/{other_org}/integrations/klaviyo"),
+            &other.token,
+            json!({"credentials": {"api_key": "pk_oldkeyseesnolist0123456789"}, "config": {"list_id": "XyZ001"}}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(refused["code"], "resource_not_accessible", "{refused}");
+    let stored = app.integration(&other.token, &other_org, "klaviyo").await;
+    assert_eq!(stored["status"], "not_connected", "{stored}");
+}

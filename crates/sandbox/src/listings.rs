@@ -525,7 +525,7 @@ fn calendar_entry(i: usize) -> Value {
         "kind": "calendar#calendarListEntry",
         "id": format!("launch{i:02}@group.calendar.google.com"),
         "summary": format!("Launch calendar {i:02}"),
-        "accessRole": if i % 3 == 0 { "reader" } else { "writer" },
+        "accessRole": if i.is_multiple_of(3) { "reader" } else { "writer" },
     })
 }
 

@@ -151,7 +151,7 @@ pub async fn call_for(
             tracing::warn!(provider = %provider.id, error = %err, "the connection's last use was not recorded");
         }
     }
-    let rewriter = upstream.rewriter(&call.proxy_base);
+    let rewriter = rewriter_for(&upstream, &call);
     Ok(Proxied {
         response,
         rewriter,
@@ -172,10 +172,21 @@ pub async fn call_proposed(
     let response = send(state, &upstream, &call, &mut spent).await?;
     Ok(Proxied {
         response,
-        rewriter: upstream.rewriter(&call.proxy_base),
+        rewriter: rewriter_for(&upstream, &call),
         waited: std::time::Duration::ZERO,
         upstream: spent,
     })
+}
+
+/// How the answer is rewritten: for a caller, links point back through the proxy; Plugboard's
+/// own calls (no proxy base) keep the provider's links, whose cursors they read. Secrets go
+/// from both.
+fn rewriter_for(upstream: &Upstream, call: &Call) -> Rewriter {
+    if call.proxy_base.is_empty() {
+        upstream.scrubber()
+    } else {
+        upstream.rewriter(&call.proxy_base)
+    }
 }
 
 /// Notes who called the provider with the connection, under the name they have now.

@@ -469,6 +469,7 @@ async fn ask(
         Using::Proposed(proposed) => proxy::call_proposed(state, provider, proposed, call).await?,
     };
     let status = proxied.response.status().as_u16();
+    let mut scrubber = proxied.rewriter;
     let body = crate::outbound::read_body(proxied.response)
         .await
         .map_err(|failure| {
@@ -481,6 +482,9 @@ async fn ask(
                 ),
             )
         })?;
+    // No stored secret or app credential leaves in what is listed, whatever the provider echoed.
+    let mut body = scrubber.feed(&body);
+    body.extend(scrubber.finish());
     Ok((status, body))
 }
 

@@ -634,6 +634,9 @@ async fn resources_every_kind_pages_is_chosen_from_a_later_page_checked_and_lost
         }
         set_mode_as(&app, &admin, provider, "healthy").await;
     }
+    // TikTok's app secret went with each advertiser listing; no log line holds it.
+    assert!(app.logs.len() > 0);
+    assert!(!app.logs.contains("sandbox-tiktok-app-secret"));
 }
 
 #[tokio::test]

@@ -214,6 +214,12 @@ impl Upstream {
             &self.secret_texts,
         )
     }
+
+    /// The rewriter for an answer Plugboard reads itself (a listing): the provider's links
+    /// stay as they are, for the cursors in them; every secret's value is redacted.
+    pub fn scrubber(&self) -> Rewriter {
+        Rewriter::new(&[], "", &self.credential_params, &self.secret_texts)
+    }
 }
 
 /// Builds the upstream request for `raw_path` (percent-encoded, relative to the API base)

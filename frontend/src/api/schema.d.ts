@@ -8791,17 +8791,19 @@ export interface components {
             versions: components["schemas"]["VersionSunsetOut"][];
         };
         /**
+         * @description What a connection can be pointed at: `ad_account`, `pixel`, `customer`,
+         *     `login_customer` (a Google Ads manager), `advertiser`, `property`, `data_stream`,
+         *     `site`, `channel`, `list`, `calendar`.
+         * @enum {string}
+         */
+        ResourceKind: "ad_account" | "pixel" | "customer" | "login_customer" | "advertiser" | "property" | "data_stream" | "site" | "channel" | "list" | "calendar";
+        /**
          * @description Something a connection of the provider can be pointed at, listed by
          *     `GET …/integrations/{provider}/resources/{kind}`.
          */
         ResourceKindOut: {
-            /**
-             * @description The kind chosen first, whose choice this one is listed under (a pixel under its ad
-             *     account); until it is chosen, the listing answers 409 `parent_not_chosen`.
-             */
-            depends_on?: string | null;
-            /** @description `ad_account`, `customer`, `channel`, `list`… */
-            kind: string;
+            depends_on?: components["schemas"]["ResourceKind"] | null;
+            kind: components["schemas"]["ResourceKind"];
             /** @description How a person names one ("Ad account"). */
             label: string;
             /** @description What a caller does with the choice, or how the provider is read (a header to send). */

@@ -113,7 +113,7 @@ describe("the provider page's picker", () => {
   const withLists = {
     ...resendProvider,
     fields: [...resendProvider.fields, { key: "list_id", label: "List", kind: "text" as const, required: false, secret: false, before_consent: false }],
-    resources: [{ kind: "list", label: "List", setting: "list_id", required: true }],
+    resources: [{ kind: "list" as const, label: "List", setting: "list_id", required: true }],
   };
   const LISTING = `GET /api/v1/orgs/${ORG}/integrations/resend/resources/list`;
   const page = (from: number, next: string | null) => ({
@@ -158,8 +158,8 @@ describe("the provider page's picker", () => {
     ...withLists,
     fields: [...withLists.fields, { key: "segment_id", label: "Segment", kind: "text" as const, required: false, secret: false, before_consent: false }],
     resources: [
-      { kind: "list", label: "List", setting: "list_id", required: true, depends_on: null, note: null },
-      { kind: "channel", label: "Segment", setting: "segment_id", required: false, depends_on: "list", note: null },
+      { kind: "list" as const, label: "List", setting: "list_id", required: true, depends_on: null, note: null },
+      { kind: "channel" as const, label: "Segment", setting: "segment_id", required: false, depends_on: "list" as const, note: null },
     ],
   };
   const SEGMENTS = `GET /api/v1/orgs/${ORG}/integrations/resend/resources/channel`;

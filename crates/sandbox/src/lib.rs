@@ -53,8 +53,9 @@ pub enum Mode {
     Huge,
     /// API answers start and never end.
     Endless,
-    /// The login reaches nothing any more: listings are empty and every ad account, channel or
-    /// list is refused (a chosen one disappeared; a login with no accounts).
+    /// The login reaches nothing any more: listings are empty and every ad account, pixel,
+    /// customer, property, site, channel, calendar or list is refused (a chosen one
+    /// disappeared; a login with no accounts).
     Unshared,
 }
 

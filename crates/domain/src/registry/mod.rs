@@ -566,8 +566,8 @@ pub struct Resource {
     /// once one is chosen, the connection is named after the choice alone.
     #[serde(default)]
     pub replaces_account: bool,
-    /// Where the entry reads the provider's reference less than literally, or what a caller
-    /// does with the choice (a header to send).
+    /// A sentence for the people choosing and the callers using the choice (what it is for, a
+    /// header to send), shown beside the picker.
     pub note: Option<String>,
 }
 

@@ -73,26 +73,19 @@ fn render(
     config: &BTreeMap<String, String>,
     id: Option<&str>,
 ) -> Result<String, Unchosen> {
-    let mut unchosen = None;
-    let rendered = template::render(template, |name| {
+    template::render(template, |name| {
         if name == "id" {
             return id.map(|id| (id, Escape::Raw));
         }
         let setting = name.strip_prefix(CONFIG_PREFIX)?;
-        match config.get(setting).filter(|v| !v.is_empty()) {
-            Some(value) => Some((value.as_str(), Escape::Url)),
-            None => {
-                unchosen.get_or_insert_with(|| setting.to_owned());
-                None
-            }
-        }
-    });
-    match (rendered, unchosen) {
-        (Ok(text), _) => Ok(text),
-        (Err(_), Some(setting)) => Err(Unchosen { setting }),
-        // The registry's validation allows no other placeholder.
-        (Err(template::TemplateError::Missing(setting)), None) => Err(Unchosen { setting }),
-    }
+        let value = config.get(setting).filter(|v| !v.is_empty())?;
+        Some((value.as_str(), Escape::Url))
+    })
+    // The registry's validation allows no placeholder but these, so a missing one is a
+    // parent's setting.
+    .map_err(|template::TemplateError::Missing(name)| Unchosen {
+        setting: name.strip_prefix(CONFIG_PREFIX).unwrap_or(&name).to_owned(),
+    })
 }
 
 fn split(path: String) -> (String, Option<String>) {

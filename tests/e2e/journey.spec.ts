@@ -283,6 +283,9 @@ test("Meta in the wizard opens its ad account picker; the choice names the conne
   await expect(page).toHaveURL(/\/onboarding$/);
   const accounts = meta.getByRole("group", { name: "Ad accounts this connection can use" });
   await expect(accounts.getByRole("radio")).toHaveCount(25);
+  // The pixel is listed per ad account: its picker waits for one.
+  await expect(meta.getByText("choose the ad account first")).toBeVisible();
+  await expect(meta.getByRole("button", { name: "Choose the pixel" })).toHaveCount(0);
   await lookAndScan(page, "wizard-ad-account-picker");
 
   // The second page, then a search, then the choice.
@@ -295,9 +298,20 @@ test("Meta in the wizard opens its ad account picker; the choice names the conne
   await meta.getByRole("button", { name: "Use this ad account" }).click();
   await expect(meta.getByRole("status")).toContainText("Connected to Acme Sandbox Ads 42 (act_100000000000041)");
 
+
   // The hub names the choice too.
   await page.goto("/settings/integrations");
   await expect(row(page, "Meta Ads")).toContainText("act_100000000000041");
+
+  // On Meta's page, the ad account's pixels can be chosen now.
+  await page.goto("/settings/integrations/meta_ads");
+  const pointed = page.getByRole("region", { name: "What Meta Ads is pointed at" });
+  await pointed.getByRole("button", { name: "Choose the pixel" }).click();
+  const pixels = pointed.getByRole("group", { name: "Pixels this connection can use" });
+  await expect(pixels.getByRole("radio")).toHaveCount(25);
+  await pixels.getByRole("radio", { name: /Acme Store Pixel 02 \(Ads 42\)/ }).check();
+  await pointed.getByRole("button", { name: "Use this pixel" }).click();
+  await expect(pointed.getByText("900000000041001", { exact: true })).toBeVisible();
 });
 
 test("the sandbox uninstalls the shop: Shopify needs attention without a test; privacy requests reach the admins", async ({ page, browser, baseURL }) => {

@@ -78,6 +78,16 @@ mirror! {
 }
 
 mirror! {
+    /// What a connection can be pointed at: `ad_account`, `pixel`, `customer`,
+    /// `login_customer` (a Google Ads manager), `advertiser`, `property`, `data_stream`,
+    /// `site`, `channel`, `list`, `calendar`.
+    ResourceKind => domain::registry::ResourceKind {
+        AdAccount, Pixel, Customer, LoginCustomer, Advertiser, Property, DataStream, Site,
+        Channel, List, Calendar,
+    }
+}
+
+mirror! {
     /// What happened to a connection.
     EventAction => domain::model::EventAction {
         Connect, Configure, Test, Refresh, HealthCheck, Enable, Disable, Disconnect, Sync,
@@ -191,6 +201,9 @@ mod tests {
         });
         same_names(Level::ALL, |d: domain::registry::Level| d.as_str());
         same_names(FieldKind::ALL, |d: domain::registry::FieldKind| d.as_str());
+        same_names(ResourceKind::ALL, |d: domain::registry::ResourceKind| {
+            d.as_str()
+        });
         same_names(EventAction::ALL, |d: domain::model::EventAction| d.as_str());
         same_names(Role::ALL, |d: domain::Role| d.as_str());
         same_names(PrivacyKind::ALL, |d: domain::inbound::PrivacyKind| {

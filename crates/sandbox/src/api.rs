@@ -1,7 +1,8 @@
 //! The read endpoints the proxy reaches, in each provider's own shape and paging: Meta's ad
 //! accounts (25 a page, `paging.next` carrying the access token as Meta writes it), Shopify's
 //! products (REST with `Link` paging, GraphQL with cursors), Slack's channels, Klaviyo's lists,
-//! Stripe's balance and Google Ads' accessible customers. The sandbox plays each provider, so
+//! Stripe's balance and Google Ads' accessible customers (the other listings are in
+//! `listings`). The sandbox plays each provider, so
 //! which one answers is decided here by its id.
 //!
 //! The API modes live here too: `stale`, `rate_limited`, `huge` and `endless`.
@@ -143,35 +144,27 @@ pub fn answer(
         )),
         "stripe" if get && path == "/v1/balance" => Some(stripe_balance()),
         "google_ads" if get && under("customers:listAccessibleCustomers") => {
-            let customers = &GOOGLE_ADS_CUSTOMERS[..reach(GOOGLE_ADS_CUSTOMERS.len())];
-            Some(HttpResponse::Ok().json(json!({ "resourceNames": customers })))
+            Some(HttpResponse::Ok().json(crate::listings::google_ads_customers(shared)))
         }
         _ => None,
     }
 }
-
-/// The customers the sandbox's Google login reaches; the first is the one a connection shows.
-pub const GOOGLE_ADS_CUSTOMERS: [&str; 3] = [
-    "customers/5550000001",
-    "customers/5550000002",
-    "customers/5550000003",
-];
 
 fn under_shopify(path: &str, version: &str, file: &str) -> bool {
     path == format!("/admin/api/{version}/{file}")
 }
 
 /// An opaque cursor for a position in a list, as providers hand them out.
-fn cursor(position: usize) -> String {
+pub(crate) fn cursor(position: usize) -> String {
     URL_SAFE_NO_PAD.encode(format!("sandbox:{position}"))
 }
 
-fn position(cursor: &str) -> Option<usize> {
+pub(crate) fn position(cursor: &str) -> Option<usize> {
     let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
     text.strip_prefix("sandbox:")?.parse().ok()
 }
 
-fn limit_of(
+pub(crate) fn limit_of(
     query: &std::collections::BTreeMap<String, String>,
     name: &str,
     default: usize,

@@ -18,6 +18,7 @@ mod api;
 mod consent;
 mod grants;
 mod inbound;
+mod listings;
 mod page;
 mod resources;
 mod slack;
@@ -53,8 +54,9 @@ pub enum Mode {
     Huge,
     /// API answers start and never end.
     Endless,
-    /// The login reaches nothing any more: listings are empty and every ad account, channel or
-    /// list is refused (a chosen one disappeared; a login with no accounts).
+    /// The login reaches nothing any more: listings are empty and every ad account, pixel,
+    /// customer, property, site, channel, calendar or list is refused (a chosen one
+    /// disappeared; a login with no accounts).
     Unshared,
 }
 
@@ -79,7 +81,7 @@ impl Mode {
         ("endless", "Endless answers (never finish)"),
         (
             "unshared",
-            "Nothing shared (no ad accounts, channels or lists; a chosen one is gone)",
+            "Nothing shared (nothing to choose: no ad accounts, pixels, properties, channels or lists; a chosen one is gone)",
         ),
     ];
 

@@ -9,7 +9,7 @@ use domain::registry::{Provider, Verify};
 use serde_json::{Value, json};
 
 use crate::grants::Kind;
-use crate::{Mode, Sandbox, api, query_of, slack};
+use crate::{Mode, Sandbox, api, listings, query_of, slack};
 
 /// Headers every client sends; anything else may carry a credential.
 const ORDINARY_HEADERS: &[&str] = &[
@@ -60,15 +60,27 @@ pub fn handle(
     {
         return answer;
     }
-    if let Some(answer) = api::answer(
-        provider,
+    let query = query_of(request);
+    let asked = listings::Asked {
         host,
         path,
-        request,
+        method: request.method(),
+        query: &query,
         body,
-        token.as_deref(),
+        token: token.as_deref(),
         shared,
-    ) {
+    };
+    if let Some(answer) = listings::answer(sandbox, provider, &asked).or_else(|| {
+        api::answer(
+            provider,
+            host,
+            path,
+            request,
+            body,
+            token.as_deref(),
+            shared,
+        )
+    }) {
         return answer;
     }
     if is_graphql_query(body, "productsCount") {

@@ -3563,8 +3563,11 @@ export interface paths {
         };
         /**
          * What the connection can be pointed at, listed live from the provider with the connection
-         *     (a page kept a minute): Meta's ad accounts, Google Ads customers, Slack channels, Klaviyo
-         *     lists. Choose one by saving its id in the setting the provider names (`PATCH`, `config`).
+         *     (a page kept a minute): Meta's ad accounts and pixels, Google Ads customers, TikTok
+         *     advertisers and pixels, GA4 properties and web streams, Search Console sites, YouTube
+         *     channels, Klaviyo lists, Slack channels, Google calendars. Choose one by saving its id in
+         *     the setting the provider names (`PATCH`, `config`). A kind listed under another's choice
+         *     (a pixel under its ad account) is a 409 `parent_not_chosen` until that one is chosen.
          */
         get: {
             parameters: {
@@ -3578,7 +3581,7 @@ export interface paths {
                 path: {
                     org_id: string;
                     provider: string;
-                    /** @description `ad_account`, `customer`, `channel`, `list`…: what the provider has to choose from. */
+                    /** @description `ad_account`, `pixel`, `customer`, `property`, `channel`, `list`…: what the provider has to choose from. */
                     kind: string;
                 };
                 cookie?: never;
@@ -3638,7 +3641,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The connection is off, expired or failing, or the provider refused to list. */
+                /** @description The connection is off, expired or failing, the provider refused to list, or the kind's parent is not chosen yet. */
                 409: {
                     headers: {
                         RateLimit: components["headers"]["RateLimit"];
@@ -6947,7 +6950,7 @@ export interface components {
          * @description Every `code` a problem answer can carry: stable, machine-readable, one per kind of problem.
          * @enum {string}
          */
-        ErrorCode: "access_revoked" | "account_not_found" | "address_not_allowed" | "already_invited" | "already_member" | "app_uninstalled" | "bad_signature" | "body_too_large" | "busy" | "conflict" | "connection_disabled" | "connection_error" | "connection_expired" | "connection_required" | "credentials_rejected" | "credentials_unreadable" | "database_full" | "database_unavailable" | "domain_taken" | "duplicate_invitation" | "email_taken" | "forbidden" | "idempotency_in_flight" | "idempotency_key_reused" | "internal_error" | "invalid_body" | "invalid_idempotency_key" | "invalid_query" | "invitation_accepted" | "invitation_expired" | "invitation_revoked" | "invitation_used" | "last_owner" | "malformed_json" | "method_not_allowed" | "missing_values" | "no_channel" | "no_refresh_token" | "not_connected" | "not_found" | "not_oauth" | "not_proxied" | "path_not_allowed" | "platform_level" | "platform_not_ready" | "provider_answer_too_large" | "provider_rate_limited" | "provider_refused" | "provider_timeout" | "provider_unavailable" | "provider_unreachable" | "rate_limited" | "refresh_in_progress" | "refresh_refused" | "resource_lost" | "resource_not_accessible" | "selection_required" | "shopify_not_connected" | "shopify_token_rejected" | "step_required" | "steps_missing" | "stripe_not_connected" | "tenant_level" | "token_expired" | "too_many_attempts" | "unauthorized" | "unexpected_redirect" | "unreadable_body" | "unsupported_media_type" | "upstream_timeout" | "upstream_too_large" | "upstream_unavailable" | "validation_failed";
+        ErrorCode: "access_revoked" | "account_not_found" | "address_not_allowed" | "already_invited" | "already_member" | "app_uninstalled" | "bad_signature" | "body_too_large" | "busy" | "conflict" | "connection_disabled" | "connection_error" | "connection_expired" | "connection_required" | "credentials_rejected" | "credentials_unreadable" | "database_full" | "database_unavailable" | "domain_taken" | "duplicate_invitation" | "email_taken" | "forbidden" | "idempotency_in_flight" | "idempotency_key_reused" | "internal_error" | "invalid_body" | "invalid_idempotency_key" | "invalid_query" | "invitation_accepted" | "invitation_expired" | "invitation_revoked" | "invitation_used" | "last_owner" | "malformed_json" | "method_not_allowed" | "missing_values" | "no_channel" | "no_refresh_token" | "not_connected" | "not_found" | "not_oauth" | "not_proxied" | "parent_not_chosen" | "path_not_allowed" | "platform_level" | "platform_not_ready" | "provider_answer_too_large" | "provider_rate_limited" | "provider_refused" | "provider_timeout" | "provider_unavailable" | "provider_unreachable" | "rate_limited" | "refresh_in_progress" | "refresh_refused" | "resource_lost" | "resource_not_accessible" | "selection_required" | "shopify_not_connected" | "shopify_token_rejected" | "step_required" | "steps_missing" | "stripe_not_connected" | "tenant_level" | "token_expired" | "too_many_attempts" | "unauthorized" | "unexpected_redirect" | "unreadable_body" | "unsupported_media_type" | "upstream_timeout" | "upstream_too_large" | "upstream_unavailable" | "validation_failed";
         /**
          * @description What happened to a connection.
          * @enum {string}
@@ -8810,14 +8813,23 @@ export interface components {
             versions: components["schemas"]["VersionSunsetOut"][];
         };
         /**
+         * @description What a connection can be pointed at: `ad_account`, `pixel`, `customer`,
+         *     `login_customer` (a Google Ads manager), `advertiser`, `property`, `data_stream`,
+         *     `site`, `channel`, `list`, `calendar`.
+         * @enum {string}
+         */
+        ResourceKind: "ad_account" | "pixel" | "customer" | "login_customer" | "advertiser" | "property" | "data_stream" | "site" | "channel" | "list" | "calendar";
+        /**
          * @description Something a connection of the provider can be pointed at, listed by
          *     `GET …/integrations/{provider}/resources/{kind}`.
          */
         ResourceKindOut: {
-            /** @description `ad_account`, `customer`, `channel`, `list`… */
-            kind: string;
+            depends_on?: components["schemas"]["ResourceKind"] | null;
+            kind: components["schemas"]["ResourceKind"];
             /** @description How a person names one ("Ad account"). */
             label: string;
+            /** @description What a caller does with the choice, or how the provider is read (a header to send). */
+            note?: string | null;
             /** @description Whether the connection needs one chosen before Plugboard uses it. */
             required: boolean;
             /** @description The setting (`config` key) a choice is saved in. */

@@ -502,15 +502,18 @@ pub struct ResourcePageOut {
 }
 
 /// What the connection can be pointed at, listed live from the provider with the connection
-/// (a page kept a minute): Meta's ad accounts, Google Ads customers, Slack channels, Klaviyo
-/// lists. Choose one by saving its id in the setting the provider names (`PATCH`, `config`).
+/// (a page kept a minute): Meta's ad accounts and pixels, Google Ads customers, TikTok
+/// advertisers and pixels, GA4 properties and web streams, Search Console sites, YouTube
+/// channels, Klaviyo lists, Slack channels, Google calendars. Choose one by saving its id in
+/// the setting the provider names (`PATCH`, `config`). A kind listed under another's choice
+/// (a pixel under its ad account) is a 409 `parent_not_chosen` until that one is chosen.
 #[utoipa::path(
     operation_id = "listIntegrationResources",
     tag = "integrations",
     params(
         ("org_id" = uuid::Uuid, Path),
         ("provider" = String, Path),
-        ("kind" = String, Path, description = "`ad_account`, `customer`, `channel`, `list`…: what the provider has to choose from."),
+        ("kind" = String, Path, description = "`ad_account`, `pixel`, `customer`, `property`, `channel`, `list`…: what the provider has to choose from."),
         ResourceQuery
     ),
     responses(
@@ -518,7 +521,7 @@ pub struct ResourcePageOut {
         (status = 400, body = Problem),
         (status = 403, body = Problem),
         (status = 404, body = Problem, description = "No such provider or kind, or the provider is not connected."),
-        (status = 409, body = Problem, description = "The connection is off, expired or failing, or the provider refused to list."),
+        (status = 409, body = Problem, description = "The connection is off, expired or failing, the provider refused to list, or the kind's parent is not chosen yet."),
         (status = 422, body = Problem),
         (status = 502, body = Problem),
         (status = 503, body = Problem),

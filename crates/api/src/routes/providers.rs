@@ -7,21 +7,25 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::ListOut;
-use crate::contract::{AuthType, Category, FieldKind, Level, OnboardingClass};
+use crate::contract::{AuthType, Category, FieldKind, Level, OnboardingClass, ResourceKind};
 use crate::state::AppState;
 
 /// Something a connection of the provider can be pointed at, listed by
 /// `GET …/integrations/{provider}/resources/{kind}`.
 #[derive(Serialize, ToSchema)]
 pub struct ResourceKindOut {
-    /// `ad_account`, `customer`, `channel`, `list`…
-    pub kind: String,
+    pub kind: ResourceKind,
     /// How a person names one ("Ad account").
     pub label: String,
     /// The setting (`config` key) a choice is saved in.
     pub setting: String,
     /// Whether the connection needs one chosen before Plugboard uses it.
     pub required: bool,
+    /// The kind chosen first, whose choice this one is listed under (a pixel under its ad
+    /// account); until it is chosen, the listing answers 409 `parent_not_chosen`.
+    pub depends_on: Option<ResourceKind>,
+    /// What a caller does with the choice, or how the provider is read (a header to send).
+    pub note: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -152,10 +156,12 @@ pub fn provider_out(state: &AppState, p: &Provider) -> ProviderOut {
             .resources
             .iter()
             .map(|r| ResourceKindOut {
-                kind: r.kind.as_str().to_owned(),
+                kind: r.kind.into(),
                 label: r.label.clone(),
                 setting: r.setting.clone(),
                 required: r.required,
+                depends_on: domain::resources::parent(p, r).map(|parent| parent.kind.into()),
+                note: r.note.clone(),
             })
             .collect(),
         scopes: p.oauth().map(|o| o.scopes.clone()).unwrap_or_default(),

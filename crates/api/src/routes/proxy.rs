@@ -124,6 +124,7 @@ async fn relay(
         body,
         proxy_base,
         retries,
+        injected_query: std::collections::BTreeMap::new(),
     };
     let logged_path = call.path.clone();
     let Proxied {

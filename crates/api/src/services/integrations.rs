@@ -27,7 +27,8 @@ use secrecy::{ExposeSecret, SecretString};
 use super::catalog::{IntegrationView, provider, tenant_level};
 use super::checks::{ACCESS_TOKEN, REFRESH_TOKEN, open_secrets, run_verify};
 use super::lifecycle::{Secrets, store, store_in, store_in_turn};
-use super::resources::{self, Looked};
+use super::proxy::Proposed;
+use super::resources::{self, Looked, Using};
 use super::vault::Vault;
 use crate::auth::TenantContext;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
@@ -150,33 +151,45 @@ pub async fn update<'r>(
     let held: BTreeSet<String> = opened.secrets.keys().cloned().collect();
     let requested = change.for_lifecycle(provider, ctx.user_id());
     let plan = lifecycle::plan(&read, &held, provider, &requested, Utc::now()).map_err(invalid)?;
-    let chosen = check_chosen_resources(
-        state,
-        ctx,
-        provider,
-        existing.as_ref(),
-        &plan.connection.config,
-    )
-    .await?;
-    let check = if plan.needs_check {
-        let secrets = change.applied_to(opened.secrets);
-        let outcome = run_verify(state, provider, &plan.connection.config, &secrets).await;
-        let check = Check::from(outcome);
-        Some(match &existing {
-            Some(stored) => {
-                let config = &plan.connection.config;
-                let actor = ctx.actor();
-                let looked = Looked {
-                    stored,
-                    config,
-                    known: &chosen,
-                };
-                resources::carry_on(state, &actor, provider, looked, check).await?
-            }
-            None => check,
-        })
+    let config = &plan.connection.config;
+    let secrets = change.applied_to(opened.secrets);
+    // A choice saved with new credentials must be reachable with those, not the old ones.
+    let proposed = Proposed {
+        config,
+        secrets: &secrets,
+    };
+    let using = if change.credentials.is_empty() {
+        Using::Stored(config)
+    } else {
+        Using::Proposed(&proposed)
+    };
+    let verified = if plan.needs_check {
+        Some(Check::from(
+            run_verify(state, provider, config, &secrets).await,
+        ))
     } else {
         None
+    };
+    // Credentials the provider refused are the answer; what they would point at is not asked.
+    let refused = verified
+        .as_ref()
+        .is_some_and(|check| !matches!(check, Check::Verified { .. }));
+    let chosen = if refused {
+        Vec::new()
+    } else {
+        check_chosen_resources(state, ctx, provider, existing.as_ref(), using, config).await?
+    };
+    let check = match (verified, &existing) {
+        (Some(check), Some(stored)) => {
+            let actor = ctx.actor();
+            let looked = Looked {
+                stored,
+                using,
+                known: &chosen,
+            };
+            Some(resources::carry_on(state, &actor, provider, looked, check).await?)
+        }
+        (verified, _) => verified,
     };
     let decisions = plan.decide(provider, check).map_err(refusal)?;
     if decisions.is_empty() {
@@ -208,22 +221,30 @@ pub async fn update<'r>(
 
 /// A setting that points a connected connection at a resource (an ad account, a channel) is
 /// checked with the provider first: one it cannot reach is refused, naming the field, and
-/// nothing is stored. A connection not usable yet is checked once it is connected. Answers what
-/// the provider showed of each, so the save's own check does not ask again.
+/// nothing is stored. New credentials saved with it are what it is checked with, whatever the
+/// stored connection's state; otherwise a connection not usable yet is checked once it is
+/// connected. Answers what the provider showed of each, so the save's own check does not ask
+/// again.
 async fn check_chosen_resources(
     state: &AppState,
     ctx: &TenantContext,
     provider: &Provider,
     existing: Option<&Connection>,
+    using: Using<'_>,
     config: &BTreeMap<String, String>,
 ) -> ApiResult<Vec<Item>> {
-    let Some(connection) = existing.filter(|c| resources::may_look(Some(c))) else {
-        return Ok(Vec::new());
+    let unstored = BTreeMap::new();
+    let before = match existing {
+        Some(connection) if resources::may_look(Some(connection)) => &connection.config,
+        _ if matches!(using, Using::Stored(_)) => return Ok(Vec::new()),
+        Some(connection) => &connection.config,
+        None => &unstored,
     };
     let mut found = Vec::new();
-    for (resource, id) in domain::resources::chosen(provider, &connection.config, config) {
+    for (resource, id) in domain::resources::chosen(provider, before, config) {
         let actor = ctx.actor();
-        let seen = resources::look_up(state, ctx.org_id, &actor, provider, resource, &id).await?;
+        let seen =
+            resources::look_up(state, ctx.org_id, &actor, provider, resource, using, &id).await?;
         let Some(item) = seen else {
             return Err(ApiError::unprocessable(
                 ErrorCode::ResourceNotAccessible,
@@ -328,10 +349,9 @@ pub(crate) async fn check_stored(
         StoredCheck::Run => {
             let verified =
                 Check::from(run_verify(state, provider, &existing.config, &opened.secrets).await);
-            let config = &existing.config;
             let looked = Looked {
                 stored: &existing,
-                config,
+                using: Using::Stored(&existing.config),
                 known: &[],
             };
             resources::carry_on(state, &Actor::System, provider, looked, verified).await?

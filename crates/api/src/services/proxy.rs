@@ -36,6 +36,17 @@ pub struct Call {
     pub proxy_base: String,
     /// How many times a 429 or 503 may be tried again (`Plugboard-Retries`, already checked).
     pub retries: u8,
+    /// Query parameters the injection adds from registry templates (a listing's app
+    /// credentials), beside the connection's credential.
+    pub injected_query: BTreeMap<String, String>,
+}
+
+/// Credentials about to be saved, with the settings they come with: a call made with them
+/// checks a choice before anything is kept, so there is no stored connection to admit, renew
+/// or note.
+pub struct Proposed<'a> {
+    pub config: &'a BTreeMap<String, String>,
+    pub secrets: &'a BTreeMap<String, SecretString>,
 }
 
 /// The provider's answer, unread, and how to rewrite it.
@@ -144,13 +155,42 @@ pub async fn call_for(
             tracing::warn!(provider = %provider.id, error = %err, "the connection's last use was not recorded");
         }
     }
-    let rewriter = upstream.rewriter(&call.proxy_base);
+    let rewriter = rewriter_for(&upstream, &call);
     Ok(Proxied {
         response,
         rewriter,
         waited,
         upstream: upstream_time,
     })
+}
+
+/// Calls the provider once with credentials that are not stored yet.
+pub async fn call_proposed(
+    state: &AppState,
+    provider: &Provider,
+    proposed: &Proposed<'_>,
+    call: Call,
+) -> ApiResult<Proxied> {
+    let upstream = upstream_for(state, provider, proposed.config, proposed.secrets, &call)?;
+    let mut spent = std::time::Duration::ZERO;
+    let response = send(state, &upstream, &call, &mut spent).await?;
+    Ok(Proxied {
+        response,
+        rewriter: rewriter_for(&upstream, &call),
+        waited: std::time::Duration::ZERO,
+        upstream: spent,
+    })
+}
+
+/// How the answer is rewritten: for a caller, links point back through the proxy; Plugboard's
+/// own calls (no proxy base) keep the provider's links, whose cursors they read. Secrets go
+/// from both.
+fn rewriter_for(upstream: &Upstream, call: &Call) -> Rewriter {
+    if call.proxy_base.is_empty() {
+        upstream.scrubber()
+    } else {
+        upstream.rewriter(&call.proxy_base)
+    }
 }
 
 /// Notes who called the provider with the connection, under the name they have now.
@@ -185,14 +225,14 @@ fn jitter() -> f64 {
 }
 
 /// A connection that may be used now, with its secrets opened.
-struct Admitted {
-    connection: Connection,
+pub(crate) struct Admitted {
+    pub connection: Connection,
     secrets: BTreeMap<String, SecretString>,
 }
 
 /// The connection and its secrets, read in one query, if it may be used now: connected and
-/// enabled.
-async fn admitted(
+/// enabled (for `Setup`, failing too).
+pub(crate) async fn admitted(
     state: &AppState,
     org_id: OrgId,
     provider: &Provider,
@@ -295,10 +335,23 @@ fn prepare(
     admitted: &Admitted,
     call: &Call,
 ) -> ApiResult<Upstream> {
-    let Admitted {
-        connection,
-        secrets,
-    } = admitted;
+    upstream_for(
+        state,
+        provider,
+        &admitted.connection.config,
+        &admitted.secrets,
+        call,
+    )
+}
+
+/// The upstream request for a call with these settings and secrets.
+fn upstream_for(
+    state: &AppState,
+    provider: &Provider,
+    config: &BTreeMap<String, String>,
+    secrets: &BTreeMap<String, SecretString>,
+    call: &Call,
+) -> ApiResult<Upstream> {
     // Only this provider's platform variables: they are all the injection may use, and all
     // the rewriter needs to look for.
     let platform_env: BTreeMap<String, SecretString> = provider
@@ -313,27 +366,31 @@ fn prepare(
         })
         .collect();
     let values = VerifyValues {
-        config: &connection.config,
+        config,
         secrets,
         access_token: secrets.get(ACCESS_TOKEN),
         platform_env: &platform_env,
     };
-    let upstream = proxy::build(provider, &values, &call.path, call.query.as_deref()).map_err(
-        |err| match err {
-            ProxyError::NotProxied => ApiError::not_found("This provider is not proxied."),
-            ProxyError::Path(refusal) => {
-                ApiError::bad_request(ErrorCode::PathNotAllowed, refusal.message())
-            }
-            ProxyError::Build(missing) => ApiError::conflict(
-                ErrorCode::MissingValues,
-                format!(
-                    "{} cannot be called yet: {missing}. Complete its settings.",
-                    provider.name
-                ),
+    proxy::build_with(
+        provider,
+        &values,
+        &call.path,
+        call.query.as_deref(),
+        &call.injected_query,
+    )
+    .map_err(|err| match err {
+        ProxyError::NotProxied => ApiError::not_found("This provider is not proxied."),
+        ProxyError::Path(refusal) => {
+            ApiError::bad_request(ErrorCode::PathNotAllowed, refusal.message())
+        }
+        ProxyError::Build(missing) => ApiError::conflict(
+            ErrorCode::MissingValues,
+            format!(
+                "{} cannot be called yet: {missing}. Complete its settings.",
+                provider.name
             ),
-        },
-    )?;
-    Ok(upstream)
+        ),
+    })
 }
 
 /// The caller's headers that go on: not Plugboard's own, not hop-by-hop, not one the

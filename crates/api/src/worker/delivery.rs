@@ -282,6 +282,7 @@ async fn slack_app(worker: &Worker, n: &Notification) -> anyhow::Result<Option<T
         body: body.into(),
         proxy_base: String::new(),
         retries: 0,
+        injected_query: Default::default(),
     };
     let proxied = match proxy::call_for(
         state,

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Options, TestApp, json_body, problem, spawn_app_with};
 use crate::proxy::key;
-use crate::sandbox::{SANDBOX_ADMIN, connect, set_mode};
+use crate::sandbox::{SANDBOX_ADMIN, admin_token, connect, set_mode, set_mode_as};
 
 async fn app() -> TestApp {
     spawn_app_with(Options {
@@ -414,4 +414,407 @@ async fn resources_a_chosen_account_that_disappears_is_resource_lost_once_until_
             ("recovered".to_owned(), "meta_ads".to_owned())
         ]
     );
+}
+
+/// One kind of thing a connection is pointed at, as the sandbox plays it.
+struct Case {
+    provider: &'static str,
+    kind: &'static str,
+    setting: &'static str,
+    /// The parent chosen first (a pixel's ad account), as setting and id.
+    parent: Option<(&'static str, &'static str)>,
+    /// Items on each page, in the provider's own paging.
+    pages: &'static [usize],
+    /// An id of the right shape that the login cannot reach.
+    unknown: &'static str,
+}
+
+const CASES: &[Case] = &[
+    Case {
+        provider: "meta_ads",
+        kind: "pixel",
+        setting: "pixel_id",
+        parent: Some(("ad_account_id", "act_100000000000002")),
+        pages: &[25, 7],
+        unknown: "900999999999999",
+    },
+    Case {
+        provider: "google_ads",
+        kind: "customer",
+        setting: "customer_id",
+        parent: None,
+        pages: &[10, 10, 10, 2],
+        unknown: "5559999999",
+    },
+    Case {
+        provider: "google_ads",
+        kind: "login_customer",
+        setting: "login_customer_id",
+        parent: None,
+        pages: &[10, 10, 10, 2],
+        unknown: "5559999999",
+    },
+    Case {
+        provider: "tiktok_ads",
+        kind: "advertiser",
+        setting: "advertiser_id",
+        parent: None,
+        pages: &[10, 10, 10, 4],
+        unknown: "7000000000009999",
+    },
+    Case {
+        provider: "tiktok_ads",
+        kind: "pixel",
+        setting: "pixel_code",
+        parent: Some(("advertiser_id", "7000000000000002")),
+        pages: &[20, 11],
+        unknown: "CSBX99P99QRSTUVWX",
+    },
+    Case {
+        provider: "ga4",
+        kind: "property",
+        setting: "property_id",
+        parent: None,
+        // Five accounts a page; the sixth account has no property yet.
+        pages: &[15, 12, 6],
+        unknown: "499999999",
+    },
+    Case {
+        provider: "ga4",
+        kind: "data_stream",
+        setting: "measurement_id",
+        parent: Some(("property_id", "400000001")),
+        // The first page also holds an app stream, which has no measurement ID.
+        pages: &[9, 10, 10, 3],
+        unknown: "G-S9999",
+    },
+    Case {
+        provider: "search_console",
+        kind: "site",
+        setting: "site_url",
+        parent: None,
+        pages: &[10, 10, 10, 3],
+        unknown: "sc-domain:elsewhere.example",
+    },
+    Case {
+        provider: "youtube",
+        kind: "channel",
+        setting: "channel_id",
+        parent: None,
+        pages: &[25, 6],
+        unknown: "UCsandboxChannel99999999",
+    },
+    Case {
+        provider: "google_calendar",
+        kind: "calendar",
+        setting: "calendar_id",
+        parent: None,
+        pages: &[25, 8],
+        unknown: "nobody@group.calendar.google.com",
+    },
+];
+
+async fn patch_config(
+    app: &TestApp,
+    token: &str,
+    org: &str,
+    provider: &str,
+    config: Value,
+) -> reqwest::Response {
+    app.patch(
+        &format!("/api/v1/orgs/{org}/integrations/{provider}"),
+        token,
+        json!({ "config": config }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn resources_every_kind_pages_is_chosen_from_a_later_page_checked_and_lost() {
+    let app = app().await;
+    let (owner, org) = app.owner_with_org().await;
+    let (stranger, _) = app.owner_with_org().await;
+    let (lonely, lonely_org) = app.owner_with_org().await;
+    let admin = admin_token(&app).await;
+    for case in CASES {
+        let Case {
+            provider,
+            kind,
+            setting,
+            ..
+        } = *case;
+        let at = format!("{provider}/{kind}");
+        connect(&app, &owner.token, &org, provider, json!({})).await;
+        if let Some((parent, id)) = case.parent {
+            json_body(
+                patch_config(&app, &owner.token, &org, provider, json!({ parent: id })).await,
+                200,
+            )
+            .await;
+        }
+        let url = listing(&org, provider, kind);
+
+        let pages = every_page(&app, &owner.token, &url).await;
+        let sizes: Vec<usize> = pages.iter().map(|p| ids(p).len()).collect();
+        assert_eq!(sizes, case.pages, "{at}");
+        for page in &pages {
+            let text = page.to_string();
+            assert!(
+                !text.contains("sbx_") && !text.contains("sandbox-tiktok-app-secret"),
+                "{at}: a credential in {page}"
+            );
+        }
+        problem(app.get(&url, &stranger.token).await, 404).await;
+
+        // An id the login cannot reach is refused, naming the setting; nothing is kept.
+        let refused = problem(
+            patch_config(
+                &app,
+                &owner.token,
+                &org,
+                provider,
+                json!({ setting: case.unknown }),
+            )
+            .await,
+            422,
+        )
+        .await;
+        assert_eq!(
+            refused["code"], "resource_not_accessible",
+            "{at}: {refused}"
+        );
+        assert_eq!(refused["errors"][0]["field"], format!("config.{setting}"));
+        let stored = app.integration(&owner.token, &org, provider).await;
+        assert_eq!(stored["config"].get(setting), None, "{at}: {stored}");
+
+        // One from a later page is kept, and the connection is named after it.
+        let item = &pages[1]["data"][0];
+        let id = item["id"].as_str().unwrap();
+        let saved = json_body(
+            patch_config(&app, &owner.token, &org, provider, json!({ setting: id })).await,
+            200,
+        )
+        .await;
+        assert_eq!(saved["config"][setting], id, "{at}");
+        let shown = match item["name"].as_str() {
+            Some(name) => format!("{name} ({id})"),
+            None => id.to_owned(),
+        };
+        let account = saved["account_name"].as_str().unwrap_or_default();
+        assert!(
+            account.contains(&shown),
+            "{at}: `{account}` lacks `{shown}`"
+        );
+
+        // The login loses it: the next check says so.
+        set_mode_as(&app, &admin, provider, "unshared").await;
+        let tested = json_body(
+            app.post(
+                &format!("/api/v1/orgs/{org}/integrations/{provider}/test"),
+                &owner.token,
+                json!({}),
+            )
+            .await,
+            200,
+        )
+        .await;
+        assert_eq!(tested["code"], "resource_lost", "{at}: {tested}");
+        assert_eq!(
+            app.integration(&owner.token, &org, provider).await["status"],
+            "error",
+            "{at}"
+        );
+        if case.parent.is_none() {
+            // A login with nothing to choose lists nothing (the picker says what to do).
+            connect(&app, &lonely.token, &lonely_org, provider, json!({})).await;
+            let url = listing(&lonely_org, provider, kind);
+            let empty = json_body(app.get(&url, &lonely.token).await, 200).await;
+            assert_eq!(empty["data"], json!([]), "{at}");
+            assert_eq!(empty["next_cursor"], Value::Null, "{at}");
+        }
+        set_mode_as(&app, &admin, provider, "healthy").await;
+    }
+    // TikTok's app secret went with each advertiser listing; no log line holds it.
+    assert!(app.logs.len() > 0);
+    assert!(!app.logs.contains("sandbox-tiktok-app-secret"));
+}
+
+#[tokio::test]
+async fn resources_a_dependent_kind_waits_for_its_parent() {
+    let app = app().await;
+    let (owner, org) = app.owner_with_org().await;
+    connect(&app, &owner.token, &org, "meta_ads", json!({})).await;
+    connect(&app, &owner.token, &org, "ga4", json!({})).await;
+
+    let early = problem(
+        app.get(&listing(&org, "meta_ads", "pixel"), &owner.token)
+            .await,
+        409,
+    )
+    .await;
+    assert_eq!(early["code"], "parent_not_chosen", "{early}");
+    assert_eq!(
+        early["detail"],
+        "Choose the ad account first: Meta Ads lists pixels per ad account."
+    );
+    let chosen_early = problem(
+        patch_config(
+            &app,
+            &owner.token,
+            &org,
+            "meta_ads",
+            json!({"pixel_id": "900000000002025"}),
+        )
+        .await,
+        409,
+    )
+    .await;
+    assert_eq!(chosen_early["code"], "parent_not_chosen");
+    let streams = problem(
+        app.get(&listing(&org, "ga4", "data_stream"), &owner.token)
+            .await,
+        409,
+    )
+    .await;
+    assert!(
+        streams["detail"].as_str().unwrap().contains("property"),
+        "{streams}"
+    );
+
+    // The catalog says which kind comes first.
+    let catalog = json_body(app.get("/api/v1/providers", &owner.token).await, 200).await;
+    let meta = catalog["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "meta_ads")
+        .unwrap();
+    let kinds: Vec<(&str, Option<&str>)> = meta["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["kind"].as_str().unwrap(), r["depends_on"].as_str()))
+        .collect();
+    assert_eq!(kinds, [("ad_account", None), ("pixel", Some("ad_account"))]);
+
+    // A property and one of its streams chosen together are checked together; the stream
+    // is checked again when its property changes, and goes with it when cleared.
+    let both = json_body(
+        patch_config(
+            &app,
+            &owner.token,
+            &org,
+            "ga4",
+            json!({"property_id": "400000002", "measurement_id": "G-S01301"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        both["account_name"],
+        "Acme Store 01-3 (400000002) · Acme web 01 (G-S01301)"
+    );
+    let moved = problem(
+        patch_config(
+            &app,
+            &owner.token,
+            &org,
+            "ga4",
+            json!({"property_id": "400000001"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(
+        moved["errors"][0]["field"], "config.measurement_id",
+        "{moved}"
+    );
+    let cleared = json_body(
+        patch_config(
+            &app,
+            &owner.token,
+            &org,
+            "ga4",
+            json!({"property_id": "400000001", "measurement_id": null}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(cleared["config"].get("measurement_id"), None, "{cleared}");
+}
+
+/// Klaviyo answers the list only to the key that can see it.
+async fn klaviyo_answers(app: &TestApp, key_with_the_list: &str) {
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    Mock::given(method("GET"))
+        .and(path("/api/accounts/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": [{"id": "AcmeKl", "attributes": {"contact_information": {"organization_name": "Acme"}}}]
+        })))
+        .mount(&app.provider)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/lists/XyZ001/"))
+        .and(header(
+            "authorization",
+            format!("Klaviyo-API-Key {key_with_the_list}").as_str(),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": {"type": "list", "id": "XyZ001", "attributes": {"name": "VIP customers"}}
+        })))
+        .mount(&app.provider)
+        .await;
+}
+
+#[tokio::test]
+async fn resources_a_choice_saved_with_new_credentials_is_checked_with_them() {
+    let app = crate::helpers::spawn_app().await;
+    let (owner, org) = app.owner_with_org().await;
+    let new_key = "pk_newkeyseesthelist0123456789";
+    klaviyo_answers(&app, new_key).await;
+    let integration = format!("/api/v1/orgs/{org}/integrations/klaviyo");
+    json_body(
+        app.patch(
+            &integration,
+            &owner.token,
+            json!({"credentials": {"api_key": "pk_oldkeyseesnolist0123456789"}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+
+    // The old key cannot see the list; the new one, saved with it, can.
+    let saved = json_body(
+        app.patch(
+            &integration,
+            &owner.token,
+            json!({"credentials": {"api_key": new_key}, "config": {"list_id": "XyZ001"}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(saved["config"]["list_id"], "XyZ001", "{saved}");
+    assert_eq!(saved["account_name"], "VIP customers (XyZ001) · Acme");
+
+    // A first save is checked with what it brings too.
+    let (other, other_org) = app.owner_with_org().await;
+    let refused = problem(
+        app.patch(
+            &format!("/api/v1/orgs/{other_org}/integrations/klaviyo"),
+            &other.token,
+            json!({"credentials": {"api_key": "pk_oldkeyseesnolist0123456789"}, "config": {"list_id": "XyZ001"}}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(refused["code"], "resource_not_accessible", "{refused}");
+    let stored = app.integration(&other.token, &other_org, "klaviyo").await;
+    assert_eq!(stored["status"], "not_connected", "{stored}");
 }

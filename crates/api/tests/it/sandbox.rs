@@ -335,7 +335,7 @@ async fn the_sandbox_checks_the_pkce_verifier() {
 }
 
 /// An access token of the platform admin, signed up on first use.
-async fn admin_token(app: &TestApp) -> String {
+pub(crate) async fn admin_token(app: &TestApp) -> String {
     let login = json!({"email": SANDBOX_ADMIN, "password": "correct horse battery"});
     let mut signup = login.clone();
     signup["name"] = json!("Admin");
@@ -372,8 +372,13 @@ async fn post_mode(
 }
 
 pub(crate) async fn set_mode(app: &TestApp, provider: &str, mode: &str) {
-    let token = admin_token(app).await;
-    let response = post_mode(app, Some(&token), provider, mode).await;
+    set_mode_as(app, &admin_token(app).await, provider, mode).await;
+}
+
+/// `set_mode` with a platform admin's token in hand: signing in for every switch meets the
+/// sign-in limit.
+pub(crate) async fn set_mode_as(app: &TestApp, token: &str, provider: &str, mode: &str) {
+    let response = post_mode(app, Some(token), provider, mode).await;
     assert_eq!(response.status(), 303);
 }
 

@@ -11,6 +11,7 @@ mod headers;
 mod retry;
 mod rewrite;
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use url::Url;
@@ -213,6 +214,12 @@ impl Upstream {
             &self.secret_texts,
         )
     }
+
+    /// The rewriter for an answer Plugboard reads itself (a listing): the provider's links
+    /// stay as they are, for the cursors in them; every secret's value is redacted.
+    pub fn scrubber(&self) -> Rewriter {
+        Rewriter::new(&[], "", &self.credential_params, &self.secret_texts)
+    }
 }
 
 /// Builds the upstream request for `raw_path` (percent-encoded, relative to the API base)
@@ -222,6 +229,19 @@ pub fn build(
     values: &VerifyValues<'_>,
     raw_path: &str,
     raw_query: Option<&str>,
+) -> Result<Upstream, ProxyError> {
+    build_with(provider, values, raw_path, raw_query, &BTreeMap::new())
+}
+
+/// `build`, with more query parameters the injection sets from templates (a listing's
+/// `{env.…}` app credentials): treated as the credential is, so a caller's value is dropped
+/// and the answer is scrubbed of theirs.
+pub fn build_with(
+    provider: &Provider,
+    values: &VerifyValues<'_>,
+    raw_path: &str,
+    raw_query: Option<&str>,
+    injected_query: &BTreeMap<String, String>,
 ) -> Result<Upstream, ProxyError> {
     let api = provider.api.as_ref().ok_or(ProxyError::NotProxied)?;
     check_path(raw_path).map_err(ProxyError::Path)?;
@@ -252,7 +272,10 @@ pub fn build(
         return Err(ProxyError::Path(PathRefusal::LeavesBase));
     }
 
-    let mut credential_params: Vec<String> = api.query.keys().cloned().collect();
+    let injected_params: BTreeMap<&String, &String> =
+        api.query.iter().chain(injected_query).collect();
+    let mut credential_params: Vec<String> =
+        injected_params.keys().map(|name| (*name).clone()).collect();
     if !credential_params.iter().any(|p| p == ACCESS_TOKEN) {
         credential_params.push(ACCESS_TOKEN.to_owned());
     }
@@ -265,11 +288,11 @@ pub fn build(
             let name = pair.split('=').next().unwrap_or_default();
             let name =
                 String::from_utf8_lossy(&percent_decode(&name.replace('+', " "))).into_owned();
-            !api.query.contains_key(&name)
+            !injected_params.contains_key(&name)
         })
         .collect();
     url.set_query((!kept.is_empty()).then(|| kept.join("&")).as_deref());
-    for (name, value) in &api.query {
+    for (name, value) in injected_params {
         let value = template::render(value, plain).map_err(missing)?;
         url.query_pairs_mut().append_pair(name, &value);
     }

@@ -331,3 +331,44 @@ proptest! {
         prop_assert!(!out.contains("EAAB-token-1234"));
     }
 }
+
+#[test]
+fn a_listing_s_app_credentials_are_injected_like_the_credential_and_scrubbed_from_answers() {
+    let registry = registry();
+    let tiktok = registry.get("tiktok_ads").unwrap();
+    let advertisers = tiktok
+        .resource(crate::registry::ResourceKind::Advertiser)
+        .unwrap();
+    let mut fixture = Fixture::new(&[], &[]);
+    fixture.env = [
+        ("TIKTOK_APP_ID", "app-7001"),
+        ("TIKTOK_APP_SECRET", "s3cret-7002"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), SecretString::from(v.to_owned())))
+    .collect();
+    let up = build_with(
+        tiktok,
+        &fixture.values(),
+        "oauth2/advertiser/get/",
+        Some("secret=mine&page=1"),
+        &advertisers.query,
+    )
+    .unwrap();
+    assert_eq!(
+        up.url.as_str(),
+        "https://business-api.tiktok.com/open_api/v1.3/oauth2/advertiser/get/?page=1&app_id=app-7001&secret=s3cret-7002"
+    );
+    assert!(!format!("{up:?}").contains("s3cret"));
+    let link = "https://business-api.tiktok.com/open_api/v1.3/pixel/list/?page=2";
+    let answer = format!(r#"{{"message": "bad secret s3cret-7002", "next": "{link}"}}"#);
+    let mut scrubber = up.scrubber();
+    let mut read = scrubber.feed(answer.as_bytes());
+    read.extend(scrubber.finish());
+    let read = String::from_utf8(read).unwrap();
+    assert!(!read.contains("s3cret"), "{read}");
+    assert!(
+        read.contains(link),
+        "a link Plugboard reads itself stays as it is: {read}"
+    );
+}

@@ -7,6 +7,7 @@ pub mod versions;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
+use crate::template;
 use chrono::NaiveDate;
 use regex::Regex;
 use serde::Deserialize;
@@ -521,10 +522,24 @@ pub struct Resource {
     /// Whether the connection is of no use until one is chosen.
     #[serde(default)]
     pub required: bool,
-    /// Path and query, relative to the API base, of the request that lists them.
+    /// Path and query, relative to the API base, of the request that lists them. It may name
+    /// another resource's setting (`{config.ad_account_id}/adspixels`): that one is its parent,
+    /// chosen first.
     pub list: String,
+    /// Query parameters the listing sends with the platform's own credentials
+    /// (`{env.TIKTOK_APP_SECRET}`): added by the proxy beside the connection's credential, so
+    /// they are in no cache key, log line or answer.
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
     /// JSON pointer to the array of items in the listing's answer.
     pub items: String,
+    /// The provider leaves an empty list out of its answer (proto3 JSON, as Google's APIs
+    /// write it): no list there means nothing to choose.
+    #[serde(default)]
+    pub omits_empty: bool,
+    /// Pointer into each entry of `items` to the array that holds the items themselves (GA4's
+    /// properties inside account summaries); none: the entries are the items.
+    pub within: Option<String>,
     /// Pointer into an item to its id; empty: the item is the id (a list of strings).
     pub id: String,
     /// Taken off the front of an id as listed (`customers/` before a Google Ads customer).
@@ -534,20 +549,75 @@ pub struct Resource {
     /// Pointer into an item to a detail shown beside the name.
     pub detail: Option<String>,
     pub paging: Option<Paging>,
+    /// Where an answer with a 2xx status says whether the provider agreed (TikTok's `code`
+    /// 0, Slack's `ok`); none: the status says it.
+    pub success: Option<SuccessCheck>,
     /// Path, relative to the API base, that answers 2xx while a chosen one is reachable
-    /// (`{id}` is the chosen id). None: the chosen id must be in the listing.
+    /// (`{id}` is the chosen id; the parent's `{config.…}` as in `list`). None: the chosen id
+    /// must be in the listing.
     pub check: Option<String>,
     /// Pointer to the item in the check's answer (`/channel`); empty: the answer is the item.
+    /// An answer without it means the chosen one is not reachable.
     #[serde(default)]
     pub check_item: String,
-    /// Where the entry reads the provider's reference less than literally.
+    /// The provider's listing gives ids only; each item shown is named by one more request.
+    pub named_by: Option<NameRequest>,
+    /// The verify request names whatever it lists first (GA4's first account), not the login:
+    /// once one is chosen, the connection is named after the choice alone.
+    #[serde(default)]
+    pub replaces_account: bool,
+    /// A sentence for the people choosing and the callers using the choice (what it is for, a
+    /// header to send), shown beside the picker.
     pub note: Option<String>,
 }
 
-/// How a listing goes on to its next page.
+impl Resource {
+    /// The settings of other resources the listing or check names (`{config.ad_account_id}`).
+    pub fn parent_settings(&self) -> impl Iterator<Item = &str> {
+        template::placeholders(&self.list)
+            .into_iter()
+            .chain(
+                self.check
+                    .as_deref()
+                    .map(template::placeholders)
+                    .unwrap_or_default(),
+            )
+            .filter_map(|name| name.strip_prefix(CONFIG_PREFIX))
+    }
+}
+
+/// How a listing or check names a stored setting: `{config.ad_account_id}`.
+pub const CONFIG_PREFIX: &str = "config.";
+
+/// The request that names one listed item (a Google Ads customer by a `customer` query).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Paging {
+pub struct NameRequest {
+    #[serde(default)]
+    pub method: Method,
+    /// Path relative to the API base; `{id}` is the item's id.
+    pub path: String,
+    /// A JSON body, `{id}` JSON-escaped.
+    pub body: Option<String>,
+    /// Pointer to the name in the answer.
+    pub name: String,
+    /// Pointer to a detail in the answer.
+    pub detail: Option<String>,
+}
+
+/// How a listing goes on to its next page, in the provider's own shape.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Paging {
+    Cursor(CursorPaging),
+    Numbered(NumberedPaging),
+    Sliced(SlicedPaging),
+}
+
+/// An opaque cursor handed back in each answer (Graph API's `after`, Google's `pageToken`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CursorPaging {
     /// The query parameter that takes the cursor (`after`, `cursor`, `pageToken`).
     pub param: String,
     /// Pointer to the next page's cursor in an answer.
@@ -559,6 +629,26 @@ pub struct Paging {
     /// `links.next`).
     #[serde(default)]
     pub in_link: bool,
+}
+
+/// Numbered pages with a page count in each answer (TikTok's `page_info`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NumberedPaging {
+    /// The query parameter that takes the page number, from 1.
+    pub param: String,
+    /// Pointer to the number of the page answered.
+    pub page: String,
+    /// Pointer to how many pages there are.
+    pub pages: String,
+}
+
+/// The provider answers everything at once (Google Ads' accessible customers); Plugboard
+/// shows it `slice` at a time, so a page costs a bounded number of naming requests.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlicedPaging {
+    pub slice: usize,
 }
 
 /// The webhooks the provider sends the platform's own app (`/api/v1/webhooks/{id}`): how they

@@ -1171,3 +1171,66 @@ fn the_providers_named_for_the_proxy_have_an_api_on_their_real_host() {
         "{env.GOOGLE_ADS_DEVELOPER_TOKEN}"
     );
 }
+
+#[test]
+fn resources_name_only_their_parents_and_the_platform_variables() {
+    // `env` lists the provider's platform variables; the first resource's listing sends one.
+    let acme = |env: &str, pixel: &str| {
+        one_provider(&format!(
+            r#"platform_env = [{env}]
+{GOOD_FIELDS}
+[[provider.fields]]
+key = "account_id"
+label = "Account"
+[[provider.fields]]
+key = "pixel_id"
+label = "Pixel"
+{GOOD_VERIFY}
+[provider.api]
+base = "https://api.acme.example"
+headers = {{ Authorization = "Bearer {{api_key}}" }}
+[[provider.resources]]
+kind = "ad_account"
+label = "Account"
+setting = "account_id"
+list = "accounts"
+query = {{ secret = "{{env.ACME_APP_SECRET}}" }}
+items = "/data"
+id = "/id"
+paging = {{ slice = 10 }}
+[[provider.resources]]
+{pixel}
+"#
+        ))
+    };
+    let pixel = r#"kind = "pixel"
+label = "Pixel"
+setting = "pixel_id"
+list = "{config.account_id}/pixels"
+items = "/data"
+id = "/id"
+paging = { param = "page", page = "/page", pages = "/pages" }
+check = "{config.account_id}/pixels/{id}""#;
+    let env = "\"ACME_APP_SECRET\"";
+    assert_eq!(problem(&acme(env, pixel)), "valid");
+    let parent =
+        |named: &str| pixel.replace("{config.account_id}/pixels\"", &format!("{named}/pixels\""));
+    assert!(problem(&acme(env, &parent("{config.nothing}"))).contains("another resource's"));
+    assert!(
+        problem(&acme(env, &parent("{config.pixel_id}"))).contains("another resource's"),
+        "a resource is not its own parent"
+    );
+    assert!(problem(&acme("", pixel)).contains("platform variables"));
+    let unpointed = pixel.replace("pages = \"/pages\"", "pages = \"pages\"");
+    assert!(problem(&acme(env, &unpointed)).contains("JSON pointer"));
+    let registry = Registry::from_toml(&acme(env, pixel)).unwrap();
+    let pixel = registry
+        .get("acme")
+        .unwrap()
+        .resource(ResourceKind::Pixel)
+        .unwrap();
+    assert_eq!(
+        pixel.parent_settings().collect::<Vec<_>>(),
+        ["account_id", "account_id"]
+    );
+}

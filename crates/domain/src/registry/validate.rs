@@ -6,7 +6,7 @@ use regex::Regex;
 use url::Url;
 
 use super::versions::{self, LiteralVersions};
-use super::{Auth, FieldKind, Level, Provider, Verify};
+use super::{Auth, FieldKind, Level, Paging, Provider, Verify};
 use crate::oauth::ACCESS_TOKEN;
 use crate::template::{self, Escape};
 
@@ -583,7 +583,8 @@ fn check_api(provider: &Provider, literals: &LiteralVersions) -> Result<(), Regi
 /// field only as the whole start of the base). After the host come literal segments and
 /// `{api_version}` only; no query, no fragment, no credential.
 /// Resources are listed and checked through the proxy's API base, so their paths follow the
-/// proxy's rules; each fills a plain setting of the provider.
+/// proxy's rules; each fills a plain setting of the provider, and one that names another's
+/// setting (its parent) names a resource of the same provider.
 fn check_resources(provider: &Provider) -> Result<(), RegistryError> {
     let mut kinds = std::collections::BTreeSet::new();
     for resource in &provider.resources {
@@ -606,38 +607,84 @@ fn check_resources(provider: &Provider) -> Result<(), RegistryError> {
                 )));
             }
         }
-        let (path, _) = resource
-            .list
-            .split_once('?')
-            .unwrap_or((&resource.list, ""));
         let relative = |p: &str| {
-            !p.is_empty() && !p.starts_with('/') && !p.contains("..") && !p.contains("://")
+            let (path, _) = p.split_once('?').unwrap_or((p, ""));
+            !path.is_empty()
+                && !path.starts_with('/')
+                && !path.contains("..")
+                && !path.contains("://")
         };
-        if !relative(path) || !template::placeholders(&resource.list).is_empty() {
+        let names_parent = |name: &str| {
+            name.strip_prefix(super::CONFIG_PREFIX)
+                .is_some_and(|setting| {
+                    setting != resource.setting
+                        && provider.resources.iter().any(|r| r.setting == setting)
+                })
+        };
+        if !relative(&resource.list)
+            || !template::placeholders(&resource.list)
+                .into_iter()
+                .all(names_parent)
+        {
             return Err(bad(
-                "list must be a literal path relative to the API base".to_owned()
+                "list must be a path relative to the API base naming only another resource's {config.setting}".to_owned(),
             ));
         }
         if let Some(check) = &resource.check
-            && (!relative(check) || template::placeholders(check) != ["id"])
+            && (!relative(check)
+                || !template::placeholders(check).contains(&"id")
+                || !template::placeholders(check)
+                    .into_iter()
+                    .all(|name| name == "id" || names_parent(name)))
         {
             return Err(bad(
-                "check must be a path relative to the API base naming only {id}".to_owned(),
+                "check must be a path relative to the API base naming {id} (and a parent's {config.setting})".to_owned(),
             ));
         }
-        let pointers = [
+        for (name, value) in &resource.query {
+            let platform = template::placeholders(value).into_iter().all(|p| {
+                p.strip_prefix("env.")
+                    .is_some_and(|env| provider.platform_env.iter().any(|e| e == env))
+            });
+            if name.trim().is_empty() || !platform {
+                return Err(bad(format!(
+                    "query `{name}` may only carry the provider's platform variables ({{env.NAME}})"
+                )));
+            }
+        }
+        let mut pointers: Vec<&String> = [
             Some(&resource.items),
+            resource.within.as_ref(),
             resource.name.as_ref(),
             resource.detail.as_ref(),
+            resource.success.as_ref().map(|s| &s.pointer),
         ]
         .into_iter()
         .flatten()
-        .chain(
-            resource
-                .paging
-                .iter()
-                .flat_map(|p| std::iter::once(&p.next).chain(p.more.as_ref())),
-        );
+        .collect();
+        match &resource.paging {
+            Some(Paging::Cursor(p)) => {
+                pointers.push(&p.next);
+                pointers.extend(p.more.as_ref());
+            }
+            Some(Paging::Numbered(p)) => pointers.extend([&p.page, &p.pages]),
+            Some(Paging::Sliced(_)) | None => {}
+        }
+        if let Some(named) = &resource.named_by {
+            pointers.push(&named.name);
+            pointers.extend(named.detail.as_ref());
+            if !relative(&named.path) || template::placeholders(&named.path) != ["id"] {
+                return Err(bad(
+                    "named_by.path must be a path relative to the API base naming only {id}"
+                        .to_owned(),
+                ));
+            }
+            if let Some(body) = &named.body
+                && !template::placeholders(body).into_iter().all(|p| p == "id")
+            {
+                return Err(bad("named_by.body may name only {id}".to_owned()));
+            }
+        }
         for pointer in pointers {
             if !pointer.starts_with('/') {
                 return Err(bad(format!("`{pointer}` is not a JSON pointer")));
@@ -653,12 +700,16 @@ fn check_resources(provider: &Provider) -> Result<(), RegistryError> {
                 "id must be a JSON pointer, or empty for an item that is the id".to_owned(),
             ));
         }
-        if resource
-            .paging
-            .as_ref()
-            .is_some_and(|p| p.param.trim().is_empty())
-        {
-            return Err(bad("paging needs the cursor's query parameter".to_owned()));
+        let paging_ok = match &resource.paging {
+            Some(Paging::Cursor(p)) => !p.param.trim().is_empty(),
+            Some(Paging::Numbered(p)) => !p.param.trim().is_empty(),
+            Some(Paging::Sliced(p)) => (1..=100).contains(&p.slice),
+            None => true,
+        };
+        if !paging_ok {
+            return Err(bad(
+                "paging needs its query parameter, or a slice of 1 to 100".to_owned(),
+            ));
         }
     }
     Ok(())

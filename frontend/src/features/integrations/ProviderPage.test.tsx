@@ -113,7 +113,7 @@ describe("the provider page's picker", () => {
   const withLists = {
     ...resendProvider,
     fields: [...resendProvider.fields, { key: "list_id", label: "List", kind: "text" as const, required: false, secret: false, before_consent: false }],
-    resources: [{ kind: "list", label: "List", setting: "list_id", required: true }],
+    resources: [{ kind: "list" as const, label: "List", setting: "list_id", required: true }],
   };
   const LISTING = `GET /api/v1/orgs/${ORG}/integrations/resend/resources/list`;
   const page = (from: number, next: string | null) => ({
@@ -151,5 +151,46 @@ describe("the provider page's picker", () => {
     });
     open();
     expect(await screen.findByText(/This Resend login reaches no lists\./)).toBeInTheDocument();
+  });
+
+  // Resend pretending to point at a list, then at a segment listed per list.
+  const withSegments = {
+    ...withLists,
+    fields: [...withLists.fields, { key: "segment_id", label: "Segment", kind: "text" as const, required: false, secret: false, before_consent: false }],
+    resources: [
+      { kind: "list" as const, label: "List", setting: "list_id", required: true, depends_on: null, note: null },
+      { kind: "channel" as const, label: "Segment", setting: "segment_id", required: false, depends_on: "list" as const, note: null },
+    ],
+  };
+  const SEGMENTS = `GET /api/v1/orgs/${ORG}/integrations/resend/resources/channel`;
+
+  it("offers a dependent kind only once its parent is chosen", async () => {
+    const sent = fakeApi({
+      ...providerPageAnswers({ ...resend, needs_attention: true }, withSegments),
+      [LISTING]: { body: page(0, null) },
+    });
+    open();
+    expect(await screen.findByText(/choose the list first/)).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Choose the segment" })).toBeNull();
+    expect(sent.some((s) => `${s.method} ${s.path}` === SEGMENTS)).toBe(false);
+  });
+
+  it("lists a dependent kind under its parent, and a new parent clears it", async () => {
+    const chosen: Integration = { ...resend, config: { list_id: "L1", segment_id: "S1" } };
+    const sent = fakeApi({
+      ...providerPageAnswers(chosen, withSegments),
+      [LISTING]: { body: page(0, null) },
+      [SEGMENTS]: { body: { data: [{ id: "S1", name: "Segment 1", detail: null }], next_cursor: null } },
+      [PATCH]: { body: { ...resend, config: { list_id: "L0" } } },
+    });
+    const user = userEvent.setup();
+    open();
+    await user.click(await screen.findByRole("button", { name: "Choose another segment" }));
+    expect(await screen.findByRole("group", { name: "Segments this connection can use" })).toBeInTheDocument();
+    await user.click(screen.getByRole("button", { name: "Choose another list" }));
+    const lists = await screen.findByRole("group", { name: "Lists this connection can use" });
+    await user.click(within(lists).getByRole("radio", { name: /List 0/ }));
+    await user.click(screen.getByRole("button", { name: "Use this list" }));
+    await waitFor(() => expect(sent.find((s) => s.method === "PATCH")?.body).toEqual({ config: { segment_id: null, list_id: "L0" } }));
   });
 });

@@ -10,7 +10,8 @@ export const keys = {
   integrations: (orgId: string) => ["integrations", orgId] as const,
   integration: (orgId: string, provider: string) => ["integrations", orgId, provider] as const,
   events: (orgId: string, provider: string) => ["events", orgId, provider] as const,
-  resources: (orgId: string, provider: string, kind: string, q: string) => ["resources", orgId, provider, kind, q] as const,
+  resources: (orgId: string, provider: string, kind: string, q: string, parent: string) =>
+    ["resources", orgId, provider, kind, q, parent] as const,
   providers: () => ["providers"] as const,
 };
 
@@ -45,9 +46,11 @@ export function useProviders() {
 }
 
 /** What a connection can be pointed at (its ad accounts, channels…), a page at a time, listed live. */
-export function useResources(orgId: string, provider: string, kind: string, q: string, enabled: boolean) {
+/** One kind's listing; `parent` is the choice it is listed under (a pixel's ad account), so
+ * another parent lists anew. */
+export function useResources(orgId: string, provider: string, kind: string, q: string, parent: string, enabled: boolean) {
   return useInfiniteQuery({
-    queryKey: keys.resources(orgId, provider, kind, q),
+    queryKey: keys.resources(orgId, provider, kind, q, parent),
     initialPageParam: undefined as string | undefined,
     queryFn: ({ pageParam }) =>
       unwrap(
@@ -126,7 +129,8 @@ function useRefreshOnConflict(orgId: string) {
 export interface PatchInput {
   provider: string;
   credentials?: Record<string, string>;
-  config?: Record<string, string>;
+  /** `null` removes a setting (the pixel chosen under an ad account that is changing). */
+  config?: Record<string, string | null>;
   enabled?: boolean;
 }
 

@@ -27,28 +27,53 @@ export function hasPickers({ integration: i, provider }: PartProps): boolean {
   return (provider?.resources ?? []).length > 0 && (i.usable || i.status === "error");
 }
 
-/** One picker per kind of thing the provider's connection can be pointed at. */
+/** One picker per kind of thing the provider's connection can be pointed at; a kind listed
+ * under another's choice (a pixel under its ad account) waits until that one is chosen. */
 export function ResourcePickers(props: PartProps) {
-  return (props.provider?.resources ?? []).map((kind) => <Picker key={kind.kind} {...props} kind={kind} />);
+  const kinds = props.provider?.resources ?? [];
+  return kinds.map((kind) => {
+    const parent = kinds.find((k) => k.kind === kind.depends_on);
+    return <Picker key={kind.kind} {...props} kind={kind} parent={parent} dependents={kinds.filter((k) => k.depends_on === kind.kind)} />;
+  });
 }
 
-function Picker({ orgId, integration: i, kind }: PartProps & { kind: Kind }) {
+function Picker({
+  orgId,
+  integration: i,
+  kind,
+  parent,
+  dependents,
+}: PartProps & { kind: Kind; parent: Kind | undefined; dependents: Kind[] }) {
   const { isAdmin } = useSession();
   const current = i.config[kind.setting] ?? "";
+  const parentValue = parent ? (i.config[parent.setting] ?? "") : "";
+  const waiting = parent !== undefined && !parentValue;
   const [open, setOpen] = useState(kind.required && !current);
   const [search, setSearch] = useState("");
   const [q, setQ] = useState("");
   const [picked, setPicked] = useState(current);
-  const listing = useResources(orgId, i.provider, kind.kind, q, open);
+  const listing = useResources(orgId, i.provider, kind.kind, q, parentValue, open && !waiting);
   const save = usePatchIntegration(orgId);
   const items = listing.data?.pages.flatMap((p) => p.data) ?? [];
   const label = kind.label.toLowerCase();
   const group = `pick-${kind.kind}`;
+  if (waiting && parent) {
+    return (
+      <div className="stack">
+        <p>
+          {kind.label}: <span className="muted">choose the {parent.label.toLowerCase()} first; its {label}s are listed once it is chosen.</span>
+        </p>
+      </div>
+    );
+  }
+  // Choosing anew clears what was chosen under the old choice (its pixel, its stream).
+  const cleared = Object.fromEntries(dependents.filter((c) => i.config[c.setting]).map((c) => [c.setting, null]));
   return (
     <div className="stack">
       <p>
         {kind.label}: {current ? <code>{current}</code> : <span className="muted">none chosen{kind.required ? " (required)" : ""}</span>}
       </p>
+      {kind.note && <p className="muted small">{kind.note}</p>}
       {isAdmin && !open && (
         <button type="button" className="btn" onClick={() => setOpen(true)}>
           {current ? `Choose another ${label}` : `Choose the ${label}`}
@@ -59,7 +84,7 @@ function Picker({ orgId, integration: i, kind }: PartProps & { kind: Kind }) {
           className="stack"
           onSubmit={(e) => {
             e.preventDefault();
-            if (picked && picked !== current) save.mutate({ provider: i.provider, config: { [kind.setting]: picked } });
+            if (picked && picked !== current) save.mutate({ provider: i.provider, config: { ...cleared, [kind.setting]: picked } });
           }}
         >
           <label>

@@ -20,6 +20,7 @@ mod grants;
 mod inbound;
 mod page;
 mod resources;
+pub mod sso;
 mod token;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -144,6 +145,8 @@ pub struct SandboxConfig {
     pub slow_delay: Duration,
     /// How long Shopify's expiring offline access tokens live (60 minutes; less in tests).
     pub shopify_token_lifetime: Duration,
+    /// `PLUGBOARD_ADMIN_EMAILS`: the `admin` sign-in persona is the first of them.
+    pub admin_emails: Vec<String>,
 }
 
 pub struct Sandbox {
@@ -155,6 +158,8 @@ pub struct Sandbox {
     activity: Mutex<BTreeMap<String, ActivityCounts>>,
     /// When each rate-limited provider last let an API call through.
     last_allowed: Mutex<HashMap<String, std::time::Instant>>,
+    /// The identity providers people sign in with.
+    idps: sso::Idps,
 }
 
 impl Sandbox {
@@ -167,6 +172,7 @@ impl Sandbox {
             redeemed_codes: Mutex::new(HashSet::new()),
             activity: Mutex::new(BTreeMap::new()),
             last_allowed: Mutex::new(HashMap::new()),
+            idps: sso::Idps::new(),
         }
     }
 
@@ -277,6 +283,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, sandbox: web::Data<Sandbox>) {
         .route("/sandbox/control.js", web::get().to(page::control_script))
         .route("/sandbox/_activity", web::get().to(activity))
         .route("/sandbox/_webhooks", web::post().to(send_webhook))
+        // Before the providers' catch-all, which would take `sso` for a provider.
+        .configure(sso::configure)
         .route(
             "/sandbox/{provider}/{host}/{tail:.*}",
             web::route().to(provider_request),

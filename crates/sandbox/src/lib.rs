@@ -13,6 +13,9 @@
 //! counts, per provider, the refreshes, token exchanges and refused replays of one-time tokens
 //! it saw. Its control page also sends the webhooks a provider sends its app (an uninstall, a
 //! revocation, each privacy request), signed as the provider signs them, to Plugboard.
+//!
+//! It also plays the identity providers people sign in with, Microsoft Entra and Google, under
+//! `/sandbox/sso/…` (see `sso`).
 
 mod api;
 mod consent;

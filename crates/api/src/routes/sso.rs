@@ -290,29 +290,39 @@ pub async fn list_identities(
     Ok(web::Json(ListOut { data }))
 }
 
+/// Which provider to link an account of.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(examples(json!({ "provider": "microsoft" })))]
+pub struct IdentityLinkIn {
+    pub provider: SsoProviderId,
+}
+
 /// Starts linking another identity to the signed-in user: answers the provider's URL to send
 /// the browser to (and sets the `pb_sso` cookie); the callback links it and lands on
 /// `/account?linked={provider}`.
 #[utoipa::path(
     operation_id = "linkIdentity",
     tag = "auth",
-    params(("provider" = SsoProviderId, Path)),
+    request_body = IdentityLinkIn,
     responses(
         (status = 200, body = LinkStartOut),
         (status = 401, body = Problem),
         (status = 404, body = Problem, description = "This server is not set up for that provider."),
-        (status = 503, body = Problem, description = "The provider cannot be reached; try again later."),
+        (status = 422, body = Problem),
+        (status = 503, body = Problem, description = "The provider cannot be reached; try again later.",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ),
     security(("bearer" = []))
 )]
-#[post("/me/identities/{provider}")]
+#[post("/me/identities")]
 pub async fn link_identity(
     state: web::Data<AppState>,
     caller: AuthUser,
-    path: web::Path<SsoProviderId>,
+    body: web::Json<IdentityLinkIn>,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    let provider = SsoProvider::from(path.into_inner());
+    let provider = SsoProvider::from(body.provider);
     let (nonce, cookie) = bind_browser(&req, &state)?;
     match sso::start(&state, provider, None, Some(caller.0.id), &nonce).await? {
         Begun::Redirect(url) => Ok(HttpResponse::Ok().cookie(cookie).json(LinkStartOut {

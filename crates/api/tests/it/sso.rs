@@ -650,8 +650,9 @@ async fn start_link(
     provider: &str,
 ) -> Started {
     let response = browser
-        .post(app.url(&format!("/api/v1/me/identities/{provider}")))
+        .post(app.url("/api/v1/me/identities"))
         .bearer_auth(token)
+        .json(&json!({ "provider": provider }))
         .send()
         .await
         .unwrap();

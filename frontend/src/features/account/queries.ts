@@ -13,7 +13,7 @@ export function useIdentities() {
 export function useLinkIdentity() {
   return useMutation({
     mutationFn: (provider: SsoProviderId) =>
-      unwrap(api.POST("/api/v1/me/identities/{provider}", { params: { path: { provider } } })),
+      unwrap(api.POST("/api/v1/me/identities", { body: { provider } })),
   });
 }
 

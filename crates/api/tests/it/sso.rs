@@ -258,6 +258,7 @@ async fn start(app: &TestApp, browser: &reqwest::Client, provider: &str) -> Star
     assert_eq!(param(&authorize, "code_challenge_method"), "S256");
     assert_eq!(param(&authorize, "response_type"), "code");
     assert!(param(&authorize, "scope").split(' ').any(|s| s == "openid"));
+    assert!(!authorize.as_str().contains(CLIENT_SECRET));
     Started {
         state: param(&authorize, "state"),
         nonce: param(&authorize, "nonce"),
@@ -404,6 +405,17 @@ async fn the_sandbox_foreign_persona_cannot_take_over_the_admins_account() {
         )
         .await;
     problem(login, 401).await;
+
+    // The sandbox rotates its signing key: the next sign-in still works.
+    let rotated = self::browser()
+        .post(app.url("/sandbox/sso/_rotate"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rotated.status(), 204);
+    let (browser, landing) = persona("admin").await;
+    assert_eq!(landing.path(), "/platform");
+    assert!(refreshed(&app, &browser).await.is_some());
 }
 
 #[tokio::test]

@@ -297,6 +297,20 @@ const MICROSOFT_SIGN_IN: Task = Task {
     notes: "Keep e-mail and password sign-in as the fallback after single sign-on is enabled.",
 };
 
+const GOOGLE_SIGN_IN: Task = Task {
+    key: "google_sign_in",
+    title: "Google sign-in",
+    description: "Lets people sign in with their Google accounts.",
+    priority: Priority::Later,
+    collect: &[
+        "OAuth client ID and secret (Web application) used for sign-in only",
+        "Redirect URI registered on that OAuth client",
+    ],
+    variables: &["GOOGLE_SIGNIN_CLIENT_ID", "GOOGLE_SIGNIN_CLIENT_SECRET"],
+    local_fallback: false,
+    notes: "Register {PLUGBOARD_PUBLIC_URL}/api/v1/auth/sso/google/callback as an authorized redirect URI. Keep e-mail and password sign-in as the fallback.",
+};
+
 /// What a live look at the Microsoft sign-in configuration found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SignInProbe {
@@ -416,6 +430,7 @@ const MONITORING_COLLECT: &[&str] = &[
 pub const TASK_VARIABLES: &[&[&str]] = &[
     ADMIN_SECURITY.variables,
     MICROSOFT_SIGN_IN.variables,
+    GOOGLE_SIGN_IN.variables,
     DATABASE.variables,
     ENCRYPTION_KEYS.variables,
     PUBLIC_URL.variables,
@@ -619,6 +634,7 @@ pub fn checklist(
     let mut items = vec![
         from_task(&ADMIN_SECURITY, is_set),
         microsoft_sign_in(is_set, sign_in),
+        from_task(&GOOGLE_SIGN_IN, is_set),
         from_task(&DATABASE, is_set),
         from_task(&ENCRYPTION_KEYS, is_set),
     ];

@@ -152,6 +152,12 @@ fn checklist_statuses_follow_what_is_set() {
     assert_eq!(item("admin_security").status, ItemStatus::Partial);
     assert_eq!(item("admin_security").missing, ["PLUGBOARD_JWT_SECRET"]);
     assert_eq!(item("microsoft_sign_in").status, ItemStatus::NotStarted);
+    assert_eq!(item("google_sign_in").status, ItemStatus::NotStarted);
+    assert!(
+        item("google_sign_in")
+            .notes
+            .contains("/api/v1/auth/sso/google/callback")
+    );
     // The embedded stand-ins keep the product running, so they are partial, not missing work.
     assert_eq!(item("database").status, ItemStatus::Partial);
     assert_eq!(item("encryption_keys").status, ItemStatus::Partial);

@@ -421,10 +421,14 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Where the provider sends the browser back. Answers 303: into the SPA signed in (the
-         *     refresh cookie set, as a password log-in sets it), to `/account?linked={provider}` after a
+         * Where the provider sends the browser back.
+         * @description Answers 303: into the SPA signed in (the refresh cookie set, as a password log-in sets it), to `/account?linked={provider}` after a
          *     link, or to `/login?error={code}` (`/account?error={code}` when linking) with a code the
-         *     page turns into a sentence. Never a token or the provider's code.
+         *     page turns into a sentence: `sso_access_denied`, `sso_provider_error`, `sso_invalid_state`,
+         *     `sso_browser_mismatch`, `sso_missing_code`, `sso_provider_unavailable`, `sso_code_refused`,
+         *     `sso_invalid_token`, `sso_email_unverified` (the provider did not vouch for the address:
+         *     log in with the password and link from the account page), `sso_identity_taken` or
+         *     `sso_throttled`. Never a token or the provider's code.
          */
         get: {
             parameters: {

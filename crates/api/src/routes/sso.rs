@@ -211,10 +211,15 @@ pub async fn start(
     }
 }
 
-/// Where the provider sends the browser back. Answers 303: into the SPA signed in (the
-/// refresh cookie set, as a password log-in sets it), to `/account?linked={provider}` after a
+/// Where the provider sends the browser back.
+///
+/// Answers 303: into the SPA signed in (the refresh cookie set, as a password log-in sets it), to `/account?linked={provider}` after a
 /// link, or to `/login?error={code}` (`/account?error={code}` when linking) with a code the
-/// page turns into a sentence. Never a token or the provider's code.
+/// page turns into a sentence: `sso_access_denied`, `sso_provider_error`, `sso_invalid_state`,
+/// `sso_browser_mismatch`, `sso_missing_code`, `sso_provider_unavailable`, `sso_code_refused`,
+/// `sso_invalid_token`, `sso_email_unverified` (the provider did not vouch for the address:
+/// log in with the password and link from the account page), `sso_identity_taken` or
+/// `sso_throttled`. Never a token or the provider's code.
 #[utoipa::path(
     operation_id = "completeSsoSignIn",
     tag = "auth",
@@ -364,5 +369,26 @@ pub async fn unlink_identity(
             ErrorCode::LastSignInMethod,
             "This is your only way to sign in: link another account first.",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::sso::SsoFailure;
+
+    #[test]
+    fn the_callback_documents_every_failure_code() {
+        let doc = crate::openapi::document_value().unwrap();
+        let described = doc["paths"]["/api/v1/auth/sso/{provider}/callback"]["get"]["description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        for failure in SsoFailure::ALL {
+            assert!(
+                described.contains(&format!("`{}`", failure.as_str())),
+                "{}",
+                failure.as_str()
+            );
+        }
     }
 }

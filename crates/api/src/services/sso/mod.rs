@@ -365,22 +365,8 @@ pub async fn callback(
     match claimed.link_user_id {
         Some(me) => link(state, me, &subject, verified.as_deref()).await,
         None => {
-            // The log-in throttle, counted for the identity as for an e-mail address.
-            let account = format!(
-                "sso:{}:{}:{}",
-                provider.as_str(),
-                subject.tenant_id,
-                subject.subject
-            );
-            let attempt = throttles.login(&account, address);
-            let allowed = match throttles.check_here(&attempt) {
-                Ok(()) => throttles.check_shared(&state.db, &attempt).await,
-                Err(refused) => Err(refused),
-            };
-            match allowed {
-                Ok(()) => {}
-                Err(Throttled::Wait(_)) => return failed(SsoFailure::Throttled, false),
-                Err(Throttled::Store(err)) => return Err(err.into()),
+            if !within_login_throttle(state, throttles, &subject, address).await? {
+                return failed(SsoFailure::Throttled, false);
             }
             sign_in(
                 state,
@@ -391,6 +377,31 @@ pub async fn callback(
             )
             .await
         }
+    }
+}
+
+/// The log-in throttle, counting a sign-in with an identity as a log-in to an account.
+async fn within_login_throttle(
+    state: &AppState,
+    throttles: &Throttles,
+    subject: &Subject,
+    address: Option<IpAddr>,
+) -> ApiResult<bool> {
+    let account = format!(
+        "sso:{}:{}:{}",
+        subject.provider.as_str(),
+        subject.tenant_id,
+        subject.subject
+    );
+    let attempt = throttles.login(&account, address);
+    let allowed = match throttles.check_here(&attempt) {
+        Ok(()) => throttles.check_shared(&state.db, &attempt).await,
+        Err(refused) => Err(refused),
+    };
+    match allowed {
+        Ok(()) => Ok(true),
+        Err(Throttled::Wait(_)) => Ok(false),
+        Err(Throttled::Store(err)) => Err(err.into()),
     }
 }
 

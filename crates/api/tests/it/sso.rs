@@ -897,3 +897,23 @@ async fn without_variables_nothing_is_offered_and_readiness_checks_the_tenant() 
         "sso_provider_unavailable"
     );
 }
+
+#[tokio::test]
+async fn sign_ins_with_one_identity_are_throttled_like_log_ins() {
+    let idp = Idp::start().await;
+    let app = app_with(&idp, TENANT, Vec::new()).await;
+    // The log-in allowance for one account: five at once.
+    for _ in 0..5 {
+        sign_in(&app, &idp, "o-eager", "eager@brand.example").await;
+    }
+    let browser = browser();
+    let started = start(&app, &browser, "microsoft").await;
+    let token = idp
+        .key
+        .sign(&idp.entra(TENANT, "o-eager", "eager@brand.example", &started.nonce));
+    let response = finish(&app, &browser, &idp, "microsoft", &started.state, token).await;
+    assert_eq!(param(&location(&response), "error"), "sso_throttled");
+    assert!(refreshed(&app, &browser).await.is_none());
+    // Another person is not held back by it.
+    sign_in(&app, &idp, "o-calm", "calm@brand.example").await;
+}

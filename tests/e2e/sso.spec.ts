@@ -25,6 +25,14 @@ test("Sign in with Microsoft as the platform admin lands signed in, and readines
   await page.goto("/account");
   await expect(page.getByRole("heading", { name: "Linked sign-in accounts" })).toBeVisible();
   await expect(page.getByRole("listitem").filter({ hasText: "Microsoft" })).toBeVisible();
+
+  // Linking Google too, in the same tab, comes back to the account page.
+  await page.getByRole("button", { name: "Link a Google account" }).click();
+  await expect(page.getByRole("heading", { name: "Sign in to Plugboard with Google" })).toBeVisible();
+  await page.getByRole("button", { name: /^Nora/ }).click();
+  await expect(page).toHaveURL(/\/account\?linked=google$/);
+  await expect(page.getByText("Your Google account is linked")).toBeVisible();
+  await expect(page.getByRole("button", { name: "Unlink Google (nora@brand.example)" })).toBeVisible();
   await lookAndScan(page, "account");
 });
 

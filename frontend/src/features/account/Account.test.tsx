@@ -35,7 +35,7 @@ describe("account page", () => {
     renderPage("/account", "/account", <Account />);
     expect(await screen.findByText("ann@acme.example")).toBeInTheDocument();
     expect(screen.getByRole("button", { name: "Link a Microsoft account" })).toBeInTheDocument();
-    await user.click(screen.getByRole("button", { name: "Unlink Microsoft" }));
+    await user.click(screen.getByRole("button", { name: "Unlink Microsoft (ann@acme.example)" }));
     expect(await screen.findByRole("alert")).toHaveTextContent("This is your only way to sign in");
     expect(sent.some((s) => s.method === "DELETE" && s.path === "/api/v1/me/identities/id-1")).toBe(true);
   });

@@ -75,8 +75,14 @@ export default function Account() {
                 <li key={identity.id} aria-label={`${name} ${identity.email ?? ""}`.trim()}>
                   <strong>{name}</strong> {identity.email && <span>{identity.email}</span>}{" "}
                   <span className="muted small">linked {dateTime(identity.created_at)}</span>{" "}
-                  <button type="button" className="btn btn-small" onClick={() => remove(identity.id)} disabled={unlink.isPending}>
-                    Unlink {name}
+                  <button
+                    type="button"
+                    className="btn btn-small"
+                    aria-label={`Unlink ${name}${identity.email ? ` (${identity.email})` : ""}`}
+                    onClick={() => remove(identity.id)}
+                    disabled={unlink.isPending}
+                  >
+                    Unlink
                   </button>
                 </li>
               );

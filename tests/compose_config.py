@@ -47,7 +47,8 @@ def fill(example, values):
 
 
 def variables_plugboard_reads():
-    """PLUGBOARD_*, DATABASE_URL and RUST_LOG from the sources, and every provider's app variables."""
+    """PLUGBOARD_*, DATABASE_URL and RUST_LOG from the sources, every provider's app variables,
+    and the platform variables beyond the providers' (EXTRA_PLATFORM_ENV: sign-in, SMTP)."""
     names = {"DATABASE_URL", "RUST_LOG", "POSTGRES_PASSWORD"}
     for folder, _, files in os.walk(os.path.join(ROOT, "crates")):
         for file in files:
@@ -58,6 +59,10 @@ def variables_plugboard_reads():
         registry = tomllib.load(f)
     for provider in registry.get("provider", []):
         names.update(provider.get("platform_env", []))
+    with open(os.path.join(ROOT, "crates", "api", "src", "config.rs")) as f:
+        extra = re.search(r"EXTRA_PLATFORM_ENV: &\[&str\] = &\[(.*?)\];", f.read(), re.S)
+    if extra:
+        names.update(re.findall(r'"([A-Z0-9_]+)"', extra.group(1)))
     return names
 
 

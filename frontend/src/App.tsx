@@ -19,6 +19,7 @@ const FeatureFlags = lazy(() => import("./features/settings/FeatureFlags"));
 const ApiKeys = lazy(() => import("./features/settings/ApiKeys"));
 const Notifications = lazy(() => import("./features/settings/Notifications"));
 const PrivacyRequests = lazy(() => import("./features/settings/PrivacyRequests"));
+const Account = lazy(() => import("./features/account/Account"));
 
 function RequireSession() {
   const { phase } = useSession();
@@ -52,6 +53,7 @@ export function App() {
             <Route element={<Layout />}>
               <Route path="/orgs/new" element={<NewOrg />} />
               <Route path="/invitations/:token" element={<AcceptInvitation />} />
+              <Route path="/account" element={<Account />} />
               <Route element={<RequireOrg />}>
                 <Route index element={<Home />} />
                 <Route path="/onboarding" element={<Wizard />} />

@@ -45,6 +45,28 @@ export function oauthFailureSentence(code: string | null | undefined): string {
   return (code && oauthFailure[code]) ?? "The connection did not complete. Try connecting again.";
 }
 
+/** Why a sign-in with Microsoft or Google did not happen (`/login?error=…`), and what to do. */
+export const ssoFailure: Record<string, string> = {
+  sso_access_denied: "Sign-in was cancelled at the provider. Try again when you are ready.",
+  sso_provider_error: "The provider could not sign you in. Try again, or log in with your password.",
+  sso_invalid_state: "That sign-in link has expired or was already used. Start again from this page.",
+  sso_browser_mismatch:
+    "That sign-in came back to a different browser from the one that started it. Start again in this browser; if you did not start it, ignore it.",
+  sso_missing_code: "The provider's answer could not be trusted, so you were not signed in. Start again from this page.",
+  sso_code_refused: "The provider's answer could not be trusted, so you were not signed in. Start again from this page.",
+  sso_invalid_token: "The provider's answer could not be trusted, so you were not signed in. Start again from this page.",
+  sso_provider_unavailable: "The provider cannot be reached right now. Try again in a few minutes, or log in with your password.",
+  sso_email_unverified:
+    "Your provider did not confirm that this e-mail address is yours. Log in with your password, then link this account from your account page.",
+  sso_identity_taken: "That account is already linked to another Plugboard user. Sign in as that user to unlink it first.",
+  sso_throttled: "Too many sign-in attempts. Wait a minute, then try again.",
+};
+
+export function ssoFailureSentence(code: string | null | undefined): string | undefined {
+  if (!code) return undefined;
+  return ssoFailure[code] ?? "Signing in with the provider did not complete. Try again, or log in with your password.";
+}
+
 export const stepTitles: Record<string, string> = {
   basic_info: "Basic information",
   connect_shopify: "Connect Shopify",

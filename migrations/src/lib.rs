@@ -15,6 +15,7 @@ mod m20261202_000010_idempotency_keys;
 mod m20261206_000001_throttles;
 mod m20261206_000020_connection_use;
 mod m20261206_000030_inbound_webhooks;
+mod m20261206_000040_external_identities;
 mod m20261206_000050_slack_app_notices;
 
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_throttles::Migration),
             Box::new(m20261206_000020_connection_use::Migration),
             Box::new(m20261206_000030_inbound_webhooks::Migration),
+            Box::new(m20261206_000040_external_identities::Migration),
             Box::new(m20261206_000050_slack_app_notices::Migration),
         ]
     }

@@ -40,6 +40,10 @@ export async function startServer(): Promise<Running> {
     PLUGBOARD_SANDBOX: "true",
     PLUGBOARD_WEB_DIR: join(ROOT, "frontend/dist"),
     PLUGBOARD_ADMIN_EMAILS: `${ADMIN_EMAIL},${SANDBOX_ADMIN_EMAIL}`,
+    // A Microsoft app of the operator's own, played by the sandbox's Entra like every provider.
+    MICROSOFT_CLIENT_ID: "e2e-entra-app",
+    MICROSOFT_CLIENT_SECRET: "e2e-entra-secret",
+    MICROSOFT_TENANT_ID: "3f2504e0-4f89-41d3-9a0c-0305e82c3301",
     RUST_LOG: "warn",
   });
   const log = openSync(join(folder, "server.log"), "w");

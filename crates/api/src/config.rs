@@ -17,6 +17,8 @@ pub const EXTRA_PLATFORM_ENV: &[&str] = &[
     "MICROSOFT_CLIENT_ID",
     "MICROSOFT_CLIENT_SECRET",
     "MICROSOFT_TENANT_ID",
+    "GOOGLE_SIGNIN_CLIENT_ID",
+    "GOOGLE_SIGNIN_CLIENT_SECRET",
     "SMTP_URL",
     "SMTP_FROM",
 ];
@@ -62,6 +64,35 @@ pub struct Settings {
     pub throttles: crate::auth::ThrottleSettings,
     /// The provider proxy's limits.
     pub proxy: ProxySettings,
+    /// Signing in with Microsoft and Google.
+    pub sso: SsoSettings,
+}
+
+/// The variables each sign-in provider needs; it is on when all are set (or the sandbox
+/// stands in for them).
+pub const SSO_ENV: &[(domain::sso::SsoProvider, &[&str])] = &[
+    (
+        domain::sso::SsoProvider::Microsoft,
+        &[
+            "MICROSOFT_CLIENT_ID",
+            "MICROSOFT_CLIENT_SECRET",
+            "MICROSOFT_TENANT_ID",
+        ],
+    ),
+    (
+        domain::sso::SsoProvider::Google,
+        &["GOOGLE_SIGNIN_CLIENT_ID", "GOOGLE_SIGNIN_CLIENT_SECRET"],
+    ),
+];
+
+/// Where the identity providers are. Real hosts by default; the sandbox and tests point them
+/// elsewhere, by configuration only.
+#[derive(Clone, Debug, Default)]
+pub struct SsoSettings {
+    /// `PLUGBOARD_SSO_MICROSOFT_BASE_URL`: stands for `https://login.microsoftonline.com`.
+    pub microsoft_base: Option<Url>,
+    /// `PLUGBOARD_SSO_GOOGLE_BASE_URL`: stands for `https://accounts.google.com`.
+    pub google_base: Option<Url>,
 }
 
 /// How much the provider proxy carries and how long it waits.
@@ -286,6 +317,16 @@ impl Settings {
                     * 1024,
                 max_request: ProxySettings::default().max_request,
             },
+            sso: SsoSettings::default(),
+        };
+        let base_url = |name: &str| -> anyhow::Result<Option<Url>> {
+            var(name)
+                .map(|text| Url::parse(&text).with_context(|| format!("{name} is not a URL")))
+                .transpose()
+        };
+        settings.sso = SsoSettings {
+            microsoft_base: base_url("PLUGBOARD_SSO_MICROSOFT_BASE_URL")?,
+            google_base: base_url("PLUGBOARD_SSO_GOOGLE_BASE_URL")?,
         };
         if sandbox {
             settings.enable_sandbox(registry);
@@ -301,10 +342,15 @@ impl Settings {
             .providers()
             .iter()
             .flat_map(|p| p.platform_env.iter().map(String::as_str))
-            .chain(inbound_secret_envs(registry));
+            .chain(inbound_secret_envs(registry))
+            .chain(SSO_ENV.iter().flat_map(|(_, names)| names.iter().copied()));
         for name in names.map(str::to_owned).collect::<Vec<_>>() {
             if !self.platform_env.contains_key(&name) {
-                let value = format!("sandbox-{}", name.to_lowercase().replace('_', "-"));
+                let value = match name.as_str() {
+                    // The sandbox's Entra plays this tenant as the brand's own.
+                    "MICROSOFT_TENANT_ID" => sandbox::sso::HOME_TENANT.to_owned(),
+                    _ => format!("sandbox-{}", name.to_lowercase().replace('_', "-")),
+                };
                 self.platform_env
                     .insert(name.clone(), SecretString::from(value));
                 self.sandbox_env.insert(name);

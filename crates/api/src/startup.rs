@@ -100,6 +100,7 @@ fn sandbox(settings: &Settings, registry: &Arc<Registry>) -> Option<web::Data<Sa
         // Longer than Plugboard waits, so `slow` shows as a timeout.
         slow_delay: settings.provider_timeout + Duration::from_secs(5),
         shopify_token_lifetime: settings.background.sandbox_shopify_token_lifetime,
+        admin_emails: settings.admin_emails.clone(),
     })))
 }
 
@@ -157,6 +158,7 @@ impl Application {
             http: ProviderHttp::new(settings.provider_timeout, settings.allow_private_network)?,
             settings: Arc::new(settings),
             listings: Arc::default(),
+            sso: Default::default(),
         });
         let metrics = Arc::new(crate::worker::metrics::Metrics::default());
         if state.settings.background.enabled {

@@ -23,4 +23,6 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Resource listings (ad accounts, channels), kept a minute.
     pub listings: Arc<ListingCache>,
+    /// The sign-in providers' discovery documents and keys.
+    pub sso: crate::services::sso::SsoCache,
 }

@@ -62,3 +62,7 @@ typed_id!(
     /// An organization API key.
     ApiKeyId
 );
+typed_id!(
+    /// An identity at Microsoft Entra or Google linked to a user.
+    IdentityId
+);

@@ -16,10 +16,11 @@ pub mod readiness;
 pub mod registry;
 pub mod resources;
 pub mod schedule;
+pub mod sso;
 pub mod template;
 pub mod verify;
 pub mod webhooks;
 
-pub use ids::{ConnectionId, OrgId, UserId};
+pub use ids::{ConnectionId, IdentityId, OrgId, UserId};
 pub use model::{ConnectionStatus, Role};
 pub use problem::{EventCode, ProblemCode};

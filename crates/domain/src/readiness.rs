@@ -297,6 +297,68 @@ const MICROSOFT_SIGN_IN: Task = Task {
     notes: "Keep e-mail and password sign-in as the fallback after single sign-on is enabled.",
 };
 
+const GOOGLE_SIGN_IN: Task = Task {
+    key: "google_sign_in",
+    title: "Google sign-in",
+    description: "Lets people sign in with their Google accounts.",
+    priority: Priority::Later,
+    collect: &[
+        "OAuth client ID and secret (Web application) used for sign-in only",
+        "Redirect URI registered on that OAuth client",
+    ],
+    variables: &["GOOGLE_SIGNIN_CLIENT_ID", "GOOGLE_SIGNIN_CLIENT_SECRET"],
+    local_fallback: false,
+    notes: "Register {PLUGBOARD_PUBLIC_URL}/api/v1/auth/sso/google/callback as an authorized redirect URI. Keep e-mail and password sign-in as the fallback.",
+};
+
+/// What a live look at the Microsoft sign-in configuration found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SignInProbe {
+    /// Not looked at: the variables are not all set.
+    NotChecked,
+    /// The tenant's discovery document answered and names the endpoints sign-in uses.
+    Reachable,
+    /// It did not, and why, in a sentence.
+    Failed(String),
+}
+
+/// The Microsoft sign-in check: the redirect URI to register and what the probe found.
+#[derive(Clone, Debug)]
+pub struct SignInCheck {
+    pub redirect_uri: String,
+    pub probe: SignInProbe,
+}
+
+/// The Microsoft sign-in item is ready only when its variables are set and sign-in works with
+/// them (the tenant's discovery answers): set variables alone prove nothing.
+fn microsoft_sign_in(is_set: IsSet<'_>, check: &SignInCheck) -> ChecklistItem {
+    let mut item = from_task(&MICROSOFT_SIGN_IN, is_set);
+    let register = format!(
+        "Register {} as a Web redirect URI in the app registration.",
+        check.redirect_uri
+    );
+    let found = match (&check.probe, item.status) {
+        (SignInProbe::Reachable, ItemStatus::Ready) => {
+            "The tenant's sign-in configuration answered: sign-in works.".to_owned()
+        }
+        (SignInProbe::Failed(why), ItemStatus::Ready) => {
+            item.status = ItemStatus::Partial;
+            format!("Sign-in does not work yet: {why}")
+        }
+        (_, ItemStatus::Ready) => {
+            item.status = ItemStatus::Partial;
+            "Sign-in has not been checked yet.".to_owned()
+        }
+        _ => String::new(),
+    };
+    item.notes = [register.as_str(), found.as_str(), MICROSOFT_SIGN_IN.notes]
+        .into_iter()
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    item
+}
+
 const DATABASE: Task = Task {
     key: "database",
     title: "PostgreSQL database",
@@ -368,6 +430,7 @@ const MONITORING_COLLECT: &[&str] = &[
 pub const TASK_VARIABLES: &[&[&str]] = &[
     ADMIN_SECURITY.variables,
     MICROSOFT_SIGN_IN.variables,
+    GOOGLE_SIGN_IN.variables,
     DATABASE.variables,
     ENCRYPTION_KEYS.variables,
     PUBLIC_URL.variables,
@@ -563,16 +626,18 @@ fn monitoring(registry: &Registry, is_set: IsSet<'_>) -> ChecklistItem {
 }
 
 /// The account and key checklist, in the order an operator works through it.
-pub fn checklist(registry: &Registry, is_set: IsSet<'_>) -> Vec<ChecklistItem> {
-    let mut items: Vec<ChecklistItem> = [
-        &ADMIN_SECURITY,
-        &MICROSOFT_SIGN_IN,
-        &DATABASE,
-        &ENCRYPTION_KEYS,
-    ]
-    .into_iter()
-    .map(|task| from_task(task, is_set))
-    .collect();
+pub fn checklist(
+    registry: &Registry,
+    is_set: IsSet<'_>,
+    sign_in: &SignInCheck,
+) -> Vec<ChecklistItem> {
+    let mut items = vec![
+        from_task(&ADMIN_SECURITY, is_set),
+        microsoft_sign_in(is_set, sign_in),
+        from_task(&GOOGLE_SIGN_IN, is_set),
+        from_task(&DATABASE, is_set),
+        from_task(&ENCRYPTION_KEYS, is_set),
+    ];
     items.extend(provider_apps(registry, is_set));
     items.push(from_task(&PUBLIC_URL, is_set));
     items.push(from_task(&SMTP, is_set));

@@ -14,6 +14,7 @@ mod error;
 pub mod events;
 pub mod feature_flags;
 pub mod idempotency;
+pub mod identities;
 pub mod inbound;
 pub mod invitations;
 pub mod leases;
@@ -25,6 +26,7 @@ pub mod page;
 pub mod privacy;
 pub mod sealed;
 pub mod sessions;
+pub mod sso_states;
 pub mod throttles;
 pub mod users;
 

@@ -20,8 +20,12 @@ pub(crate) fn to_user(model: users::Model) -> User {
 /// A user with the password hash needed to check a login.
 pub struct UserLogin {
     pub user: User,
-    pub password_hash: String,
+    /// None for a user who signs in only with Microsoft or Google.
+    pub password_hash: Option<String>,
 }
+
+/// Stored for a user with no password: no hash reads as this, so no password matches.
+const NO_PASSWORD: &str = "";
 
 /// Creates a user; the e-mail is stored lower-cased. `Duplicate` when it is taken.
 pub async fn create(
@@ -44,6 +48,15 @@ pub async fn create(
     ))
 }
 
+/// Creates a user who signs in with an identity provider and has no password (yet).
+pub async fn create_without_password(
+    db: &impl ConnectionTrait,
+    email: &str,
+    name: &str,
+) -> Result<User, StoreError> {
+    create(db, email, name, NO_PASSWORD).await
+}
+
 pub async fn find_login(
     db: &impl ConnectionTrait,
     email: &str,
@@ -53,7 +66,7 @@ pub async fn find_login(
         .one(db)
         .await?;
     Ok(found.map(|model| UserLogin {
-        password_hash: model.password_hash.clone(),
+        password_hash: Some(model.password_hash.clone()).filter(|h| h != NO_PASSWORD),
         user: to_user(model),
     }))
 }

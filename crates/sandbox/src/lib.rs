@@ -13,6 +13,9 @@
 //! counts, per provider, the refreshes, token exchanges and refused replays of one-time tokens
 //! it saw. Its control page also sends the webhooks a provider sends its app (an uninstall, a
 //! revocation, each privacy request), signed as the provider signs them, to Plugboard.
+//!
+//! It also plays the identity providers people sign in with, Microsoft Entra and Google, under
+//! `/sandbox/sso/…` (see `sso`).
 
 mod api;
 mod consent;
@@ -22,6 +25,7 @@ mod listings;
 mod page;
 mod resources;
 mod slack;
+pub mod sso;
 mod token;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -147,6 +151,8 @@ pub struct SandboxConfig {
     pub slow_delay: Duration,
     /// How long Shopify's expiring offline access tokens live (60 minutes; less in tests).
     pub shopify_token_lifetime: Duration,
+    /// `PLUGBOARD_ADMIN_EMAILS`: the `admin` sign-in persona is the first of them.
+    pub admin_emails: Vec<String>,
 }
 
 pub struct Sandbox {
@@ -160,6 +166,8 @@ pub struct Sandbox {
     last_allowed: Mutex<HashMap<String, std::time::Instant>>,
     /// What was posted in the Slack workspace's channels.
     slack_messages: slack::Messages,
+    /// The identity providers people sign in with.
+    idps: sso::Idps,
 }
 
 impl Sandbox {
@@ -173,6 +181,7 @@ impl Sandbox {
             activity: Mutex::new(BTreeMap::new()),
             last_allowed: Mutex::new(HashMap::new()),
             slack_messages: slack::Messages::default(),
+            idps: sso::Idps::new(),
         }
     }
 
@@ -283,6 +292,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, sandbox: web::Data<Sandbox>) {
         .route("/sandbox/control.js", web::get().to(page::control_script))
         .route("/sandbox/_activity", web::get().to(activity))
         .route("/sandbox/_webhooks", web::post().to(send_webhook))
+        // Before the providers' catch-all, which would take `sso` for a provider.
+        .configure(sso::configure)
         .route(
             "/sandbox/{provider}/{host}/{tail:.*}",
             web::route().to(provider_request),

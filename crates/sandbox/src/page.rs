@@ -106,6 +106,50 @@ pub fn refused(provider: &Provider, problem: &str) -> HttpResponse {
     )
 }
 
+/// An identity provider's sign-in page: one button per persona, posting `persona=<id>`.
+pub fn sign_in(idp: &str, action: &str, personas: &[(&str, &str)]) -> HttpResponse {
+    let buttons: Vec<String> = personas
+        .iter()
+        .map(|(id, label)| {
+            format!(
+                r#"<p><button class="approve" type="submit" name="persona" value="{}">{}</button></p>"#,
+                escape(id),
+                escape(label)
+            )
+        })
+        .collect();
+    let body = format!(
+        r#"<h1>Sign in to {app} with {idp}</h1>
+<p>Choose who signs in. Each is a made-up account of the sandbox's {idp}.</p>
+<form method="post" action="{action}">
+{buttons}
+<p><button type="submit" name="persona" value="">Cancel</button></p>
+</form>"#,
+        app = APP_NAME,
+        idp = escape(idp),
+        action = escape(action),
+        buttons = buttons.join("\n"),
+    );
+    html(
+        actix_web::http::StatusCode::OK,
+        &format!("Sign in with {idp}"),
+        &body,
+    )
+}
+
+pub fn sign_in_refused(idp: &str, problem: &str) -> HttpResponse {
+    let body = format!(
+        "<h1>{} cannot sign you in</h1><p>{}</p>",
+        escape(idp),
+        escape(problem)
+    );
+    html(
+        actix_web::http::StatusCode::BAD_REQUEST,
+        "Sign-in refused",
+        &body,
+    )
+}
+
 pub fn control(sandbox: &Sandbox) -> HttpResponse {
     let rows: Vec<String> = sandbox
         .config

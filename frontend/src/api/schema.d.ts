@@ -358,6 +358,248 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/sso": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The sign-in providers this server is set up for (none when neither is configured). */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SsoProvidersOut"];
+                    };
+                };
+                /** @description Something failed on Plugboard's side; the answer says nothing more. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
+                503: {
+                    headers: {
+                        "Retry-After": components["headers"]["RetryAfter"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/sso/{provider}/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where the provider sends the browser back.
+         * @description Answers 303: into the SPA signed in (the refresh cookie set, as a password log-in sets it), to `/account?linked={provider}` after a
+         *     link, or to `/login?error={code}` (`/account?error={code}` when linking) with a code the
+         *     page turns into a sentence: `sso_access_denied`, `sso_provider_error`, `sso_invalid_state`,
+         *     `sso_browser_mismatch`, `sso_missing_code`, `sso_provider_unavailable`, `sso_code_refused`,
+         *     `sso_invalid_token`, `sso_email_unverified` (the provider did not vouch for the address:
+         *     log in with the password and link from the account page), `sso_identity_taken` or
+         *     `sso_throttled`. Never a token or the provider's code.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    code?: string;
+                    state?: string;
+                    error?: string;
+                };
+                header?: never;
+                path: {
+                    provider: components["schemas"]["SsoProviderId"];
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Back to the SPA with the outcome. */
+                303: {
+                    headers: {
+                        /** @description The SPA page to land on */
+                        Location?: string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description A query parameter is unknown or not valid. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description This server is not set up for that provider. Or: Nothing exists at this path for you (another organization's resources included). */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A query value holds a control character. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Something failed on Plugboard's side; the answer says nothing more. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
+                503: {
+                    headers: {
+                        "Retry-After": components["headers"]["RetryAfter"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/sso/{provider}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Starts signing in with a provider: a 303 to its sign-in page. The browser gets the
+         *     `pb_sso` cookie (`__Host-pb_sso` over HTTPS) that the callback must see again.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description A path on this site to land on after signing in, e.g. `/platform`. */
+                    next?: string;
+                };
+                header?: never;
+                path: {
+                    provider: components["schemas"]["SsoProviderId"];
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description To the provider's sign-in page; to `/login?error=sso_provider_unavailable` when the provider cannot be reached. */
+                303: {
+                    headers: {
+                        /** @description Where to go */
+                        Location?: string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description A query parameter is unknown or not valid. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description This server is not set up for that provider. Or: Nothing exists at this path for you (another organization's resources included). */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A query value holds a control character. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Something failed on Plugboard's side; the answer says nothing more. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
+                503: {
+                    headers: {
+                        "Retry-After": components["headers"]["RetryAfter"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/invitations/{token}/accept": {
         parameters: {
             query?: never;
@@ -523,6 +765,257 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/identities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The identities (Microsoft, Google) the signed-in user can sign in with. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ListOut_IdentityOut"];
+                    };
+                };
+                /** @description No valid access token or API key was sent. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Something failed on Plugboard's side; the answer says nothing more. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
+                503: {
+                    headers: {
+                        "Retry-After": components["headers"]["RetryAfter"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Starts linking another identity to the signed-in user: answers the provider's URL to send
+         *     the browser to (and sets the `pb_sso` cookie); the callback links it and lands on
+         *     `/account?linked={provider}`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["IdentityLinkIn"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LinkStartOut"];
+                    };
+                };
+                /** @description The body is not valid JSON. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No valid access token or API key was sent. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description This server is not set up for that provider. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The body is larger than 64 KiB. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The body is not sent as `application/json`. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The body does not fit: `errors` names each field and what to change. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Something failed on Plugboard's side; the answer says nothing more. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The provider cannot be reached; try again later. Or: A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
+                503: {
+                    headers: {
+                        /** @description Seconds to wait */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/identities/{identity_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Unlinks one of the signed-in user's identities. Refused (409 `last_sign_in_method`) when it
+         *     is the last way in: no password and no other identity.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    identity_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Unlinked. */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description No valid access token or API key was sent. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No such identity among yours. Or: Nothing exists at this path for you (another organization's resources included). */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description It is your last way to sign in. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Something failed on Plugboard's side; the answer says nothing more. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
+                503: {
+                    headers: {
+                        "Retry-After": components["headers"]["RetryAfter"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;
@@ -6950,7 +7443,7 @@ export interface components {
          * @description Every `code` a problem answer can carry: stable, machine-readable, one per kind of problem.
          * @enum {string}
          */
-        ErrorCode: "access_revoked" | "account_not_found" | "address_not_allowed" | "already_invited" | "already_member" | "app_uninstalled" | "bad_signature" | "body_too_large" | "busy" | "conflict" | "connection_disabled" | "connection_error" | "connection_expired" | "connection_required" | "credentials_rejected" | "credentials_unreadable" | "database_full" | "database_unavailable" | "domain_taken" | "duplicate_invitation" | "email_taken" | "forbidden" | "idempotency_in_flight" | "idempotency_key_reused" | "internal_error" | "invalid_body" | "invalid_idempotency_key" | "invalid_query" | "invitation_accepted" | "invitation_expired" | "invitation_revoked" | "invitation_used" | "last_owner" | "malformed_json" | "method_not_allowed" | "missing_values" | "no_channel" | "no_refresh_token" | "not_connected" | "not_found" | "not_oauth" | "not_proxied" | "parent_not_chosen" | "path_not_allowed" | "platform_level" | "platform_not_ready" | "provider_answer_too_large" | "provider_rate_limited" | "provider_refused" | "provider_timeout" | "provider_unavailable" | "provider_unreachable" | "rate_limited" | "refresh_in_progress" | "refresh_refused" | "resource_lost" | "resource_not_accessible" | "selection_required" | "shopify_not_connected" | "shopify_token_rejected" | "step_required" | "steps_missing" | "stripe_not_connected" | "tenant_level" | "token_expired" | "too_many_attempts" | "unauthorized" | "unexpected_redirect" | "unreadable_body" | "unsupported_media_type" | "upstream_timeout" | "upstream_too_large" | "upstream_unavailable" | "validation_failed";
+        ErrorCode: "access_revoked" | "account_not_found" | "address_not_allowed" | "already_invited" | "already_member" | "app_uninstalled" | "bad_signature" | "body_too_large" | "busy" | "conflict" | "connection_disabled" | "connection_error" | "connection_expired" | "connection_required" | "credentials_rejected" | "credentials_unreadable" | "database_full" | "database_unavailable" | "domain_taken" | "duplicate_invitation" | "email_taken" | "forbidden" | "idempotency_in_flight" | "idempotency_key_reused" | "internal_error" | "invalid_body" | "invalid_idempotency_key" | "invalid_query" | "invitation_accepted" | "invitation_expired" | "invitation_revoked" | "invitation_used" | "last_owner" | "last_sign_in_method" | "malformed_json" | "method_not_allowed" | "missing_values" | "no_channel" | "no_refresh_token" | "not_connected" | "not_found" | "not_oauth" | "not_proxied" | "parent_not_chosen" | "path_not_allowed" | "platform_level" | "platform_not_ready" | "provider_answer_too_large" | "provider_rate_limited" | "provider_refused" | "provider_timeout" | "provider_unavailable" | "provider_unreachable" | "rate_limited" | "refresh_in_progress" | "refresh_refused" | "resource_lost" | "resource_not_accessible" | "selection_required" | "shopify_not_connected" | "shopify_token_rejected" | "step_required" | "steps_missing" | "stripe_not_connected" | "tenant_level" | "token_expired" | "too_many_attempts" | "unauthorized" | "unexpected_redirect" | "unreadable_body" | "unsupported_media_type" | "upstream_timeout" | "upstream_too_large" | "upstream_unavailable" | "validation_failed";
         /**
          * @description What happened to a connection.
          * @enum {string}
@@ -7067,6 +7560,38 @@ export interface components {
          * @enum {string}
          */
         HealthState: "missing_credentials" | "needs_attention" | "healthy" | "unused";
+        /**
+         * @description Which provider to link an account of.
+         * @example {
+         *       "provider": "microsoft"
+         *     }
+         */
+        IdentityLinkIn: {
+            provider: components["schemas"]["SsoProviderId"];
+        };
+        /**
+         * @example {
+         *       "created_at": "2026-12-06T09:30:00Z",
+         *       "email": "ann@acme.example",
+         *       "id": "4f1c2b7e-9a0d-4c1e-8b3a-2d6f5e7c9a10",
+         *       "last_used_at": "2026-12-06T09:30:00Z",
+         *       "provider": "microsoft",
+         *       "tenant_id": "9188040d-6c67-4c5b-b112-36a304b66dad"
+         *     }
+         */
+        IdentityOut: {
+            /** Format: date-time */
+            created_at: string;
+            /** @description The address the provider gave when it was linked. */
+            email?: string | null;
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            last_used_at: string;
+            provider: components["schemas"]["SsoProviderId"];
+            /** @description Entra's tenant; none for Google. */
+            tenant_id?: string | null;
+        };
         /** @enum {string} */
         ImportChoiceIn: "now" | "later";
         ImportProductsIn: {
@@ -7353,6 +7878,15 @@ export interface components {
          */
         Level: "tenant" | "platform";
         /**
+         * @example {
+         *       "authorization_url": "https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize?client_id=…&state=…"
+         *     }
+         */
+        LinkStartOut: {
+            /** @description Send the browser here; it comes back to the account page. */
+            authorization_url: string;
+        };
+        /**
          * @description The list wrapper every collection answer uses.
          * @example {
          *       "data": [
@@ -7385,6 +7919,36 @@ export interface components {
                 name: string;
                 /** @description The provider that must be connected for the flag to take effect, if any. */
                 requires_connection?: string | null;
+            }[];
+        };
+        /**
+         * @description The list wrapper every collection answer uses.
+         * @example {
+         *       "data": [
+         *         {
+         *           "created_at": "2026-12-06T09:30:00Z",
+         *           "email": "ann@acme.example",
+         *           "id": "4f1c2b7e-9a0d-4c1e-8b3a-2d6f5e7c9a10",
+         *           "last_used_at": "2026-12-06T09:30:00Z",
+         *           "provider": "microsoft",
+         *           "tenant_id": "9188040d-6c67-4c5b-b112-36a304b66dad"
+         *         }
+         *       ]
+         *     }
+         */
+        ListOut_IdentityOut: {
+            data: {
+                /** Format: date-time */
+                created_at: string;
+                /** @description The address the provider gave when it was linked. */
+                email?: string | null;
+                /** Format: uuid */
+                id: string;
+                /** Format: date-time */
+                last_used_at: string;
+                provider: components["schemas"]["SsoProviderId"];
+                /** @description Entra's tenant; none for Google. */
+                tenant_id?: string | null;
             }[];
         };
         /**
@@ -8942,6 +9506,33 @@ export interface components {
          * @enum {string}
          */
         SlackAppNotice: "broken" | "recovered" | "privacy_request" | "test";
+        /**
+         * @description A provider people can sign in with.
+         * @enum {string}
+         */
+        SsoProviderId: "microsoft" | "google";
+        SsoProviderOut: {
+            id: components["schemas"]["SsoProviderId"];
+            /** @description E.g. `Microsoft`: the button reads "Sign in with Microsoft". */
+            name: string;
+            /** @description Where the sign-in button sends the browser (add `?next=/path` to come back there). */
+            start_url: string;
+        };
+        /**
+         * @example {
+         *       "providers": [
+         *         {
+         *           "id": "microsoft",
+         *           "name": "Microsoft",
+         *           "start_url": "/api/v1/auth/sso/microsoft/start"
+         *         }
+         *       ]
+         *     }
+         */
+        SsoProvidersOut: {
+            /** @description Only the providers this server is set up for. */
+            providers: components["schemas"]["SsoProviderOut"][];
+        };
         /** @enum {string} */
         StepAction: "complete" | "skip";
         /** @description The `data` a step takes (only for the OpenAPI document; each step reads its own shape). */

@@ -25,6 +25,8 @@ export type Problem = S["Problem"];
 export type IntegrationStatus = Integration["status"];
 export type ApiKeyIn = S["ApiKeyIn"];
 export type RoleIn = S["Role"];
+export type Identity = S["IdentityOut"];
+export type SsoProviderId = S["SsoProviderId"];
 import type { paths } from "./schema";
 /** A wizard step's id as the API names it (a union once the document lists them). */
 export type StepId = paths["/api/v1/orgs/{org_id}/onboarding/steps/{step}"]["patch"]["parameters"]["path"]["step"];

@@ -45,7 +45,9 @@ export function Layout() {
               </select>
             </label>
           )}
-          <span className="muted">{me?.user.name}</span>
+          <NavLink to="/account" className="muted">
+            {me?.user.name}
+          </NavLink>
           <button type="button" className="btn btn-small" onClick={() => logOut().then(() => navigate("/login"))}>
             Log out
           </button>

@@ -145,7 +145,10 @@ pub struct MeOut {
 }
 
 /// Issues an access token and a fresh refresh cookie.
-async fn session(state: &AppState, user: UserId) -> ApiResult<(TokenOut, Cookie<'static>)> {
+pub(crate) async fn session(
+    state: &AppState,
+    user: UserId,
+) -> ApiResult<(TokenOut, Cookie<'static>)> {
     let access_token = state.jwt.issue(user).map_err(ApiError::internal)?;
     let refresh_token = random_token(32)?;
     sessions::create(
@@ -283,7 +286,7 @@ pub async fn login(
         .map_err(login_refused)?;
     let found = users::find_login(&state.db, input.email.trim()).await?;
     let (user, hash) = match found {
-        Some(login) => (Some(login.user), Some(login.password_hash)),
+        Some(login) => (Some(login.user), login.password_hash),
         None => (None, None),
     };
     let user = match (slot.verify(input.password, hash).await?, user) {

@@ -20,6 +20,7 @@ pub mod providers;
 pub mod proxy;
 mod raw_body;
 pub mod sandbox;
+pub mod sso;
 pub mod sync;
 pub mod webhooks;
 
@@ -42,6 +43,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(auth::refresh)
                 .service(auth::logout)
                 .service(auth::me)
+                .service(sso::providers)
+                .service(sso::start)
+                .service(sso::callback)
+                .service(sso::list_identities)
+                .service(sso::link_identity)
+                .service(sso::unlink_identity)
                 .service(orgs::create)
                 .service(providers::list)
                 .service(oauth::callback)

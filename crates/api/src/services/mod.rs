@@ -16,5 +16,6 @@ pub mod readiness;
 pub mod refresh;
 pub mod resources;
 pub mod shopify;
+pub mod sso;
 pub mod sync;
 pub mod vault;

@@ -96,6 +96,8 @@ pub struct Options {
     pub timeout: Duration,
     /// Last changes to the settings before the app starts (e.g. secrets marked as generated).
     pub configure: fn(&mut Settings),
+    /// Where the sign-in providers are (a test's own identity provider).
+    pub sso: api::config::SsoSettings,
 }
 
 impl Default for Options {
@@ -109,6 +111,7 @@ impl Default for Options {
             provider_base_urls: None,
             timeout: Duration::from_secs(2),
             configure: |_| {},
+            sso: Default::default(),
         }
     }
 }
@@ -180,6 +183,7 @@ pub fn test_settings(database_url: &str, provider_base_urls: String, options: Op
         password_hash_threads: api::config::default_hash_threads() as usize,
         throttles: Default::default(),
         proxy: Default::default(),
+        sso: options.sso,
     };
     if options.sandbox {
         settings.enable_sandbox(&Registry::builtin().unwrap());

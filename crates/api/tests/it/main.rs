@@ -34,6 +34,7 @@ mod rate_limits;
 mod resources;
 mod sandbox;
 mod secrets;
+mod sso;
 mod ssrf;
 mod tenancy;
 mod webhooks;

@@ -92,7 +92,7 @@ fn guidance_names_every_thing_to_do() {
 fn providers_sharing_an_app_share_one_checklist_item() {
     let registry = registry();
     let is_set = set_only(&["GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET"]);
-    let items = checklist(&registry, &is_set);
+    let items = checklist(&registry, &is_set, &probed(SignInProbe::NotChecked));
     let google = items
         .iter()
         .find(|i| i.providers.contains(&"ga4".to_owned()))
@@ -147,11 +147,17 @@ fn providers_sharing_an_app_share_one_checklist_item() {
 fn checklist_statuses_follow_what_is_set() {
     let registry = registry();
     let is_set = set_only(&["PLUGBOARD_ADMIN_EMAILS", "SENTRY_DSN"]);
-    let items = checklist(&registry, &is_set);
+    let items = checklist(&registry, &is_set, &probed(SignInProbe::NotChecked));
     let item = |key: &str| items.iter().find(|i| i.key == key).unwrap();
     assert_eq!(item("admin_security").status, ItemStatus::Partial);
     assert_eq!(item("admin_security").missing, ["PLUGBOARD_JWT_SECRET"]);
     assert_eq!(item("microsoft_sign_in").status, ItemStatus::NotStarted);
+    assert_eq!(item("google_sign_in").status, ItemStatus::NotStarted);
+    assert!(
+        item("google_sign_in")
+            .notes
+            .contains("/api/v1/auth/sso/google/callback")
+    );
     // The embedded stand-ins keep the product running, so they are partial, not missing work.
     assert_eq!(item("database").status, ItemStatus::Partial);
     assert_eq!(item("encryption_keys").status, ItemStatus::Partial);
@@ -162,9 +168,51 @@ fn checklist_statuses_follow_what_is_set() {
     assert_eq!(monitoring.providers, ["better_stack", "sentry"]);
     assert!(monitoring.missing.contains(&"SENTRY_AUTH_TOKEN".to_owned()));
 
-    let all = checklist(&registry, &|_: &str| true);
+    let all = checklist(&registry, &|_: &str| true, &probed(SignInProbe::Reachable));
     assert!(
         all.iter()
             .all(|i| i.status == ItemStatus::Ready && i.missing.is_empty())
     );
+}
+
+fn probed(probe: SignInProbe) -> SignInCheck {
+    SignInCheck {
+        redirect_uri: "https://plugboard.example/api/v1/auth/sso/microsoft/callback".to_owned(),
+        probe,
+    }
+}
+
+#[test]
+fn microsoft_sign_in_is_ready_only_when_it_works() {
+    let registry = registry();
+    let all = |_: &str| true;
+    let item = |is_set: IsSet<'_>, probe: SignInProbe| {
+        checklist(&registry, is_set, &probed(probe))
+            .into_iter()
+            .find(|i| i.key == "microsoft_sign_in")
+            .unwrap()
+    };
+    let works = item(&all, SignInProbe::Reachable);
+    assert_eq!(works.status, ItemStatus::Ready);
+    assert!(works.notes.starts_with(
+        "Register https://plugboard.example/api/v1/auth/sso/microsoft/callback as a Web redirect URI"
+    ));
+    let broken = item(
+        &all,
+        SignInProbe::Failed("The tenant was not found.".into()),
+    );
+    assert_eq!(broken.status, ItemStatus::Partial);
+    assert!(
+        broken
+            .notes
+            .contains("Sign-in does not work yet: The tenant was not found.")
+    );
+    assert_eq!(
+        item(&all, SignInProbe::NotChecked).status,
+        ItemStatus::Partial
+    );
+    let none = |_: &str| false;
+    let unset = item(&none, SignInProbe::NotChecked);
+    assert_eq!(unset.status, ItemStatus::NotStarted);
+    assert!(unset.notes.contains("/api/v1/auth/sso/microsoft/callback"));
 }

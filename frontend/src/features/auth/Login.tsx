@@ -5,8 +5,10 @@ import { z } from "zod/mini";
 import { ErrorNote, FormField } from "../../components/FormField";
 import { Spinner } from "../../components/Spinner";
 import { showProblem } from "../../forms";
+import { ssoFailureSentence } from "../../copy";
 import { useSession } from "../../session";
 import { useLogIn, type LogInInput } from "./queries";
+import { SsoButtons } from "./SsoButtons";
 
 /** Only paths on this site, never another origin. */
 export function safeNext(next: string | null): string {
@@ -40,6 +42,12 @@ export default function Login() {
   return (
     <main id="main" className="auth-page">
       <h1>Log in to Plugboard</h1>
+      {ssoFailureSentence(params.get("error")) && (
+        <p className="error-note" role="alert">
+          {ssoFailureSentence(params.get("error"))}
+        </p>
+      )}
+      <SsoButtons next={safeNext(params.get("next"))} />
       <form onSubmit={submit} className="card stack" noValidate>
         <FormField label="E-mail" type="email" autoComplete="email" required error={errors.email?.message} {...form.register("email")} />
         <FormField

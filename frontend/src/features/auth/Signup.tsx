@@ -7,6 +7,7 @@ import { Spinner } from "../../components/Spinner";
 import { email, showProblem, text } from "../../forms";
 import { useSession } from "../../session";
 import { useSignUp, type SignUpInput } from "./queries";
+import { SsoButtons } from "./SsoButtons";
 
 // The server's rules and words; it checks them again.
 const signUpSchema = z.object({
@@ -36,6 +37,7 @@ export default function Signup() {
   return (
     <main id="main" className="auth-page">
       <h1>Create your Plugboard account</h1>
+      <SsoButtons />
       <form onSubmit={submit} className="card stack" noValidate>
         <FormField label="Your name" autoComplete="name" required error={errors.name?.message} {...form.register("name")} />
         <FormField label="E-mail" type="email" autoComplete="email" required error={errors.email?.message} {...form.register("email")} />

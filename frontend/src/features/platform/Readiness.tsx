@@ -149,6 +149,7 @@ export default function Readiness() {
                     <td>
                       <strong>{c.title}</strong>
                       <div className="muted small">{c.description}</div>
+                      <div className="small">{c.notes}</div>
                     </td>
                     <td>{c.priority}</td>
                     <td>{statusWords[c.status] ?? c.status}</td>

@@ -1,0 +1,26 @@
+// The signed-in person's own sign-in methods: identities at Microsoft and Google.
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api, unwrap } from "../../api/client";
+import type { SsoProviderId } from "../../api/types";
+
+const identitiesKey = ["me", "identities"];
+
+export function useIdentities() {
+  return useQuery({ queryKey: identitiesKey, queryFn: () => unwrap(api.GET("/api/v1/me/identities")) });
+}
+
+/** Starts linking: the provider's page to send the browser to. */
+export function useLinkIdentity() {
+  return useMutation({
+    mutationFn: (provider: SsoProviderId) =>
+      unwrap(api.POST("/api/v1/me/identities", { body: { provider } })),
+  });
+}
+
+export function useUnlinkIdentity() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) => unwrap(api.DELETE("/api/v1/me/identities/{identity_id}", { params: { path: { identity_id: id } } })),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: identitiesKey }),
+  });
+}

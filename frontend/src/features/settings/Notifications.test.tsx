@@ -39,6 +39,18 @@ describe("notifications through the Slack app", () => {
     expect(screen.getByRole("link", { name: "Slack's page" })).toHaveAttribute("href", "/settings/integrations/slack");
   });
 
+  it("still saves the other channels while Slack has no channel, leaving the saved notices alone", async () => {
+    const sent = fakeApi(answers({ ...settings, slack_app_notices: ["broken"] }));
+    const user = userEvent.setup();
+    renderPage("/settings/notifications", "/settings/notifications", <Notifications />);
+    await user.type(await screen.findByLabelText("E-mail recipients"), "ops@acme.example");
+    await user.click(screen.getByRole("button", { name: "Save" }));
+    await waitFor(() => expect(sent.some((s) => s.method === "PUT")).toBe(true));
+    const put = sent.find((s) => s.method === "PUT");
+    expect((put?.body as { email_recipients: string[] }).email_recipients).toEqual(["ops@acme.example"]);
+    expect(put?.body).not.toHaveProperty("slack_app_notices");
+  });
+
   it("saves the notices chosen for the channel the connection points at", async () => {
     const sent = fakeApi(answers({ ...settings, slack_app_channel: "C0SANDBOX03" }));
     const user = userEvent.setup();

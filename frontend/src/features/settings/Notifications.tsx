@@ -141,7 +141,8 @@ function ChannelsForm({ orgId, current, isAdmin, onSecret }: ChannelsProps) {
         // The Slack URL is write-only: empty keeps the saved one.
         ...(slack_webhook_url ? { slack_webhook_url } : {}),
         email_recipients: email_recipients.split(/[\s,]+/).filter(Boolean),
-        slack_app_notices,
+        // Without a Slack channel the choice cannot change, and sending it would be refused.
+        ...(current.slack_app_channel ? { slack_app_notices } : {}),
       });
       toast("Notification settings saved.", "success");
       if (saved.webhook_secret) onSecret(saved.webhook_secret);

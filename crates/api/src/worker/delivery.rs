@@ -180,6 +180,17 @@ async fn finish(
     Ok(())
 }
 
+/// What an answer's status (and `Retry-After`) makes of the attempt.
+fn classified(response: &reqwest::Response) -> (u16, Delivery) {
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| schedule::parse_retry_after(v, Utc::now()));
+    (status, schedule::classify_status(status, retry_after))
+}
+
 /// POSTs `body` to a tenant's URL through the SSRF guard.
 async fn post(worker: &Worker, url: &str, body: Vec<u8>, headers: &[(&str, String)]) -> Tried {
     let Ok(url) = url::Url::parse(url) else {
@@ -199,13 +210,7 @@ async fn post(worker: &Worker, url: &str, body: Vec<u8>, headers: &[(&str, Strin
     }
     match request.send().await {
         Ok(response) => {
-            let status = response.status().as_u16();
-            let retry_after = response
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| schedule::parse_retry_after(v, Utc::now()));
-            let outcome = schedule::classify_status(status, retry_after);
+            let (status, outcome) = classified(&response);
             Tried {
                 outcome,
                 status_code: Some(status),
@@ -297,14 +302,7 @@ async fn slack_app(worker: &Worker, n: &Notification) -> anyhow::Result<Option<T
         Ok(proxied) => proxied,
         Err(err) => return Ok(Some(failed(err.to_string()))),
     };
-    let status = proxied.response.status().as_u16();
-    let retry_after = proxied
-        .response
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| schedule::parse_retry_after(v, Utc::now()));
-    let outcome = schedule::classify_status(status, retry_after);
+    let (status, outcome) = classified(&proxied.response);
     let answer = crate::outbound::read_body(proxied.response)
         .await
         .unwrap_or_default();

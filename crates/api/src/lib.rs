@@ -14,6 +14,7 @@ pub mod operator;
 pub mod outbound;
 pub mod proxy_metrics;
 pub mod ratelimit;
+pub mod recent;
 mod request_errors;
 pub mod routes;
 pub mod services;

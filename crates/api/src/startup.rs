@@ -157,7 +157,9 @@ impl Application {
             )),
             http: ProviderHttp::new(settings.provider_timeout, settings.allow_private_network)?,
             settings: Arc::new(settings),
-            listings: Arc::default(),
+            listings: Arc::new(crate::services::resources::listing_cache()),
+            recent_callers: Arc::new(crate::auth::recent_callers()),
+            recent_connections: Arc::new(crate::services::proxy::recent_connections()),
             sso: Default::default(),
         });
         let metrics = Arc::new(crate::worker::metrics::Metrics::default());

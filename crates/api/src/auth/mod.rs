@@ -11,8 +11,8 @@ pub use jwt::{ACCESS_TOKEN_TTL_SECS, JwtKeys};
 pub use password::Passwords;
 pub use platform::PlatformAdmin;
 pub use tenant::{
-    AuthUser, Caller, MembersReader, OrgAdmin, OrgMember, OrgOwnerOrAdmin, OrgProxyCaller,
-    TenantContext, tenant_guard,
+    AuthUser, Bearer, Caller, MembersReader, OrgAdmin, OrgMember, OrgOwnerOrAdmin, OrgProxyCaller,
+    RecentCallers, TenantContext, recent_callers, tenant_guard,
 };
 pub use throttle::{Attempt, ThrottleSettings, Throttled, Throttles};
 

@@ -11,8 +11,8 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use domain::ids::ApiKeyId;
+use domain::model::Actor;
 use domain::model::User;
-use domain::model::{Actor, ApiKey};
 use domain::{OrgId, Role, UserId};
 use futures_util::future::LocalBoxFuture;
 use persistence::{api_keys, orgs, users};
@@ -20,6 +20,7 @@ use tracing::Instrument;
 
 use crate::contract::Scope;
 use crate::error::ApiError;
+use crate::recent::Recent;
 use crate::state::AppState;
 
 /// Who is calling inside an organization.
@@ -151,48 +152,84 @@ fn account_gone() -> ApiError {
     ApiError::unauthorized("This account no longer exists. Sign up again.")
 }
 
+/// Who presented a bearer: a signed-in user, or the API key with this hash.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Bearer {
+    User(UserId),
+    Key(String),
+}
+
+/// Who each bearer is in an organization, as read within the last second: a member's role, a
+/// key's scopes. Membership and key changes in this process forget them at once; another
+/// replica's are seen within the second. 10 000 at most.
+pub type RecentCallers = Recent<(OrgId, Bearer), Caller>;
+
+pub fn recent_callers() -> RecentCallers {
+    Recent::new(std::time::Duration::from_secs(1), 10_000)
+}
+
 async fn authenticate(req: &HttpRequest, org_id: OrgId) -> Result<TenantContext, ApiError> {
     let state = state(req)?;
     let token = bearer(req).ok_or_else(unauthenticated)?;
-    if token.starts_with(super::API_KEY_PREFIX) {
-        let key: ApiKey = api_keys::find_live(&state.db, &super::hash_token(token))
-            .await?
-            .ok_or_else(|| {
-                ApiError::unauthorized("This API key is not valid, or it was revoked.")
-            })?;
-        // A key opens only its own organization; every other one does not exist for it.
-        if key.org_id != org_id {
-            return Err(no_such_org());
-        }
-        // "Last used" to the minute is enough; it spares a write on most requests.
-        let stale = key
-            .last_used_at
-            .is_none_or(|at| chrono::Utc::now() - at > chrono::Duration::minutes(1));
-        if stale {
-            api_keys::touch(&state.db, org_id, key.id).await?;
-        }
-        return Ok(TenantContext {
-            org_id,
-            caller: Caller::ApiKey {
-                id: key.id,
-                scopes: key.scopes,
-                providers: key.providers,
-            },
-        });
-    }
-    let user = state.jwt.check(token).ok_or_else(invalid_token)?;
-    let Some(role) = orgs::role_of(&state.db, org_id, user).await? else {
+    let bearer = if token.starts_with(super::API_KEY_PREFIX) {
+        Bearer::Key(super::hash_token(token))
+    } else {
+        Bearer::User(state.jwt.check(token).ok_or_else(invalid_token)?)
+    };
+    let caller = state
+        .recent_callers
+        .get_or_read(
+            (org_id, bearer.clone()),
+            read_caller(state, org_id, &bearer),
+        )
+        .await?;
+    match (caller, bearer) {
+        (Some(caller), _) => Ok(TenantContext { org_id, caller }),
+        (None, Bearer::Key(_)) => Err(ApiError::unauthorized(
+            "This API key is not valid, or it was revoked.",
+        )),
         // Not a member: either of this organization, or of anything any more.
-        return Err(if users::get(&state.db, user).await?.is_none() {
+        (None, Bearer::User(user)) => Err(if users::get(&state.db, user).await?.is_none() {
             account_gone()
         } else {
             no_such_org()
-        });
+        }),
+    }
+}
+
+/// Who the bearer is in the organization; `None` for a key that is not live or a user who is
+/// not a member.
+async fn read_caller(
+    state: &AppState,
+    org_id: OrgId,
+    bearer: &Bearer,
+) -> Result<Option<Caller>, ApiError> {
+    let hash = match bearer {
+        Bearer::User(user) => {
+            let role = orgs::role_of(&state.db, org_id, *user).await?;
+            return Ok(role.map(|role| Caller::User { id: *user, role }));
+        }
+        Bearer::Key(hash) => hash,
     };
-    Ok(TenantContext {
-        org_id,
-        caller: Caller::User { id: user, role },
-    })
+    let Some(key) = api_keys::find_live(&state.db, hash).await? else {
+        return Ok(None);
+    };
+    // A key opens only its own organization; every other one does not exist for it.
+    if key.org_id != org_id {
+        return Err(no_such_org());
+    }
+    // "Last used" to the minute is enough; it spares a write on most requests.
+    let stale = key
+        .last_used_at
+        .is_none_or(|at| chrono::Utc::now() - at > chrono::Duration::minutes(1));
+    if stale {
+        api_keys::touch(&state.db, org_id, key.id).await?;
+    }
+    Ok(Some(Caller::ApiKey {
+        id: key.id,
+        scopes: key.scopes,
+        providers: key.providers,
+    }))
 }
 
 /// Middleware for the `/orgs/{org_id}` scope.

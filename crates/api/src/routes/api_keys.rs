@@ -226,6 +226,8 @@ pub async fn revoke(
 ) -> ApiResult<HttpResponse> {
     let key_id = ApiKeyId(path.into_inner().1);
     if api_keys::revoke(&state.db, admin.org_id, key_id).await? {
+        // What the tenant guard kept is by the key's hash, which is not known here.
+        state.recent_callers.forget_all();
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(ApiError::not_found(

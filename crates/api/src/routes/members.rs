@@ -4,14 +4,14 @@
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use domain::model::Membership;
-use domain::{Role, UserId};
+use domain::{OrgId, Role, UserId};
 use persistence::orgs::{self, MemberChange};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::invitations::{self, InvitationCreatedOut, InvitationIn};
 use super::paging::{PageOut, PageQuery};
-use crate::auth::{MembersReader, OrgOwnerOrAdmin};
+use crate::auth::{Bearer, MembersReader, OrgOwnerOrAdmin};
 use crate::contract::Role as RoleOut;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
@@ -142,7 +142,9 @@ pub async fn change_role(
     if (role == Role::Owner || current.role == Role::Owner) && admin.role != Role::Owner {
         return Err(owners_only());
     }
-    match orgs::set_role(&state.db, admin.org_id, user_id, role).await? {
+    let changed = orgs::set_role(&state.db, admin.org_id, user_id, role).await?;
+    forgotten(&state, admin.org_id, user_id);
+    match changed {
         MemberChange::Done => Ok(web::Json(MemberOut::from(
             member(&state, admin.org_id, user_id).await?,
         ))),
@@ -170,9 +172,16 @@ pub async fn remove(
     if current.role == Role::Owner && admin.role != Role::Owner {
         return Err(owners_only());
     }
-    match orgs::remove_member(&state.db, admin.org_id, user_id).await? {
+    let changed = orgs::remove_member(&state.db, admin.org_id, user_id).await?;
+    forgotten(&state, admin.org_id, user_id);
+    match changed {
         MemberChange::Done => Ok(HttpResponse::NoContent().finish()),
         MemberChange::NotAMember => Err(not_a_member()),
         MemberChange::LastOwner => Err(last_owner()),
     }
+}
+
+/// The member's role changed or they left: the role the tenant guard kept for them goes.
+fn forgotten(state: &AppState, org_id: OrgId, user_id: UserId) {
+    state.recent_callers.forget((org_id, Bearer::User(user_id)));
 }

@@ -191,6 +191,10 @@ async fn apply(state: &AppState, owner: &str, pending: &Pending) -> Result<(), A
         return Ok(());
     }
     txn.commit().await.map_err(StoreError::from)?;
+    if outcome == Outcome::Applied {
+        // Which connections it changed is the rules' business; the proxy reads them all again.
+        state.recent_connections.forget_all();
+    }
     Ok(())
 }
 

@@ -28,6 +28,7 @@ use super::catalog::{IntegrationView, provider, tenant_level};
 use super::checks::{ACCESS_TOKEN, REFRESH_TOKEN, open_secrets, run_verify};
 use super::lifecycle::{Secrets, store, store_in, store_in_turn};
 use super::proxy::Proposed;
+use super::proxy::forget_connection;
 use super::resources::{self, Looked, Using};
 use super::vault::Vault;
 use crate::auth::TenantContext;
@@ -216,6 +217,7 @@ pub async fn update<'r>(
     let saved = store_in_turn(&txn, ctx.org_id, &ctx.actor(), provider, decisions, secrets).await?;
     let view = written(&txn, ctx.org_id, provider, saved).await?;
     txn.commit().await.map_err(StoreError::from)?;
+    forget_connection(state, ctx.org_id, &provider.id);
     Ok(view)
 }
 
@@ -400,6 +402,7 @@ pub async fn disconnect<'r>(
         .await?;
     let view = written(&txn, ctx.org_id, provider, Some(saved)).await?;
     txn.commit().await.map_err(StoreError::from)?;
+    forget_connection(state, ctx.org_id, &provider.id);
     Ok(view)
 }
 

@@ -9,6 +9,7 @@ use persistence::connections::{self, ConnectionWrite, Removal, SealedSecret};
 use persistence::{DatabaseTransaction, StoreError};
 
 use super::notifications::{Due, record_notice};
+use super::proxy::forget_connection;
 use crate::error::ApiResult;
 use crate::state::AppState;
 
@@ -50,10 +51,12 @@ pub(crate) async fn store(
         .map_err(StoreError::from)?;
     let saved = store_in(&txn, org_id, actor, provider, decision, secrets).await?;
     txn.commit().await.map_err(StoreError::from)?;
+    forget_connection(state, org_id, &provider.id);
     Ok(saved)
 }
 
-/// The writes of `store` inside a transaction the caller owns and may add to.
+/// The writes of `store` inside a transaction the caller owns and may add to. Once it
+/// commits, the caller forgets what the proxy kept of the connection (`forget_connection`).
 pub(crate) async fn store_in(
     txn: &DatabaseTransaction,
     org_id: OrgId,

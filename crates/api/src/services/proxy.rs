@@ -18,6 +18,7 @@ use super::catalog::provider as find_provider;
 use super::checks::{ACCESS_TOKEN, REFRESH_TOKEN, open_sealed};
 use super::refresh::renew_single_flight;
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::recent::Recent;
 use crate::state::AppState;
 
 /// A token this close to its expiry is renewed before the call.
@@ -105,12 +106,7 @@ pub async fn call_for(
         ));
     }
     let mut admitted = admitted(state, org_id, provider, purpose).await?;
-    if provider.oauth().is_some()
-        && admitted
-            .connection
-            .token_expires_at
-            .is_some_and(|at| at <= Utc::now() + Duration::seconds(RENEW_WITHIN_SECS))
-    {
+    if renewal_due(provider, &admitted.connection) {
         admitted = renewed(state, org_id, actor, provider, admitted, purpose).await?;
     }
     let now = Utc::now();
@@ -154,6 +150,8 @@ pub async fn call_for(
         if let Err(err) = record_use(state, org_id, connection_id, actor, now).await {
             tracing::warn!(provider = %provider.id, error = %err, "the connection's last use was not recorded");
         }
+        // Otherwise the next calls would find the old note and write it again.
+        forget_connection(state, org_id, &provider.id);
     }
     let rewriter = rewriter_for(&upstream, &call);
     Ok(Proxied {
@@ -230,25 +228,69 @@ pub(crate) struct Admitted {
     secrets: BTreeMap<String, SecretString>,
 }
 
+/// Connections with their ciphertexts, by organization and provider, as read within the last
+/// second: a caller's calls in a row read the row once a second, not once a call. Every change
+/// stored in this process forgets its connection at once; another replica's is seen within the
+/// second. 4 096 at most.
+pub type RecentConnections = Recent<(OrgId, String), (Connection, BTreeMap<String, String>)>;
+
+pub fn recent_connections() -> RecentConnections {
+    Recent::new(std::time::Duration::from_secs(1), 4096)
+}
+
+/// The connection changed (stored, used, erased): what the proxy kept of it goes.
+pub(crate) fn forget_connection(state: &AppState, org_id: OrgId, provider_id: &str) {
+    state
+        .recent_connections
+        .forget((org_id, provider_id.to_owned()));
+}
+
 /// The connection and its secrets, read in one query, if it may be used now: connected and
-/// enabled (for `Setup`, failing too).
+/// enabled (for `Setup`, failing too). A caller's relay may use what was read within the
+/// last second, unless its token is due for renewal: that is decided on the row as it is.
 pub(crate) async fn admitted(
     state: &AppState,
     org_id: OrgId,
     provider: &Provider,
     purpose: Purpose,
 ) -> ApiResult<Admitted> {
-    let (connection, sealed) =
-        match connections::find_sealed(&state.db, org_id, &provider.id).await? {
-            Some((connection, sealed)) => (Some(connection), sealed),
-            None => (None, BTreeMap::new()),
-        };
+    let key = (org_id, provider.id.clone());
+    let kept = match purpose {
+        Purpose::Relay => state
+            .recent_connections
+            .get(&key)
+            .filter(|(connection, _)| !renewal_due(provider, connection)),
+        Purpose::Setup | Purpose::Notice => None,
+    };
+    let found = match kept {
+        Some(kept) => Some(kept),
+        None => {
+            let read_at = std::time::Instant::now();
+            let found = connections::find_sealed(&state.db, org_id, &provider.id).await?;
+            if let Some(found) = &found {
+                state.recent_connections.keep(key, found.clone(), read_at);
+            }
+            found
+        }
+    };
+    let (connection, sealed) = match found {
+        Some((connection, sealed)) => (Some(connection), sealed),
+        None => (None, BTreeMap::new()),
+    };
     let connection = gate(provider, connection, purpose)?;
     let secrets = open_sealed(state, org_id, provider, sealed).secrets;
     Ok(Admitted {
         connection,
         secrets,
     })
+}
+
+/// Whether the token runs out soon enough to be renewed before a call.
+fn renewal_due(provider: &Provider, connection: &Connection) -> bool {
+    provider.oauth().is_some()
+        && connection
+            .token_expires_at
+            .is_some_and(|at| at <= Utc::now() + Duration::seconds(RENEW_WITHIN_SECS))
 }
 
 fn gate(
@@ -325,6 +367,8 @@ async fn renewed(
         Err(err) if err.code() == ErrorCode::NoRefreshToken => return Ok(before),
         Err(err) => return Err(err),
     }
+    // Renewed here or by whoever held the lease: either way the row moved on.
+    forget_connection(state, org_id, &provider.id);
     admitted(state, org_id, provider, purpose).await
 }
 

@@ -79,7 +79,13 @@ pub(crate) async fn renew_single_flight(
         return Ok(None);
     }
     let deadline = Deadline::new(started, now, lease_of(state));
-    let renewed = renew(state, org_id, actor, provider, existing.clone(), deadline).await;
+    // Read again under the lease: a renewal that ended between the caller's read and this
+    // claim rotated the refresh token and moved the version on, so what the caller read would
+    // present a spent token, or have the fresh one's write refused.
+    let renewed = match connected(state, org_id, provider).await {
+        Ok(current) => renew(state, org_id, actor, provider, current, deadline).await,
+        Err(err) => Err(err),
+    };
     let how = match &renewed {
         Ok(None) => leases::Released::Unused,
         _ => leases::Released::Settled,

@@ -2,8 +2,7 @@
 //! through the proxy (so the token is fresh and a 401 renews it once), kept a minute, and a
 //! chosen one checked before it is stored.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use domain::OrgId;
@@ -15,6 +14,7 @@ use domain::resources::{self, Item, Listing, ListingError, Unchosen};
 use super::catalog::provider as find_provider;
 use super::proxy::{self, Call, Proposed, Purpose};
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::recent::Recent;
 use crate::state::AppState;
 
 /// How long a listed page is reused.
@@ -29,34 +29,14 @@ const SEARCH_ENOUGH: usize = 25;
 const MOST_PAGES_CHECKED: usize = 20;
 
 /// Listed pages, by organization, provider, kind and the request that listed them (its
-/// parent's id and cursor; never a credential), each kept a minute. Bounded: when full, the
-/// pages past their minute go; if none has, all do.
-#[derive(Default)]
-pub struct ListingCache {
-    pages: Mutex<HashMap<PageKey, (Instant, Listing)>>,
-}
+/// parent's id and cursor; never a credential).
+pub type ListingCache = Recent<PageKey, Listing>;
 
 type PageKey = (OrgId, String, ResourceKind, String);
 
-impl ListingCache {
-    fn get(&self, key: &PageKey) -> Option<Listing> {
-        let pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
-        pages
-            .get(key)
-            .filter(|(at, _)| at.elapsed() < KEPT_FOR)
-            .map(|(_, listing)| listing.clone())
-    }
-
-    fn put(&self, key: PageKey, listing: Listing) {
-        let mut pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
-        if pages.len() >= MOST_PAGES {
-            pages.retain(|_, (at, _)| at.elapsed() < KEPT_FOR);
-            if pages.len() >= MOST_PAGES {
-                pages.clear();
-            }
-        }
-        pages.insert(key, (Instant::now(), listing));
-    }
+/// The cache of listed pages: each kept a minute, 1 024 at most.
+pub fn listing_cache() -> ListingCache {
+    Recent::new(KEPT_FOR, MOST_PAGES)
 }
 
 /// Whose credentials and which settings a listing or check uses.
@@ -186,6 +166,7 @@ async fn page(
     if let Some(listing) = state.listings.get(&key) {
         return Ok(listing);
     }
+    let read_at = Instant::now();
     let using = Using::Stored(config);
     let listed = fetch_page(state, org_id, actor, provider, resource, using, path, query).await?;
     let mut listing = resources::slice(resource, listed, cursor);
@@ -201,7 +182,7 @@ async fn page(
         )
         .await;
     }
-    state.listings.put(key, listing.clone());
+    state.listings.keep(key, listing.clone(), read_at);
     Ok(listing)
 }
 

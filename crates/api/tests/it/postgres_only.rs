@@ -182,3 +182,59 @@ async fn two_servers_share_one_login_throttle() {
         api::auth::ThrottleSettings::default().login_account.burst
     );
 }
+
+/// A connection turned off through one server is refused by another on the same database
+/// within a second or so, though the other had just used it: what a server keeps of a
+/// connection between calls is a second old at most.
+#[tokio::test]
+async fn a_connection_turned_off_on_one_server_is_refused_by_another_within_a_second() {
+    assert!(is_postgres(), "this module runs only against PostgreSQL");
+    let app = spawn_app().await;
+    let (owner, org) = app.owner_with_org().await;
+    app.seed_oauth_connection(&org, "meta_ads", "meta-token", &[])
+        .await;
+    wiremock::Mock::given(wiremock::matchers::path("/v27.0/me"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(json!({"id": "1"})))
+        .mount(&app.provider)
+        .await;
+    let mut settings = crate::helpers::test_settings(
+        &app.database_url,
+        format!("meta_ads={}", app.provider.uri()),
+        Default::default(),
+    );
+    // The same key ring, so the second server opens what the first sealed.
+    settings.encryption_keys = app.encryption_keys.clone();
+    let second = crate::helpers::start_server(settings).await.unwrap();
+    let client = reqwest::Client::new();
+    let through_second = || {
+        client
+            .get(format!(
+                "{second}/api/v1/orgs/{org}/integrations/meta_ads/proxy/me"
+            ))
+            .bearer_auth(&owner.token)
+            .send()
+    };
+    assert_eq!(through_second().await.unwrap().status(), 200);
+
+    let turned_off = app
+        .patch(
+            &format!("/api/v1/orgs/{org}/integrations/meta_ads"),
+            &owner.token,
+            json!({"enabled": false}),
+        )
+        .await;
+    assert_eq!(turned_off.status(), 200);
+    let since = std::time::Instant::now();
+    loop {
+        let answer = through_second().await.unwrap();
+        if answer.status() == 409 {
+            break;
+        }
+        assert_eq!(answer.status(), 200);
+        assert!(
+            since.elapsed() < std::time::Duration::from_secs(3),
+            "the second server still used the connection 3 s after it was turned off"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

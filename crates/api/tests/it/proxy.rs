@@ -1018,3 +1018,120 @@ async fn proxy_a_provider_that_does_not_answer_in_time_is_504_and_one_that_is_do
     .await;
     assert_eq!(refused["code"], "upstream_unavailable");
 }
+
+/// The last request the provider saw at `at`: its `Authorization`.
+async fn last_bearer_at(app: &TestApp, at: &str) -> String {
+    let requests = app.provider.received_requests().await.unwrap();
+    let last = requests.iter().rev().find(|r| r.url.path() == at).unwrap();
+    last.headers["authorization"].to_str().unwrap().to_owned()
+}
+
+/// Who called and the connection they called with are kept for a second between calls; a
+/// change made through this server is seen by the very next call all the same.
+#[tokio::test]
+async fn proxy_a_change_made_here_is_seen_by_the_next_call() {
+    let app = app().await;
+    let (owner, org) = app.owner_with_org().await;
+    app.seed_oauth_connection(&org, "meta_ads", META_TOKEN, &[])
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v27.0/me"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "1"})))
+        .mount(&app.provider)
+        .await;
+    let admin = app.add_member(&owner, &org, "admin").await;
+    let created = json_body(
+        app.post(
+            &format!("/api/v1/orgs/{org}/api-keys"),
+            &owner.token,
+            json!({"name": "Partner", "scopes": ["proxy:read"]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let partner = created["secret"].as_str().unwrap();
+    let me = proxy(&org, "meta_ads", "me");
+    for caller in [&owner.token, &admin.token, partner] {
+        assert_eq!(app.get(&me, caller).await.status(), 200);
+    }
+
+    let member = format!("/api/v1/orgs/{org}/members/{}", admin.id);
+    json_body(
+        app.patch(&member, &owner.token, json!({"role": "member"}))
+            .await,
+        200,
+    )
+    .await;
+    problem(app.get(&me, &admin.token).await, 403).await;
+    let removed = app
+        .request(Method::DELETE, &member, Some(&owner.token), None)
+        .await;
+    assert_eq!(removed.status(), 204);
+    problem(app.get(&me, &admin.token).await, 404).await;
+
+    let revoked = app
+        .request(
+            Method::DELETE,
+            &format!(
+                "/api/v1/orgs/{org}/api-keys/{}",
+                created["id"].as_str().unwrap()
+            ),
+            Some(&owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status(), 204);
+    problem(app.get(&me, partner).await, 401).await;
+
+    json_body(
+        app.patch(
+            &format!("/api/v1/orgs/{org}/integrations/meta_ads"),
+            &owner.token,
+            json!({"enabled": false}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let refused = problem(app.get(&me, &owner.token).await, 409).await;
+    assert_eq!(refused["code"], "connection_disabled");
+}
+
+/// New credentials saved through this server are the next call's, not the ones read a moment
+/// before.
+#[tokio::test]
+async fn proxy_new_credentials_are_used_by_the_next_call() {
+    let app = app().await;
+    let (owner, org) = app.owner_with_org().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/models"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"object": "list", "data": [{"id": "gpt-4o", "owned_by": "acme"}]}),
+        ))
+        .mount(&app.provider)
+        .await;
+    let models = proxy(&org, "openai", "models");
+    let integration = format!("/api/v1/orgs/{org}/integrations/openai");
+    for key in [
+        "sk-first-000000000000000000000001",
+        "sk-second-00000000000000000000002",
+    ] {
+        let saved = json_body(
+            app.patch(
+                &integration,
+                &owner.token,
+                json!({"credentials": {"api_key": key}}),
+            )
+            .await,
+            200,
+        )
+        .await;
+        assert_eq!(saved["status"], "connected");
+        assert_eq!(app.get(&models, &owner.token).await.status(), 200);
+        assert_eq!(
+            last_bearer_at(&app, "/v1/models").await,
+            format!("Bearer {key}")
+        );
+    }
+}

@@ -668,6 +668,15 @@ async fn stripe_and_meta_revocations_expire_the_named_account_only() {
     )
     .await;
 
+    // A call through the proxy just before: what it read is not what the next one uses.
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path("/v27.0/me"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(json!({"id": "10219"})))
+        .mount(&app.provider)
+        .await;
+    let me = format!("/api/v1/orgs/{org}/integrations/meta_ads/proxy/me");
+    assert_eq!(app.get(&me, &owner.token).await.status(), 200);
+
     let event =
         json!({"id": "evt_9", "type": "account.application.deauthorized", "account": "acct_1"});
     json_body(stripe(&app, STRIPE_SECRET, &event, now()).await, 200).await;
@@ -681,6 +690,8 @@ async fn stripe_and_meta_revocations_expire_the_named_account_only() {
         status_of(&app, &owner.token, &org, "meta_ads").await == "expired"
     })
     .await;
+    let refused = problem(app.get(&me, &owner.token).await, 409).await;
+    assert_eq!(refused["code"], "connection_expired");
     assert_eq!(
         status_of(&app, &other.token, &other_org, "stripe").await,
         "connected"

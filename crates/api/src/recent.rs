@@ -36,6 +36,17 @@ impl<V> Entry<V> {
     }
 }
 
+impl<K, V> Inner<K, V> {
+    /// Whether one more entry fits; when full, the entries no longer fresh go first.
+    fn has_room(&mut self, capacity: usize, fresh_for: Duration) -> bool {
+        if self.entries.len() >= capacity {
+            self.entries
+                .retain(|_, entry| entry.at().elapsed() < fresh_for);
+        }
+        self.entries.len() < capacity
+    }
+}
+
 impl<K: Eq + Hash, V: Clone> Recent<K, V> {
     /// Entries are fresh for `fresh_for`; at most `capacity` are held.
     pub fn new(fresh_for: Duration, capacity: usize) -> Self {
@@ -79,13 +90,8 @@ impl<K: Eq + Hash, V: Clone> Recent<K, V> {
         {
             return;
         }
-        if inner.entries.len() >= self.capacity {
-            inner
-                .entries
-                .retain(|_, entry| entry.at().elapsed() < fresh_for);
-            if inner.entries.len() >= self.capacity {
-                inner.entries.clear();
-            }
+        if !inner.has_room(self.capacity, fresh_for) {
+            inner.entries.clear();
         }
         inner.entries.insert(key, Entry::Kept(read_at, value));
     }
@@ -110,12 +116,7 @@ impl<K: Eq + Hash, V: Clone> Recent<K, V> {
     pub fn forget(&self, key: K) {
         let fresh_for = self.fresh_for;
         let mut inner = self.lock();
-        if inner.entries.len() >= self.capacity {
-            inner
-                .entries
-                .retain(|_, entry| entry.at().elapsed() < fresh_for);
-        }
-        if inner.entries.len() >= self.capacity {
+        if !inner.has_room(self.capacity, fresh_for) {
             // No room for the mark: forgetting everything covers this key too.
             inner.entries.clear();
             inner.all_forgotten = Some(Instant::now());

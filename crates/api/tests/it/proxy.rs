@@ -46,6 +46,17 @@ pub(crate) async fn key(app: &TestApp, owner_token: &str, org: &str, scopes: &[&
     created["secret"].as_str().unwrap().to_owned()
 }
 
+/// Meta connected for the organization, its `me` answering.
+async fn meta_me_answers(app: &TestApp, org: &str) {
+    app.seed_oauth_connection(org, "meta_ads", META_TOKEN, &[])
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v27.0/me"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "1"})))
+        .mount(&app.provider)
+        .await;
+}
+
 async fn upstream_calls(server: &MockServer) -> usize {
     server.received_requests().await.unwrap().len()
 }
@@ -780,13 +791,7 @@ async fn proxy_a_revoked_grant_sends_one_broken_notice() {
 async fn proxy_calls_show_when_and_by_whom_the_connection_was_last_used() {
     let app = app().await;
     let (owner, org) = app.owner_with_org().await;
-    app.seed_oauth_connection(&org, "meta_ads", META_TOKEN, &[])
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v27.0/me"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "1"})))
-        .mount(&app.provider)
-        .await;
+    meta_me_answers(&app, &org).await;
     let before = app.integration(&owner.token, &org, "meta_ads").await;
     assert_eq!(before["last_used"], Value::Null);
     let version_before = meta_version(&app).await;
@@ -1032,13 +1037,7 @@ async fn last_bearer_at(app: &TestApp, at: &str) -> String {
 async fn proxy_a_change_made_here_is_seen_by_the_next_call() {
     let app = app().await;
     let (owner, org) = app.owner_with_org().await;
-    app.seed_oauth_connection(&org, "meta_ads", META_TOKEN, &[])
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v27.0/me"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "1"})))
-        .mount(&app.provider)
-        .await;
+    meta_me_answers(&app, &org).await;
     let admin = app.add_member(&owner, &org, "admin").await;
     let created = json_body(
         app.post(

@@ -1,6 +1,6 @@
 import { createOrg, expect, lookAndScan, signUp, test, uniqueEmail } from "./fixtures";
 
-test("sign up, create an organization, log out and back in", async ({ page }) => {
+test("sign up, create an organization, change the password, log out and back in with it", async ({ page }) => {
   await page.goto("/");
   await expect(page.getByRole("heading", { name: "Log in to Plugboard" })).toBeVisible();
   await expect(page.getByRole("region", { name: "Provider sandbox" })).toContainText("sandbox is on");
@@ -24,11 +24,18 @@ test("sign up, create an organization, log out and back in", async ({ page }) =>
   await switcher.selectOption({ label: "Smoke Brand (owner)" });
   await page.goto("/settings/integrations");
   await expect(switcher.locator("option:checked")).toHaveText("Smoke Brand (owner)");
+  // The account page changes the password; this browser stays signed in.
+  await page.goto("/account");
+  await page.getByLabel("Current password").fill("correct horse battery");
+  await page.getByLabel("New password").fill("a longer horse battery staple");
+  await page.getByRole("button", { name: "Change password" }).click();
+  await expect(page.getByRole("status")).toContainText("Your password is changed");
+  await lookAndScan(page, "account-password");
   await page.goto("/onboarding");
   await page.getByRole("button", { name: "Log out" }).click();
   await expect(page.getByRole("heading", { name: "Log in to Plugboard" })).toBeVisible();
   await page.getByLabel("E-mail").fill(email);
-  await page.getByLabel("Password").fill("correct horse battery");
+  await page.getByLabel("Password").fill("a longer horse battery staple");
   await page.getByRole("button", { name: "Log in" }).click();
   await expect(page.getByRole("heading", { name: "Basic information" })).toBeVisible();
 });

@@ -3,10 +3,11 @@
 use chrono::Utc;
 use domain::UserId;
 use domain::model::User;
+use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
-use crate::StoreError;
-use crate::entities::users;
+use crate::entities::{refresh_sessions, users};
+use crate::{Db, StoreError};
 
 pub(crate) fn to_user(model: users::Model) -> User {
     User {
@@ -83,4 +84,34 @@ pub async fn get(db: &impl ConnectionTrait, user_id: UserId) -> Result<Option<Us
         .one(db)
         .await?
         .map(to_user))
+}
+
+/// Replaces the user's password with `hash` if the stored one is still `was` (the one the
+/// caller checked), and ends every refresh session of the user in the same transaction.
+/// Whether it was replaced: two changes made with the same current password cannot both be.
+pub async fn change_password(
+    db: &Db,
+    user_id: UserId,
+    was: &str,
+    hash: &str,
+) -> Result<bool, StoreError> {
+    let txn = db.begin_write().await?;
+    let replaced = users::Entity::update_many()
+        .col_expr(users::Column::PasswordHash, Expr::value(hash))
+        .col_expr(users::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(users::Column::Id.eq(user_id.0))
+        .filter(users::Column::PasswordHash.eq(was))
+        .exec(&txn)
+        .await?;
+    if replaced.rows_affected != 1 {
+        return Ok(false);
+    }
+    refresh_sessions::Entity::update_many()
+        .col_expr(refresh_sessions::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(refresh_sessions::Column::UserId.eq(user_id.0))
+        .filter(refresh_sessions::Column::RevokedAt.is_null())
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(true)
 }

@@ -1021,6 +1021,135 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Changes the password. Every session of the account ends (other browsers sign in again); this
+         *     one goes on with new tokens. Attempts count as log-ins: guessing the current password here
+         *     is throttled like guessing it at the log-in.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PasswordChangeIn"];
+                };
+            };
+            responses: {
+                /** @description Changed; every other session ended, and a new refresh cookie is set. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TokenOut"];
+                    };
+                };
+                /** @description The body is not valid JSON. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No valid access token or API key was sent. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The password was changed meanwhile, from another session. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The body is larger than 64 KiB. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The body is not sent as `application/json`. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The current password is wrong, the account has none, or the new one is too short or long. Or: The body does not fit: `errors` names each field and what to change. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many attempts for this account or from this address; `Retry-After` says how many seconds to wait. */
+                429: {
+                    headers: {
+                        /** @description Seconds to wait */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Something failed on Plugboard's side; the answer says nothing more. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The server is busy hashing other passwords (`busy`) or its database is unavailable; `Retry-After` says when to try again. Or: A service Plugboard depends on (its database, or the provider) is unavailable; try again shortly. */
+                503: {
+                    headers: {
+                        /** @description Seconds to wait */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/oauth/{provider}/callback": {
         parameters: {
             query?: never;
@@ -8221,6 +8350,7 @@ export interface components {
         };
         /**
          * @example {
+         *       "has_password": true,
          *       "memberships": [
          *         {
          *           "org_id": "5f0c2a9e-8d3b-4b71-9a64-2f1e7c3d9b10",
@@ -8238,6 +8368,11 @@ export interface components {
          *     }
          */
         MeOut: {
+            /**
+             * @description Whether the account has a password (one made by signing in with Microsoft or Google
+             *     may not).
+             */
+            has_password: boolean;
             memberships: components["schemas"]["MembershipOut"][];
             /** @description Whether this user may see platform readiness. */
             platform_admin: boolean;
@@ -9028,6 +9163,21 @@ export interface components {
             }[];
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
             next_cursor?: string | null;
+        };
+        /**
+         * @example {
+         *       "current_password": "correct horse battery",
+         *       "new_password": "a longer horse battery staple"
+         *     }
+         */
+        PasswordChangeIn: {
+            /** Format: password */
+            current_password: string;
+            /**
+             * Format: password
+             * @description 10 to 200 characters.
+             */
+            new_password: string;
         };
         /**
          * @description Settings for a platform provider's check.

@@ -48,6 +48,7 @@ const notFound = { status: 404, body: { type: "about:blank", title: "Not found",
 
 export const me: Me = {
   user: { id: "user-1", name: "Ann Lee", email: "ann@acme.example", created_at: "2026-11-24T09:30:00Z" },
+  has_password: true,
   memberships: [{ org_id: ORG, org_name: "Acme", role: "owner" }],
   platform_admin: false,
 };

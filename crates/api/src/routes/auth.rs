@@ -2,7 +2,7 @@
 
 use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use chrono::Utc;
 use domain::UserId;
 use domain::model::User;
@@ -60,6 +60,20 @@ pub struct LoginIn {
     pub email: String,
     #[schema(value_type = String, format = Password)]
     pub password: SecretString,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "current_password": "correct horse battery",
+    "new_password": "a longer horse battery staple"
+})))]
+pub struct PasswordChangeIn {
+    #[schema(value_type = String, format = Password)]
+    pub current_password: SecretString,
+    /// 10 to 200 characters.
+    #[schema(value_type = String, format = Password, min_length = 10, max_length = 200)]
+    pub new_password: SecretString,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -128,6 +142,7 @@ pub struct MembershipOut {
         "name": "Ann Lee",
         "created_at": "2026-11-24T09:30:00Z"
     },
+    "has_password": true,
     "memberships": [
         {
             "org_id": "5f0c2a9e-8d3b-4b71-9a64-2f1e7c3d9b10",
@@ -139,6 +154,9 @@ pub struct MembershipOut {
 })))]
 pub struct MeOut {
     pub user: UserOut,
+    /// Whether the account has a password (one made by signing in with Microsoft or Google
+    /// may not).
+    pub has_password: bool,
     pub memberships: Vec<MembershipOut>,
     /// Whether this user may see platform readiness.
     pub platform_admin: bool,
@@ -346,9 +364,87 @@ pub async fn me(state: web::Data<AppState>, caller: AuthUser) -> ApiResult<web::
         })
         .collect();
     let platform_admin = state.settings.is_platform_admin(&user.email);
+    let has_password = password_hash_of(&state, &user).await?.is_some();
     Ok(web::Json(MeOut {
         user: user.into(),
+        has_password,
         memberships,
         platform_admin,
     }))
+}
+
+/// The account's password hash; `None` when it signs in only with Microsoft or Google.
+async fn password_hash_of(state: &AppState, user: &User) -> ApiResult<Option<String>> {
+    Ok(users::find_login(&state.db, &user.email)
+        .await?
+        .and_then(|found| found.password_hash))
+}
+
+fn wrong_password(message: &str) -> ApiError {
+    ApiError::validation(vec![FieldError::new("current_password", message)])
+}
+
+/// Changes the password. Every session of the account ends (other browsers sign in again); this
+/// one goes on with new tokens. Attempts count as log-ins: guessing the current password here
+/// is throttled like guessing it at the log-in.
+#[utoipa::path(
+    operation_id = "changePassword",
+    tag = "auth",
+    request_body = PasswordChangeIn,
+    responses(
+        (status = 200, body = TokenOut, description = "Changed; every other session ended, and a new refresh cookie is set."),
+        (status = 401, body = Problem),
+        (status = 409, body = Problem, description = "The password was changed meanwhile, from another session."),
+        (status = 422, body = Problem, description = "The current password is wrong, the account has none, or the new one is too short or long."),
+        (status = 429, body = Problem, description = "Too many attempts for this account or from this address; `Retry-After` says how many seconds to wait.",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, body = Problem, description = "The server is busy hashing other passwords (`busy`) or its database is unavailable; `Retry-After` says when to try again.",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ),
+    security(("bearer" = []))
+)]
+#[put("/me/password")]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    throttles: web::Data<Throttles>,
+    passwords: web::Data<Passwords>,
+    req: HttpRequest,
+    caller: AuthUser,
+    body: web::Json<PasswordChangeIn>,
+) -> ApiResult<HttpResponse> {
+    let input = body.into_inner();
+    let user = caller.0;
+    if !password::acceptable(&input.new_password) {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "new_password",
+            "Use a password of 10 to 200 characters.",
+        )]));
+    }
+    let attempt = throttles.login(&user.email, req.peer_addr().map(|addr| addr.ip()));
+    throttles.check_here(&attempt).map_err(login_refused)?;
+    let slot = passwords.reserve()?;
+    throttles
+        .check_shared(&state.db, &attempt)
+        .await
+        .map_err(login_refused)?;
+    let Some(stored) = password_hash_of(&state, &user).await? else {
+        return Err(wrong_password(
+            "This account has no password: it signs in with Microsoft or Google.",
+        ));
+    };
+    if !slot
+        .verify(input.current_password, Some(stored.clone()))
+        .await?
+    {
+        return Err(wrong_password("That is not your current password."));
+    }
+    let hash = passwords.hash(input.new_password).await?;
+    if !users::change_password(&state.db, user.id, &stored, &hash).await? {
+        return Err(ApiError::conflict(
+            ErrorCode::Conflict,
+            "Your password was changed from another session meanwhile. Use the new one, or log in again.",
+        ));
+    }
+    let (token, cookie) = session(&state, user.id).await?;
+    Ok(HttpResponse::Ok().cookie(cookie).json(token))
 }

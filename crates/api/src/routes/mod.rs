@@ -43,6 +43,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(auth::refresh)
                 .service(auth::logout)
                 .service(auth::me)
+                .service(auth::change_password)
                 .service(sso::providers)
                 .service(sso::start)
                 .service(sso::callback)

@@ -397,3 +397,139 @@ async fn a_hundred_thousand_login_keys_leave_memory_flat_and_are_forgotten() {
         .unwrap();
     assert_eq!(persistence::throttles::count(&db).await.unwrap(), 0);
 }
+
+async fn change_password(
+    app: &crate::helpers::TestApp,
+    token: &str,
+    current: &str,
+    new: &str,
+) -> reqwest::Response {
+    app.request(
+        Method::PUT,
+        "/api/v1/me/password",
+        Some(token),
+        Some(json!({"current_password": current, "new_password": new})),
+    )
+    .await
+}
+
+/// A changed password ends every other session; this one goes on, and the old password no
+/// longer logs in. Another account is untouched.
+#[tokio::test]
+async fn a_password_change_ends_the_other_sessions_and_keeps_this_one() {
+    let app = spawn_app().await;
+    let user = app.signup("ann").await;
+    let other = app.signup("bob").await;
+    let me = json_body(app.get("/api/v1/me", &user.token).await, 200).await;
+    assert_eq!(me["has_password"], true);
+    // Another browser signed in as Ann.
+    let elsewhere = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let signed_in = elsewhere
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"email": user.email, "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 200);
+
+    let changed = json_body(
+        change_password(
+            &app,
+            &user.token,
+            "correct horse battery",
+            "a longer horse battery staple",
+        )
+        .await,
+        200,
+    )
+    .await;
+    let token = changed["access_token"].as_str().unwrap();
+    assert_eq!(
+        json_body(app.get("/api/v1/me", token).await, 200).await["user"]["id"],
+        user.id.as_str()
+    );
+    let ended = elsewhere
+        .post(app.url("/api/v1/auth/refresh"))
+        .send()
+        .await
+        .unwrap();
+    problem(ended, 401).await;
+    // This browser's new cookie refreshes.
+    json_body(
+        app.request(Method::POST, "/api/v1/auth/refresh", None, None)
+            .await,
+        200,
+    )
+    .await;
+    problem(login(&app, &user.email, "correct horse battery").await, 401).await;
+    json_body(
+        login(&app, &user.email, "a longer horse battery staple").await,
+        200,
+    )
+    .await;
+    json_body(
+        login(&app, &other.email, "correct horse battery").await,
+        200,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_password_change_needs_the_current_password_and_a_good_new_one() {
+    let app = spawn_app().await;
+    let user = app.signup("ann").await;
+    let short = problem(
+        change_password(&app, &user.token, "correct horse battery", "short").await,
+        422,
+    )
+    .await;
+    assert_eq!(short["errors"][0]["field"], "new_password");
+    let wrong = problem(
+        change_password(
+            &app,
+            &user.token,
+            "not my password",
+            "a longer horse battery",
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(wrong["errors"][0]["field"], "current_password");
+    assert_eq!(
+        wrong["errors"][0]["message"],
+        "That is not your current password."
+    );
+    problem(
+        change_password(
+            &app,
+            "not-a-token",
+            "correct horse battery",
+            "a longer one here",
+        )
+        .await,
+        401,
+    )
+    .await;
+    // Guessing the current password here is throttled like guessing it at the log-in.
+    let mut throttled = false;
+    for _ in 0..30 {
+        let response =
+            change_password(&app, &user.token, "still not it", "a longer horse battery").await;
+        if response.status() == 429 {
+            assert_eq!(problem(response, 429).await["code"], "too_many_attempts");
+            throttled = true;
+            break;
+        }
+        problem(response, 422).await;
+    }
+    assert!(
+        throttled,
+        "30 wrong current passwords in a row are throttled"
+    );
+    // Nothing changed.
+    json_body(app.get("/api/v1/me", &user.token).await, 200).await;
+}

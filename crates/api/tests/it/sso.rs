@@ -396,6 +396,19 @@ async fn the_sandbox_foreign_persona_cannot_take_over_the_admins_account() {
     let who = me(&app, &token).await;
     assert_eq!(who["user"]["email"], "nora@brand.example");
     assert_eq!(who["platform_admin"], false);
+    assert_eq!(who["has_password"], false);
+    let refused = problem(
+        app.request(
+            Method::PUT,
+            "/api/v1/me/password",
+            Some(&token),
+            Some(json!({"current_password": "", "new_password": "a new and long password"})),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(refused["errors"][0]["field"], "current_password");
     let login = app
         .request(
             Method::POST,

@@ -8,6 +8,7 @@ import { ssoFailureSentence } from "../../copy";
 import { useSession } from "../../session";
 import { dateTime } from "../../time";
 import { useSsoProviders } from "../auth/queries";
+import { ChangePassword } from "./ChangePassword";
 import { useIdentities, useLinkIdentity, useUnlinkIdentity } from "./queries";
 
 const providerNames: Record<string, string> = { microsoft: "Microsoft", google: "Google" };
@@ -101,6 +102,16 @@ export default function Account() {
           </div>
         )}
       </section>
+      {me?.has_password ? (
+        <ChangePassword />
+      ) : (
+        me && (
+          <section className="card stack" aria-labelledby="password-title">
+            <h2 id="password-title">Password</h2>
+            <p className="muted">This account has no password: you sign in with a linked Microsoft or Google account.</p>
+          </section>
+        )
+      )}
     </div>
   );
 }

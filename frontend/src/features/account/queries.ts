@@ -24,3 +24,12 @@ export function useUnlinkIdentity() {
     onSuccess: () => queryClient.invalidateQueries({ queryKey: identitiesKey }),
   });
 }
+
+export type PasswordChange = { current_password: string; new_password: string };
+
+/** Changes the password: the answer is this browser's new session. */
+export function useChangePassword() {
+  return useMutation({
+    mutationFn: (body: PasswordChange) => unwrap(api.PUT("/api/v1/me/password", { body })),
+  });
+}

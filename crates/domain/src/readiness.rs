@@ -308,38 +308,43 @@ const GOOGLE_SIGN_IN: Task = Task {
     ],
     variables: &["GOOGLE_SIGNIN_CLIENT_ID", "GOOGLE_SIGNIN_CLIENT_SECRET"],
     local_fallback: false,
-    notes: "Register {PLUGBOARD_PUBLIC_URL}/api/v1/auth/sso/google/callback as an authorized redirect URI. Keep e-mail and password sign-in as the fallback.",
+    notes: "Keep e-mail and password sign-in as the fallback.",
 };
 
-/// What a live look at the Microsoft sign-in configuration found.
+/// What a live look at a sign-in provider's configuration found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SignInProbe {
     /// Not looked at: the variables are not all set.
     NotChecked,
-    /// The tenant's discovery document answered and names the endpoints sign-in uses.
+    /// The discovery document answered and names the endpoints sign-in uses.
     Reachable,
     /// It did not, and why, in a sentence.
     Failed(String),
 }
 
-/// The Microsoft sign-in check: the redirect URI to register and what the probe found.
+/// A sign-in provider's check: the redirect URI to register and what the probe found.
 #[derive(Clone, Debug)]
 pub struct SignInCheck {
     pub redirect_uri: String,
     pub probe: SignInProbe,
 }
 
-/// The Microsoft sign-in item is ready only when its variables are set and sign-in works with
-/// them (the tenant's discovery answers): set variables alone prove nothing.
-fn microsoft_sign_in(is_set: IsSet<'_>, check: &SignInCheck) -> ChecklistItem {
-    let mut item = from_task(&MICROSOFT_SIGN_IN, is_set);
-    let register = format!(
-        "Register {} as a Web redirect URI in the app registration.",
-        check.redirect_uri
-    );
+/// The checks of both sign-in providers.
+#[derive(Clone, Debug)]
+pub struct SignInChecks {
+    pub microsoft: SignInCheck,
+    pub google: SignInCheck,
+}
+
+/// A sign-in item is ready only when its variables are set and sign-in works with them (the
+/// provider's discovery answers): set variables alone prove nothing. `register` says where the
+/// redirect URI goes at the provider.
+fn sign_in(task: &Task, register: &str, is_set: IsSet<'_>, check: &SignInCheck) -> ChecklistItem {
+    let mut item = from_task(task, is_set);
+    let register = format!("Register {} as {register}.", check.redirect_uri);
     let found = match (&check.probe, item.status) {
         (SignInProbe::Reachable, ItemStatus::Ready) => {
-            "The tenant's sign-in configuration answered: sign-in works.".to_owned()
+            "The provider's sign-in configuration answered: sign-in works.".to_owned()
         }
         (SignInProbe::Failed(why), ItemStatus::Ready) => {
             item.status = ItemStatus::Partial;
@@ -351,7 +356,7 @@ fn microsoft_sign_in(is_set: IsSet<'_>, check: &SignInCheck) -> ChecklistItem {
         }
         _ => String::new(),
     };
-    item.notes = [register.as_str(), found.as_str(), MICROSOFT_SIGN_IN.notes]
+    item.notes = [register.as_str(), found.as_str(), task.notes]
         .into_iter()
         .filter(|part| !part.is_empty())
         .collect::<Vec<_>>()
@@ -629,12 +634,22 @@ fn monitoring(registry: &Registry, is_set: IsSet<'_>) -> ChecklistItem {
 pub fn checklist(
     registry: &Registry,
     is_set: IsSet<'_>,
-    sign_in: &SignInCheck,
+    sign_ins: &SignInChecks,
 ) -> Vec<ChecklistItem> {
     let mut items = vec![
         from_task(&ADMIN_SECURITY, is_set),
-        microsoft_sign_in(is_set, sign_in),
-        from_task(&GOOGLE_SIGN_IN, is_set),
+        sign_in(
+            &MICROSOFT_SIGN_IN,
+            "a Web redirect URI in the app registration",
+            is_set,
+            &sign_ins.microsoft,
+        ),
+        sign_in(
+            &GOOGLE_SIGN_IN,
+            "an authorized redirect URI on the OAuth client",
+            is_set,
+            &sign_ins.google,
+        ),
         from_task(&DATABASE, is_set),
         from_task(&ENCRYPTION_KEYS, is_set),
     ];

@@ -177,7 +177,7 @@ pub async fn readiness(state: &AppState, request: PageRequest) -> ApiResult<Read
         })
         .collect();
 
-    let sign_in = super::sso::probe_microsoft(state).await;
+    let sign_ins = super::sso::probe_sign_ins(state).await;
     Ok(Readiness {
         inbound,
         versions: versions::alerts(
@@ -185,7 +185,7 @@ pub async fn readiness(state: &AppState, request: PageRequest) -> ApiResult<Read
             Utc::now().date_naive(),
             versions::READINESS_WARNING_DAYS,
         ),
-        checklist: readiness::checklist(&state.registry, &is_set, &sign_in),
+        checklist: readiness::checklist(&state.registry, &is_set, &sign_ins),
         health,
         history,
         services,

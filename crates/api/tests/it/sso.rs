@@ -851,23 +851,25 @@ async fn without_variables_nothing_is_offered_and_readiness_checks_the_tenant() 
     let admin = format!("ops-{}@example.com", uuid::Uuid::new_v4().simple());
     let app = app_with(&idp, TENANT, vec![admin.clone()]).await;
     let ops = app.signup_as("Ops", &admin).await;
-    let item = |body: &Value| {
+    let item = |body: &Value, key: &str| {
         body["checklist"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|i| i["key"] == "microsoft_sign_in")
+            .find(|i| i["key"] == key)
             .unwrap()
             .clone()
     };
     let body = json_body(app.get("/api/v1/platform/readiness", &ops.token).await, 200).await;
-    let microsoft = item(&body);
-    assert_eq!(microsoft["status"], "ready", "{microsoft}");
-    let callback = app.url("/api/v1/auth/sso/microsoft/callback");
-    assert!(
-        microsoft["notes"].as_str().unwrap().contains(&callback),
-        "{microsoft}"
-    );
+    for provider in ["microsoft", "google"] {
+        let checked = item(&body, &format!("{provider}_sign_in"));
+        assert_eq!(checked["status"], "ready", "{checked}");
+        let callback = app.url(&format!("/api/v1/auth/sso/{provider}/callback"));
+        assert!(
+            checked["notes"].as_str().unwrap().contains(&callback),
+            "{checked}"
+        );
+    }
 
     // The tenant's discovery gone: not ready, said in a sentence, and no crash.
     let down = spawn_app_with(Options {
@@ -875,11 +877,13 @@ async fn without_variables_nothing_is_offered_and_readiness_checks_the_tenant() 
             ("MICROSOFT_CLIENT_ID", CLIENT_ID),
             ("MICROSOFT_CLIENT_SECRET", CLIENT_SECRET),
             ("MICROSOFT_TENANT_ID", TENANT),
+            ("GOOGLE_SIGNIN_CLIENT_ID", "google-client"),
+            ("GOOGLE_SIGNIN_CLIENT_SECRET", "google-secret"),
         ],
         admin_emails: vec![admin.clone()],
         sso: api::config::SsoSettings {
             microsoft_base: Some(Url::parse("http://127.0.0.1:9").unwrap()),
-            google_base: None,
+            google_base: Some(Url::parse("http://127.0.0.1:9").unwrap()),
         },
         ..Default::default()
     })
@@ -890,14 +894,22 @@ async fn without_variables_nothing_is_offered_and_readiness_checks_the_tenant() 
         200,
     )
     .await;
-    let microsoft = item(&body);
-    assert_eq!(microsoft["status"], "partial");
+    for key in ["microsoft_sign_in", "google_sign_in"] {
+        let checked = item(&body, key);
+        assert_eq!(checked["status"], "partial");
+        assert!(
+            checked["notes"]
+                .as_str()
+                .unwrap()
+                .contains("Sign-in does not work yet"),
+            "{checked}"
+        );
+    }
     assert!(
-        microsoft["notes"]
+        item(&body, "microsoft_sign_in")["notes"]
             .as_str()
             .unwrap()
-            .contains("Sign-in does not work yet"),
-        "{microsoft}"
+            .contains("Check MICROSOFT_TENANT_ID."),
     );
     // A sign-in meanwhile lands on the log-in page with a sentence's code.
     let response = browser()

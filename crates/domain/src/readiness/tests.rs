@@ -175,44 +175,66 @@ fn checklist_statuses_follow_what_is_set() {
     );
 }
 
-fn probed(probe: SignInProbe) -> SignInCheck {
-    SignInCheck {
-        redirect_uri: "https://plugboard.example/api/v1/auth/sso/microsoft/callback".to_owned(),
-        probe,
+/// Both providers probed with the same outcome.
+fn probed(probe: SignInProbe) -> SignInChecks {
+    let check = |provider: &str| SignInCheck {
+        redirect_uri: format!("https://plugboard.example/api/v1/auth/sso/{provider}/callback"),
+        probe: probe.clone(),
+    };
+    SignInChecks {
+        microsoft: check("microsoft"),
+        google: check("google"),
     }
 }
 
 #[test]
-fn microsoft_sign_in_is_ready_only_when_it_works() {
+fn each_sign_in_is_ready_only_when_it_works() {
     let registry = registry();
     let all = |_: &str| true;
-    let item = |is_set: IsSet<'_>, probe: SignInProbe| {
-        checklist(&registry, is_set, &probed(probe))
-            .into_iter()
-            .find(|i| i.key == "microsoft_sign_in")
-            .unwrap()
-    };
-    let works = item(&all, SignInProbe::Reachable);
-    assert_eq!(works.status, ItemStatus::Ready);
-    assert!(works.notes.starts_with(
-        "Register https://plugboard.example/api/v1/auth/sso/microsoft/callback as a Web redirect URI"
-    ));
-    let broken = item(
-        &all,
-        SignInProbe::Failed("The tenant was not found.".into()),
-    );
-    assert_eq!(broken.status, ItemStatus::Partial);
-    assert!(
-        broken
-            .notes
-            .contains("Sign-in does not work yet: The tenant was not found.")
-    );
-    assert_eq!(
-        item(&all, SignInProbe::NotChecked).status,
-        ItemStatus::Partial
-    );
-    let none = |_: &str| false;
-    let unset = item(&none, SignInProbe::NotChecked);
-    assert_eq!(unset.status, ItemStatus::NotStarted);
-    assert!(unset.notes.contains("/api/v1/auth/sso/microsoft/callback"));
+    for (key, provider, register) in [
+        (
+            "microsoft_sign_in",
+            "microsoft",
+            "a Web redirect URI in the app registration",
+        ),
+        (
+            "google_sign_in",
+            "google",
+            "an authorized redirect URI on the OAuth client",
+        ),
+    ] {
+        let item = |is_set: IsSet<'_>, probe: SignInProbe| {
+            checklist(&registry, is_set, &probed(probe))
+                .into_iter()
+                .find(|i| i.key == key)
+                .unwrap()
+        };
+        let works = item(&all, SignInProbe::Reachable);
+        assert_eq!(works.status, ItemStatus::Ready, "{key}");
+        assert!(works.notes.starts_with(&format!(
+            "Register https://plugboard.example/api/v1/auth/sso/{provider}/callback as {register}."
+        )));
+        let broken = item(
+            &all,
+            SignInProbe::Failed("The tenant was not found.".into()),
+        );
+        assert_eq!(broken.status, ItemStatus::Partial, "{key}");
+        assert!(
+            broken
+                .notes
+                .contains("Sign-in does not work yet: The tenant was not found.")
+        );
+        assert_eq!(
+            item(&all, SignInProbe::NotChecked).status,
+            ItemStatus::Partial
+        );
+        let none = |_: &str| false;
+        let unset = item(&none, SignInProbe::NotChecked);
+        assert_eq!(unset.status, ItemStatus::NotStarted, "{key}");
+        assert!(
+            unset
+                .notes
+                .contains(&format!("/api/v1/auth/sso/{provider}/callback"))
+        );
+    }
 }

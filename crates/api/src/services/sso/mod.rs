@@ -493,14 +493,32 @@ fn display_name(claims: &IdClaims, email: &str) -> String {
     name.chars().filter(|c| !c.is_control()).take(100).collect()
 }
 
-/// The Microsoft sign-in's live check for readiness: the tenant's discovery document is
-/// fetched afresh (and kept for sign-ins), and its key set must answer too.
-pub async fn probe_microsoft(state: &AppState) -> domain::readiness::SignInCheck {
+/// Both sign-in providers' live checks for readiness, side by side.
+pub async fn probe_sign_ins(state: &AppState) -> domain::readiness::SignInChecks {
+    let (microsoft, google) = tokio::join!(
+        probe(state, SsoProvider::Microsoft),
+        probe(state, SsoProvider::Google)
+    );
+    domain::readiness::SignInChecks { microsoft, google }
+}
+
+/// A sign-in provider's live check: its discovery document is fetched afresh (and kept for
+/// sign-ins), and its key set must answer too.
+async fn probe(state: &AppState, provider: SsoProvider) -> domain::readiness::SignInCheck {
     use domain::readiness::{SignInCheck, SignInProbe};
-    let provider = SsoProvider::Microsoft;
     let redirect = redirect_uri(&state.settings, provider)
         .map(|u| u.to_string())
-        .unwrap_or_else(|_| "{PLUGBOARD_PUBLIC_URL}/api/v1/auth/sso/microsoft/callback".to_owned());
+        .unwrap_or_else(|_| {
+            format!(
+                "{{PLUGBOARD_PUBLIC_URL}}/api/v1/auth/sso/{}/callback",
+                provider.as_str()
+            )
+        });
+    // Microsoft's discovery is the tenant's: a wrong tenant is the likely cause.
+    let hint = match provider {
+        SsoProvider::Microsoft => " Check MICROSOFT_TENANT_ID.",
+        SsoProvider::Google => "",
+    };
     let probe = match client(&state.settings, provider) {
         Some(client) if operator_configured(&state.settings, provider) => {
             match state
@@ -511,12 +529,12 @@ pub async fn probe_microsoft(state: &AppState) -> domain::readiness::SignInCheck
                 Ok(metadata) => match keys::check_keys(&state.http, &metadata).await {
                     Ok(()) => SignInProbe::Reachable,
                     Err(err) => SignInProbe::Failed(format!(
-                        "the tenant's signing keys at {} did not answer: {err}.",
+                        "the signing keys at {} did not answer: {err}.",
                         metadata.jwks_uri
                     )),
                 },
                 Err(err) => SignInProbe::Failed(format!(
-                    "the tenant's sign-in configuration at {} did not answer: {err}. Check MICROSOFT_TENANT_ID.",
+                    "the sign-in configuration at {} did not answer: {err}.{hint}",
                     client.discovery
                 )),
             }

@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod auth;
+mod browser_binding;
 mod conditional;
 pub mod feature_flags;
 pub mod health;

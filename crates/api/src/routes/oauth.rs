@@ -2,14 +2,14 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{Caller, OrgAdmin, random_token};
+use super::browser_binding::OAUTH;
+use crate::auth::{Caller, OrgAdmin};
 use crate::error::{ApiResult, Problem};
 use crate::services::oauth;
 use crate::state::AppState;
@@ -42,23 +42,6 @@ pub struct OAuthStartOut {
     pub expires_at: DateTime<Utc>,
 }
 
-/// The cookie that binds an authorization to the browser that started it. Browsers take the
-/// `__Host-` prefix only on a Secure cookie, so plain-HTTP development uses the bare name.
-fn browser_cookie(state: &AppState) -> (&'static str, bool) {
-    let https = state.settings.public_url.scheme() == "https";
-    (if https { "__Host-pb_oauth" } else { "pb_oauth" }, https)
-}
-
-/// The browser's nonce, when its cookie holds one of ours (43 URL-safe characters).
-fn browser_nonce(req: &HttpRequest, state: &AppState) -> Option<String> {
-    let (name, _) = browser_cookie(state);
-    req.cookie(name).map(|c| c.value().to_owned()).filter(|v| {
-        v.len() == 43
-            && v.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    })
-}
-
 /// Starts connecting a provider by OAuth: answers the provider's consent URL. A signed-in
 /// user's browser also gets the `pb_oauth` cookie (`__Host-pb_oauth` over HTTPS) that the
 /// callback must see again; a flow started with an API key is not bound to a browser.
@@ -86,12 +69,8 @@ pub async fn start(
 ) -> ApiResult<HttpResponse> {
     // The body may be left out; when it is sent it is held to the same rules as any other.
     let input: OAuthStartIn = crate::request_errors::optional_json(&req, &body)?;
-    // One nonce per browser, kept across flows, so two started side by side both finish.
-    let nonce = match admin.0.caller {
-        Caller::User { .. } => Some(match browser_nonce(&req, &state) {
-            Some(nonce) => nonce,
-            None => random_token(32)?,
-        }),
+    let bound = match admin.0.caller {
+        Caller::User { .. } => Some(OAUTH.bind(&req, &state)?),
         Caller::ApiKey { .. } => None,
     };
     let started = oauth::start(
@@ -100,21 +79,12 @@ pub async fn start(
         &path.1,
         input.return_to.as_deref(),
         input.config.unwrap_or_default(),
-        nonce.as_deref(),
+        bound.as_ref().map(|(nonce, _)| nonce.as_str()),
     )
     .await?;
     let mut response = HttpResponse::Ok();
-    if let Some(nonce) = nonce {
-        let (name, secure) = browser_cookie(&state);
-        response.cookie(
-            Cookie::build(name, nonce)
-                .path("/")
-                .http_only(true)
-                .secure(secure)
-                .same_site(SameSite::Lax)
-                .max_age(time::Duration::minutes(domain::oauth::STATE_TTL_MINUTES))
-                .finish(),
-        );
+    if let Some((_, cookie)) = bound {
+        response.cookie(cookie);
     }
     Ok(response.json(OAuthStartOut {
         authorization_url: started.authorization_url.to_string(),
@@ -141,7 +111,7 @@ pub async fn callback(
         url::form_urlencoded::parse(req.query_string().as_bytes())
             .into_owned()
             .collect();
-    let nonce = browser_nonce(&req, &state);
+    let nonce = OAUTH.nonce(&req, &state);
     let landing = oauth::callback(&state, &path, &query, nonce.as_deref()).await?;
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, landing.location))

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
@@ -13,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::ListOut;
-use crate::auth::{AuthUser, Throttles, random_token};
+use super::browser_binding::SSO;
+use crate::auth::{AuthUser, Throttles};
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::services::sso::{self, Begun, Finished};
 use crate::state::AppState;
@@ -114,41 +114,6 @@ pub struct SsoStartQuery {
     pub next: Option<String>,
 }
 
-/// The cookie that binds a sign-in to the browser that started it (SameSite=Lax: it comes
-/// back on the provider's top-level redirect). Browsers take `__Host-` only on a Secure cookie.
-fn browser_cookie(state: &AppState) -> (&'static str, bool) {
-    let https = state.settings.public_url.scheme() == "https";
-    (if https { "__Host-pb_sso" } else { "pb_sso" }, https)
-}
-
-/// The browser's nonce, when its cookie holds one of ours (43 URL-safe characters).
-fn browser_nonce(req: &HttpRequest, state: &AppState) -> Option<String> {
-    let (name, _) = browser_cookie(state);
-    req.cookie(name).map(|c| c.value().to_owned()).filter(|v| {
-        v.len() == 43
-            && v.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    })
-}
-
-/// The browser's nonce (one per browser, kept across flows so two tabs both finish) and the
-/// cookie that carries it.
-fn bind_browser(req: &HttpRequest, state: &AppState) -> ApiResult<(String, Cookie<'static>)> {
-    let nonce = match browser_nonce(req, state) {
-        Some(nonce) => nonce,
-        None => random_token(32)?,
-    };
-    let (name, secure) = browser_cookie(state);
-    let cookie = Cookie::build(name, nonce.clone())
-        .path("/")
-        .http_only(true)
-        .secure(secure)
-        .same_site(SameSite::Lax)
-        .max_age(time::Duration::minutes(domain::oauth::STATE_TTL_MINUTES))
-        .finish();
-    Ok((nonce, cookie))
-}
-
 fn see_other(location: &str) -> actix_web::HttpResponseBuilder {
     let mut response = HttpResponse::SeeOther();
     response
@@ -204,7 +169,7 @@ pub async fn start(
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
     let provider = SsoProvider::from(path.into_inner());
-    let (nonce, cookie) = bind_browser(&req, &state)?;
+    let (nonce, cookie) = SSO.bind(&req, &state)?;
     match sso::start(&state, provider, query.next.as_deref(), None, &nonce).await? {
         Begun::Redirect(url) => Ok(see_other(url.as_str()).cookie(cookie).finish()),
         Begun::Failed(failure) => Ok(see_other(&failure_landing(failure, false)).finish()),
@@ -248,7 +213,7 @@ pub async fn callback(
         url::form_urlencoded::parse(req.query_string().as_bytes())
             .into_owned()
             .collect();
-    let nonce = browser_nonce(&req, &state);
+    let nonce = SSO.nonce(&req, &state);
     let finished = sso::callback(
         &state,
         &throttles,
@@ -328,7 +293,7 @@ pub async fn link_identity(
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
     let provider = SsoProvider::from(body.provider);
-    let (nonce, cookie) = bind_browser(&req, &state)?;
+    let (nonce, cookie) = SSO.bind(&req, &state)?;
     match sso::start(&state, provider, None, Some(caller.0.id), &nonce).await? {
         Begun::Redirect(url) => Ok(HttpResponse::Ok().cookie(cookie).json(LinkStartOut {
             authorization_url: url.to_string(),

@@ -45,9 +45,10 @@ pub struct SignupIn {
     pub name: String,
 }
 
-fn password_problem(password: &SecretString) -> Option<FieldError> {
+/// The problem with a new password in `field`, if it has one.
+fn password_problem(field: &str, password: &SecretString) -> Option<FieldError> {
     (!password::acceptable(password))
-        .then(|| FieldError::new("password", "Use a password of 10 to 200 characters."))
+        .then(|| FieldError::new(field, "Use a password of 10 to 200 characters."))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -237,7 +238,7 @@ pub async fn signup(
 ) -> ApiResult<HttpResponse> {
     let input = body.into_inner();
     let mut problems = field_errors(&input);
-    problems.extend(password_problem(&input.password));
+    problems.extend(password_problem("password", &input.password));
     if !problems.is_empty() {
         return Err(ApiError::validation(problems));
     }
@@ -270,6 +271,26 @@ pub async fn signup(
         }))
 }
 
+/// Counts a password guess for `email` and holds a place to check it in. As for sign-ups, the
+/// cheap refusals come first: this process's counts, then a place to hash, then the shared
+/// counts.
+async fn login_attempt<'p>(
+    state: &AppState,
+    throttles: &Throttles,
+    passwords: &'p Passwords,
+    req: &HttpRequest,
+    email: &str,
+) -> ApiResult<password::Slot<'p>> {
+    let attempt = throttles.login(email, req.peer_addr().map(|addr| addr.ip()));
+    throttles.check_here(&attempt).map_err(login_refused)?;
+    let slot = passwords.reserve()?;
+    throttles
+        .check_shared(&state.db, &attempt)
+        .await
+        .map_err(login_refused)?;
+    Ok(slot)
+}
+
 /// Signs in with e-mail and password.
 #[utoipa::path(
     operation_id = "logIn",
@@ -294,14 +315,7 @@ pub async fn login(
     body: web::Json<LoginIn>,
 ) -> ApiResult<HttpResponse> {
     let input = body.into_inner();
-    // As for sign-ups: this process's counts, a place to hash, then the shared counts.
-    let attempt = throttles.login(&input.email, req.peer_addr().map(|addr| addr.ip()));
-    throttles.check_here(&attempt).map_err(login_refused)?;
-    let slot = passwords.reserve()?;
-    throttles
-        .check_shared(&state.db, &attempt)
-        .await
-        .map_err(login_refused)?;
+    let slot = login_attempt(&state, &throttles, &passwords, &req, &input.email).await?;
     let found = users::find_login(&state.db, input.email.trim()).await?;
     let (user, hash) = match found {
         Some(login) => (Some(login.user), login.password_hash),
@@ -414,19 +428,10 @@ pub async fn change_password(
 ) -> ApiResult<HttpResponse> {
     let input = body.into_inner();
     let user = caller.0;
-    if !password::acceptable(&input.new_password) {
-        return Err(ApiError::validation(vec![FieldError::new(
-            "new_password",
-            "Use a password of 10 to 200 characters.",
-        )]));
+    if let Some(problem) = password_problem("new_password", &input.new_password) {
+        return Err(ApiError::validation(vec![problem]));
     }
-    let attempt = throttles.login(&user.email, req.peer_addr().map(|addr| addr.ip()));
-    throttles.check_here(&attempt).map_err(login_refused)?;
-    let slot = passwords.reserve()?;
-    throttles
-        .check_shared(&state.db, &attempt)
-        .await
-        .map_err(login_refused)?;
+    let slot = login_attempt(&state, &throttles, &passwords, &req, &user.email).await?;
     let Some(stored) = password_hash_of(&state, &user).await? else {
         return Err(wrong_password(
             "This account has no password: it signs in with Microsoft or Google.",
